@@ -1,0 +1,59 @@
+"""The loan application: the business fields a customer manager records when starting a loan."""
+from __future__ import annotations
+
+from .errors import InvalidInput
+from .forms import coerce_form, form_errors
+
+PRODUCTS = ["working_capital", "fixed_asset", "personal_consumer", "personal_business"]
+LOAN_TYPES = ["new", "extension", "refinancing", "restructuring"]
+RATINGS = ["excellent", "good", "average", "poor"]
+
+APPLICATION_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["borrower", "product", "amount", "term_months"],
+    "properties": {
+        "borrower": {"type": "string", "minLength": 1, "maxLength": 200, "title": "Borrower", "x-title-zh": "借款人"},
+        "product": {"type": "string", "enum": PRODUCTS, "title": "Product", "x-title-zh": "产品",
+                    "x-enum-titles": {"working_capital": "Working capital loan", "fixed_asset": "Fixed-asset loan",
+                                      "personal_consumer": "Personal consumer loan",
+                                      "personal_business": "Personal business loan"},
+                    "x-enum-titles-zh": {"working_capital": "流动资金贷款", "fixed_asset": "固定资产贷款",
+                                         "personal_consumer": "个人消费贷款", "personal_business": "个人经营贷款"}},
+        "amount": {"type": "number", "exclusiveMinimum": 0, "maximum": 100_000_000_000,
+                   "title": "Amount (CNY)", "x-title-zh": "金额（人民币元）"},
+        "group_exposure": {"type": "number", "minimum": 0, "title": "Group exposure incl. this loan (CNY)",
+                           "x-title-zh": "集团授信敞口（含本笔）"},
+        "branch": {"type": "string", "maxLength": 32, "title": "Branch", "x-title-zh": "机构"},
+        "loan_type": {"type": "string", "enum": LOAN_TYPES, "default": "new", "title": "Type", "x-title-zh": "业务类型",
+                      "x-enum-titles": {"new": "New loan", "extension": "Extension", "refinancing": "Refinancing",
+                                        "restructuring": "Restructuring"},
+                      "x-enum-titles-zh": {"new": "新增", "extension": "展期", "refinancing": "借新还旧",
+                                           "restructuring": "重组"}},
+        "term_months": {"type": "integer", "minimum": 1, "maximum": 360, "title": "Term (months)",
+                        "x-title-zh": "期限（月）"},
+        "small_enterprise": {"type": "boolean", "default": False, "title": "Small enterprise", "x-title-zh": "小型企业"},
+        "new_relationship": {"type": "boolean", "default": False, "title": "New customer relationship",
+                             "x-title-zh": "新建立信贷关系"},
+        "rating": {"type": "string", "enum": RATINGS, "default": "good", "title": "Credit rating", "x-title-zh": "信用评级",
+                   "x-enum-titles": {"excellent": "Excellent", "good": "Good", "average": "Average", "poor": "Poor"},
+                   "x-enum-titles-zh": {"excellent": "优", "good": "良", "average": "一般", "poor": "差"}},
+        "project_investment": {"type": "number", "minimum": 0, "title": "Total project investment (CNY)",
+                               "x-title-zh": "项目总投资（人民币元）"},
+    },
+}
+
+
+def validate_application(data: dict) -> dict:
+    """Validated, defaulted and typed application values; InvalidInput names every bad field."""
+    errors = form_errors(APPLICATION_SCHEMA, data or {})
+    if errors:
+        raise InvalidInput("The application has errors; no loan was created.",
+                           fields={k: (t % p if p else t) for k, (t, p) in errors.items()})
+    values = coerce_form(APPLICATION_SCHEMA, data)
+    for name, prop in APPLICATION_SCHEMA["properties"].items():
+        if name not in values and "default" in prop:
+            values[name] = prop["default"]
+    values.setdefault("project_investment", 0)
+    values["group_exposure"] = max(values.get("group_exposure") or 0, values["amount"])
+    return values

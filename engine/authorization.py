@@ -1,0 +1,148 @@
+"""Asks the policy set before anyone is offered, claims or completes work; records every refusal."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from policies.model import Actor, Decision, DutyAct, Grant, LoanFacts, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import InvalidInput, NotAllowed
+from .models import DutyRecord, Loan, User, WorkItem
+from .roles import NON_LANE_ROLES
+from .users import on_leave, principals_of
+
+
+class PolicyDenied(NotAllowed):
+    """A policy refusal, carrying the rule and the policy's own sentence."""
+
+    def __init__(self, decision: Decision):
+        super().__init__(decision.message_template, **decision.params)
+        self.decision = decision
+        self.code = _snake(decision.kind or "policy_refusal")
+        self.rule = decision.rule
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def actor_for(session: Session, user: User, now: datetime, policy) -> Actor:
+    return Actor(
+        username=user.username,
+        grants=tuple(Grant(g.role, g.branch, g.limit, g.valid_from, g.valid_to) for g in user.grants),
+        on_leave=on_leave(session, user, policy.local_date(now)),
+        origination_blocked=user.origination_blocked,
+    )
+
+
+def loan_facts(loan: Loan) -> LoanFacts:
+    app = loan.application or {}
+    return LoanFacts(loan_id=loan.reference, amount=loan.amount, branch=loan.branch, product=loan.product,
+                     originator=loan.originator, approval_tier=loan.approval_tier, loan_type=loan.loan_type,
+                     group_exposure=app.get("group_exposure"))
+
+
+def history_of(session: Session, loan: Loan) -> tuple[DutyAct, ...]:
+    rows = session.scalars(select(DutyRecord).where(DutyRecord.loan_id == loan.id).order_by(DutyRecord.id)).all()
+    return tuple(DutyAct(r.username, r.duty, loan.reference, r.performed_at, r.process_id, r.on_behalf_of, r.subject)
+                 for r in rows)
+
+
+class Gate:
+    """The engine's single point of policy enforcement."""
+
+    def __init__(self, policy, clock):
+        self.policy = policy
+        self.clock = clock
+
+    @property
+    def lane_roles(self) -> set[str]:
+        """Roles a BPMN lane may name: the policy's roles that do process work."""
+        return set(self.policy.roles) - NON_LANE_ROLES
+
+    @property
+    def assignable_duties(self) -> set[str]:
+        """Pseudo-duties recorded when someone is named to a role on a loan (e.g. post_loan_manager)."""
+        return set(self.policy.duties) & self.lane_roles
+
+    def home_branch(self, user: User, role: str) -> str:
+        for grant in user.grants:
+            if grant.role == role and grant.branch:
+                return grant.branch
+        raise InvalidInput("Give the branch: your %(role)s role is not tied to one.", role=role)
+
+    def request(self, session: Session, user: User, duty: str, loan: Loan, role: str | None,
+                candidate: str | None = None) -> Request:
+        now = self.clock.now()
+        actor = actor_for(session, user, now, self.policy)
+        acting_for = None
+        if candidate and candidate != user.username:
+            principal = next((p for p in principals_of(session, user, self.policy.local_date(now))
+                              if p.username == candidate), None)
+            if principal is not None:
+                acting_for = actor_for(session, principal, now, self.policy)
+        elif role and not any(g.role == role for g in actor.grants):
+            for principal in principals_of(session, user, self.policy.local_date(now)):
+                if any(g.role == role for g in principal.grants):
+                    acting_for = actor_for(session, principal, now, self.policy)
+                    break
+        if acting_for is not None:
+            actor = Actor(actor.username, actor.grants + acting_for.grants, actor.on_leave, actor.origination_blocked)
+        return Request(actor=actor, duty=duty, loan=loan_facts(loan), history=history_of(session, loan),
+                       now=now, role=role, acting_for=acting_for)
+
+    def decide(self, session: Session, user: User, item: WorkItem, loan: Loan) -> Decision:
+        """The verdict for this user doing this work item now (no side effects)."""
+        if item.candidate_user and item.candidate_user != user.username:
+            principals = {p.username for p in principals_of(session, user, self.policy.local_date(self.clock.now()))}
+            if item.candidate_user not in principals:
+                return Decision(False, None, "This task is assigned to %(user)s.", {"user": item.candidate_user},
+                                kind="NotAssigned")
+        request = self.request(session, user, item.duty, loan, item.role, item.candidate_user)
+        return self.policy.check(request)
+
+    def check_task(self, ctx, user: User, item: WorkItem, loan: Loan, action: str) -> Decision:
+        decision = self.decide(ctx.session, user, item, loan)
+        if not decision.allowed:
+            raise self._refusal(decision, action, user.username, item.role, loan, item)
+        return decision
+
+    def check_origination(self, ctx, user: User, loan: Loan) -> None:
+        request = Request(actor=actor_for(ctx.session, user, self.clock.now(), self.policy), duty="originate",
+                          loan=loan_facts(loan), history=(), now=self.clock.now(), role="customer_manager")
+        decision = self.policy.check(request)
+        if not decision.allowed:
+            raise self._refusal(decision, "start_loan", user.username, "customer_manager", loan, None)
+
+    def check_named_users(self, ctx, names: list[str], role: str | None, loan: Loan, item: WorkItem):
+        """A user picked in a form (post-loan manager, committee member) must hold the role and pass the pairs."""
+        for name in names:
+            named = ctx.session.scalar(select(User).where(User.username == name))
+            if named is None:
+                return ("No user named '%(username)s'.", {"username": name})
+            if role and not any(g.role == role and (g.branch in (None, loan.branch) or role.startswith("committee"))
+                                for g in named.grants):
+                return ("%(username)s does not hold the role %(role)s.", {"username": name, "role": role})
+            duty = role if role in self.policy.duties else ("vote" if role == "committee_member" else None)
+            if duty is None:
+                continue
+            request = self.request(ctx.session, named, duty, loan, role if duty != "vote" else None)
+            decision = self.policy.check(request)
+            if not decision.allowed:
+                return (decision.message_template, decision.params)
+        return None
+
+    def _refusal(self, decision: Decision, action: str, username: str, role: str | None, loan: Loan,
+                 item: WorkItem | None) -> PolicyDenied:
+        error = PolicyDenied(decision)
+        error.audit_fields = dict(
+            actor=username, role=role, loan_ref=loan.reference if loan.reference != "pending" else None,
+            process_id=item.process_id if item else None, instance_id=item.instance_id if item else None,
+            step=item.bpmn_id if item else None, step_name=item.name if item else None, rule=decision.rule,
+            on_behalf_of=decision.on_behalf_of, reason=decision.message,
+            detail={"attempted": action, "kind": decision.kind, "params": {k: str(v) for k, v in decision.params.items()},
+                    "conflicting": {"duty": decision.conflicting.duty, "user": decision.conflicting.username,
+                                    "at": decision.conflicting.performed_at.isoformat()} if decision.conflicting else None},
+        )
+        return error

@@ -1,0 +1,215 @@
+"""The `creditflow` command: database, deployments, users, timers and simulation."""
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+import click
+
+from .bootstrap import BUNDLED_BPMN, build_engine, database_url
+from .clock import ManualClock, utc
+from .errors import EngineError
+from .i18n import _, translate_error
+from .validation import DeploymentRejected
+
+
+def _engine(ctx: click.Context, clock=None):
+    return build_engine(ctx.obj.get("database"), clock=clock, policy_path=ctx.obj.get("policy"))
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database", envvar="CREDITFLOW_DATABASE_URL", help="SQLAlchemy URL (default: instance/creditflow.sqlite).")
+@click.option("--policy", envvar="CREDITFLOW_POLICY", help="Policy YAML file (default: the bundled policy).")
+@click.pass_context
+def main(ctx, database, policy):
+    """creditflow: credit lifecycle workflow engine."""
+    ctx.ensure_object(dict)
+    ctx.obj["database"] = database
+    ctx.obj["policy"] = policy
+
+
+@main.command("init-db")
+@click.pass_context
+def init_db(ctx):
+    """Create or upgrade the database schema."""
+    from .schema import upgrade
+    engine = _engine(ctx)
+    upgrade(engine.db)
+    click.echo(_("Database ready: %(url)s", url=engine.db.engine.url.render_as_string(hide_password=True)))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.pass_context
+def validate(ctx, paths):
+    """Check BPMN/DMN files (or folders) without deploying them."""
+    try:
+        problems = _engine(ctx).validate(list(paths))
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    if problems:
+        click.echo(_("%(count)s problem(s) found; nothing can be deployed until they are fixed:", count=len(problems)), err=True)
+        for p in problems:
+            click.echo(f"  - {p}", err=True)
+        sys.exit(1)
+    click.echo(_("Valid: no problems found."))
+
+
+@main.command()
+@click.argument("paths", nargs=-1)
+@click.option("--by", "actor", help="User name of the designer deploying.")
+@click.pass_context
+def deploy(ctx, paths, actor):
+    """Deploy BPMN/DMN files (default: the bundled processes) as new versions."""
+    engine = _engine(ctx)
+    try:
+        results = engine.deploy(list(paths) or [BUNDLED_BPMN], actor=actor, source="cli")
+    except DeploymentRejected as exc:
+        click.echo(_("Refused; nothing was deployed:"), err=True)
+        for p in exc.problems:
+            click.echo(f"  - {p}", err=True)
+        sys.exit(1)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    for r in results:
+        if r.created:
+            click.echo(_("%(process)s: deployed as version %(version)s", process=r.process_id, version=r.version))
+        else:
+            click.echo(_("%(process)s: unchanged (version %(version)s)", process=r.process_id, version=r.version))
+
+
+@main.group()
+def users():
+    """Manage users, role grants, leave and API tokens."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--password", help="Initial password (at least 8 characters).")
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.pass_context
+def users_add(ctx, username, password, display_name):
+    engine = _engine(ctx)
+    _run(lambda: engine.add_user(username, password, display_name, actor=None, source="cli"))
+    click.echo(_("User %(username)s added.", username=username))
+
+
+def _money(value):
+    if value is None:
+        return None
+    try:
+        return Decimal(value.replace(",", ""))
+    except InvalidOperation:
+        _fail(_("'%(value)s' is not an amount.", value=value))
+
+
+@users.command("grant")
+@click.argument("username")
+@click.argument("role")
+@click.option("--branch", help="Limit the grant to one branch.")
+@click.option("--limit", help="Authority limit in CNY, e.g. 3000000.")
+@click.option("--from", "valid_from", type=click.DateTime(["%Y-%m-%d"]), help="First valid day.")
+@click.option("--to", "valid_to", type=click.DateTime(["%Y-%m-%d"]), help="Last valid day.")
+@click.pass_context
+def users_grant(ctx, username, role, branch, limit, valid_from, valid_to):
+    engine = _engine(ctx)
+    _run(lambda: engine.grant_role(username, role, branch, _money(limit),
+                                   valid_from.date() if valid_from else None, valid_to.date() if valid_to else None,
+                                   actor=None, source="cli"))
+    click.echo(_("Granted %(role)s to %(username)s.", role=role, username=username))
+
+
+@users.command("leave")
+@click.argument("username")
+@click.argument("first_day", type=click.DateTime(["%Y-%m-%d"]))
+@click.argument("last_day", type=click.DateTime(["%Y-%m-%d"]))
+@click.pass_context
+def users_leave(ctx, username, first_day, last_day):
+    """Record leave: the user is offered no work in the period."""
+    engine = _engine(ctx)
+    _run(lambda: engine.record_leave(username, first_day.date(), last_day.date(), actor=None, source="cli"))
+    click.echo(_("Leave recorded for %(username)s.", username=username))
+
+
+@users.command("delegate")
+@click.argument("principal")
+@click.argument("stand_in")
+@click.argument("first_day", type=click.DateTime(["%Y-%m-%d"]))
+@click.argument("last_day", type=click.DateTime(["%Y-%m-%d"]))
+@click.pass_context
+def users_delegate(ctx, principal, stand_in, first_day, last_day):
+    """Let STAND_IN act on behalf of PRINCIPAL in the period."""
+    engine = _engine(ctx)
+    _run(lambda: engine.delegate(principal, stand_in, first_day.date(), last_day.date(), actor=None, source="cli"))
+    click.echo(_("%(stand_in)s stands in for %(principal)s.", stand_in=stand_in, principal=principal))
+
+
+@users.command("token")
+@click.argument("username")
+@click.pass_context
+def users_token(ctx, username):
+    """Issue an API bearer token (shown once)."""
+    engine = _engine(ctx)
+    token = _run(lambda: engine.issue_token(username, source="cli"))
+    click.echo(token)
+
+
+def _run(action):
+    try:
+        return action()
+    except EngineError as exc:
+        _fail(translate_error(exc))
+
+
+@main.command()
+@click.option("--now", "now", help="Fire timers due as of this ISO-8601 time (default: now).")
+@click.pass_context
+def tick(ctx, now):
+    """Fire every timer that is due."""
+    clock = None
+    if now:
+        try:
+            clock = ManualClock(utc(datetime.fromisoformat(now)))
+        except ValueError:
+            _fail(_("'%(value)s' is not an ISO-8601 time, e.g. 2026-12-01T09:00:00+08:00.", value=now))
+    engine = _engine(ctx, clock=clock)
+    fired = engine.tick()
+    click.echo(_("%(count)s process instance(s) moved on.", count=fired))
+
+
+@main.command("send-message")
+@click.argument("loan")
+@click.argument("message")
+@click.pass_context
+def send_message(ctx, loan, message):
+    """Deliver a business event to a loan, e.g. `creditflow send-message L-2026-000001 loan_repaid`."""
+    engine = _engine(ctx)
+    taken = _run(lambda: engine.send_message(loan, message, {"received_on": date.today().isoformat()}, source="cli"))
+    click.echo(_("%(count)s process instance(s) received %(message)s.", count=taken, message=message))
+
+
+@main.command()
+@click.option("--loans", default=20, show_default=True, help="How many synthetic loans to run.")
+@click.option("--seed", default=7, show_default=True, help="Random seed.")
+@click.option("--inspections", default=2, show_default=True, help="Post-loan inspection rounds before repayment.")
+@click.pass_context
+def simulate(ctx, loans, seed, inspections):
+    """Drive synthetic loans through the whole lifecycle, moving the clock through post-loan inspections."""
+    from .schema import upgrade
+    from .simulate import Simulation
+    clock = ManualClock()
+    engine = _engine(ctx, clock=clock)
+    upgrade(engine.db)
+    if not engine.deployed():
+        engine.deploy([BUNDLED_BPMN], source="cli")
+    summary = Simulation(engine, clock, seed=seed, inspections=inspections).run(loans, progress=True)
+    click.echo(summary.render())
+
+
+__all__ = ["main", "database_url"]

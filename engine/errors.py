@@ -1,0 +1,45 @@
+"""The engine's own exceptions; the web layer maps them to HTTP statuses in one place."""
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base for refusals the user can act on; `code` is stable for API clients."""
+
+    code = "engine_error"
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.template = message
+        self.params = params
+
+
+class NotFound(EngineError):
+    code = "not_found"
+
+
+class InvalidInput(EngineError):
+    """Bad form data or arguments; `fields` maps field name -> problem."""
+
+    code = "invalid_input"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, **params):
+        super().__init__(message, **params)
+        self.fields = fields or {}
+
+
+class NotAllowed(EngineError):
+    """The user may not do this (role, claim, assignment). Policy refusals subclass it too."""
+
+    code = "not_allowed"
+
+
+class ConcurrentChange(EngineError):
+    """Someone changed the same process instance first; reload and try again."""
+
+    code = "concurrent_change"
+
+
+class ScriptFailed(EngineError):
+    """A script or expression in the BPMN raised; the step was rolled back."""
+
+    code = "script_failed"

@@ -1,0 +1,22 @@
+"""The roles of DOMAIN.md; BPMN lanes must be named with these ids."""
+
+ROLES = {
+    "customer_manager": "客户经理",
+    "credit_reviewer": "授信审查岗",
+    "risk_manager": "风险经理",
+    "committee_member": "贷审会委员",
+    "committee_chair": "主任委员",
+    "disbursement_reviewer": "出账审核岗",
+    "accounting_operator": "会计/支付操作",
+    "collateral_custodian": "押品管理",
+    "post_loan_manager": "专职贷后客户经理",
+    "post_loan_head": "贷后管理部门负责人",
+    "credit_risk_officer": "信贷风险管理部门",
+    "process_designer": "流程设计",
+    "auditor": "合规/审计",
+    "admin": "系统管理员",
+}
+
+# Roles that do no work in process lanes.
+NON_LANE_ROLES = {"auditor", "admin", "process_designer"}
+LANE_ROLES = set(ROLES) - NON_LANE_ROLES

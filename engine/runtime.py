@@ -1,0 +1,155 @@
+"""What the engine asks of a live SpiffWorkflow workflow: run it, read its ready work, timers and messages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from .clock import utc
+from .errors import ScriptFailed
+from .timers import TimerEventDefinition
+
+
+@dataclass
+class StepLog:
+    """Automatic steps completed during one engine run, for the audit trail."""
+
+    steps: list[dict] = field(default_factory=list)
+    thrown: list[BpmnEvent] = field(default_factory=list)
+
+    def did_complete(self, task):
+        spec = task.task_spec
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        if bpmn_id is None or task.task_spec.manual:
+            return
+        entry = {"step": bpmn_id, "name": spec.bpmn_name or bpmn_id, "kind": type(spec).__name__}
+        if isinstance(spec, (BusinessRuleTaskMixin, ScriptTask)) and task.parent is not None:
+            entry["changed"] = {k: v for k, v in task.data.items()
+                                if k not in task.parent.data or task.parent.data[k] != v}
+            if isinstance(spec, BusinessRuleTaskMixin):
+                entry["kind"] = "decision"
+                entry["inputs"] = _decision_inputs(spec, task.data)
+        event = getattr(spec, "event_definition", None)
+        if isinstance(event, TimerEventDefinition):
+            entry["kind"] = "timer"
+        elif isinstance(event, MessageEventDefinition):
+            entry["kind"] = "message"
+        if isinstance(spec, EndEvent):
+            entry["kind"] = "end"
+        self.steps.append(entry)
+
+
+def _decision_inputs(spec, data) -> dict:
+    table = getattr(getattr(spec, "dmnEngine", None), "decision_table", None)
+    if table is None:
+        return {}
+    return {i.expression: data.get(i.expression) for i in table.inputs if i.expression in data}
+
+
+def run_engine(workflow: BpmnWorkflow, log: StepLog) -> None:
+    """Advance every automatic step; a raising script becomes ScriptFailed (the caller rolls back)."""
+    try:
+        workflow.refresh_waiting_tasks()
+        workflow.do_engine_steps(did_complete_task=log.did_complete)
+    except SpiffWorkflowException as exc:
+        raise ScriptFailed("Step '%(step)s' failed: %(error)s", step=_failed_step(exc), error=str(exc).split("\n")[0]) from exc
+    log.thrown.extend(workflow.get_events())
+
+
+def complete_user_task(workflow: BpmnWorkflow, task, data: dict, log: StepLog) -> None:
+    task.data.update(data)
+    try:
+        task.run()
+    except SpiffWorkflowException as exc:
+        raise ScriptFailed("Step '%(step)s' failed: %(error)s", step=_failed_step(exc), error=str(exc).split("\n")[0]) from exc
+    run_engine(workflow, log)
+
+
+def _failed_step(exc) -> str:
+    task = getattr(exc, "task", None)
+    spec = getattr(task, "task_spec", None)
+    return getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or "?"
+
+
+def ready_user_tasks(workflow: BpmnWorkflow):
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
+    """The earliest pending timer; None when the instance waits on no timer."""
+    due = []
+    for pending in workflow.waiting_events():
+        if "Timer" not in pending.event_type and "Timer" not in type(pending).__name__ and "Clocked" not in pending.event_type:
+            continue
+        value = pending.value
+        if isinstance(value, dict):
+            value = value.get("next")
+        if isinstance(value, str):
+            try:
+                due.append(utc(datetime.fromisoformat(value)))
+            except ValueError:
+                continue
+    return min(due) if due else None
+
+
+def waiting_messages(workflow: BpmnWorkflow) -> list[str]:
+    return sorted({p.name for p in workflow.waiting_events() if p.event_type == "MessageEventDefinition"})
+
+
+def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict | None, log: StepLog) -> None:
+    workflow.catch(BpmnEvent(MessageEventDefinition(name), payload or {}))
+    run_engine(workflow, log)
+
+
+def end_event_reached(workflow: BpmnWorkflow) -> str | None:
+    """The bpmn id of the end event the top-level process finished at."""
+    if not workflow.completed:
+        return None
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        if isinstance(task.task_spec, EndEvent) and task.workflow is workflow:
+            return task.task_spec.bpmn_id
+    return None
+
+
+def path_taken(workflow: BpmnWorkflow) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(completed element ids, current element ids, taken flows as "source>target") for drawing on the diagram."""
+    done, current, flows = [], [], set()
+    for task in workflow.get_tasks():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if bpmn_id is None:
+            continue
+        if task.has_state(TaskState.COMPLETED):
+            done.append(bpmn_id)
+            parent = task.parent
+            while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
+                parent = parent.parent
+            if parent is not None and parent.has_state(TaskState.COMPLETED):
+                flows.add(f"{parent.task_spec.bpmn_id}>{bpmn_id}")
+        elif task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            current.append(bpmn_id)
+            parent = task.parent
+            while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
+                parent = parent.parent
+            if parent is not None and parent.has_state(TaskState.COMPLETED):
+                flows.add(f"{parent.task_spec.bpmn_id}>{bpmn_id}")
+    return tuple(dict.fromkeys(done)), tuple(dict.fromkeys(current)), tuple(sorted(flows))
+
+
+def plain_data(value):
+    """Task data as JSON-friendly values (Decimal kept exact as a string)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: plain_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_data(v) for v in value]
+    return value

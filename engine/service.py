@@ -1,0 +1,484 @@
+"""The engine's commands: each one loads, checks policy, acts, saves and audits in one transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import runtime
+from .application import validate_application
+from .audit import AuditLog
+from .authorization import Gate
+from .clock import utc
+from .errors import ConcurrentChange, InvalidInput, NotAllowed, NotFound
+from .forms import coerce_form, form_errors, user_fields
+from .queries import QueryMixin
+from .models import DutyRecord, Loan, ProcessInstance, ProcessVersion, WorkItem
+from .scripting import RestrictedScriptEngine
+from .serialization import StateSerializer
+from .specs import LoadedProcess, SpecCache, collect_files, prepare_deployment, sha256_of
+from .timers import TimerEventDefinition
+from . import users
+from .users import get_user
+from .validation import DeploymentRejected, validate_files
+from .views import DeployResult
+
+# End events whose id says what became of the loan (an end event may also declare `loan_status`).
+END_STATUS = {"rejected": "rejected", "withdrawn": "withdrawn", "disbursed": "disbursed", "archived": "closed"}
+# Policy parameters the processes read as task data.
+PROCESS_PARAMETERS = ("dual_investigation_threshold", "first_inspection_days_small",
+                      "first_inspection_days_other", "chair_veto_hours")
+# Loan fields a task may change, and the task-data variable they come from.
+LOAN_OUTPUTS = {"classification": "classification"}
+# Loan fields set by automatic steps (decision tables).
+AUTOMATIC_LOAN_OUTPUTS = ("approval_tier",)
+
+
+@dataclass
+class Context:
+    """One command's transaction: session, audit log, and the people involved."""
+
+    session: Session
+    audit: AuditLog
+    source: str
+
+
+class CreditEngine(QueryMixin):
+    """The service API used by the CLI, the web inbox and the JSON API."""
+
+    def __init__(self, db, clock, policy, spec_cache: SpecCache | None = None):
+        self.db = db
+        self.clock = clock
+        self.policy = policy
+        self.specs = spec_cache or SpecCache()
+        self.serializer = StateSerializer()
+        self.script_engine = RestrictedScriptEngine(clock, helpers={"tally_votes": self._tally_votes})
+        self.gate = Gate(policy, clock)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _ctx(self, session: Session, source: str) -> Context:
+        return Context(session, AuditLog(session, source, self.policy.version, self.clock), source)
+
+    def command(self, source: str):
+        """A transaction with an audit log; StaleDataError becomes ConcurrentChange."""
+        engine = self
+
+        class _Command:
+            def __enter__(self):
+                self._tx = engine.db.transaction()
+                session = self._tx.__enter__()
+                return engine._ctx(session, source)
+
+            def __exit__(self, kind, exc, tb):
+                try:
+                    return self._tx.__exit__(kind, exc, tb)
+                except StaleDataError as err:
+                    raise ConcurrentChange("Someone else changed this loan at the same time; reload and try again.") from err
+                finally:
+                    if exc is not None and getattr(exc, "audit_fields", None):
+                        engine._record_refusal(source, exc.audit_fields)
+
+        return _Command()
+
+    def _record_refusal(self, source: str, fields: dict) -> None:
+        """A refusal is an event too: written in its own transaction, after the refused one rolled back."""
+        with self.db.transaction() as session:
+            self._ctx(session, source).audit.record("refused", outcome="denied", **fields)
+
+    def loaded(self, version: ProcessVersion) -> LoadedProcess:
+        return self.specs.get(version.process_id, version.sha256, version.files)
+
+    def _latest_version(self, session: Session, process_id: str) -> ProcessVersion:
+        version = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
+                                 .order_by(ProcessVersion.version.desc()).limit(1))
+        if version is None:
+            raise NotFound("The process '%(process)s' is not deployed; run `creditflow deploy` first.", process=process_id)
+        return version
+
+    def _restore(self, instance: ProcessInstance) -> tuple[BpmnWorkflow, LoadedProcess]:
+        loaded = self.loaded(instance.process_version)
+        workflow = self.serializer.loads(instance.state, loaded.spec, loaded.subprocess_specs)
+        workflow.script_engine = self.script_engine
+        return workflow, loaded
+
+    def _tally_votes(self, votes, members, chair=None):
+        outcome = self.policy.tally(list(votes or []), list(members or []), chair, len(members or []))
+        return runtime.plain_data({k: v for k, v in vars(outcome).items()})
+
+    # -- deployment -------------------------------------------------------------------------
+    def validate(self, paths) -> list:
+        _bundle, problems = validate_files(collect_files(paths), self.gate.lane_roles)
+        return problems
+
+    def deploy(self, paths, actor: str | None = None, source: str = "cli") -> list[DeployResult]:
+        """Deploy changed processes as new versions; unchanged ones are a no-op. All or nothing."""
+        files = collect_files(paths)
+        bundles = prepare_deployment(files, self.gate.lane_roles)
+        results = []
+        with self.command(source) as ctx:
+            for process_id, bundle in bundles.items():
+                sha = sha256_of(bundle)
+                latest = ctx.session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
+                                            .order_by(ProcessVersion.version.desc()).limit(1))
+                if latest is not None and latest.sha256 == sha:
+                    results.append(DeployResult(process_id, latest.version, False))
+                    continue
+                loaded = self.specs.get(process_id, sha, bundle)
+                version = ProcessVersion(
+                    process_id=process_id, version=(latest.version + 1) if latest else 1, name=loaded.name,
+                    sha256=sha, files=bundle, start_message=loaded.start_message, designed_by=actor,
+                    approved_by=actor, deployed_at=self.clock.now())
+                ctx.session.add(version)
+                ctx.audit.record("process_deployed", actor=actor, process_id=process_id,
+                                 process_version=version.version, detail={"sha256": sha, "files": sorted(bundle)})
+                results.append(DeployResult(process_id, version.version, True))
+        return results
+
+    # -- loans --------------------------------------------------------------------------------
+    def start_loan(self, actor: str, application: dict, source: str = "web") -> str:
+        """Record an application and start origination on it; returns the loan reference."""
+        with self.command(source) as ctx:
+            user = get_user(ctx.session, actor)
+            values = validate_application(application)
+            branch = values.get("branch") or self.gate.home_branch(user, "customer_manager")
+            values["branch"] = branch
+            now = self.clock.now()
+            loan = Loan(reference="pending", borrower=values["borrower"], product=values["product"],
+                        amount=values["amount"], branch=branch, originator=actor, loan_type=values["loan_type"],
+                        stage="investigation", application=runtime.plain_data(values), created_at=now, updated_at=now)
+            self.gate.check_origination(ctx, user, loan)
+            ctx.session.add(loan)
+            ctx.session.flush()
+            loan.reference = f"L-{now.year}-{loan.id:06d}"
+            ctx.audit.record("loan_created", actor=actor, role="customer_manager", loan_ref=loan.reference,
+                             detail={"after": runtime.plain_data(values)})
+            ctx.session.add(DutyRecord(loan_id=loan.id, username=actor, duty="originate", process_id="origination",
+                                       performed_at=now))
+            data = {**values, "loan_id": loan.reference, "originator": actor}
+            self._start_instance(ctx, loan, self._latest_version(ctx.session, "origination"), data, actor)
+            return loan.reference
+
+    def _start_instance(self, ctx: Context, loan: Loan, version: ProcessVersion, data: dict, actor: str | None,
+                        message=None) -> ProcessInstance:
+        loaded = self.loaded(version)
+        workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
+        params = {k: self.policy.params[k] for k in PROCESS_PARAMETERS if k in self.policy.params}
+        workflow.task_tree.data.update({**params, **data})
+        for task in workflow.get_tasks():
+            task.data.update(workflow.task_tree.data)
+        now = self.clock.now()
+        instance = ProcessInstance(loan_id=loan.id, process_version=version, process_version_id=version.id,
+                                   state="", created_at=now, updated_at=now)
+        ctx.session.add(instance)
+        ctx.session.flush()
+        ctx.audit.record("instance_started", actor=actor, loan_ref=loan.reference, process_id=version.process_id,
+                         process_version=version.version, instance_id=instance.id,
+                         detail={"message": message} if message else {})
+        log = runtime.StepLog()
+        runtime.run_engine(workflow, log)
+        if message is not None:
+            runtime.deliver_message(workflow, message, data, log)
+        self._save(ctx, instance, workflow, loaded, loan, log)
+        return instance
+
+    # -- work items ---------------------------------------------------------------------------
+    def _item(self, session: Session, item_id: int) -> WorkItem:
+        item = session.get(WorkItem, item_id)
+        if item is None:
+            raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
+        return item
+
+    def claim(self, actor: str, item_id: int, source: str = "web") -> None:
+        with self.command(source) as ctx:
+            item = self._item(ctx.session, item_id)
+            loan = ctx.session.get(Loan, item.loan_id)
+            user = get_user(ctx.session, actor)
+            if item.claimed_by == actor:
+                return
+            if item.claimed_by:
+                raise NotAllowed("This task is already claimed by %(user)s.", user=item.claimed_by)
+            decision = self.gate.check_task(ctx, user, item, loan, action="claim")
+            item.claimed_by = actor
+            self._touch(ctx, item)
+            ctx.audit.record("task_claimed", actor=actor, role=item.role, on_behalf_of=decision.on_behalf_of,
+                             loan_ref=loan.reference, process_id=item.process_id, instance_id=item.instance_id,
+                             step=item.bpmn_id, step_name=item.name)
+
+    def release(self, actor: str, item_id: int, source: str = "web") -> None:
+        with self.command(source) as ctx:
+            item = self._item(ctx.session, item_id)
+            loan = ctx.session.get(Loan, item.loan_id)
+            if item.claimed_by != actor:
+                raise NotAllowed("You can only release a task you have claimed.")
+            item.claimed_by = None
+            self._touch(ctx, item)
+            ctx.audit.record("task_released", actor=actor, role=item.role, loan_ref=loan.reference,
+                             process_id=item.process_id, instance_id=item.instance_id, step=item.bpmn_id,
+                             step_name=item.name)
+
+    def _touch(self, ctx: Context, item: WorkItem) -> None:
+        """Bump the instance version so a concurrent command on it fails cleanly."""
+        instance = ctx.session.get(ProcessInstance, item.instance_id)
+        instance.updated_at = self.clock.now()
+
+    def complete(self, actor: str, item_id: int, data: dict, source: str = "web", reason: str | None = None) -> None:
+        """Complete a task with form data; any refusal or failure changes nothing."""
+        with self.command(source) as ctx:
+            item = self._item(ctx.session, item_id)
+            loan = ctx.session.get(Loan, item.loan_id)
+            user = get_user(ctx.session, actor)
+            if item.claimed_by and item.claimed_by != actor:
+                raise NotAllowed("This task is claimed by %(user)s.", user=item.claimed_by)
+            decision = self.gate.check_task(ctx, user, item, loan, action="complete")
+            instance = ctx.session.get(ProcessInstance, item.instance_id)
+            workflow, loaded = self._restore(instance)
+            task = workflow.get_task_from_id(UUID(item.task_id))
+            meta = loaded.user_tasks[task.task_spec.name]
+            values = self._validated_form(ctx, meta.form, data or {}, loan, item)
+            before = {k: task.data.get(k) for k in values}
+            now = self.clock.now()
+            ctx.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=actor, duty=item.duty,
+                                       process_id=item.process_id, bpmn_id=item.bpmn_id,
+                                       on_behalf_of=decision.on_behalf_of, performed_at=now))
+            self._record_assignments(ctx, meta.form, values, loan, instance, now)
+            ctx.audit.record("task_completed", actor=actor, role=item.role, on_behalf_of=decision.on_behalf_of,
+                             loan_ref=loan.reference, process_id=item.process_id,
+                             process_version=instance.process_version.version, instance_id=instance.id,
+                             step=item.bpmn_id, step_name=item.name, reason=reason, rule=None,
+                             detail={"duty": item.duty, "before": runtime.plain_data(before),
+                                     "after": runtime.plain_data(values)})
+            log = runtime.StepLog()
+            runtime.complete_user_task(workflow, task, {**values, "completed_by": actor}, log)
+            for field_name, target in LOAN_OUTPUTS.items():
+                if target in values and getattr(loan, field_name) != values[target]:
+                    ctx.audit.record("loan_updated", actor=actor, loan_ref=loan.reference, step=item.bpmn_id,
+                                     detail={"field": field_name, "before": getattr(loan, field_name),
+                                             "after": values[target]})
+                    setattr(loan, field_name, values[target])
+            self._save(ctx, instance, workflow, loaded, loan, log)
+
+    def _validated_form(self, ctx: Context, schema: dict, data: dict, loan: Loan, item: WorkItem) -> dict:
+        errors = form_errors(schema, data)
+        for name, role in user_fields(schema).items():
+            if name in errors or name not in data:
+                continue
+            names = data[name] if isinstance(data[name], list) else [data[name]]
+            problem = self.gate.check_named_users(ctx, names, role, loan, item)
+            if problem:
+                errors[name] = problem
+        if errors:
+            raise InvalidInput("The form has errors; nothing was saved.",
+                               fields={k: (t % p if p else t) for k, (t, p) in errors.items()})
+        return coerce_form(schema, data)
+
+    def _record_assignments(self, ctx, schema, values, loan, instance, now):
+        """Being named to a role on a loan (e.g. post-loan manager) is a duty the pairs apply to."""
+        for name, role in user_fields(schema).items():
+            if role in self.gate.assignable_duties and isinstance(values.get(name), str):
+                ctx.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=values[name],
+                                           duty=role, process_id=instance.process_version.process_id,
+                                           performed_at=now))
+
+    # -- saving -------------------------------------------------------------------------------
+    def _save(self, ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, loaded: LoadedProcess,
+              loan: Loan, log: runtime.StepLog) -> None:
+        now = self.clock.now()
+        version = instance.process_version
+        for step in log.steps:
+            for field_name in AUTOMATIC_LOAN_OUTPUTS:
+                if field_name in step.get("changed", {}):
+                    setattr(loan, field_name, step["changed"][field_name])
+            ctx.audit.record("step_completed", loan_ref=loan.reference, process_id=version.process_id,
+                             process_version=version.version, instance_id=instance.id, step=step["step"],
+                             step_name=step["name"], actor=None,
+                             detail=runtime.plain_data({k: v for k, v in step.items() if k not in ("step", "name")}))
+        instance.state = self.serializer.dumps(workflow)
+        instance.next_timer_due = runtime.next_timer_due(workflow)
+        instance.waiting_messages = ",".join(runtime.waiting_messages(workflow)) or None
+        instance.updated_at = now
+        if workflow.completed:
+            instance.status = "completed"
+            end = runtime.end_event_reached(workflow)
+            status = END_STATUS.get(end or "")
+            if status:
+                loan.status = status
+                if status in ("rejected", "withdrawn", "closed"):
+                    loan.stage = "closed"
+            ctx.audit.record("instance_completed", loan_ref=loan.reference, process_id=version.process_id,
+                             process_version=version.version, instance_id=instance.id, step=end,
+                             detail={"end": end, "loan_status": loan.status})
+        self._refresh_work_items(ctx, instance, workflow, loaded, loan)
+        loan.updated_at = now
+        ctx.session.flush()
+        for event in log.thrown:
+            self._route_message(ctx, loan, event, instance)
+
+    def _refresh_work_items(self, ctx: Context, instance, workflow, loaded: LoadedProcess, loan: Loan) -> None:
+        existing = {w.task_id: w for w in ctx.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id))}
+        ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)}
+        for task_id, item in existing.items():
+            if task_id not in ready:
+                ctx.session.delete(item)
+        now = self.clock.now()
+        for task_id, task in ready.items():
+            if task_id in existing:
+                continue
+            meta = loaded.user_tasks[task.task_spec.name]
+            candidate = None
+            if meta.assignee:
+                value = self.script_engine.evaluate(task, meta.assignee)
+                candidate = str(value) if value else None
+            ctx.session.add(WorkItem(
+                instance_id=instance.id, loan_id=loan.id, task_id=task_id, bpmn_id=meta.bpmn_id, name=meta.name,
+                process_id=loaded.process_id, role=meta.role, duty=meta.duty, stage=meta.stage or loan.stage,
+                branch=loan.branch, candidate_user=candidate, created_at=now, due_at=self._due(meta, now)))
+            if meta.stage:
+                loan.stage = meta.stage
+
+    def _due(self, meta, now: datetime) -> datetime:
+        if meta.due:
+            parsed = TimerEventDefinition.parse_iso_duration(meta.due)
+            return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+        return now + timedelta(days=int(self.policy.params.get("task_due_days", 3)))
+
+    # -- messages and timers ------------------------------------------------------------------
+    def _route_message(self, ctx: Context, loan: Loan, event, source_instance: ProcessInstance) -> None:
+        """A message thrown by one instance: start processes that begin with it, wake instances waiting for it."""
+        name = event.event_definition.name
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        ctx.audit.record("message_thrown", loan_ref=loan.reference, instance_id=source_instance.id,
+                         process_id=source_instance.process_version.process_id, step=name, detail={"message": name})
+        starters = ctx.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == name)).all()
+        latest: dict[str, ProcessVersion] = {}
+        for v in starters:
+            if v.process_id not in latest or v.version > latest[v.process_id].version:
+                latest[v.process_id] = v
+        if latest:
+            workflow, _loaded = self._restore(source_instance)
+            data = {**workflow.last_task.data} if workflow.last_task is not None else {}
+            data.update(payload)
+            for version in latest.values():
+                self._start_instance(ctx, loan, version, data, None, message=name)
+        self._deliver(ctx, loan, name, payload, exclude=source_instance.id)
+
+    def send_message(self, loan_ref: str, name: str, payload: dict | None = None, actor: str | None = None,
+                     source: str = "cli") -> int:
+        """Deliver a business event (e.g. loan_repaid) to the loan's waiting instances; returns how many took it."""
+        with self.command(source) as ctx:
+            loan = self.loan_row(ctx.session, loan_ref)
+            ctx.audit.record("message_received", actor=actor, loan_ref=loan.reference, step=name,
+                             detail={"message": name, "payload": runtime.plain_data(payload or {})})
+            taken = self._deliver(ctx, loan, name, payload or {})
+            if not taken:
+                raise NotFound("Loan %(loan)s is not waiting for the message '%(message)s'.", loan=loan_ref, message=name)
+            return taken
+
+    def _deliver(self, ctx: Context, loan: Loan, name: str, payload: dict, exclude: int | None = None) -> int:
+        waiting = ctx.session.scalars(select(ProcessInstance).where(
+            ProcessInstance.loan_id == loan.id, ProcessInstance.status == "running",
+            ProcessInstance.waiting_messages.is_not(None))).all()
+        taken = 0
+        for instance in waiting:
+            if instance.id == exclude or name not in (instance.waiting_messages or "").split(","):
+                continue
+            workflow, loaded = self._restore(instance)
+            log = runtime.StepLog()
+            runtime.deliver_message(workflow, name, payload, log)
+            self._save(ctx, instance, workflow, loaded, loan, log)
+            taken += 1
+        return taken
+
+    def due_instances(self, now: datetime, limit: int = 500) -> list[int]:
+        with self.db.reading() as session:
+            return list(session.scalars(select(ProcessInstance.id).where(
+                ProcessInstance.status == "running", ProcessInstance.next_timer_due <= now)
+                .order_by(ProcessInstance.next_timer_due).limit(limit)))
+
+    def fire_timers(self, instance_id: int) -> bool:
+        """Fire what is due on one instance (one transaction); False if another worker took it."""
+        with self.command("timer") as ctx:
+            query = select(ProcessInstance).where(ProcessInstance.id == instance_id,
+                                                  ProcessInstance.next_timer_due <= self.clock.now())
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            instance = ctx.session.scalar(query)
+            if instance is None:
+                return False
+            loan = ctx.session.get(Loan, instance.loan_id)
+            workflow, loaded = self._restore(instance)
+            log = runtime.StepLog()
+            runtime.run_engine(workflow, log)
+            self._save(ctx, instance, workflow, loaded, loan, log)
+            return True
+
+    def tick(self, now: datetime | None = None) -> int:
+        """Fire every due timer as of the engine clock; returns how many instances moved."""
+        if now is not None and hasattr(self.clock, "set"):
+            self.clock.set(utc(now))
+        fired = 0
+        while True:
+            due = self.due_instances(self.clock.now())
+            moved = sum(1 for instance_id in due if self.fire_timers(instance_id))
+            fired += moved
+            if not moved:
+                return fired
+
+    # -- people -------------------------------------------------------------------------------
+    def add_user(self, username: str, password: str | None, display_name: str = "", actor: str | None = None,
+                 source: str = "cli") -> None:
+        with self.command(source) as ctx:
+            users.add_user(ctx.session, username, password, display_name, self.clock.now())
+            ctx.audit.record("user_added", actor=actor, detail={"username": username, "display_name": display_name})
+
+    def grant_role(self, username: str, role: str, branch: str | None = None, limit: Decimal | None = None,
+                   valid_from=None, valid_to=None, actor: str | None = None, source: str = "cli") -> None:
+        with self.command(source) as ctx:
+            users.grant_role(ctx.session, username, role, branch, limit, valid_from, valid_to)
+            ctx.audit.record("role_granted", actor=actor, role=role, detail={
+                "username": username, "role": role, "branch": branch, "limit": limit,
+                "valid_from": valid_from, "valid_to": valid_to})
+
+    def record_leave(self, username: str, starts_on, ends_on, actor: str | None = None, source: str = "cli") -> None:
+        with self.command(source) as ctx:
+            users.add_leave(ctx.session, username, starts_on, ends_on)
+            ctx.audit.record("leave_recorded", actor=actor, detail={"username": username, "from": starts_on,
+                                                                     "to": ends_on})
+
+    def delegate(self, principal: str, stand_in: str, starts_on, ends_on, actor: str | None = None,
+                 source: str = "cli") -> None:
+        with self.command(source) as ctx:
+            users.add_delegation(ctx.session, principal, stand_in, starts_on, ends_on)
+            ctx.audit.record("delegation_recorded", actor=actor, detail={
+                "principal": principal, "stand_in": stand_in, "from": starts_on, "to": ends_on})
+
+    def issue_token(self, username: str, actor: str | None = None, source: str = "cli") -> str:
+        with self.command(source) as ctx:
+            token = users.issue_token(ctx.session, username, self.clock.now())
+            ctx.audit.record("token_issued", actor=actor, detail={"username": username})
+            return token
+
+    # -- small reads used by commands -----------------------------------------------------------
+    def loan_row(self, session: Session, ref: str) -> Loan:
+        loan = session.scalar(select(Loan).where(Loan.reference == ref))
+        if loan is None:
+            raise NotFound("No loan %(loan)s.", loan=ref)
+        return loan
+
+    def count(self, model) -> int:
+        with self.db.reading() as session:
+            return session.scalar(select(func.count()).select_from(model))
+
+    def deployed(self) -> list[tuple[str, int, datetime]]:
+        with self.db.reading() as session:
+            rows = session.execute(select(ProcessVersion.process_id, ProcessVersion.version, ProcessVersion.deployed_at)
+                                   .order_by(ProcessVersion.process_id, ProcessVersion.version)).all()
+            return [tuple(r) for r in rows]
+
+
+__all__ = ["CreditEngine", "DeploymentRejected", "Decimal"]

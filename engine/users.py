@@ -1,0 +1,144 @@
+"""People: accounts, role grants, leave, delegation and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .errors import InvalidInput, NotFound
+from .models import ApiToken, Delegation, Leave, RoleGrant, User
+from .roles import ROLES
+
+
+@dataclass(frozen=True)
+class GrantView:
+    role: str
+    branch: str | None
+    limit: Decimal | None
+    valid_from: date | None
+    valid_to: date | None
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    display_name: str
+    active: bool
+    origination_blocked: bool
+    grants: tuple[GrantView, ...]
+
+    @property
+    def roles(self) -> set[str]:
+        return {g.role for g in self.grants}
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+def user_view(user: User) -> UserView:
+    return UserView(user.id, user.username, user.display_name or user.username, user.active,
+                    user.origination_blocked,
+                    tuple(GrantView(g.role, g.branch, g.limit, g.valid_from, g.valid_to) for g in user.grants))
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound("No user named '%(username)s'.", username=username)
+    return user
+
+
+def add_user(session: Session, username: str, password: str | None, display_name: str, now) -> User:
+    if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
+        raise InvalidInput("A user name must be letters, digits, '.', '_' or '-' (at most 64).")
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise InvalidInput("The user '%(username)s' already exists.", username=username)
+    if password is not None and len(password) < 8:
+        raise InvalidInput("A password must have at least 8 characters.")
+    user = User(username=username, display_name=display_name or username, created_at=now,
+                password_hash=generate_password_hash(password) if password else None)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def grant_role(session: Session, username: str, role: str, branch: str | None = None,
+               limit: Decimal | None = None, valid_from: date | None = None, valid_to: date | None = None) -> RoleGrant:
+    if role not in ROLES:
+        raise InvalidInput("'%(role)s' is not a role. Roles: %(roles)s.", role=role, roles=", ".join(ROLES))
+    user = get_user(session, username)
+    held = {g.role for g in user.grants}
+    if role == "admin" and held - {"admin"}:
+        raise InvalidInput("An administrator may hold no business role; '%(username)s' holds %(roles)s.",
+                           username=username, roles=", ".join(sorted(held)))
+    if role != "admin" and "admin" in held:
+        raise InvalidInput("'%(username)s' is an administrator and may hold no business role.", username=username)
+    if limit is not None and limit < 0:
+        raise InvalidInput("A limit cannot be negative.")
+    grant = RoleGrant(role=role, branch=branch, limit=limit, valid_from=valid_from, valid_to=valid_to)
+    user.grants.append(grant)
+    session.flush()
+    return grant
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not user.password_hash:
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, username: str, now) -> str:
+    """A new bearer token; only its hash is stored, so it is shown once."""
+    user = get_user(session, username)
+    token = "cf_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now))
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked.is_(False)))
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user and user.active else None
+
+
+def on_leave(session: Session, user: User, today: date) -> bool:
+    return session.scalar(select(Leave.id).where(
+        Leave.user_id == user.id, Leave.starts_on <= today, Leave.ends_on >= today).limit(1)) is not None
+
+
+def add_leave(session: Session, username: str, starts_on: date, ends_on: date) -> Leave:
+    if ends_on < starts_on:
+        raise InvalidInput("Leave must end on or after its first day.")
+    leave = Leave(user_id=get_user(session, username).id, starts_on=starts_on, ends_on=ends_on)
+    session.add(leave)
+    return leave
+
+
+def add_delegation(session: Session, principal: str, stand_in: str, starts_on: date, ends_on: date) -> Delegation:
+    if principal == stand_in:
+        raise InvalidInput("A user cannot stand in for themselves.")
+    d = Delegation(principal_id=get_user(session, principal).id, stand_in_id=get_user(session, stand_in).id,
+                   starts_on=starts_on, ends_on=ends_on)
+    session.add(d)
+    return d
+
+
+def principals_of(session: Session, stand_in: User, today: date) -> list[User]:
+    """Users this person currently stands in for."""
+    rows = session.scalars(select(Delegation).where(
+        Delegation.stand_in_id == stand_in.id, Delegation.starts_on <= today, Delegation.ends_on >= today)).all()
+    return [session.get(User, d.principal_id) for d in rows]

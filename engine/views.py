@@ -1,0 +1,93 @@
+"""Plain values the engine hands to the CLI and the web layer (no ORM objects, no Spiff objects)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class WorkItemView:
+    id: int
+    loan_id: int
+    loan_ref: str
+    borrower: str
+    amount: Decimal
+    branch: str
+    process_id: str
+    bpmn_id: str
+    name: str
+    role: str
+    duty: str
+    stage: str
+    candidate_user: str | None
+    claimed_by: str | None
+    created_at: datetime
+    due_at: datetime | None
+
+    def overdue(self, now: datetime) -> bool:
+        return self.due_at is not None and self.due_at < now
+
+
+@dataclass(frozen=True)
+class ActView:
+    """One thing a person did on a loan (from the duty record)."""
+
+    username: str
+    duty: str
+    process_id: str
+    step: str | None
+    on_behalf_of: str | None
+    performed_at: datetime
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: int
+    process_id: str
+    process_name: str
+    version: int
+    version_id: int
+    status: str
+    next_timer_due: datetime | None
+    created_at: datetime
+    completed_steps: tuple[str, ...] = ()
+    current_steps: tuple[str, ...] = ()
+    taken_flows: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoanView:
+    id: int
+    reference: str
+    borrower: str
+    product: str
+    amount: Decimal
+    currency: str
+    branch: str
+    originator: str
+    loan_type: str
+    stage: str
+    classification: str
+    status: str
+    created_at: datetime
+    application: dict = field(default_factory=dict)
+    instances: tuple[InstanceView, ...] = ()
+    acts: tuple[ActView, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A work item with what a person needs to do it."""
+
+    item: WorkItemView
+    form: dict
+    instructions: str
+    data: dict
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    process_id: str
+    version: int
+    created: bool

@@ -1,0 +1,84 @@
+"""Shared fixtures: a fresh database per test on SQLite and on PostgreSQL, an engine clock we control."""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine.bootstrap import BUNDLED_BPMN, build_engine
+from engine.clock import ManualClock
+from engine.db import sqlite_url
+from engine.models import Base
+from engine.schema import upgrade
+
+PG_ADMIN_URL = os.environ.get("CREDITFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+START = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)  # 09:00 in Beijing, a Monday
+
+
+def _postgres_available() -> bool:
+    try:
+        eng = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with eng.connect():
+            pass
+        eng.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not available"
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """One scratch database for the session; tables are emptied between tests."""
+    if not _postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI and does not answer at {PG_ADMIN_URL}")
+        pytest.skip("PostgreSQL is not available")
+    name = f"creditflow_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    from engine.db import Database
+    db = Database(url)
+    upgrade(db)
+    db.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """A fresh, migrated database: a new SQLite file, or the emptied PostgreSQL scratch database."""
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path / "test.sqlite")
+        from engine.db import Database
+        db = Database(url)
+        upgrade(db)
+        db.dispose()
+        return url
+    url = request.getfixturevalue("postgres_url")
+    eng = create_engine(url)
+    with eng.begin() as conn:
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    eng.dispose()
+    return url
+
+
+@pytest.fixture
+def clock():
+    return ManualClock(START)
+
+
+@pytest.fixture
+def engine(database_url, clock):
+    """An engine on a fresh database with the bundled processes deployed."""
+    eng = build_engine(database_url, clock=clock)
+    eng.deploy([BUNDLED_BPMN], actor=None, source="cli")
+    yield eng
+    eng.db.dispose()
