@@ -45,6 +45,11 @@ def parse_xml(data: bytes) -> etree._Element:
     """Parse process XML safely: size cap, no doctype, no entities."""
     if len(data) > MAX_FILE_BYTES:
         raise XmlRejected(f"file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
+    for marker in (b"<!DOCTYPE", b"<!ENTITY"):
+        at = data.find(marker)
+        if at >= 0:
+            raise XmlRejected("DOCTYPE and ENTITY declarations are not allowed in process files",
+                              data.count(b"\n", 0, at) + 1)
     try:
         root = etree.fromstring(data, hardened_xml_parser())
     except etree.XMLSyntaxError as exc:
@@ -79,6 +84,7 @@ class ParsedBundle:
     lines: dict[tuple[str, str], int] = field(default_factory=dict)  # (file, element id) -> line
     element_file: dict[str, str] = field(default_factory=dict)  # element id -> file
     forms: dict[str, dict] = field(default_factory=dict)  # form path -> schema
+    flows: dict[tuple[str, str], str] = field(default_factory=dict)  # (source id, target id) -> flow id
 
 
 def parse_bundle(files: list[SourceFile], xsd_validate: bool = True) -> ParsedBundle:
@@ -101,6 +107,8 @@ def parse_bundle(files: list[SourceFile], xsd_validate: bool = True) -> ParsedBu
             if element_id:
                 bundle.lines[(f.name, element_id)] = node.sourceline
                 bundle.element_file.setdefault(element_id, f.name)
+                if node.tag == full_tag("sequenceFlow"):
+                    bundle.flows[(node.get("sourceRef"), node.get("targetRef"))] = element_id
         if f.kind == "bpmn":
             parser.add_bpmn_xml(root, filename=f.name)
             for proc in root.iterfind(full_tag("process")):

@@ -143,6 +143,14 @@ class QueryMixin:
                                                                        User.active.is_(True)).distinct()).all()
             return [u.username for u in users if self.gate.decide(session, u, item, loan).allowed]
 
+    def usernames(self) -> list[str]:
+        with self.db.reading() as session:
+            return list(session.scalars(select(User.username).order_by(User.username)))
+
+    def loan_tier(self, loan_ref: str) -> str | None:
+        with self.db.reading() as session:
+            return self.loan_row(session, loan_ref).approval_tier
+
     def users_with_role(self, role: str, branch: str | None = None) -> list[str]:
         with self.db.reading() as session:
             query = select(User.username).join(RoleGrant).where(RoleGrant.role == role, User.active.is_(True))

@@ -338,6 +338,10 @@ class CreditEngine(QueryMixin):
                 instance_id=instance.id, loan_id=loan.id, task_id=task_id, bpmn_id=meta.bpmn_id, name=meta.name,
                 process_id=loaded.process_id, role=meta.role, duty=meta.duty, stage=meta.stage or loan.stage,
                 branch=loan.branch, candidate_user=candidate, created_at=now, due_at=self._due(meta, now)))
+            ctx.audit.record("task_started", loan_ref=loan.reference, process_id=loaded.process_id,
+                             process_version=instance.process_version.version, instance_id=instance.id,
+                             step=meta.bpmn_id, step_name=meta.name, role=meta.role,
+                             detail={"duty": meta.duty, "assigned_to": candidate, "task_id": task_id})
             if meta.stage:
                 loan.stage = meta.stage
 
@@ -456,6 +460,24 @@ class CreditEngine(QueryMixin):
             users.add_delegation(ctx.session, principal, stand_in, starts_on, ends_on)
             ctx.audit.record("delegation_recorded", actor=actor, detail={
                 "principal": principal, "stand_in": stand_in, "from": starts_on, "to": ends_on})
+
+    def sign_in(self, username: str, password: str, source: str = "web"):
+        """Check a password; every attempt, good or bad, is an audit event. Returns a UserView or None."""
+        with self.command(source) as ctx:
+            user = users.authenticate(ctx.session, username, password)
+            ctx.audit.record("signed_in" if user else "sign_in_failed", actor=username,
+                             outcome="done" if user else "denied")
+            return users.user_view(user) if user else None
+
+    def user_for_token(self, token: str):
+        with self.db.reading() as session:
+            user = users.user_for_token(session, token)
+            return users.user_view(user) if user else None
+
+    @staticmethod
+    def application_schema() -> dict:
+        from .application import APPLICATION_SCHEMA
+        return APPLICATION_SCHEMA
 
     def issue_token(self, username: str, actor: str | None = None, source: str = "cli") -> str:
         with self.command(source) as ctx:

@@ -105,9 +105,10 @@ class _Checker:
         label = f"{ts.bpmn_name or bpmn_id}"
         if isinstance(ts, UserTask):
             self.check_user_task(ts, bpmn_id, label)
-        for condition, _target in getattr(ts, "cond_task_specs", []) or []:
+        for condition, target in getattr(ts, "cond_task_specs", []) or []:
             if condition is not None:
-                self.expression(bpmn_id, condition, "gateway condition")
+                flow = self.bundle.flows.get((bpmn_id, target), bpmn_id)
+                self.expression(flow, condition.args[0], "gateway condition")
         if isinstance(ts, ScriptEngineTask) and getattr(ts, "script", None):
             self.script(bpmn_id, ts.script, "script")
         for attr in ("prescript", "postscript"):

@@ -1,0 +1,128 @@
+"""Deployment validation: every bad input is refused with file, element and line a risk manager can act on."""
+import json
+
+import pytest
+
+from engine.bpmn_parser import MAX_FILE_BYTES, SourceFile
+from engine.roles import LANE_ROLES
+from engine.validation import validate_files
+
+FORM = json.dumps({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}).encode()
+
+TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs" targetNamespace="t">
+  <bpmn:process id="tiny" isExecutable="true">
+    <bpmn:laneSet id="ls">
+      <bpmn:lane id="lane_a" name="{lane}">
+        <bpmn:flowNodeRef>start</bpmn:flowNodeRef>
+        {task_ref}
+        <bpmn:flowNodeRef>gw</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>wait</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>calc</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>end</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="check" name="Check the file">
+      <bpmn:extensionElements>
+        <spiffworkflow:properties>
+          {duty}
+          <spiffworkflow:property name="form" value="{form}" />
+        </spiffworkflow:properties>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:exclusiveGateway id="gw" default="f4"><bpmn:incoming>f2</bpmn:incoming>
+      <bpmn:outgoing>f3</bpmn:outgoing><bpmn:outgoing>f4</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:intermediateCatchEvent id="wait" name="Wait">
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="td"><bpmn:timeDuration>{timer}</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:scriptTask id="calc" name="Calculate"><bpmn:incoming>f4</bpmn:incoming><bpmn:incoming>f5</bpmn:incoming>
+      <bpmn:outgoing>f6</bpmn:outgoing><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="gw" />
+    <bpmn:sequenceFlow id="f3" sourceRef="gw" targetRef="wait">
+      <bpmn:conditionExpression>{condition}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f4" sourceRef="gw" targetRef="calc" />
+    <bpmn:sequenceFlow id="f5" sourceRef="wait" targetRef="calc" />
+    <bpmn:sequenceFlow id="f6" sourceRef="calc" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+GOOD = dict(lane="customer_manager", task_ref="<bpmn:flowNodeRef>check</bpmn:flowNodeRef>",
+            duty='<spiffworkflow:property name="duty" value="investigate" />', form="forms/check.json",
+            timer='"P3D"', script="total = 1 + 1", condition="ok == True")
+
+
+def files(prolog: str = "", **changes) -> list[SourceFile]:
+    xml = prolog + TEMPLATE.format(**{**GOOD, **changes})
+    return [SourceFile("tiny.bpmn", xml.encode()), SourceFile("forms/check.json", FORM)]
+
+
+def problems_of(source_files):
+    _bundle, problems = validate_files(source_files, LANE_ROLES)
+    return [str(p) for p in problems]
+
+
+def test_the_good_file_is_valid():
+    assert problems_of(files()) == []
+
+
+@pytest.mark.parametrize("changes, expected", [
+    (dict(task_ref=""), "tiny.bpmn, line 16, element 'check': user task 'Check the file' is not in a lane"),
+    (dict(lane="teller"), "element 'check': user task 'Check the file' is in lane 'teller', which is not a known role"),
+    (dict(duty=""), "element 'check': user task 'Check the file' declares no duty"),
+    (dict(form="forms/missing.json"), "names form 'forms/missing.json', which was not found"),
+    (dict(condition="ok ==="), "element 'f3'"),
+    (dict(condition="ok.__class__"), "access to '__class__' is not allowed"),
+    (dict(script="import os"), "element 'calc': script line 1 is refused: imports are not allowed"),
+    (dict(script="x = (1"), "element 'calc': script line 1:"),
+    (dict(timer='"P3D" +'), "element 'wait'"),
+])
+def test_each_mistake_is_named_with_file_element_and_line(changes, expected):
+    found = problems_of(files(**changes))
+    assert any(expected in p for p in found), found
+    assert all(p.startswith("tiny.bpmn") for p in found), found
+
+
+def test_gateway_condition_problem_names_the_flow_and_its_line():
+    found = problems_of(files(condition="ok.__class__"))
+    assert found == ["tiny.bpmn, line 36, element 'f3': gateway condition 'ok.__class__' is refused: "
+                     "access to '__class__' is not allowed"]
+
+
+def test_doctype_and_external_entity_are_refused_without_reading_the_file(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    prolog = f'<!DOCTYPE d [<!ENTITY x SYSTEM "file://{secret}">]>\n'
+    xml = TEMPLATE.format(**GOOD).replace('<?xml version="1.0" encoding="UTF-8"?>\n', "")
+    xml = xml.replace('name="Check the file"', 'name="&x;"')
+    found = problems_of([SourceFile("evil.bpmn", (prolog + xml).encode()), SourceFile("forms/check.json", FORM)])
+    assert len(found) == 1
+    assert found[0].startswith("evil.bpmn, line 1: DOCTYPE and ENTITY declarations are not allowed")
+    assert "TOP-SECRET" not in found[0]
+
+
+def test_oversized_file_is_refused():
+    big = TEMPLATE.format(**GOOD).replace("</bpmn:definitions>", "<!--" + "x" * MAX_FILE_BYTES + "--></bpmn:definitions>")
+    found = problems_of([SourceFile("big.bpmn", big.encode()), SourceFile("forms/check.json", FORM)])
+    assert len(found) == 1 and "the limit is 1,000,000 bytes" in found[0] and found[0].startswith("big.bpmn")
+
+
+def test_malformed_xml_names_the_line():
+    broken = TEMPLATE.format(**GOOD).replace("</bpmn:process>", "")
+    found = problems_of([SourceFile("broken.bpmn", broken.encode())])
+    assert len(found) == 1 and found[0].startswith("broken.bpmn, line") and "not well-formed" in found[0]
+
+
+def test_a_dmn_that_does_not_parse_is_refused():
+    dmn = b'<?xml version="1.0"?><definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="d" name="d">' \
+          b'<decision id="x" name="x"><decisionTable id="t"><input id="i"><inputExpression id="e"><text>amount' \
+          b'</text></inputExpression></input><output id="o" name="tier"/><rule id="r"><inputEntry id="ie"><text>' \
+          b'&lt;= 3</text></inputEntry></rule></decisionTable></decision></definitions>'
+    found = problems_of(files() + [SourceFile("bad.dmn", dmn)])
+    assert found and found[0].startswith("bad.dmn"), found
