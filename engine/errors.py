@@ -7,7 +7,7 @@ class EngineError(Exception):
 
     code = "engine_error"
 
-    def __init__(self, message: str, **params):
+    def __init__(self, message: str, /, **params):
         super().__init__(message % params if params else message)
         self.template = message
         self.params = params
@@ -22,7 +22,7 @@ class InvalidInput(EngineError):
 
     code = "invalid_input"
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None, **params):
+    def __init__(self, message: str, /, fields: dict[str, str] | None = None, **params):
         super().__init__(message, **params)
         self.fields = fields or {}
 

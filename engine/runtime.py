@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessage
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
@@ -84,29 +85,40 @@ def ready_user_tasks(workflow: BpmnWorkflow):
     return workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
+def _waiting_definitions(workflow: BpmnWorkflow):
+    """(task, event definition) for every event the workflow waits on, looking inside event-based gateways."""
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if definition is None:
+            continue
+        for each in getattr(definition, "event_definitions", None) or [definition]:
+            yield task, each
+
+
 def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
     """The earliest pending timer; None when the instance waits on no timer."""
     due = []
-    for pending in workflow.waiting_events():
-        if "Timer" not in pending.event_type and "Timer" not in type(pending).__name__ and "Clocked" not in pending.event_type:
+    for task, definition in _waiting_definitions(workflow):
+        if not isinstance(definition, TimerEventDefinition):
             continue
-        value = pending.value
+        value = task.internal_data.get("event_value")
         if isinstance(value, dict):
             value = value.get("next")
-        if isinstance(value, str):
-            try:
-                due.append(utc(datetime.fromisoformat(value)))
-            except ValueError:
-                continue
+        try:
+            due.append(utc(datetime.fromisoformat(value)) if isinstance(value, str) else None)
+        except ValueError:
+            due.append(None)
+    if any(d is None for d in due):  # not yet evaluated: look again at the next tick
+        return datetime.min.replace(tzinfo=timezone.utc)
     return min(due) if due else None
 
 
 def waiting_messages(workflow: BpmnWorkflow) -> list[str]:
-    return sorted({p.name for p in workflow.waiting_events() if p.event_type == "MessageEventDefinition"})
+    return sorted({d.name for _t, d in _waiting_definitions(workflow) if isinstance(d, MessageEventDefinition)})
 
 
 def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict | None, log: StepLog) -> None:
-    workflow.catch(BpmnEvent(MessageEventDefinition(name), payload or {}))
+    workflow.send_event(BpmnEvent(SpiffMessage(name), payload or {}))
     run_engine(workflow, log)
 
 

@@ -97,11 +97,25 @@ def check_source(source: str, mode: str) -> ast.AST:
     return tree
 
 
+class _DecimalLiterals(ast.NodeTransformer):
+    """Money is Decimal in task data, so `amount * 0.05` must not mix in a binary float."""
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, float):
+            call = ast.Call(ast.Name("Decimal", ast.Load()), [ast.Constant(repr(node.value))], [])
+            return ast.copy_location(call, node)
+        return node
+
+
+def _exact(tree: ast.AST) -> str:
+    return ast.unparse(ast.fix_missing_locations(_DecimalLiterals().visit(tree)))
+
+
 @lru_cache(maxsize=2048)
 def compile_expression(source: str):
     """Compile an expression under both layers (cached: BPMN text is immutable per version)."""
-    check_source(source.strip(), "eval")
-    result = compile_restricted_eval(source.strip(), "<bpmn-expression>")
+    exact = _exact(check_source(source.strip(), "eval"))
+    result = compile_restricted_eval(exact, "<bpmn-expression>")
     if result.errors:
         raise ExpressionRejected("; ".join(result.errors))
     return result.code
@@ -110,8 +124,8 @@ def compile_expression(source: str):
 @lru_cache(maxsize=1024)
 def compile_script(source: str):
     """Compile a script task body under both layers."""
-    check_source(source, "exec")
-    result = compile_restricted_exec(source, "<bpmn-script>")
+    exact = _exact(check_source(source, "exec"))
+    result = compile_restricted_exec(exact, "<bpmn-script>")
     if result.errors:
         raise ExpressionRejected("; ".join(result.errors))
     return result.code

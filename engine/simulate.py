@@ -169,7 +169,7 @@ class Simulation:
 
     def pick_people(self, role: str | None, item, many: bool):
         tier = self.engine.loan_tier(item.loan_ref)
-        branch = HEAD_OFFICE if tier == "head_office_committee" else BRANCH
+        branch = HEAD_OFFICE if tier == "head_office_committee" and role == "committee_member" else BRANCH
         acted = {a.username for a in self.engine.loan(item.loan_ref).acts}
         pool = [u for u in self.engine.users_with_role(role or "", branch) if u not in acted]
         if many:

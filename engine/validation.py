@@ -165,6 +165,9 @@ class _Checker:
                     self.expression(table.id, out.text, f"decision output (row {rule.row_number})")
 
     def dmn_entry(self, table_id, row, input_expr, lhs):
+        if "?" in lhs:  # Spiff's "?" stands for the input value
+            self.expression(table_id, lhs.replace("?", "dmninputexpr"), f"decision rule (row {row})")
+            return
         try:
             compile_expression(f"({input_expr}) == ({lhs})")
         except SyntaxError:

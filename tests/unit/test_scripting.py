@@ -72,3 +72,9 @@ def test_statements_outside_the_whitelist_are_refused(script, why):
 def test_range_is_bounded():
     with pytest.raises(ValueError, match="range larger"):
         ENV.evaluate("len(range(10 ** 9))", {})
+
+
+def test_float_literals_are_exact_decimals_so_money_arithmetic_works():
+    data = {"project_investment": Decimal("20000000"), "amount": Decimal("1500000")}
+    assert ENV.evaluate("project_investment * 0.05 < amount", data) is True
+    assert ENV.evaluate("0.1 + 0.2 == 0.3", {}) is True
