@@ -87,8 +87,6 @@ class Gate:
                 if any(g.role == role for g in principal.grants):
                     acting_for = actor_for(session, principal, now, self.policy)
                     break
-        if acting_for is not None:
-            actor = Actor(actor.username, actor.grants + acting_for.grants, actor.on_leave, actor.origination_blocked)
         return Request(actor=actor, duty=duty, loan=loan_facts(loan), history=history_of(session, loan),
                        now=now, role=role, acting_for=acting_for)
 

@@ -59,7 +59,7 @@ def _decision_inputs(spec, data) -> dict:
 def run_engine(workflow: BpmnWorkflow, log: StepLog) -> None:
     """Advance every automatic step; a raising script becomes ScriptFailed (the caller rolls back)."""
     try:
-        workflow.refresh_waiting_tasks()
+        workflow.refresh_timers()
         workflow.do_engine_steps(did_complete_task=log.did_complete)
     except SpiffWorkflowException as exc:
         raise ScriptFailed("Step '%(step)s' failed: %(error)s", step=_failed_step(exc), error=str(exc).split("\n")[0]) from exc

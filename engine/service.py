@@ -410,7 +410,7 @@ class CreditEngine(QueryMixin):
             query = select(ProcessInstance).where(ProcessInstance.id == instance_id,
                                                   ProcessInstance.next_timer_due <= self.clock.now())
             if self.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
+                query = query.with_for_update(skip_locked=True, of=ProcessInstance)
             instance = ctx.session.scalar(query)
             if instance is None:
                 return False

@@ -166,3 +166,14 @@ def test_first_inspection_days():
     assert POLICY.first_inspection_days("working_capital", small_enterprise=True) == 15
     assert POLICY.first_inspection_days("working_capital", small_enterprise=False) == 30
     assert POLICY.first_inspection_days("fixed_asset", small_enterprise=True) == 30
+
+
+def test_head_office_chair_convenes_a_head_office_committee_for_a_branch_loan():
+    chair = Actor("ho_chair", (Grant("committee_chair", "HO"),))
+    big = loan("40000000", tier="head_office_committee")
+    assert POLICY.check(Request(chair, "convene_committee", big, (), NOW, role="committee_chair")).allowed
+    branch_chair = Actor("sh_chair", (Grant("committee_chair", "SH01"),))
+    refused = POLICY.check(Request(branch_chair, "convene_committee", big, (), NOW, role="committee_chair"))
+    assert refused.kind == "RoleMissing"
+    small = loan("12000000", tier="branch_committee")
+    assert POLICY.check(Request(branch_chair, "convene_committee", small, (), NOW, role="committee_chair")).allowed

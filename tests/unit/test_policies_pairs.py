@@ -16,7 +16,8 @@ LOAN = LoanFacts("L-2026-0042", Decimal("1000000"), "SH01", "working_capital", "
 
 def anyone(username: str) -> Actor:
     """A user holding every role bank-wide, so only the pair rules can refuse."""
-    grants = tuple(Grant(role, None, Decimal("1000000000") if role == "risk_manager" else None) for role in POLICY.roles)
+    limit = Decimal("1000000000")
+    grants = tuple(Grant(role, None, limit if role == "risk_manager" else None) for role in POLICY.roles)
     return Actor(username, grants)
 
 

@@ -1,0 +1,130 @@
+"""`creditflow audit`: verify the hash chain, export a loan's trace, take and check checkpoints."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .audit import verify_chain
+from .audit_queries import EventFilter, export_chunks, iter_events, verify_against_checkpoint, write_checkpoint
+from .i18n import _
+
+
+def _engine(ctx: click.Context):
+    from .cli import _engine as build  # the main group's composition (database and policy options)
+    return build(ctx.find_root())
+
+
+def _write(output, chunks) -> None:
+    if output is None:
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
+        return
+    with open(output, "w", encoding="utf-8", newline="") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+
+
+def _load_checkpoints(path: str) -> list[dict]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as exc:
+        click.echo(_("Cannot read the checkpoint file %(file)s: %(error)s", file=path, error=exc), err=True)
+        sys.exit(2)
+    items = data if isinstance(data, list) else [data]
+    if not all(isinstance(c, dict) and "event_id" in c and "head_hash" in c for c in items):
+        click.echo(_("%(file)s is not a checkpoint file (each entry needs event_id and head_hash).", file=path),
+                   err=True)
+        sys.exit(2)
+    return items
+
+
+@click.group()
+def audit():
+    """Check and export the audit trail."""
+
+
+@audit.command()
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+              help="Also check the chain against a checkpoint file exported earlier.")
+@click.pass_context
+def verify(ctx, checkpoint_file):
+    """Walk the hash chain; exit 1 naming the first broken event."""
+    engine = _engine(ctx)
+    checkpoints = _load_checkpoints(checkpoint_file) if checkpoint_file else []
+    with engine.db.reading() as session:
+        checked, broken = verify_chain(session)
+        if broken is not None:
+            click.echo(_("event %(id)s: %(reason)s", id=broken.event_id, reason=_(broken.reason)), err=True)
+            click.echo(_("The audit chain is broken; %(count)s event(s) before it are intact.", count=checked),
+                       err=True)
+            sys.exit(1)
+        for checkpoint in checkpoints:
+            result = verify_against_checkpoint(session, checkpoint)
+            if not result.ok:
+                click.echo(_("event %(id)s: %(reason)s", id=result.event_id, reason=_(result.reason)), err=True)
+                click.echo(_("The audit chain does not match the checkpoint taken at %(time)s.",
+                             time=checkpoint.get("created_at", "?")), err=True)
+                sys.exit(1)
+    click.echo(_("The audit chain is intact: %(count)s event(s) checked.", count=checked))
+    if checkpoints:
+        click.echo(_("It matches %(count)s checkpoint(s).", count=len(checkpoints)))
+
+
+@audit.command()
+@click.option("--loan", "loan_ref", required=True, help="Loan reference, e.g. L-2026-000001.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
+@click.pass_context
+def export(ctx, loan_ref, fmt, output):
+    """Export every event recorded about one loan, oldest first."""
+    engine = _engine(ctx)
+    with engine.db.reading() as session:
+        events = list(iter_events(session, EventFilter(loan_ref=loan_ref)))
+        if not events:
+            click.echo(_("No events are recorded for loan %(loan)s.", loan=loan_ref), err=True)
+            sys.exit(1)
+        events.reverse()
+        _write(output, export_chunks(events, fmt))
+    if output:
+        click.echo(_("%(count)s event(s) written to %(file)s.", count=len(events), file=output), err=True)
+
+
+@audit.command()
+@click.option("--output", type=click.Path(dir_okay=False),
+              help="Also append the checkpoint to this JSON file (keep it outside the database server).")
+@click.pass_context
+def checkpoint(ctx, output):
+    """Record the chain head now and print it, to be kept somewhere the database administrators cannot write."""
+    engine = _engine(ctx)
+    with engine.db.transaction() as session:
+        point = write_checkpoint(session, engine.clock)
+    text = json.dumps(point, sort_keys=True)
+    if output:
+        _append_checkpoint(output, point)
+        click.echo(_("Checkpoint %(id)s (event %(event)s) added to %(file)s.", id=point["checkpoint"],
+                     event=point["event_id"], file=output), err=True)
+    click.echo(text)
+
+
+def _append_checkpoint(path: str, point: dict) -> None:
+    """The file holds a JSON list of checkpoints, oldest first; `verify --checkpoint` checks them all."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            existing = json.load(handle)
+    except FileNotFoundError:
+        existing = []
+    except ValueError:
+        click.echo(_("%(file)s is not a checkpoint file (each entry needs event_id and head_hash).", file=path),
+                   err=True)
+        sys.exit(2)
+    items = existing if isinstance(existing, list) else [existing]
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(items + [point], handle, indent=1, sort_keys=True)
+        handle.write("\n")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(audit)

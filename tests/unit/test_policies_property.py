@@ -1,0 +1,116 @@
+"""Property: no allowed decision ever lets one person hold both sides of a pair."""
+import warnings
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policies import DEFAULT_POLICY, Actor, DutyAct, Grant, LoanFacts, Request, default_policy
+
+with warnings.catch_warnings():  # hypothesis loads this to report a failure; under -W error its
+    warnings.simplefilter("ignore", DeprecationWarning)  # libcst import would hide the falsifying example
+    try:
+        import hypothesis.extra._patching  # noqa: F401
+    except ImportError:  # pragma: no cover
+        pass
+
+POLICY = default_policy()
+RAW = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))
+USERS = ["ann", "bo", "chen", "dai"]
+LOANS = ["L-1", "L-2"]
+SUBJECTS = [None, "W-1", "W-2"]
+DUTIES = sorted(RAW["duties"])
+NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+
+def expand(names):
+    """Independent of the evaluator: read the pair table straight from the YAML."""
+    out = set()
+    for name in names:
+        out |= set(RAW["duty_groups"][name]["duties"]) if name in RAW["duty_groups"] else {name}
+    return out
+
+
+PAIRS = [(r["id"], expand(r["a"]), expand(r["b"]), r["scope"]) for r in RAW["incompatible"]]
+
+
+def everything(name):
+    return Actor(name, tuple(Grant(role, None, Decimal("1e12") if role == "risk_manager" else None)
+                             for role in RAW["roles"]))
+
+
+def violations(request):
+    """Pairs this request would break, by brute force over the history and the loan's originator."""
+    people = set(request.people)
+    loan = request.loan
+    acts = list(request.history)
+    if not any(a.duty == "originate" and a.loan_id == loan.loan_id and loan.originator in (a.username, a.on_behalf_of)
+               for a in acts):
+        acts.append(DutyAct(loan.originator, "originate", loan.loan_id, NOW, "origination"))
+    found = set()
+    for rule_id, side_a, side_b, scope in PAIRS:
+        for a in acts:
+            if not ({a.username, a.on_behalf_of} & people):
+                continue
+            if not ((a.duty in side_a and request.duty in side_b) or (a.duty in side_b and request.duty in side_a)):
+                continue
+            if scope == "subject" and a.subject is not None and request.subject is not None:
+                same = a.subject == request.subject
+            else:
+                same = a.loan_id == loan.loan_id
+            if same:
+                found.add(rule_id)
+    return found
+
+
+acts = st.builds(
+    DutyAct,
+    username=st.sampled_from(USERS),
+    duty=st.sampled_from(DUTIES),
+    loan_id=st.sampled_from(LOANS),
+    performed_at=st.integers(0, 300).map(lambda d: NOW - timedelta(days=d)),
+    process=st.sampled_from(["origination", "post_loan", "warning"]),
+    on_behalf_of=st.sampled_from([None, *USERS]),
+    subject=st.sampled_from(SUBJECTS),
+)
+
+requests = st.builds(
+    lambda actor, duty, loan_id, originator, history, principal, subject: Request(
+        everything(actor), duty,
+        LoanFacts(loan_id, Decimal("1000000"), "SH01", "working_capital", originator),
+        tuple(history), NOW, acting_for=everything(principal) if principal else None, subject=subject,
+    ),
+    actor=st.sampled_from(USERS),
+    duty=st.sampled_from(DUTIES),
+    loan_id=st.sampled_from(LOANS),
+    originator=st.sampled_from(USERS),
+    history=st.lists(acts, max_size=8),
+    principal=st.sampled_from([None, *USERS]),
+    subject=st.sampled_from(SUBJECTS),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(requests)
+def test_allowed_never_violates_a_pair(request):
+    decision = POLICY.check(request)
+    broken = violations(request)
+    if decision.allowed:
+        assert not broken, f"allowed but violates {broken}"
+    if broken:
+        assert not decision.allowed
+        if decision.kind == "DutyConflict":
+            assert decision.rule in broken
+
+
+@settings(max_examples=200, deadline=None)
+@given(requests)
+def test_explain_agrees_with_check(request):
+    decision = POLICY.check(request)
+    refusals = [d for d in POLICY.explain(request) if not d.allowed]
+    if decision.allowed:
+        assert refusals == []
+    else:
+        assert refusals[0] == decision
