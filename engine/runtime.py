@@ -62,7 +62,7 @@ def run_engine(workflow: BpmnWorkflow, log: StepLog) -> None:
         workflow.refresh_timers()
         workflow.do_engine_steps(did_complete_task=log.did_complete)
     except SpiffWorkflowException as exc:
-        raise ScriptFailed("Step '%(step)s' failed: %(error)s", step=_failed_step(exc), error=str(exc).split("\n")[0]) from exc
+        raise ScriptFailed("Step '%(step)s' failed: %(error)s", step=_failed_step(exc), error=_reason(exc)) from exc
     log.thrown.extend(workflow.get_events())
 
 
@@ -71,8 +71,18 @@ def complete_user_task(workflow: BpmnWorkflow, task, data: dict, log: StepLog) -
     try:
         task.run()
     except SpiffWorkflowException as exc:
-        raise ScriptFailed("Step '%(step)s' failed: %(error)s", step=_failed_step(exc), error=str(exc).split("\n")[0]) from exc
+        raise ScriptFailed("Step '%(step)s' failed: %(error)s", step=_failed_step(exc), error=_reason(exc)) from exc
     run_engine(workflow, log)
+
+
+def _reason(exc) -> str:
+    """Spiff's message plus the underlying Python error, which is what the process designer needs."""
+    text = str(exc).split("\n")[0].strip()
+    cause, seen = exc, set()
+    while isinstance(cause, SpiffWorkflowException) and id(cause) not in seen:
+        seen.add(id(cause))
+        cause = getattr(cause, "exception", None) or cause.__cause__ or cause.__context__
+    return f"{text} ({type(cause).__name__}: {cause})" if cause is not None else text
 
 
 def _failed_step(exc) -> str:

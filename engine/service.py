@@ -1,6 +1,7 @@
 """The engine's commands: each one loads, checks policy, acts, saves and audits in one transaction."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from .application import validate_application
 from .audit import AuditLog
 from .authorization import Gate
 from .clock import utc
-from .errors import ConcurrentChange, InvalidInput, NotAllowed, NotFound
+from .errors import ConcurrentChange, EngineError, InvalidInput, NotAllowed, NotFound
 from .forms import coerce_form, form_errors, user_fields
 from .queries import QueryMixin
 from .models import DutyRecord, Loan, ProcessInstance, ProcessVersion, WorkItem
@@ -65,26 +66,19 @@ class CreditEngine(QueryMixin):
     def _ctx(self, session: Session, source: str) -> Context:
         return Context(session, AuditLog(session, source, self.policy.version, self.clock), source)
 
+    @contextmanager
     def command(self, source: str):
-        """A transaction with an audit log; StaleDataError becomes ConcurrentChange."""
-        engine = self
-
-        class _Command:
-            def __enter__(self):
-                self._tx = engine.db.transaction()
-                session = self._tx.__enter__()
-                return engine._ctx(session, source)
-
-            def __exit__(self, kind, exc, tb):
-                try:
-                    return self._tx.__exit__(kind, exc, tb)
-                except StaleDataError as err:
-                    raise ConcurrentChange("Someone else changed this loan at the same time; reload and try again.") from err
-                finally:
-                    if exc is not None and getattr(exc, "audit_fields", None):
-                        engine._record_refusal(source, exc.audit_fields)
-
-        return _Command()
+        """One transaction with an audit log. A lost optimistic-lock race becomes ConcurrentChange;
+        a refusal is recorded after the rollback."""
+        try:
+            with self.db.transaction() as session:
+                yield self._ctx(session, source)
+        except StaleDataError as err:
+            raise ConcurrentChange("Someone else changed this loan at the same time; reload and try again.") from err
+        except EngineError as err:
+            if getattr(err, "audit_fields", None):
+                self._record_refusal(source, err.audit_fields)
+            raise
 
     def _record_refusal(self, source: str, fields: dict) -> None:
         """A refusal is an event too: written in its own transaction, after the refused one rolled back."""

@@ -62,11 +62,12 @@ def bundle_for(process_id: str, files: list[SourceFile], bundle) -> dict[str, st
     spec = bundle.parser.get_spec(process_id)
     bpmn_file = spec.file
     chosen = {f.name: f.data.decode("utf-8") for f in files if f.name == bpmn_file or f.kind == "dmn"}
-    for ts in spec.task_specs.values():
-        form = user_task_properties(ts).get("form")
-        if form:
-            path = form_path(bpmn_file, form)
-            chosen[path] = next(f.data.decode("utf-8") for f in files if f.name == path)
+    for each in [spec, *bundle.parser.get_subprocess_specs(process_id).values()]:
+        for ts in each.task_specs.values():
+            form = user_task_properties(ts).get("form")
+            if form:
+                path = form_path(each.file, form)
+                chosen[path] = next(f.data.decode("utf-8") for f in files if f.name == path)
     return chosen
 
 
@@ -112,7 +113,7 @@ def load_process(process_id: str, sha256: str, files: dict[str, str]) -> LoadedP
         for ts in each.task_specs.values():
             if isinstance(ts, UserTask):
                 props = user_task_properties(ts)
-                form = json.loads(files[form_path(spec.file, props["form"])])
+                form = json.loads(files[form_path(each.file, props["form"])])
                 loaded.user_tasks[ts.name] = UserTaskMeta(
                     bpmn_id=ts.bpmn_id, name=ts.bpmn_name or ts.bpmn_id, role=ts.lane, duty=props["duty"],
                     stage=props.get("stage", ""), form=form, assignee=props.get("assignee"),

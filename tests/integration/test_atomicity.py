@@ -1,0 +1,128 @@
+"""A rejected command changes nothing; versions pin running instances; a concurrent change is reported, not lost."""
+import shutil
+
+import pytest
+from sqlalchemy import func, select, text
+
+from engine.bootstrap import BUNDLED_BPMN
+from engine.errors import ConcurrentChange, InvalidInput, NotAllowed, ScriptFailed
+from engine.models import AuditEvent, DutyRecord, Loan, ProcessInstance, WorkItem
+
+
+def snapshot(engine, ref):
+    """Everything a completion could touch, except the audit trail (refusals are recorded there on purpose)."""
+    with engine.db.reading() as s:
+        loan = s.scalar(select(Loan).where(Loan.reference == ref))
+        return {
+            "loan": {c.name: getattr(loan, c.key) for c in Loan.__table__.columns},
+            "instances": [(i.id, i.version, i.status, i.state, i.next_timer_due)
+                          for i in s.scalars(select(ProcessInstance).where(ProcessInstance.loan_id == loan.id))],
+            "items": [(w.id, w.task_id, w.claimed_by) for w in s.scalars(select(WorkItem).where(WorkItem.loan_id == loan.id))],
+            "duties": s.scalar(select(func.count()).select_from(DutyRecord).where(DutyRecord.loan_id == loan.id)),
+        }
+
+
+def audit_actions(engine):
+    with engine.db.reading() as s:
+        return [a for a in s.scalars(select(AuditEvent.action).order_by(AuditEvent.id))]
+
+
+@pytest.mark.parametrize("data, field, message", [
+    ({"findings": "ok", "repayment_source": "cash"}, "recommendation", "This field is required."),
+    ({"findings": 42, "repayment_source": "cash", "recommendation": "proceed"}, "findings", "Must be text."),
+    ({"findings": "ok", "repayment_source": "cash", "recommendation": "maybe"}, "recommendation", "Must be one of"),
+    ({"findings": "ok", "repayment_source": "cash", "recommendation": "proceed", "bonus": 1}, "bonus", "Unknown field."),
+])
+def test_bad_form_data_is_refused_field_by_field_and_changes_nothing(engine, driver, data, field, message):
+    ref = driver.start()
+    item = driver.item(ref, "investigate")
+    before, events = snapshot(engine, ref), len(audit_actions(engine))
+    with pytest.raises(InvalidInput) as refused:
+        engine.complete("cm_wang", item.id, data)
+    assert message in refused.value.fields[field]
+    assert snapshot(engine, ref) == before
+    assert len(audit_actions(engine)) == events
+
+
+def test_a_raising_script_rolls_the_whole_step_back(engine, driver, tmp_path):
+    """A redesigned BPMN whose gateway condition divides by zero: the completion fails, the loan is untouched."""
+    redesign = tmp_path / "bpmn"
+    shutil.copytree(BUNDLED_BPMN, redesign)
+    path = redesign / "origination.bpmn"
+    path.write_text(path.read_text().replace('recommendation == "withdraw"', 'recommendation == "withdraw" or 1 / 0 > 0'))
+    deployed = {r.process_id: (r.version, r.created) for r in engine.deploy([redesign])}
+    assert deployed["origination"] == (2, True) and deployed["post_loan"] == (1, False)
+    ref = driver.start()
+    item = driver.item(ref, "investigate")
+    before, events = snapshot(engine, ref), audit_actions(engine)
+    with pytest.raises(ScriptFailed, match="division by zero"):
+        engine.complete("cm_wang", item.id, dict(findings="ok", repayment_source="cash", recommendation="proceed"))
+    assert snapshot(engine, ref) == before
+    assert audit_actions(engine) == events
+
+
+def test_policy_refusal_changes_nothing_but_is_recorded(engine, driver):
+    ref = driver.start()
+    driver.do(ref, "investigate", "cm_wang")
+    driver.do(ref, "review", "rev_chen")
+    item = driver.item(ref, "sign_business")
+    before = snapshot(engine, ref)
+    with pytest.raises(NotAllowed) as refused:
+        engine.complete("cm_wang", item.id, {"decision": "approve", "conditions": "", "reason": "mine"})
+    assert "investigate and approve must be different people" in str(refused.value)
+    assert snapshot(engine, ref) == before
+    with engine.db.reading() as s:
+        event = s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert (event.action, event.outcome, event.actor, event.loan_ref) == ("refused", "denied", "cm_wang", ref)
+        assert event.rule == "SOD-01" and event.policy_version == engine.policy.version
+
+
+def test_running_instances_stay_on_their_version_and_redeploying_unchanged_files_is_a_no_op(engine, driver, tmp_path):
+    old = driver.start()
+    assert {(r.version, r.created) for r in engine.deploy([BUNDLED_BPMN])} == {(1, False)}
+    redesign = tmp_path / "bpmn"
+    shutil.copytree(BUNDLED_BPMN, redesign)
+    path = redesign / "origination.bpmn"
+    path.write_text(path.read_text().replace('name="Investigate borrower"', 'name="Investigate borrower (v2)"'))
+    engine.deploy([redesign])
+    new = driver.start(borrower="New Version Co.")
+    assert [i.version for i in engine.loan(old).instances] == [1]
+    assert [i.version for i in engine.loan(new).instances] == [2]
+    assert driver.item(old, "investigate").name == "Investigate borrower"
+    assert driver.item(new, "investigate").name == "Investigate borrower (v2)"
+    driver.do(old, "investigate", "cm_wang")
+    assert driver.open_steps(old) == ["review"]
+
+
+def test_a_rejected_deployment_deploys_nothing(engine, tmp_path):
+    redesign = tmp_path / "bpmn"
+    shutil.copytree(BUNDLED_BPMN, redesign)
+    (redesign / "post_loan.bpmn").write_text((redesign / "post_loan.bpmn").read_text().replace(
+        'name="post_loan_head"', 'name="branch_president"'))
+    path = redesign / "origination.bpmn"
+    path.write_text(path.read_text().replace('name="Investigate borrower"', 'name="Investigate again"'))
+    from engine.validation import DeploymentRejected
+    with pytest.raises(DeploymentRejected, match="lane 'branch_president', which is not a known role"):
+        engine.deploy([redesign])
+    assert {v for _p, v, _at in engine.deployed()} == {1}
+
+
+@pytest.mark.postgres
+def test_concurrent_change_to_the_same_instance_is_reported(engine, driver, database_url, monkeypatch):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serializes writers before they read; the race needs PostgreSQL")
+    ref = driver.start()
+    item = driver.item(ref, "investigate")
+    original = engine._restore
+
+    def restore_while_someone_else_writes(instance):
+        with engine.db.engine.connect() as other:
+            other.execute(text("UPDATE process_instance SET version = version + 1 WHERE id = :i"), {"i": instance.id})
+            other.commit()
+        return original(instance)
+
+    monkeypatch.setattr(engine, "_restore", restore_while_someone_else_writes)
+    with pytest.raises(ConcurrentChange):
+        engine.complete("cm_wang", item.id, dict(findings="ok", repayment_source="cash", recommendation="proceed"))
+    monkeypatch.setattr(engine, "_restore", original)
+    assert driver.open_steps(ref) == ["investigate"]
