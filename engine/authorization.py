@@ -131,6 +131,22 @@ class Gate:
                 return (decision.message_template, decision.params)
         return None
 
+    def check_deployment(self, ctx, designer: str | None, approver: str, subject: str) -> None:
+        """Four eyes on change: whoever designed a process version may not approve its deployment."""
+        user = ctx.session.scalar(select(User).where(User.username == approver))
+        if user is None:
+            raise InvalidInput("No user named '%(username)s'.", username=approver)
+        now = self.clock.now()
+        history = (DutyAct(designer, "design_process", None, now, "deployment", subject=subject),) if designer else ()
+        request = Request(actor=actor_for(ctx.session, user, now, self.policy), duty="approve_deployment", loan=None,
+                          history=history, now=now, subject=subject)
+        decision = self.policy.check(request)
+        if not decision.allowed:
+            error = PolicyDenied(decision)
+            error.audit_fields = dict(actor=approver, rule=decision.rule, reason=decision.message,
+                                      detail={"attempted": "approve_deployment", "designed_by": designer})
+            raise error
+
     def _refusal(self, decision: Decision, action: str, username: str, role: str | None, loan: Loan,
                  item: WorkItem | None) -> PolicyDenied:
         error = PolicyDenied(decision)

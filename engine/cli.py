@@ -63,13 +63,14 @@ def validate(ctx, paths):
 
 @main.command()
 @click.argument("paths", nargs=-1)
-@click.option("--by", "actor", help="User name of the designer deploying.")
+@click.option("--by", "actor", help="User name of the designer of the change.")
+@click.option("--approved-by", "approver", help="User name approving the deployment (never the designer).")
 @click.pass_context
-def deploy(ctx, paths, actor):
+def deploy(ctx, paths, actor, approver):
     """Deploy BPMN/DMN files (default: the bundled processes) as new versions."""
     engine = _engine(ctx)
     try:
-        results = engine.deploy(list(paths) or [BUNDLED_BPMN], actor=actor, source="cli")
+        results = engine.deploy(list(paths) or [BUNDLED_BPMN], actor=actor, source="cli", approved_by=approver)
     except DeploymentRejected as exc:
         click.echo(_("Refused; nothing was deployed:"), err=True)
         for p in exc.problems:
@@ -77,6 +78,8 @@ def deploy(ctx, paths, actor):
         sys.exit(1)
     except FileNotFoundError as exc:
         _fail(str(exc))
+    except EngineError as exc:
+        _fail(translate_error(exc))
     for r in results:
         if r.created:
             click.echo(_("%(process)s: deployed as version %(version)s", process=r.process_id, version=r.version))
@@ -211,5 +214,13 @@ def simulate(ctx, loans, seed, inspections):
     summary = Simulation(engine, clock, seed=seed, inspections=inspections).run(loans, progress=True)
     click.echo(summary.render())
 
+
+def _register_subcommands():
+    from . import cli_audit, cli_policy
+    cli_policy.register(main)
+    cli_audit.register(main)
+
+
+_register_subcommands()
 
 __all__ = ["main", "database_url"]

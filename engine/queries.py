@@ -197,12 +197,67 @@ class QueryMixin:
                             loan.branch, loan.originator, loan.loan_type, loan.stage, loan.classification, loan.status,
                             loan.created_at, dict(loan.application or {}), tuple(instances), acts)
 
+    def duties_in_use(self) -> dict[str, set[str]]:
+        """Duty -> lane roles, over the newest version of every deployed process."""
+        used: dict[str, set[str]] = {}
+        with self.db.reading() as session:
+            for version in self._newest_versions(session):
+                for meta in self.loaded(version).user_tasks.values():
+                    used.setdefault(meta.duty, set()).add(meta.role)
+        return used
+
+    def _newest_versions(self, session) -> list[ProcessVersion]:
+        newest: dict[str, ProcessVersion] = {}
+        for version in session.scalars(select(ProcessVersion).order_by(ProcessVersion.version)):
+            newest[version.process_id] = version
+        return list(newest.values())
+
+    def policy_problems(self) -> list[str]:
+        used = self.duties_in_use()
+        problems = self.policy.check_against_bpmn(set(used), self.gate.lane_roles)
+        for duty, roles in sorted(used.items()):
+            spec = self.policy.duty_specs.get(duty)
+            for role in sorted(roles - set(spec.roles if spec else roles)):
+                problems.append(f"BPMN puts duty {duty!r} in lane {role!r}, but policy {self.policy.version} "
+                                f"assigns it to {', '.join(spec.roles)}")
+        return problems
+
+    def explain(self, loan_ref: str, username: str) -> list[ExplainRow]:
+        """Every task of the loan's running processes: may this user do it now, and if not, which rule says no."""
+        with self.db.reading() as session:
+            loan = self.loan_row(session, loan_ref)
+            user = get_user(session, username)
+            rows, seen = [], set()
+            for item in session.scalars(select(WorkItem).where(WorkItem.loan_id == loan.id).order_by(WorkItem.id)):
+                rows.append(ExplainRow(item.name, item.duty, item.role, True, self.gate.decide(session, user, item, loan)))
+                seen.add((item.process_id, item.bpmn_id))
+            running = session.scalars(select(ProcessInstance).where(ProcessInstance.loan_id == loan.id,
+                                                                     ProcessInstance.status == "running"))
+            for instance in running:
+                loaded = self.loaded(instance.process_version)
+                for meta in loaded.user_tasks.values():
+                    if (loaded.process_id, meta.bpmn_id) in seen:
+                        continue
+                    seen.add((loaded.process_id, meta.bpmn_id))
+                    request = self.gate.request(session, user, meta.duty, loan, meta.role)
+                    rows.append(ExplainRow(meta.name, meta.duty, meta.role, False, self.policy.check(request)))
+            return rows
+
     def process_files(self, version_id: int) -> dict[str, str]:
         with self.db.reading() as session:
             version = session.get(ProcessVersion, version_id)
             if version is None:
                 raise NotFound("No process version %(id)s.", id=version_id)
             return dict(version.files)
+
+
+@dataclass(frozen=True)
+class ExplainRow:
+    task: str
+    duty: str
+    role: str
+    open: bool
+    decision: object
 
 
 @dataclass(frozen=True)

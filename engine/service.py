@@ -110,12 +110,19 @@ class CreditEngine(QueryMixin):
         _bundle, problems = validate_files(collect_files(paths), self.gate.lane_roles)
         return problems
 
-    def deploy(self, paths, actor: str | None = None, source: str = "cli") -> list[DeployResult]:
-        """Deploy changed processes as new versions; unchanged ones are a no-op. All or nothing."""
+    def deploy(self, paths, actor: str | None = None, source: str = "cli",
+               approved_by: str | None = None) -> list[DeployResult]:
+        """Deploy changed processes as new versions; unchanged ones are a no-op. All or nothing.
+
+        `actor` designed the change and `approved_by` approves it: the policy's four-eyes rule applies."""
         files = collect_files(paths)
         bundles = prepare_deployment(files, self.gate.lane_roles)
         results = []
         with self.command(source) as ctx:
+            if approved_by:
+                self.gate.check_deployment(ctx, actor, approved_by, sha256_of({k: v for b in bundles.values()
+                                                                               for k, v in b.items()}))
+            self.record_policy(ctx)
             for process_id, bundle in bundles.items():
                 sha = sha256_of(bundle)
                 latest = ctx.session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
@@ -127,12 +134,22 @@ class CreditEngine(QueryMixin):
                 version = ProcessVersion(
                     process_id=process_id, version=(latest.version + 1) if latest else 1, name=loaded.name,
                     sha256=sha, files=bundle, start_message=loaded.start_message, designed_by=actor,
-                    approved_by=actor, deployed_at=self.clock.now())
+                    approved_by=approved_by or actor, deployed_at=self.clock.now())
                 ctx.session.add(version)
-                ctx.audit.record("process_deployed", actor=actor, process_id=process_id,
-                                 process_version=version.version, detail={"sha256": sha, "files": sorted(bundle)})
+                ctx.audit.record("process_deployed", actor=approved_by or actor, process_id=process_id,
+                                 process_version=version.version,
+                                 detail={"sha256": sha, "files": sorted(bundle), "designed_by": actor,
+                                         "approved_by": approved_by})
                 results.append(DeployResult(process_id, version.version, True))
         return results
+
+    def record_policy(self, ctx: Context) -> None:
+        """The first time a policy version is used, its deployment is an audit event."""
+        from .models import AuditEvent
+        seen = ctx.session.scalar(select(AuditEvent.id).where(
+            AuditEvent.action == "policy_deployed", AuditEvent.policy_version == self.policy.version).limit(1))
+        if seen is None:
+            ctx.audit.record("policy_deployed", detail={"version": self.policy.version, "sha256": self.policy.sha256})
 
     # -- loans --------------------------------------------------------------------------------
     def start_loan(self, actor: str, application: dict, source: str = "web") -> str:
