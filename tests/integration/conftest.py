@@ -45,7 +45,8 @@ class Driver:
         return [i for i in self.engine.loan_items(ref) if bpmn_id is None or i.bpmn_id == bpmn_id]
 
     def item(self, ref: str, bpmn_id: str, user: str | None = None):
-        found = [i for i in self.items(ref, bpmn_id) if user is None or i.candidate_user in (None, user)]
+        items = self.items(ref, bpmn_id)
+        found = [i for i in items if user is None or i.candidate_user in (None, user)] or items
         assert found, f"no {bpmn_id} on {ref}; open: {[i.bpmn_id for i in self.items(ref)]}"
         return found[0]
 
