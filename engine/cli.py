@@ -153,6 +153,18 @@ def users_delegate(ctx, principal, stand_in, first_day, last_day):
     click.echo(_("%(stand_in)s stands in for %(principal)s.", stand_in=stand_in, principal=principal))
 
 
+@users.command("unblock")
+@click.argument("username")
+@click.option("--by", "actor", required=True, help="The post-loan head lifting the block.")
+@click.option("--reason", required=True, help="Why the block is lifted.")
+@click.pass_context
+def users_unblock(ctx, username, actor, reason):
+    """Lift the origination block set by missed post-loan inspections."""
+    engine = _engine(ctx)
+    _run(lambda: engine.lift_origination_block(username, actor, reason, source="cli"))
+    click.echo(_("%(username)s may originate loans again.", username=username))
+
+
 @users.command("token")
 @click.argument("username")
 @click.pass_context

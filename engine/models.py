@@ -45,6 +45,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     origination_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    missed_inspections: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     grants: Mapped[list[RoleGrant]] = relationship(back_populates="user", cascade="all, delete-orphan")

@@ -20,7 +20,7 @@ from .clock import utc
 from .errors import ConcurrentChange, EngineError, InvalidInput, NotAllowed, NotFound
 from .forms import coerce_form, form_errors, user_fields
 from .queries import QueryMixin
-from .models import DutyRecord, Loan, ProcessInstance, ProcessVersion, WorkItem
+from .models import DutyRecord, Loan, ProcessInstance, ProcessVersion, User, WorkItem
 from .scripting import RestrictedScriptEngine
 from .serialization import StateSerializer
 from .specs import LoadedProcess, SpecCache, collect_files, prepare_deployment, sha256_of
@@ -61,6 +61,8 @@ class CreditEngine(QueryMixin):
         self.serializer = StateSerializer()
         self.script_engine = RestrictedScriptEngine(clock, helpers={"tally_votes": self._tally_votes})
         self.gate = Gate(policy, clock)
+        # Messages the engine itself acts on, besides starting or waking processes.
+        self.business_events = {"inspection_missed": self._inspection_missed}
 
     # -- plumbing ---------------------------------------------------------------------------
     def _ctx(self, session: Session, source: str) -> Context:
@@ -374,6 +376,8 @@ class CreditEngine(QueryMixin):
         for v in starters:
             if v.process_id not in latest or v.version > latest[v.process_id].version:
                 latest[v.process_id] = v
+        if name in self.business_events:
+            self.business_events[name](ctx, loan, source_instance, payload)
         if latest:
             workflow, _loaded = self._restore(source_instance)
             data = {**workflow.last_task.data} if workflow.last_task is not None else {}
@@ -381,6 +385,35 @@ class CreditEngine(QueryMixin):
             for version in latest.values():
                 self._start_instance(ctx, loan, version, data, None, message=name)
         self._deliver(ctx, loan, name, payload, exclude=source_instance.id)
+
+    def _inspection_missed(self, ctx: Context, loan: Loan, instance: ProcessInstance, payload: dict) -> None:
+        """A missed inspection counts against the responsible customer manager; enough of them block origination."""
+        manager = ctx.session.scalar(select(User).where(User.username == loan.originator))
+        manager.missed_inspections = (manager.missed_inspections or 0) + 1
+        ctx.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=manager.username,
+                                   duty="missed_inspection", process_id=instance.process_version.process_id,
+                                   performed_at=self.clock.now()))
+        ctx.audit.record("inspection_missed", loan_ref=loan.reference, instance_id=instance.id,
+                         process_id=instance.process_version.process_id, actor=None,
+                         detail={"responsible": manager.username, "missed": manager.missed_inspections})
+        if self.policy.blocks_origination(manager.missed_inspections) and not manager.origination_blocked:
+            manager.origination_blocked = True
+            ctx.audit.record("origination_blocked", loan_ref=loan.reference, rule="BLOCK-01",
+                             detail={"username": manager.username, "missed": manager.missed_inspections})
+
+    def lift_origination_block(self, username: str, actor: str, reason: str, source: str = "cli") -> None:
+        """Only the post-loan head lifts a block; the missed-inspection count starts again."""
+        with self.command(source) as ctx:
+            head = get_user(ctx.session, actor)
+            if not any(g.role == "post_loan_head" for g in head.grants):
+                raise NotAllowed("Only the post-loan head may lift an origination block.")
+            manager = get_user(ctx.session, username)
+            if not manager.origination_blocked:
+                raise InvalidInput("%(username)s is not blocked.", username=username)
+            manager.origination_blocked = False
+            manager.missed_inspections = 0
+            ctx.audit.record("origination_unblocked", actor=actor, role="post_loan_head", reason=reason,
+                             detail={"username": username})
 
     def send_message(self, loan_ref: str, name: str, payload: dict | None = None, actor: str | None = None,
                      source: str = "cli") -> int:
@@ -450,6 +483,24 @@ class CreditEngine(QueryMixin):
         with self.command(source) as ctx:
             users.add_user(ctx.session, username, password, display_name, self.clock.now())
             ctx.audit.record("user_added", actor=actor, detail={"username": username, "display_name": display_name})
+
+    def add_people(self, people, password: str | None, actor: str | None = None, source: str = "cli") -> list[str]:
+        """Add several users with their grants in one transaction (skips existing names); returns who was added."""
+        added = []
+        with self.command(source) as ctx:
+            existing = set(ctx.session.scalars(select(User.username)))
+            for person in people:
+                if person.username in existing:
+                    continue
+                users.add_user(ctx.session, person.username, password, person.display_name, self.clock.now())
+                ctx.audit.record("user_added", actor=actor, detail={"username": person.username,
+                                                                    "display_name": person.display_name})
+                for role, branch, limit in person.grants:
+                    users.grant_role(ctx.session, person.username, role, branch, limit)
+                    ctx.audit.record("role_granted", actor=actor, role=role, detail={
+                        "username": person.username, "role": role, "branch": branch, "limit": limit})
+                added.append(person.username)
+        return added
 
     def grant_role(self, username: str, role: str, branch: str | None = None, limit: Decimal | None = None,
                    valid_from=None, valid_to=None, actor: str | None = None, source: str = "cli") -> None:

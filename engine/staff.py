@@ -52,12 +52,6 @@ def standard_team(branch: str = BRANCH) -> list[Member]:
 
 def seed_team(engine, password: str | None, branch: str = BRANCH) -> list[Member]:
     """Create the standard team (skips people who already exist)."""
-    existing = set(engine.usernames())
     team = standard_team(branch)
-    for member in team:
-        if member.username in existing:
-            continue
-        engine.add_user(member.username, password, member.display_name, source="cli")
-        for role, grant_branch, limit in member.grants:
-            engine.grant_role(member.username, role, grant_branch, limit, source="cli")
+    engine.add_people(team, password)
     return team

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 06:42:13.086741
+Create Date: 2026-11-23 07:00:42.863178
 """
 from alembic import op
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ def upgrade():
     sa.Column('password_hash', sa.String(length=256), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('origination_blocked', sa.Boolean(), nullable=False),
+    sa.Column('missed_inspections', sa.Integer(), nullable=False),
     sa.Column('created_at', UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
