@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
@@ -193,15 +193,19 @@ def loan_trace(session: Session, loan_ref: str) -> LoanTrace:
             completed.add(e.instance_id)
         elif e.action == "task_started":
             open_tasks[e.instance_id][e.step] += 1
+        elif e.action == "task_cancelled":
+            open_tasks[e.instance_id][e.step] -= 1
         elif e.action in ("task_completed", "step_completed") and e.step:
             user = e.action == "task_completed"
             entry = steps[e.instance_id].setdefault(e.step, {"name": e.step_name or e.step, "times": 0,
                                                              "kind": "user" if user else "automatic",
                                                              "performers": []})
-            entry["times"] += 1
             if user:
+                entry["kind"] = "user"
                 open_tasks[e.instance_id][e.step] -= 1
                 entry["performers"].append((e.actor, e.role, e.on_behalf_of, e.occurred_at))
+            if user or entry["kind"] == "automatic":  # a multi-instance task also completes as a whole
+                entry["times"] += 1
     instances = []
     for instance_id, start in started.items():
         instances.append(InstanceTrace(
@@ -244,54 +248,51 @@ def process_versions(session: Session) -> list[tuple[str, int, str, int]]:
 
 
 def heatmap(session: Session, process_id: str, version: int) -> Heatmap:
-    """How many instances of one process version passed each element, and how long people spent on user tasks."""
-    task_id = AuditEvent.detail["task_id"].as_string()
-    rows = session.execute(
-        select(AuditEvent.action, AuditEvent.instance_id, AuditEvent.step, AuditEvent.step_name,
-               AuditEvent.occurred_at, task_id)
-        .where(AuditEvent.process_id == process_id, AuditEvent.process_version == version,
-               AuditEvent.action.in_(("instance_started", "step_completed") + USER_TASK_ACTIONS))
-        .order_by(AuditEvent.id)).all()
-    starts: dict[tuple, list[list]] = defaultdict(list)  # (instance, step) -> [task id, started at, taken]
-    passed: dict[str, set[int]] = defaultdict(set)
-    completions: dict[str, int] = defaultdict(int)
-    names: dict[str, str] = {}
-    kinds: dict[str, str] = {}
-    durations: dict[str, list[float]] = defaultdict(list)
-    instances = 0
-    for action, instance_id, step, step_name, at, tid in rows:
-        if action == "instance_started":
-            instances += 1
+    """How many instances of one process version passed each element, and how long people spent on user tasks.
+
+    Counting is done by the database; a user task's k-th completion in an instance is paired with its k-th start.
+    """
+    of_version = (AuditEvent.process_id == process_id, AuditEvent.process_version == version)
+    counts = session.execute(
+        select(AuditEvent.step, AuditEvent.action, func.count(AuditEvent.instance_id.distinct()), func.count(),
+               func.min(AuditEvent.step_name))
+        .where(*of_version, AuditEvent.action.in_(("step_completed", "task_completed")))
+        .group_by(AuditEvent.step, AuditEvent.action)).all()
+    durations = _task_durations(session, of_version)
+    merged: dict[str, dict] = {}
+    for step, action, instances, completions, name in sorted(counts, key=lambda r: r[1] != "task_completed"):
+        if step in merged:  # a multi-instance user task also completes as a whole: count the people's tasks
             continue
-        if action == "task_started":
-            starts[(instance_id, step)].append([tid, at, False])
-            continue
-        names.setdefault(step, step_name or step)
-        passed[step].add(instance_id)
-        completions[step] += 1
-        if action == "task_completed":
-            kinds[step] = "user"
-            begun = _take_start(starts[(instance_id, step)], tid)
-            if begun is not None:
-                durations[step].append((at - begun).total_seconds())
-        else:
-            kinds.setdefault(step, "automatic")
-    stats = tuple(StepStat(step, names[step], kinds[step], len(passed[step]), completions[step],
-                           median(durations[step]) if durations[step] else None)
-                  for step in sorted(passed, key=lambda s: (-len(passed[s]), s)))
+        merged[step] = {"name": name or step, "kind": "user" if action == "task_completed" else "automatic",
+                        "instances": instances, "completions": completions}
+    stats = tuple(StepStat(step, e["name"], e["kind"], e["instances"], e["completions"],
+                           median(durations[step]) if durations.get(step) else None)
+                  for step, e in sorted(merged.items(), key=lambda kv: (-kv[1]["instances"], kv[0])))
+    started = session.scalar(select(func.count()).where(*of_version, AuditEvent.action == "instance_started"))
     version_id = session.scalar(select(ProcessVersion.id).where(ProcessVersion.process_id == process_id,
                                                                 ProcessVersion.version == version))
-    return Heatmap(process_id, version, version_id, instances, stats)
+    return Heatmap(process_id, version, version_id, started, stats)
 
 
-def _take_start(open_starts: list[list], tid: str | None) -> datetime | None:
-    """The start that matches a completion: the one with its task id when recorded, else the oldest open one."""
-    chosen = next((s for s in open_starts if not s[2] and tid and s[0] == tid), None) or \
-        next((s for s in open_starts if not s[2]), None)
-    if chosen is None:
-        return None
-    chosen[2] = True
-    return chosen[1]
+def _task_durations(session: Session, of_version) -> dict[str, list[float]]:
+    """Seconds from start to completion of every completed user task, per step (k-th start with k-th completion)."""
+    if session.get_bind().dialect.name == "postgresql":
+        epoch = func.extract("epoch", AuditEvent.occurred_at)
+    else:
+        epoch = func.julianday(AuditEvent.occurred_at) * 86400.0
+    rows = session.execute(select(AuditEvent.instance_id, AuditEvent.step, AuditEvent.action, epoch)
+                           .where(*of_version, AuditEvent.action.in_(USER_TASK_ACTIONS))
+                           .order_by(AuditEvent.instance_id, AuditEvent.step, AuditEvent.id))
+    durations: dict[str, list[float]] = defaultdict(list)
+    key, waiting = None, deque()
+    for instance_id, step, action, at in rows:
+        if (instance_id, step) != key:
+            key, waiting = (instance_id, step), deque()
+        if action == "task_started":
+            waiting.append(float(at))
+        elif waiting:
+            durations[step].append(round(float(at) - waiting.popleft(), 3))  # julianday is exact to about 10 µs
+    return durations
 
 
 # -- segregation of duties -----------------------------------------------------------------------------

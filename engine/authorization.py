@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from policies.model import Actor, Decision, DutyAct, Grant, LoanFacts, Request
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidInput, NotAllowed
-from .models import DutyRecord, Loan, User, WorkItem
+from .models import Delegation, DutyRecord, Loan, RoleGrant, User, WorkItem
 from .roles import NON_LANE_ROLES
 from .users import on_leave, principals_of
 
@@ -66,6 +66,25 @@ class Gate:
         """Pseudo-duties recorded when someone is named to a role on a loan (e.g. post_loan_manager)."""
         return set(self.policy.duties) & self.lane_roles
 
+    def committee_size(self, session: Session, loan: Loan) -> int:
+        """Members of the committee that sits at this loan's level (branch, or head office)."""
+        branch = self.policy.params["head_office_branch"] if loan.approval_tier == "head_office_committee" \
+            else loan.branch
+        return session.scalar(select(func.count(func.distinct(RoleGrant.user_id))).join(User).where(
+            RoleGrant.role == "committee_member", RoleGrant.branch == branch, User.active.is_(True)))
+
+    def reachable(self, session: Session, username: str) -> bool:
+        """An assignee can take the task: active and not on leave, or on leave with a stand-in."""
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            return False
+        today = self.policy.local_date(self.clock.now())
+        if not on_leave(session, user, today):
+            return True
+        return session.scalar(select(Delegation.id).where(
+            Delegation.principal_id == user.id, Delegation.starts_on <= today, Delegation.ends_on >= today)
+            .limit(1)) is not None
+
     def home_branch(self, user: User, role: str) -> str:
         for grant in user.grants:
             if grant.role == role and grant.branch:
@@ -73,7 +92,7 @@ class Gate:
         raise InvalidInput("Give the branch: your %(role)s role is not tied to one.", role=role)
 
     def request(self, session: Session, user: User, duty: str, loan: Loan, role: str | None,
-                candidate: str | None = None) -> Request:
+                candidate: str | None = None, subject: str | None = None) -> Request:
         now = self.clock.now()
         actor = actor_for(session, user, now, self.policy)
         acting_for = None
@@ -88,7 +107,7 @@ class Gate:
                     acting_for = actor_for(session, principal, now, self.policy)
                     break
         return Request(actor=actor, duty=duty, loan=loan_facts(loan), history=history_of(session, loan),
-                       now=now, role=role, acting_for=acting_for)
+                       now=now, role=role, acting_for=acting_for, subject=subject)
 
     def decide(self, session: Session, user: User, item: WorkItem, loan: Loan) -> Decision:
         """The verdict for this user doing this work item now (no side effects)."""
@@ -97,7 +116,8 @@ class Gate:
             if item.candidate_user not in principals:
                 return Decision(False, None, "This task is assigned to %(user)s.", {"user": item.candidate_user},
                                 kind="NotAssigned")
-        request = self.request(session, user, item.duty, loan, item.role, item.candidate_user)
+        request = self.request(session, user, item.duty, loan, item.role, item.candidate_user,
+                               subject=f"{item.process_id}:{item.instance_id}")
         return self.policy.check(request)
 
     def check_task(self, ctx, user: User, item: WorkItem, loan: Loan, action: str) -> Decision:

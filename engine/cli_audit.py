@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -11,9 +12,15 @@ from .audit_queries import EventFilter, export_chunks, iter_events, verify_again
 from .i18n import _
 
 
+@contextmanager
 def _engine(ctx: click.Context):
-    from .cli import _engine as build  # the main group's composition (database and policy options)
-    return build(ctx.find_root())
+    """The engine the main group's options describe, disposed of when the command ends."""
+    from .cli import _engine as build  # imported late: cli.py registers this group
+    engine = build(ctx.find_root())
+    try:
+        yield engine
+    finally:
+        engine.db.dispose()
 
 
 def _write(output, chunks) -> None:
@@ -52,21 +59,20 @@ def audit():
 @click.pass_context
 def verify(ctx, checkpoint_file):
     """Walk the hash chain; exit 1 naming the first broken event."""
-    engine = _engine(ctx)
     checkpoints = _load_checkpoints(checkpoint_file) if checkpoint_file else []
-    with engine.db.reading() as session:
+    with _engine(ctx) as engine, engine.db.reading() as session:
         checked, broken = verify_chain(session)
         if broken is not None:
             click.echo(_("event %(id)s: %(reason)s", id=broken.event_id, reason=_(broken.reason)), err=True)
             click.echo(_("The audit chain is broken; %(count)s event(s) before it are intact.", count=checked),
                        err=True)
             sys.exit(1)
-        for checkpoint in checkpoints:
-            result = verify_against_checkpoint(session, checkpoint)
+        for point in checkpoints:
+            result = verify_against_checkpoint(session, point)
             if not result.ok:
                 click.echo(_("event %(id)s: %(reason)s", id=result.event_id, reason=_(result.reason)), err=True)
                 click.echo(_("The audit chain does not match the checkpoint taken at %(time)s.",
-                             time=checkpoint.get("created_at", "?")), err=True)
+                             time=point.get("created_at", "?")), err=True)
                 sys.exit(1)
     click.echo(_("The audit chain is intact: %(count)s event(s) checked.", count=checked))
     if checkpoints:
@@ -80,14 +86,13 @@ def verify(ctx, checkpoint_file):
 @click.pass_context
 def export(ctx, loan_ref, fmt, output):
     """Export every event recorded about one loan, oldest first."""
-    engine = _engine(ctx)
-    with engine.db.reading() as session:
+    with _engine(ctx) as engine, engine.db.reading() as session:
         events = list(iter_events(session, EventFilter(loan_ref=loan_ref)))
-        if not events:
-            click.echo(_("No events are recorded for loan %(loan)s.", loan=loan_ref), err=True)
-            sys.exit(1)
-        events.reverse()
-        _write(output, export_chunks(events, fmt))
+    if not events:
+        click.echo(_("No events are recorded for loan %(loan)s.", loan=loan_ref), err=True)
+        sys.exit(1)
+    events.reverse()
+    _write(output, export_chunks(events, fmt))
     if output:
         click.echo(_("%(count)s event(s) written to %(file)s.", count=len(events), file=output), err=True)
 
@@ -98,8 +103,7 @@ def export(ctx, loan_ref, fmt, output):
 @click.pass_context
 def checkpoint(ctx, output):
     """Record the chain head now and print it, to be kept somewhere the database administrators cannot write."""
-    engine = _engine(ctx)
-    with engine.db.transaction() as session:
+    with _engine(ctx) as engine, engine.db.transaction() as session:
         point = write_checkpoint(session, engine.clock)
     text = json.dumps(point, sort_keys=True)
     if output:

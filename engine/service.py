@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,9 +35,10 @@ from .views import DeployResult
 END_STATUS = {"rejected": "rejected", "withdrawn": "withdrawn", "disbursed": "disbursed", "archived": "closed"}
 # Policy parameters the processes read as task data.
 PROCESS_PARAMETERS = ("dual_investigation_threshold", "first_inspection_days_small",
-                      "first_inspection_days_other", "chair_veto_hours")
-# Loan fields a task may change, and the task-data variable they come from.
-LOAN_OUTPUTS = {"classification": "classification"}
+                      "first_inspection_days_other", "chair_veto_hours", "inspection_grace_days",
+                      "warning_register_business_days", "warning_decide_business_days")
+# Loan fields a task may change (the task declares them in its `loan_updates` property).
+LOAN_FIELDS_FROM_TASKS = ("classification",)
 # Loan fields set by automatic steps (decision tables).
 AUTOMATIC_LOAN_OUTPUTS = ("approval_tier",)
 
@@ -48,6 +50,11 @@ class Context:
     session: Session
     audit: AuditLog
     source: str
+
+
+def subject_of(instance: ProcessInstance) -> str:
+    """What subject-scoped pair rules compare: one warning, one classification proposal, one process instance."""
+    return f"{instance.process_version.process_id}:{instance.id}"
 
 
 class CreditEngine(QueryMixin):
@@ -103,8 +110,9 @@ class CreditEngine(QueryMixin):
         workflow.script_engine = self.script_engine
         return workflow, loaded
 
-    def _tally_votes(self, votes, members, chair=None):
-        outcome = self.policy.tally(list(votes or []), list(members or []), chair, len(members or []))
+    def _tally_votes(self, votes, members, chair=None, committee_size=None):
+        members = list(members or [])
+        outcome = self.policy.tally(list(votes or []), members, chair, int(committee_size or len(members)))
         return runtime.plain_data({k: v for k, v in vars(outcome).items()})
 
     # -- deployment -------------------------------------------------------------------------
@@ -178,7 +186,7 @@ class CreditEngine(QueryMixin):
             return loan.reference
 
     def _start_instance(self, ctx: Context, loan: Loan, version: ProcessVersion, data: dict, actor: str | None,
-                        message=None) -> ProcessInstance:
+                        message=None, payload: dict | None = None) -> ProcessInstance:
         loaded = self.loaded(version)
         workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
         params = {k: self.policy.params[k] for k in PROCESS_PARAMETERS if k in self.policy.params}
@@ -196,9 +204,21 @@ class CreditEngine(QueryMixin):
         log = runtime.StepLog()
         runtime.run_engine(workflow, log)
         if message is not None:
-            runtime.deliver_message(workflow, message, data, log)
+            runtime.deliver_message(workflow, message, payload, log)
+        if loaded.start_duty and loaded.start_initiator:
+            self._record_initiator(ctx, loan, instance, workflow, loaded)
         self._save(ctx, instance, workflow, loaded, loan, log)
         return instance
+
+    def _record_initiator(self, ctx: Context, loan: Loan, instance: ProcessInstance, workflow, loaded) -> None:
+        """Whoever set this process off (e.g. raised the warning) did its start duty, on this subject."""
+        start = next((t for t in workflow.get_tasks() if isinstance(t.task_spec, StartEvent) and t.workflow is workflow),
+                     None)
+        username = self.script_engine.environment.evaluate(loaded.start_initiator, dict(start.data)) if start else None
+        if username:
+            ctx.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=str(username),
+                                       duty=loaded.start_duty, process_id=loaded.process_id,
+                                       subject=subject_of(instance), performed_at=self.clock.now()))
 
     # -- work items ---------------------------------------------------------------------------
     def _item(self, session: Session, item_id: int) -> WorkItem:
@@ -254,10 +274,12 @@ class CreditEngine(QueryMixin):
             task = workflow.get_task_from_id(UUID(item.task_id))
             meta = loaded.user_tasks[task.task_spec.name]
             values = self._validated_form(ctx, meta.form, data or {}, loan, item)
+            if "committee_member" in user_fields(meta.form).values():
+                values["committee_size"] = self.gate.committee_size(ctx.session, loan)
             before = {k: task.data.get(k) for k in values}
             now = self.clock.now()
             ctx.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=actor, duty=item.duty,
-                                       process_id=item.process_id, bpmn_id=item.bpmn_id,
+                                       process_id=item.process_id, bpmn_id=item.bpmn_id, subject=subject_of(instance),
                                        on_behalf_of=decision.on_behalf_of, performed_at=now))
             self._record_assignments(ctx, meta.form, values, loan, instance, now)
             ctx.audit.record("task_completed", actor=actor, role=item.role, on_behalf_of=decision.on_behalf_of,
@@ -268,12 +290,15 @@ class CreditEngine(QueryMixin):
                                      "after": runtime.plain_data(values)})
             log = runtime.StepLog()
             runtime.complete_user_task(workflow, task, {**values, "completed_by": actor}, log)
-            for field_name, target in LOAN_OUTPUTS.items():
-                if target in values and getattr(loan, field_name) != values[target]:
+            for field_name in meta.loan_updates:
+                if field_name not in LOAN_FIELDS_FROM_TASKS:
+                    continue
+                value = task.data.get(field_name)
+                if value is not None and getattr(loan, field_name) != value:
                     ctx.audit.record("loan_updated", actor=actor, loan_ref=loan.reference, step=item.bpmn_id,
-                                     detail={"field": field_name, "before": getattr(loan, field_name),
-                                             "after": values[target]})
-                    setattr(loan, field_name, values[target])
+                                     process_id=item.process_id, instance_id=instance.id,
+                                     detail={"field": field_name, "before": getattr(loan, field_name), "after": value})
+                    setattr(loan, field_name, value)
             self._save(ctx, instance, workflow, loaded, loan, log)
 
     def _validated_form(self, ctx: Context, schema: dict, data: dict, loan: Loan, item: WorkItem) -> dict:
@@ -296,7 +321,7 @@ class CreditEngine(QueryMixin):
             if role in self.gate.assignable_duties and isinstance(values.get(name), str):
                 ctx.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=values[name],
                                            duty=role, process_id=instance.process_version.process_id,
-                                           performed_at=now))
+                                           subject=subject_of(instance), performed_at=now))
 
     # -- saving -------------------------------------------------------------------------------
     def _save(self, ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, loaded: LoadedProcess,
@@ -347,6 +372,10 @@ class CreditEngine(QueryMixin):
             if meta.assignee:
                 value = self.script_engine.evaluate(task, meta.assignee)
                 candidate = str(value) if value else None
+                if candidate and not self.gate.reachable(ctx.session, candidate):
+                    ctx.audit.record("assignee_unavailable", loan_ref=loan.reference, step=meta.bpmn_id,
+                                     step_name=meta.name, detail={"assignee": candidate, "offered_to": meta.role})
+                    candidate = None  # away without a stand-in: the task goes to everyone in the lane
             ctx.session.add(WorkItem(
                 instance_id=instance.id, loan_id=loan.id, task_id=task_id, bpmn_id=meta.bpmn_id, name=meta.name,
                 process_id=loaded.process_id, role=meta.role, duty=meta.duty, stage=meta.stage or loan.stage,
@@ -383,7 +412,7 @@ class CreditEngine(QueryMixin):
             data = {**workflow.last_task.data} if workflow.last_task is not None else {}
             data.update(payload)
             for version in latest.values():
-                self._start_instance(ctx, loan, version, data, None, message=name)
+                self._start_instance(ctx, loan, version, data, None, message=name, payload=payload)
         self._deliver(ctx, loan, name, payload, exclude=source_instance.id)
 
     def _inspection_missed(self, ctx: Context, loan: Loan, instance: ProcessInstance, payload: dict) -> None:

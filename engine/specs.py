@@ -28,6 +28,7 @@ class UserTaskMeta:
     assignee: str | None
     instructions: str
     due: str | None
+    loan_updates: tuple[str, ...] = ()
 
 
 @dataclass
@@ -38,6 +39,8 @@ class LoadedProcess:
     subprocess_specs: dict
     user_tasks: dict[str, UserTaskMeta] = field(default_factory=dict)
     start_message: str | None = None
+    start_duty: str | None = None  # duty recorded for whoever set the process off (e.g. raise_warning)
+    start_initiator: str | None = None  # expression naming that person, evaluated on the message data
     name: str = ""
 
 
@@ -119,7 +122,11 @@ def load_process(process_id: str, sha256: str, files: dict[str, str]) -> LoadedP
                     stage=props.get("stage", ""), form=form, assignee=props.get("assignee"),
                     instructions=(ts.extensions or {}).get("instructionsForEndUser") or "",
                     due=props.get("due"),
+                    loan_updates=tuple(f.strip() for f in props.get("loan_updates", "").split(",") if f.strip()),
                 )
             if isinstance(ts, StartEvent) and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition):
                 loaded.start_message = ts.event_definition.name
+                start_props = user_task_properties(ts)
+                loaded.start_duty = start_props.get("duty")
+                loaded.start_initiator = start_props.get("initiator")
     return loaded

@@ -202,3 +202,18 @@ def test_a_user_on_leave_gets_no_work_and_cannot_claim(engine, driver):
     assert [i.id for i in engine.inbox("rev_zhou", "available")[0]] == [item.id]
     assert refused_rule(engine, "rev_chen", item, action="claim")[0] == "LEAVE-01"
     engine.claim("rev_zhou", item.id)
+
+
+def test_the_originator_assists_inspections_unless_away_without_a_stand_in(engine, driver):
+    ref = driver.start()
+    driver.through_approval_dual(ref)
+    driver.through_disbursement(ref)
+    driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
+    engine.record_leave("cm_wang", date(2026, 11, 16), date(2026, 11, 30))
+    driver.clock.advance(days=16)
+    engine.tick()
+    assist = driver.item(ref, "assist_inspection")
+    assert assist.candidate_user is None  # offered to every customer manager the policy allows
+    assert "cm_wang" not in engine.candidates(assist.id)
+    assert refused_rule(engine, "plm_guo", driver.item(ref, "assist_inspection"), action="claim")[0] in ("ROLE-01",)
+    driver.do(ref, "assist_inspection", "cm_zhao")
