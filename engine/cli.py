@@ -206,7 +206,10 @@ def send_message(ctx, loan, message):
     """Deliver a business event to a loan, e.g. `creditflow send-message L-2026-000001 loan_repaid`."""
     engine = _engine(ctx)
     taken = _run(lambda: engine.send_message(loan, message, {"received_on": date.today().isoformat()}, source="cli"))
-    click.echo(_("%(count)s process instance(s) received %(message)s.", count=taken, message=message))
+    if taken:
+        click.echo(_("%(count)s process instance(s) received %(message)s.", count=taken, message=message))
+    else:
+        click.echo(_("No process waits for %(message)s yet; it is kept and delivered when one does.", message=message))
 
 
 @main.command()

@@ -155,6 +155,18 @@ class ProcessInstance(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class PendingMessage(Base):
+    """A business event that arrived before any process on the loan waited for it (e.g. early repayment)."""
+
+    __tablename__ = "pending_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class WorkItem(Base):
     """One row per READY human task: the only thing the inbox reads."""
 

@@ -21,7 +21,7 @@ from .clock import utc
 from .errors import ConcurrentChange, EngineError, InvalidInput, NotAllowed, NotFound
 from .forms import coerce_form, form_errors, user_fields
 from .queries import QueryMixin
-from .models import DutyRecord, Loan, ProcessInstance, ProcessVersion, User, WorkItem
+from .models import DutyRecord, Loan, PendingMessage, ProcessInstance, ProcessVersion, User, WorkItem
 from .scripting import RestrictedScriptEngine
 from .serialization import StateSerializer
 from .specs import LoadedProcess, SpecCache, collect_files, prepare_deployment, sha256_of
@@ -356,6 +356,22 @@ class CreditEngine(QueryMixin):
         ctx.session.flush()
         for event in log.thrown:
             self._route_message(ctx, loan, event, instance)
+        if instance.status == "running" and instance.waiting_messages:
+            self._deliver_pending(ctx, instance, workflow, loaded, loan)
+
+    def _deliver_pending(self, ctx: Context, instance, workflow, loaded, loan: Loan) -> None:
+        """A message that arrived early is delivered as soon as the instance waits for it."""
+        pending = ctx.session.scalar(select(PendingMessage).where(
+            PendingMessage.loan_id == loan.id, PendingMessage.name.in_(instance.waiting_messages.split(",")))
+            .order_by(PendingMessage.id).limit(1))
+        if pending is None:
+            return
+        ctx.session.delete(pending)
+        ctx.audit.record("message_received", loan_ref=loan.reference, instance_id=instance.id, step=pending.name,
+                         detail={"message": pending.name, "queued_at": pending.received_at})
+        log = runtime.StepLog()
+        runtime.deliver_message(workflow, pending.name, pending.payload, log)
+        self._save(ctx, instance, workflow, loaded, loan, log)
 
     def _refresh_work_items(self, ctx: Context, instance, workflow, loaded: LoadedProcess, loan: Loan) -> None:
         existing = {w.task_id: w for w in ctx.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id))}
@@ -453,7 +469,15 @@ class CreditEngine(QueryMixin):
                              detail={"message": name, "payload": runtime.plain_data(payload or {})})
             taken = self._deliver(ctx, loan, name, payload or {})
             if not taken:
-                raise NotFound("Loan %(loan)s is not waiting for the message '%(message)s'.", loan=loan_ref, message=name)
+                running = ctx.session.scalar(select(func.count()).select_from(ProcessInstance).where(
+                    ProcessInstance.loan_id == loan.id, ProcessInstance.status == "running"))
+                if not running:
+                    raise NotFound("Loan %(loan)s has no running process to receive '%(message)s'.",
+                                   loan=loan_ref, message=name)
+                ctx.session.add(PendingMessage(loan_id=loan.id, name=name, payload=runtime.plain_data(payload or {}),
+                                               received_at=self.clock.now()))
+                ctx.audit.record("message_queued", actor=actor, loan_ref=loan.reference, step=name,
+                                 detail={"message": name})
             return taken
 
     def _deliver(self, ctx: Context, loan: Loan, name: str, payload: dict, exclude: int | None = None) -> int:

@@ -106,3 +106,19 @@ def test_rejection_and_withdrawal_end_cleanly(engine, driver):
         assert (loan.status, loan.stage) == (status, "closed")
         assert [i.status for i in loan.instances] == ["completed"]
         assert driver.open_steps(ref) == []
+
+
+def test_repayment_before_the_first_inspection_is_kept_until_the_process_waits_for_it(engine, driver, clock):
+    ref = driver.start()
+    driver.through_approval_dual(ref)
+    driver.through_disbursement(ref)
+    assert engine.send_message(ref, "loan_repaid", {"repaid_on": "2026-11-20"}) == 0
+    driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
+    clock.advance(days=16)
+    engine.tick()
+    driver.do(ref, "lead_inspection", "plm_guo")
+    driver.do(ref, "assist_inspection", "cm_wang")
+    driver.do(ref, "review_inspection_report", "plh_luo")
+    assert driver.open_steps(ref) == ["archive_file"]  # the queued repayment arrived when the process could take it
+    driver.do(ref, "archive_file", "plm_guo")
+    assert engine.loan(ref).status == "closed"

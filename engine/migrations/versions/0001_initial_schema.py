@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:00:42.863178
+Create Date: 2026-11-23 07:09:59.619799
 """
 from alembic import op
 import sqlalchemy as sa
@@ -146,6 +146,18 @@ def upgrade():
     with op.batch_alter_table('leave', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_leave_user_id'), ['user_id'], unique=False)
 
+    op.create_table('pending_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('loan_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('received_at', UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['loan_id'], ['loan.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('pending_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pending_message_loan_id'), ['loan_id'], unique=False)
+
     op.create_table('process_instance',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('loan_id', sa.Integer(), nullable=False),
@@ -255,6 +267,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_process_instance_loan_id'))
 
     op.drop_table('process_instance')
+    with op.batch_alter_table('pending_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pending_message_loan_id'))
+
+    op.drop_table('pending_message')
     with op.batch_alter_table('leave', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_leave_user_id'))
 
