@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent
@@ -33,18 +33,19 @@ def _plain(value):
     return value
 
 
-def canonical(event: AuditEvent) -> str:
-    """The exact text that is hashed: sorted keys, UTC times, no whitespace."""
-    content = {name: _plain(getattr(event, name)) for name in CHAINED_FIELDS}
+def canonical(event) -> str:
+    """The exact text that is hashed: sorted keys, UTC times, no whitespace (event: a row or a dict)."""
+    get = event.get if isinstance(event, dict) else lambda name: getattr(event, name)
+    content = {name: _plain(get(name)) for name in CHAINED_FIELDS}
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def event_hash(prev_hash: str, event: AuditEvent) -> str:
+def event_hash(prev_hash: str, event) -> str:
     return hashlib.sha256((prev_hash + canonical(event)).encode("utf-8")).hexdigest()
 
 
 class AuditLog:
-    """Appends events to the chain inside the caller's transaction."""
+    """Appends events to the chain inside the caller's transaction (written in one batch before commit)."""
 
     def __init__(self, session: Session, source: str, policy_version: str | None, clock):
         self.session = session
@@ -52,6 +53,7 @@ class AuditLog:
         self.policy_version = policy_version
         self.clock = clock
         self._head: str | None = None
+        self._rows: list[dict] = []
 
     def _chain_head(self) -> str:
         if self._head is None:
@@ -61,21 +63,28 @@ class AuditLog:
             self._head = last or GENESIS
         return self._head
 
-    def record(self, action: str, *, outcome: str = "done", detail: dict | None = None, **fields) -> AuditEvent:
-        event = AuditEvent(
-            occurred_at=fields.pop("occurred_at", None) or self.clock.now(),
-            action=action,
-            outcome=outcome,
-            source=fields.pop("source", None) or self.source,
-            policy_version=fields.pop("policy_version", None) or self.policy_version,
-            detail=_plain(detail or {}),
-            **fields,
-        )
-        event.prev_hash = self._chain_head()
-        event.hash = event_hash(event.prev_hash, event)
-        self._head = event.hash
-        self.session.add(event)
-        return event
+    def record(self, action: str, *, outcome: str = "done", detail: dict | None = None, **fields) -> dict:
+        """Append one event; returns its column values (hash included)."""
+        unknown = set(fields) - set(CHAINED_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown audit fields: {', '.join(sorted(unknown))}")
+        row = {name: None for name in CHAINED_FIELDS}
+        row.update(fields)
+        row.update(action=action, outcome=outcome, detail=_plain(detail or {}),
+                   occurred_at=fields.get("occurred_at") or self.clock.now(),
+                   source=fields.get("source") or self.source,
+                   policy_version=fields.get("policy_version") or self.policy_version)
+        row["prev_hash"] = self._chain_head()
+        row["hash"] = event_hash(row["prev_hash"], row)
+        self._head = row["hash"]
+        self._rows.append(row)
+        return row
+
+    def write(self) -> None:
+        """Insert what was recorded, in order, in one statement."""
+        if self._rows:
+            self.session.execute(insert(AuditEvent), self._rows)
+            self._rows = []
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ class Database:
     def __init__(self, url: str, echo: bool = False):
         self.url = url
         self.engine = make_engine(url, echo=echo)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._readers = sessionmaker(self.engine.execution_options(readonly=True), expire_on_commit=False)
 
     @property

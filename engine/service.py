@@ -81,7 +81,9 @@ class CreditEngine(QueryMixin):
         a refusal is recorded after the rollback."""
         try:
             with self.db.transaction() as session:
-                yield self._ctx(session, source)
+                ctx = self._ctx(session, source)
+                yield ctx
+                ctx.audit.write()
         except StaleDataError as err:
             raise ConcurrentChange("Someone else changed this loan at the same time; reload and try again.") from err
         except EngineError as err:
@@ -92,7 +94,9 @@ class CreditEngine(QueryMixin):
     def _record_refusal(self, source: str, fields: dict) -> None:
         """A refusal is an event too: written in its own transaction, after the refused one rolled back."""
         with self.db.transaction() as session:
-            self._ctx(session, source).audit.record("refused", outcome="denied", **fields)
+            audit = self._ctx(session, source).audit
+            audit.record("refused", outcome="denied", **fields)
+            audit.write()
 
     def loaded(self, version: ProcessVersion) -> LoadedProcess:
         return self.specs.get(version.process_id, version.sha256, version.files)
