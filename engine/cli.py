@@ -15,7 +15,9 @@ from .validation import DeploymentRejected
 
 
 def _engine(ctx: click.Context, clock=None):
-    return build_engine(ctx.obj.get("database"), clock=clock, policy_path=ctx.obj.get("policy"))
+    engine = build_engine(ctx.obj.get("database"), clock=clock, policy_path=ctx.obj.get("policy"))
+    ctx.call_on_close(engine.db.dispose)
+    return engine
 
 
 def _fail(message: str) -> None:
@@ -196,6 +198,21 @@ def tick(ctx, now):
     engine = _engine(ctx, clock=clock)
     fired = engine.tick()
     click.echo(_("%(count)s process instance(s) moved on.", count=fired))
+
+
+@main.command()
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between ticks.")
+@click.pass_context
+def worker(ctx, interval):
+    """Fire due timers forever (run one or more per database; PostgreSQL workers never fire an instance twice)."""
+    import time
+    engine = _engine(ctx)
+    click.echo(_("Timer worker started; checking every %(seconds)s s.", seconds=interval))
+    while True:
+        fired = engine.tick()
+        if fired:
+            click.echo(_("%(count)s process instance(s) moved on.", count=fired))
+        time.sleep(interval)
 
 
 @main.command("send-message")

@@ -1,0 +1,44 @@
+"""The creditflow command as a risk manager or operator uses it."""
+import shutil
+
+from click.testing import CliRunner
+
+from engine.bootstrap import BUNDLED_BPMN
+from engine.cli import main
+
+
+def run(url, *args):
+    return CliRunner().invoke(main, ["--database", url, *args], catch_exceptions=False)
+
+
+def test_operator_sets_up_runs_loans_and_fires_timers(database_url, tmp_path):
+    assert run(database_url, "init-db").exit_code == 0
+    deployed = run(database_url, "deploy")
+    assert deployed.exit_code == 0 and "origination: deployed as version 1" in deployed.output
+    assert "unchanged (version 1)" in run(database_url, "deploy", str(BUNDLED_BPMN)).output
+    assert run(database_url, "users", "add", "cm_new", "--password", "long-enough-1").exit_code == 0
+    granted = run(database_url, "users", "grant", "cm_new", "risk_manager", "--branch", "BJ01", "--limit", "3,000,000")
+    assert granted.exit_code == 0 and "Granted risk_manager to cm_new" in granted.output
+    bad = run(database_url, "users", "grant", "cm_new", "teller")
+    assert bad.exit_code == 1 and "'teller' is not a role" in bad.output
+    simulated = run(database_url, "simulate", "--loans", "3", "--inspections", "1")
+    assert simulated.exit_code == 0, simulated.output
+    assert "Simulated 3 loans" in simulated.output and "could not finish" not in simulated.output
+    assert "0 process instance(s) moved on" in run(database_url, "tick", "--now", "2020-01-01T00:00:00+08:00").output
+    bad_time = run(database_url, "tick", "--now", "next tuesday")
+    assert bad_time.exit_code == 1 and "is not an ISO-8601 time" in bad_time.output
+
+
+def test_validate_explains_what_is_wrong_and_deploy_refuses_it(database_url, tmp_path):
+    run(database_url, "init-db")
+    redesign = tmp_path / "bpmn"
+    shutil.copytree(BUNDLED_BPMN, redesign)
+    path = redesign / "origination.bpmn"
+    path.write_text(path.read_text().replace('amount &gt; dual_investigation_threshold',
+                                             'amount.__class__ &gt; dual_investigation_threshold'))
+    checked = run(database_url, "validate", str(redesign))
+    assert checked.exit_code == 1
+    assert "origination.bpmn, line" in checked.output and "access to '__class__' is not allowed" in checked.output
+    refused = run(database_url, "deploy", str(redesign))
+    assert refused.exit_code == 1 and "nothing was deployed" in refused.output
+    assert run(database_url, "validate", str(BUNDLED_BPMN)).output.strip() == "Valid: no problems found."
