@@ -38,7 +38,7 @@ class QueryMixin:
         with self.db.reading() as session:
             return user_view(get_user(session, username))
 
-    def _eligibility_clause(self, session, user: User):
+    def _eligibility_clause(self, user: User):
         """SQL pre-filter: items in my roles and branches, unclaimed, offered to anyone or to me."""
         today = self.policy.local_date(self.clock.now())
         clauses = []
@@ -66,7 +66,7 @@ class QueryMixin:
             else:
                 if on_leave(session, user, self.policy.local_date(self.clock.now())):
                     return [], 0
-                clause = self._eligibility_clause(session, user)
+                clause = self._eligibility_clause(user)
                 if clause is None:
                     return [], 0
                 query = query.where(clause, WorkItem.claimed_by.is_(None), WorkItem.candidate_user.is_(None))
@@ -84,7 +84,7 @@ class QueryMixin:
                 rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
                 return [_item_view(i, loan) for i, loan in rows], total
             # available: the policy decides per row; scan in batches until the page is full
-            offered, seen, batch_offset = [], 0, 0
+            offered, batch_offset = [], 0
             start = (page - 1) * per_page
             while len(offered) < start + per_page:
                 rows = session.execute(query.offset(batch_offset).limit(200)).all()
@@ -94,7 +94,6 @@ class QueryMixin:
                 for item, loan in rows:
                     if self.gate.decide(session, user, item, loan).allowed:
                         offered.append(_item_view(item, loan))
-                seen += len(rows)
             more = session.scalar(select(func.count()).select_from(query.subquery())) - batch_offset
             return offered[start:start + per_page], len(offered) + max(more, 0)
 
@@ -113,7 +112,7 @@ class QueryMixin:
             user = get_user(session, username)
             mine = session.scalar(select(func.count()).select_from(WorkItem).where(or_(
                 WorkItem.claimed_by == username, and_(WorkItem.candidate_user == username, WorkItem.claimed_by.is_(None)))))
-            clause = self._eligibility_clause(session, user)
+            clause = self._eligibility_clause(user)
             available = 0 if clause is None else session.scalar(select(func.count()).select_from(WorkItem).where(
                 clause, WorkItem.claimed_by.is_(None), WorkItem.candidate_user.is_(None)))
             return {"mine": mine, "available": available}

@@ -622,4 +622,4 @@ class CreditEngine(QueryMixin):
             return [tuple(r) for r in rows]
 
 
-__all__ = ["CreditEngine", "DeploymentRejected", "Decimal"]
+__all__ = ["CreditEngine", "DeploymentRejected"]

@@ -6,7 +6,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 
 from .errors import EngineError, InvalidInput
 from .i18n import _
@@ -177,4 +176,3 @@ class Simulation:
         return self.rng.choice(pool) if pool else ""
 
 
-__all__ = ["Simulation", "Summary", "Decimal"]
