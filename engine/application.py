@@ -49,7 +49,7 @@ def validate_application(data: dict) -> dict:
     errors = form_errors(APPLICATION_SCHEMA, data or {})
     if errors:
         raise InvalidInput("The application has errors; no loan was created.",
-                           fields={k: (t % p if p else t) for k, (t, p) in errors.items()})
+                           field_templates=errors)
     values = coerce_form(APPLICATION_SCHEMA, data)
     for name, prop in APPLICATION_SCHEMA["properties"].items():
         if name not in values and "default" in prop:

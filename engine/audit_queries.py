@@ -247,6 +247,14 @@ def process_versions(session: Session) -> list[tuple[str, int, str, int]]:
         select(ProcessVersion).order_by(ProcessVersion.process_id, ProcessVersion.version))]
 
 
+def instances_started(session: Session) -> dict[tuple[str, int], int]:
+    """How many instances each process version has started, from the trail."""
+    rows = session.execute(select(AuditEvent.process_id, AuditEvent.process_version, func.count())
+                           .where(AuditEvent.action == "instance_started")
+                           .group_by(AuditEvent.process_id, AuditEvent.process_version))
+    return {(pid, version): n for pid, version, n in rows}
+
+
 def heatmap(session: Session, process_id: str, version: int) -> Heatmap:
     """How many instances of one process version passed each element, and how long people spent on user tasks.
 
@@ -449,6 +457,13 @@ def write_checkpoint(session: Session, clock) -> dict:
             "created_at": _plain(row.created_at)}
 
 
+# Why a checkpoint does not match (English templates; the CLI translates them).
+MESSAGES = {
+    "missing": "it is missing (events were deleted after the checkpoint was taken)",
+    "rewritten": "its hash differs from the checkpoint (the chain was rewritten up to this event)",
+}
+
+
 @dataclass(frozen=True)
 class CheckpointCheck:
     ok: bool
@@ -463,8 +478,7 @@ def verify_against_checkpoint(session: Session, checkpoint: dict) -> CheckpointC
         return CheckpointCheck(True, 0)
     actual = session.scalar(select(AuditEvent.hash).where(AuditEvent.id == event_id))
     if actual is None:
-        return CheckpointCheck(False, event_id, "it is missing (events were deleted after the checkpoint was taken)")
+        return CheckpointCheck(False, event_id, MESSAGES["missing"])
     if actual != expected:
-        return CheckpointCheck(False, event_id, "its hash differs from the checkpoint (the chain was rewritten "
-                                                "up to this event)")
+        return CheckpointCheck(False, event_id, MESSAGES["rewritten"])
     return CheckpointCheck(True, event_id)

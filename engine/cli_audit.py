@@ -12,6 +12,13 @@ from .audit_queries import EventFilter, export_chunks, iter_events, verify_again
 from .i18n import _
 
 
+# The reasons engine/audit.py's verify_chain gives, repeated here so the translation catalog has them.
+MESSAGES = {
+    "edited": "its content does not match its hash (the event was edited)",
+    "unlinked": "its previous-hash does not match the event before it (an event was deleted, inserted or reordered)",
+}
+
+
 @contextmanager
 def _engine(ctx: click.Context):
     """The engine the main group's options describe, disposed of when the command ends."""

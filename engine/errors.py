@@ -22,9 +22,11 @@ class InvalidInput(EngineError):
 
     code = "invalid_input"
 
-    def __init__(self, message: str, /, fields: dict[str, str] | None = None, **params):
+    def __init__(self, message: str, /, fields: dict[str, str] | None = None,
+                 field_templates: dict[str, tuple[str, dict]] | None = None, **params):
         super().__init__(message, **params)
-        self.fields = fields or {}
+        self.field_templates = field_templates or {k: (v, {}) for k, v in (fields or {}).items()}
+        self.fields = fields or {k: (t % p if p else t) for k, (t, p) in self.field_templates.items()}
 
 
 class NotAllowed(EngineError):

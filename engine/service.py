@@ -316,7 +316,7 @@ class CreditEngine(QueryMixin):
                 errors[name] = problem
         if errors:
             raise InvalidInput("The form has errors; nothing was saved.",
-                               fields={k: (t % p if p else t) for k, (t, p) in errors.items()})
+                               field_templates=errors)
         return coerce_form(schema, data)
 
     def _record_assignments(self, ctx, schema, values, loan, instance, now):

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
+
+from engine.errors import NotAllowed
 from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
 
@@ -12,6 +15,8 @@ from engine.audit import GENESIS, event_hash, verify_chain
 from engine.audit_queries import verify_against_checkpoint, write_checkpoint
 from engine.bootstrap import build_engine
 from engine.cli import main
+from engine.audit_queries import MESSAGES as CHECKPOINT_REASONS
+from engine.cli_audit import MESSAGES as CHAIN_REASONS
 from engine.cli_audit import register
 from engine.models import AuditEvent
 
@@ -25,7 +30,7 @@ def chained(database_url, clock):
     """An engine whose audit chain holds eleven real events (people, roles, sign-ins, leave)."""
     eng = build_engine(database_url, clock=clock)
     for name in ("cm_wang", "rev_chen", "auditor_xie"):
-        eng.add_user(name, "correct horse", source="cli")
+        eng.add_user(name, "correct horse" if name == "cm_wang" else None, source="cli")
         clock.advance(minutes=5)
     eng.grant_role("cm_wang", "customer_manager", "BJ01", source="cli")
     eng.grant_role("rev_chen", "credit_reviewer", "BJ01", source="cli")
@@ -50,14 +55,21 @@ def _verify(eng):
         return verify_chain(session)
 
 
+@contextmanager
 def _raw(eng):
     """A connection outside the engine, as a tamperer with database access would have."""
-    return create_engine(eng.db.url).begin()
+    outside = create_engine(eng.db.url)
+    try:
+        with outside.begin() as conn:
+            yield conn
+    finally:
+        outside.dispose()
 
 
 def _row(conn, event_id: int) -> dict:
-    return dict(conn.execute(text(f"SELECT {', '.join(COLUMNS)} FROM audit_event WHERE id = :id"),
-                             {"id": event_id}).mappings().one())
+    table = AuditEvent.__table__
+    return dict(conn.execute(select(*(table.c[name] for name in COLUMNS)).where(table.c.id == event_id))
+                .mappings().one())
 
 
 def _put(conn, event_id: int, values: dict) -> None:
@@ -89,7 +101,8 @@ def test_an_untouched_chain_verifies(chained):
     ("reason", "routine"),
 ])
 def test_editing_a_field_is_detected_at_that_event(chained, column, value):
-    target = _ids(chained)[6]
+    """The target is the failed sign-in: e.g. made to look successful, or blamed on someone else."""
+    target = _ids(chained)[7]
     with _raw(chained) as conn:
         cast = "CAST(:v AS JSON)" if column == "detail" and conn.dialect.name == "postgresql" else ":v"
         if column == "occurred_at" and conn.dialect.name == "postgresql":
@@ -97,8 +110,8 @@ def test_editing_a_field_is_detected_at_that_event(chained, column, value):
         conn.execute(text(f"UPDATE audit_event SET {column} = {cast} WHERE id = :id"), {"v": value, "id": target})
     checked, broken = _verify(chained)
     assert broken is not None and broken.event_id == target
-    assert "edited" in broken.reason
-    assert checked == 6
+    assert broken.reason == CHAIN_REASONS["edited"]  # the catalog has its translation
+    assert checked == 7
     result = _cli(chained, "verify")
     assert result.exit_code == 1
     assert f"event {target}: its content does not match its hash" in result.stderr
@@ -110,7 +123,7 @@ def test_deleting_a_row_is_detected_at_the_event_after_it(chained):
         conn.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": ids[4]})
     _checked, broken = _verify(chained)
     assert broken is not None and broken.event_id == ids[5]
-    assert "deleted" in broken.reason
+    assert broken.reason == CHAIN_REASONS["unlinked"]
     result = _cli(chained, "verify")
     assert result.exit_code == 1 and f"event {ids[5]}:" in result.stderr
 
@@ -191,8 +204,8 @@ def test_swapping_neighbours_is_detected(chained):
 def _rebuild_from(eng, event_id: int, **changes) -> None:
     """Edit an event and recompute every hash after it: the chain verifies again; only a checkpoint tells."""
     with _raw(eng) as conn:
-        rows = conn.execute(text(f"SELECT id, {', '.join(COLUMNS)} FROM audit_event WHERE id >= :id ORDER BY id"),
-                            {"id": event_id}).mappings().all()
+        table = AuditEvent.__table__
+        rows = conn.execute(select(table).where(table.c.id >= event_id).order_by(table.c.id)).mappings().all()
         prev = rows[0]["prev_hash"]
         for row in rows:
             values = {k: row[k] for k in COLUMNS}
@@ -229,7 +242,7 @@ def test_deleting_the_newest_events_is_caught_by_a_checkpoint(chained):
     with chained.db.reading() as session:
         assert verify_chain(session)[1] is None
         check = verify_against_checkpoint(session, point)
-    assert not check.ok and check.event_id == ids[-1] and "missing" in check.reason
+    assert not check.ok and check.event_id == ids[-1] and check.reason == CHECKPOINT_REASONS["missing"]
 
 
 def test_checkpoints_accumulate_and_new_events_after_them_are_fine(chained, tmp_path):
@@ -249,7 +262,7 @@ def test_a_refusal_written_after_a_rollback_keeps_the_chain_intact(chained):
     with pytest.raises(Exception):
         with chained.command("cli") as ctx:
             ctx.audit.record("user_added", detail={"username": "ghost"})
-            error = RuntimeError("refused")
+            error = NotAllowed("refused")
             error.audit_fields = {"actor": "cm_wang", "rule": "SOD-01", "reason": "no"}
             raise error
     with chained.db.reading() as session:

@@ -1,0 +1,107 @@
+"""Helpers shared by the web and browser tests: the test password, CSRF tokens, sign-in, loans in known states."""
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from engine.bootstrap import BUNDLED_BPMN, build_engine
+from engine.clock import ManualClock
+from engine.db import Database, sqlite_url
+from engine.schema import upgrade
+from engine.staff import seed_team
+
+PASSWORD = "web-test-pass-1"
+START = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)  # as tests/conftest.py's clock
+SMALL = {"borrower": "Hengda Precision Machining Co., Ltd.", "product": "working_capital", "amount": 1_500_000,
+         "term_months": 12, "small_enterprise": True}
+FORMS = {
+    "investigate": {"findings": "Cash flow covers debt service 1.8x.", "repayment_source": "Operating cash flow",
+                    "recommendation": "proceed"},
+    "review": {"opinion": "Risks identified and mitigated.", "decision": "pass"},
+    "sign_business": {"decision": "approve", "conditions": "", "reason": "Within appetite."},
+    "sign_risk": {"decision": "approve", "conditions": "", "reason": "Within my limit."},
+}
+# Tables that hold loans and their history; users and deployed processes survive between PostgreSQL tests.
+CASE_TABLES = ("work_item", "duty_record", "process_instance", "loan", "audit_event", "audit_checkpoint", "api_token",
+               "leave", "delegation")
+CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+
+
+def prepare_database(url: str, now: datetime) -> None:
+    """Deploy the bundled processes and seed the standard team with the test password."""
+    engine = build_engine(url, clock=ManualClock(now))
+    engine.deploy([BUNDLED_BPMN], actor=None, source="cli")
+    seed_team(engine, PASSWORD)
+    engine.db.dispose()
+
+
+def seeded_sqlite_template(path: Path) -> Path:
+    """A migrated, deployed, staffed SQLite file to copy for each test."""
+    db = Database(sqlite_url(path))
+    upgrade(db)
+    db.dispose()
+    prepare_database(sqlite_url(path), START)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return path
+
+
+def csrf_token(client, path: str = "/auth/login") -> str:
+    response = client.get(path)
+    match = CSRF.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username: str = "cm_wang", password: str = PASSWORD):
+        return self.client.post("/auth/login", data={"username": username, "password": password,
+                                                     "csrf_token": csrf_token(self.client)})
+
+    def logout(self):
+        return self.client.post("/auth/logout", data={"csrf_token": csrf_token(self.client, "/")})
+
+    def post(self, path: str, data: dict | None = None, **kwargs):
+        """A form post with this session's CSRF token, as the browser would send it."""
+        return self.client.post(path, data={**(data or {}), "csrf_token": csrf_token(self.client, "/")}, **kwargs)
+
+
+class Loans:
+    """Puts loans in a known state through the engine API."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def start(self, originator: str = "cm_wang", **application) -> str:
+        return self.engine.start_loan(originator, {**SMALL, **application}, source="cli")
+
+    def item(self, ref: str, bpmn_id: str):
+        found = [i for i in self.engine.loan_items(ref) if i.bpmn_id == bpmn_id]
+        assert found, f"no {bpmn_id} on {ref}: {[i.bpmn_id for i in self.engine.loan_items(ref)]}"
+        return found[0]
+
+    def do(self, ref: str, bpmn_id: str, user: str, **data):
+        item = self.item(ref, bpmn_id)
+        self.engine.complete(user, item.id, {**FORMS.get(bpmn_id, {}), **data}, source="cli")
+        return item
+
+    def other_branch_staff(self) -> None:
+        """A customer manager and a reviewer in Shanghai, for object-access checks."""
+        existing = set(self.engine.usernames())
+        for username, role in (("cm_sh", "customer_manager"), ("rev_sh", "credit_reviewer")):
+            if username in existing:  # PostgreSQL keeps the staff between tests
+                continue
+            self.engine.add_user(username, PASSWORD, username)
+            self.engine.grant_role(username, role, "SH01")
+
+    def at_approval(self, originator: str = "cm_wang") -> str:
+        ref = self.start(originator)
+        self.do(ref, "investigate", originator)
+        self.do(ref, "review", "rev_chen")
+        return ref

@@ -1,0 +1,166 @@
+"""JSON API for other systems: bearer tokens (`creditflow users token NAME`), errors as {code, message}."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from decimal import Decimal
+
+from flask import Blueprint, g, jsonify, request, url_for
+from werkzeug.exceptions import Unauthorized
+
+from engine.errors import InvalidInput
+
+from .access import WebUser, get_loan
+from .extensions import credit_engine
+from .inbox import read_filters
+from .openapi import KINDS, openapi_document
+from .serialize import act_json, done_json, item_json, loan_json, task_json
+from .templating import STAGE_LABELS
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PUBLIC = {"api.openapi"}
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint in PUBLIC:
+        return
+    scheme, _sep, token = (request.headers.get("Authorization") or "").partition(" ")
+    user = credit_engine().user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    if user is None or not user.active:
+        raise Unauthorized()
+    g.api_user = WebUser(user)
+
+
+def body() -> dict:
+    """The JSON object sent; money stays exact (Decimal), whole numbers are ints, NaN and Infinity are refused."""
+    if not request.is_json:
+        raise InvalidInput("Send a JSON object with Content-Type: application/json.")
+    try:
+        data = json.loads(request.get_data(as_text=True) or "null", parse_float=_number, parse_constant=_no_constant)
+    except ValueError as exc:
+        raise InvalidInput("The body is not valid JSON: %(problem)s.", problem=str(exc)) from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("Send a JSON object.")
+    _check_text(data)
+    return data
+
+
+def _number(literal: str):
+    value = Decimal(literal)
+    if value == value.to_integral_value() and abs(value) < 10 ** 18:
+        return int(value)  # 12.0 is a whole number, as JSON Schema says
+    return value
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number")
+
+
+def _check_text(value) -> None:
+    """Refuse text no database stores faithfully: NUL characters and unpaired surrogates."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInput("Text must be valid Unicode.") from exc
+        if "\x00" in value:
+            raise InvalidInput("Text may not contain NUL characters.")
+
+
+def username() -> str:
+    return g.api_user.username
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(credit_engine().application_schema()))
+
+
+@bp.post("/loans")
+def start_loan():
+    reference = credit_engine().start_loan(username(), body(), source="api")
+    response = jsonify({"reference": reference, "url": url_for("api.loan_detail", reference=reference)})
+    response.headers["Location"] = url_for("api.loan_detail", reference=reference)
+    return response, 201
+
+
+@bp.get("/loans/<reference>")
+def loan_detail(reference: str):
+    loan = get_loan(reference, g.api_user, with_paths=True)
+    return jsonify(loan_json(loan, credit_engine().loan_items(reference)))
+
+
+@bp.get("/loans/<reference>/history")
+def loan_history(reference: str):
+    loan = get_loan(reference, g.api_user)
+    return jsonify({"reference": loan.reference, "acts": [act_json(a) for a in loan.acts]})
+
+
+@bp.get("/tasks")
+def list_tasks():
+    args = request.args
+    kind = args.get("kind", "mine")
+    if kind not in KINDS:
+        raise InvalidInput("kind must be one of: %(choices)s.", choices=", ".join(KINDS))
+    page, per_page = _whole(args, "page", 1, 1, 100_000), _whole(args, "per_page", 50, 1, 200)
+    if args.get("stage") and args["stage"] not in STAGE_LABELS:
+        raise InvalidInput("stage must be one of: %(choices)s.", choices=", ".join(sorted(STAGE_LABELS)))
+    if "branch" in args and not 1 <= len(args["branch"]) <= 32:
+        raise InvalidInput("branch must be 1 to 32 characters.")
+    if args.get("overdue") not in (None, "true", "false"):
+        raise InvalidInput("overdue must be true or false.")
+    filters, echo = read_filters(args)
+    if "due" in args and "due" not in echo:
+        raise InvalidInput("due must be a date, YYYY-MM-DD.")
+    filters = replace(filters, overdue_only=args.get("overdue") == "true")
+    rows, total = credit_engine().inbox(username(), kind, filters, page=page, per_page=per_page)
+    now = credit_engine().clock.now()
+    items = [done_json(r) for r in rows] if kind == "done" else [item_json(r, now) for r in rows]
+    return jsonify({"kind": kind, "page": page, "per_page": per_page, "total": total, "items": items})
+
+
+def _whole(args, name: str, default: int, low: int, high: int) -> int:
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise InvalidInput("%(name)s must be a whole number from %(low)s to %(high)s.", name=name, low=low, high=high)
+    return int(raw)
+
+
+@bp.get("/tasks/<int(max=2147483647):item_id>")
+def task_detail(item_id: int):
+    view = credit_engine().task(username(), item_id)
+    return jsonify(task_json(view, credit_engine().clock.now()))
+
+
+@bp.post("/tasks/<int(max=2147483647):item_id>/claim")
+def claim(item_id: int):
+    credit_engine().claim(username(), item_id, source="api")
+    return jsonify({"id": item_id, "claimed_by": username()})
+
+
+@bp.post("/tasks/<int(max=2147483647):item_id>/release")
+def release(item_id: int):
+    credit_engine().release(username(), item_id, source="api")
+    return jsonify({"id": item_id, "claimed_by": None})
+
+
+@bp.post("/tasks/<int(max=2147483647):item_id>/complete")
+def complete(item_id: int):
+    payload = body()
+    data, reason = payload.get("data", {}), payload.get("reason")
+    if not isinstance(data, dict) or set(payload) - {"data", "reason"}:
+        raise InvalidInput("Send {\"data\": {...form fields...}, \"reason\": optional text}.")
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput("reason must be text.")
+    credit_engine().complete(username(), item_id, data, source="api", reason=reason)
+    return jsonify({"id": item_id, "completed": True})

@@ -1,0 +1,127 @@
+"""The audit routes: all GET, all read through engine.audit_queries in a read-only session."""
+from __future__ import annotations
+
+from flask import Response, abort, render_template, request, url_for
+
+from engine.audit_queries import (
+    export_chunks, heatmap, instances_started, iter_events, loan_trace, process_versions, search_events,
+    segregation_report,
+)
+from engine.errors import NotFound
+
+from ..extensions import credit_engine
+from ..i18n import is_chinese
+from ..templating import ROLE_LABELS
+from . import bp
+from .params import ACTIONS, OUTCOMES, changes, cursor, duration, other_detail, read_filters, shown
+
+PER_PAGE = 50
+EXPORT_LIMIT = 200_000
+FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+@bp.context_processor
+def helpers():
+    return {"changes": changes, "changed_count": lambda diff: sum(1 for row in diff if row[3]), "shown": shown,
+            "other_detail": other_detail, "duration": duration, "action_labels": ACTIONS, "outcome_labels": OUTCOMES}
+
+
+@bp.get("/")
+def search():
+    filters, echo = read_filters(request.args)
+    after, before = cursor(request.args, "after"), cursor(request.args, "before")
+    with credit_engine().db.reading() as session:
+        page = search_events(session, filters, after_id=after, before_id=None if after else before, per_page=PER_PAGE)
+        versions = process_versions(session)
+    return render_template("audit/search.html", page=page, filters=echo, roles=ROLE_LABELS,
+                           processes=sorted({v[0] for v in versions}))
+
+
+def _export(events_of, fmt: str, name: str) -> Response:
+    """Stream an export while the read session stays open; the file name says what it holds."""
+    if fmt not in FORMATS:
+        abort(404)
+    engine = credit_engine()
+
+    def chunks():
+        with engine.db.reading() as session:
+            yield from export_chunks(events_of(session), fmt)
+
+    return Response(chunks(), mimetype=FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"',
+                             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@bp.get("/export.<fmt>")
+def export_search(fmt: str):
+    filters, _echo = read_filters(request.args)
+    return _export(lambda session: iter_events(session, filters, limit=EXPORT_LIMIT), fmt, "audit-events")
+
+
+@bp.get("/loans/<reference>")
+def trace(reference: str):
+    engine = credit_engine()
+    with engine.db.reading() as session:
+        found = loan_trace(session, reference)
+    if not found.events:
+        abort(404)
+    try:
+        loan = engine.loan(reference)
+    except NotFound:
+        loan = None
+    diagrams = [{
+        "instance": inst,
+        "src": url_for("audit.diagram", version_id=inst.version_id) if inst.version_id else None,
+        "done": [s.step for s in inst.steps],
+        "current": list(inst.current),
+        "performers": {s.step: [f"{actor or '—'} · {ROLE_LABELS.get(role, role or '')}"
+                                + (f" ({on_behalf})" if on_behalf else "") for actor, role, on_behalf, _at in s.performers]
+                       for s in inst.steps if s.performers},
+    } for inst in found.instances]
+    return render_template("audit/trace.html", trace=found, loan=loan, diagrams=diagrams)
+
+
+@bp.get("/loans/<reference>/export.<fmt>")
+def export_trace(reference: str, fmt: str):
+    def oldest_first(session):
+        return loan_trace(session, reference).events
+    return _export(oldest_first, fmt, f"audit-{reference}")
+
+
+@bp.get("/versions/<int(max=2147483647):version_id>/diagram.bpmn")
+def diagram(version_id: int):
+    try:
+        files = credit_engine().process_files(version_id)
+    except NotFound:
+        abort(404)
+    name = next((n for n in sorted(files) if n.endswith(".bpmn")), None)
+    if name is None:
+        abort(404)
+    return Response(files[name], mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.get("/heatmap")
+def heatmap_page():
+    with credit_engine().db.reading() as session:
+        versions = process_versions(session)
+        started = instances_started(session)
+        busiest = max(versions, key=lambda v: started.get(v[:2], 0), default=None)
+        chosen = next((v for v in versions if str(v[3]) == request.args.get("version")), busiest)
+        stats = heatmap(session, chosen[0], chosen[1]) if chosen else None
+    steps = {s.step: {"name": s.name, "kind": s.kind, "instances": s.instances, "completions": s.completions,
+                      "median": duration(s.median_seconds) if s.median_seconds is not None else None}
+             for s in stats.steps} if stats else {}
+    return render_template("audit/heatmap.html", versions=versions, chosen=chosen, stats=stats, steps=steps,
+                           started=started,
+                           src=url_for("audit.diagram", version_id=chosen[3]) if chosen else None)
+
+
+@bp.get("/segregation")
+def segregation():
+    engine = credit_engine()
+    with engine.db.reading() as session:
+        report = segregation_report(session, engine.policy)
+    names = {rule.id: (rule.name_zh if is_chinese() else rule.name) for rule in engine.policy.rules}
+    return render_template("audit/segregation.html", report=report, rule_names=names, policy=engine.policy,
+                           search_link=lambda **args: url_for("audit.search", action="refused", **args))
+

@@ -1,0 +1,68 @@
+"""The `creditflow` console script: the engine's commands plus `demo`, and `flask init-db`."""
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from engine.bootstrap import BUNDLED_BPMN
+from engine.cli import main
+from engine.i18n import _
+from engine.schema import upgrade
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+def prepare_database(engine) -> None:
+    """Create or upgrade the schema and deploy the bundled processes (a no-op when already there)."""
+    upgrade(engine.db)
+    engine.deploy([BUNDLED_BPMN], actor=None, source="cli")
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command():
+    """Create or upgrade the database and deploy the bundled BPMN."""
+    from flask import current_app
+    engine = current_app.extensions["creditflow"]
+    prepare_database(engine)
+    click.echo(_("Database ready: %(url)s", url=engine.db.engine.url.render_as_string(hide_password=True)))
+
+
+@click.command()
+@click.option("--port", default=5000, show_default=True, help="Port to serve on (127.0.0.1 only).")
+@click.option("--password", default=DEMO_PASSWORD, show_default=True, help="Password of every demo user.")
+@click.option("--no-serve", is_flag=True, help="Prepare the database and exit.")
+@click.pass_context
+def demo(ctx, port, password, no_serve):
+    """Create the demo database (users per role, a dozen loans) and serve the inbox on http://127.0.0.1:PORT."""
+    from . import create_app
+    from .demo import seed_demo
+    settings = ctx.find_root().obj if isinstance(ctx.find_root().obj, dict) else {}
+    config = {"DATABASE_URL": settings.get("database"), "POLICY_PATH": settings.get("policy")}
+    app = create_app({k: v for k, v in config.items() if v} or None)
+    engine = app.extensions["creditflow"]
+    prepare_database(engine)
+    if not engine.usernames():
+        result = seed_demo(app.config["DATABASE_URL"], password, engine.clock.now(),
+                           policy_path=app.config.get("POLICY_PATH"))
+        click.echo(_("Demo users (password: %(password)s):", password=password))
+        by_role: dict[str, list[str]] = {}
+        for member in result.team:
+            for role, _branch, _limit in member.grants:
+                by_role.setdefault(role, []).append(member.username)
+        for role, names in by_role.items():
+            click.echo(f"  {role:<22} {', '.join(names)}")
+        click.echo(_("Demo loans:"))
+        for reference, stage, status in result.loans:
+            click.echo(f"  {reference}  {stage:<14} {status}")
+    else:
+        click.echo(_("The database already has users; nothing was seeded."))
+    if no_serve:
+        return
+    click.echo(_("Serving on http://127.0.0.1:%(port)s (Ctrl+C to stop)", port=port))
+    app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+
+
+main.add_command(demo)
+
+__all__ = ["main", "demo", "init_db_command"]

@@ -1,0 +1,97 @@
+"""Seeds a demo bank: one user per role and a dozen loans left at different stages, so every inbox has work."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from engine.bootstrap import build_engine
+from engine.clock import ManualClock
+from engine.errors import EngineError
+from engine.simulate import Simulation, Summary
+from engine.staff import BRANCH, standard_team
+
+# (originator, borrower, product, amount, stop at this stage / status / "@step" when that step is open, decision)
+DEMO_LOANS = [
+    ("cm_wang", "北京恒达机械制造有限公司", "working_capital", 1_800_000, "investigation", None),
+    ("cm_li", "北京博远科技有限公司", "working_capital", 2_600_000, "investigation", None),
+    ("cm_wang", "天津港联物流有限公司", "fixed_asset", 7_500_000, "investigation", None),
+    ("cm_zhao", "北京华信食品有限公司", "working_capital", 900_000, "review", None),
+    ("cm_li", "北京星辰文化传媒有限公司", "personal_business", 450_000, "review", None),
+    ("cm_wang", "河北冀中建材有限公司", "working_capital", 2_200_000, "@sign_risk", None),
+    ("cm_sun", "北京京南医疗器械有限公司", "fixed_asset", 12_000_000, "@committee_vote", None),
+    ("cm_li", "北京中关村软件园发展有限公司", "working_capital", 2_800_000, "approval", None),
+    ("cm_zhao", "北京瑞丰农业发展有限公司", "working_capital", 1_200_000, "contract", None),
+    ("cm_li", "北京安泰物业管理有限公司", "working_capital", 800_000, "disbursement", None),
+    ("cm_sun", "北京新程电子有限公司", "working_capital", 1_500_000, "disbursed", None),
+    ("cm_wang", "北京宏图贸易有限公司", "working_capital", 600_000, "rejected", "reject"),
+]
+STAGE_ORDER = ["investigation", "review", "approval", "contract", "disbursement", "post_loan", "closed"]
+
+
+@dataclass
+class DemoResult:
+    loans: list[tuple[str, str, str]]  # (reference, stage, status)
+    team: list
+
+
+class DemoDriver(Simulation):
+    """The simulation's people, but deciding as the demo says instead of at random."""
+
+    prefer: str | None = None
+
+    def value(self, name, prop, item):
+        if "enum" in prop:
+            options = list(prop["enum"])
+            if self.prefer in options:
+                return self.prefer
+            safe = [o for o in options if o not in ("return_for_supplement", "reject", "withdraw", "veto")]
+            return (safe or options)[0]
+        return super().value(name, prop, item)
+
+
+def seed_demo(database_url: str, password: str, now, days_ago: int = 6, policy_path: str | None = None) -> DemoResult:
+    """Seed on an engine whose clock starts a few days before `now`, so some work is already overdue."""
+    clock = ManualClock(now - timedelta(days=days_ago))
+    engine = build_engine(database_url, clock=clock, policy_path=policy_path)
+    try:
+        driver = DemoDriver(engine, clock, seed=11, inspections=0, password=password)
+        results = []
+        step = timedelta(days=days_ago) * 0.8 / len(DEMO_LOANS)
+        for originator, borrower, product, amount, target, prefer in DEMO_LOANS:
+            driver.prefer = prefer
+            application = {"borrower": borrower, "product": product, "amount": amount, "term_months": 12,
+                           "rating": "good", "small_enterprise": amount < 3_000_000,
+                           "project_investment": amount * 4 if product == "fixed_asset" else 0}
+            ref = engine.start_loan(originator, application, source="cli")
+            _advance(engine, driver, ref, target)
+            loan = engine.loan(ref)
+            results.append((ref, loan.stage, loan.status))
+            clock.set(clock.now() + step)
+        return DemoResult(results, standard_team(BRANCH))
+    finally:
+        engine.db.dispose()
+
+
+def _reached(engine, loan, target: str) -> bool:
+    if target.startswith("@"):
+        return loan.status != "active" or any(i.bpmn_id == target[1:] for i in engine.loan_items(loan.reference))
+    if target in ("rejected", "withdrawn", "disbursed", "closed"):
+        return loan.status == target or loan.status in ("rejected", "withdrawn", "closed")
+    if loan.status != "active":
+        return True
+    return STAGE_ORDER.index(loan.stage) >= STAGE_ORDER.index(target) if loan.stage in STAGE_ORDER else True
+
+
+def _advance(engine, driver: DemoDriver, ref: str, target: str, limit: int = 60) -> None:
+    summary = Summary()
+    for _ in range(limit):
+        loan = engine.loan(ref)
+        if _reached(engine, loan, target):
+            return
+        items = engine.loan_items(ref)
+        if not items:
+            return
+        try:
+            driver.work(items[0], summary)
+        except (EngineError, RuntimeError):
+            return

@@ -1,0 +1,70 @@
+"""A loan's file (instances, diagram with the path taken, history) and starting a new loan."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from engine.errors import InvalidInput
+
+from .access import get_loan, role_required
+from .errors import field_messages
+from .extensions import credit_engine
+from .i18n import error_message
+from .schema_forms import build_fields, parse_submission
+
+bp = Blueprint("loans", __name__, url_prefix="/loans")
+
+
+def _branch_choice() -> tuple[str, ...]:
+    """Hide the branch field when the customer manager works in exactly one branch."""
+    branches = current_user.branches("customer_manager")
+    return ("branch",) if len(branches) == 1 and None not in branches else ()
+
+
+def _render_new(values=None, errors=None, status=200, problem=None):
+    schema = credit_engine().application_schema()
+    fields = build_fields(schema, values, errors, skip=_branch_choice())
+    return render_template("loans/new.html", fields=fields, problem=problem), status
+
+
+@bp.get("/new")
+@role_required("customer_manager")
+def new():
+    return _render_new()
+
+
+@bp.post("/new")
+@role_required("customer_manager")
+def create():
+    engine = credit_engine()
+    data = parse_submission(engine.application_schema(), request.form, skip=_branch_choice())
+    try:
+        reference = engine.start_loan(current_user.username, data, source="web")
+    except InvalidInput as exc:
+        return _render_new(request.form.to_dict(), field_messages(exc), 400, error_message(exc))
+    flash(_("Loan %(loan)s started; the investigation is in your tasks.", loan=reference), "success")
+    return redirect(url_for("loans.show", reference=reference))
+
+
+@bp.get("/<reference>")
+@login_required
+def show(reference: str):
+    loan = get_loan(reference, with_paths=True)
+    items = credit_engine().loan_items(reference)
+    return render_template("loans/show.html", loan=loan, items=items)
+
+
+@bp.get("/<reference>/instances/<int(max=2147483647):instance_id>/diagram.bpmn")
+@login_required
+def diagram(reference: str, instance_id: int):
+    """The BPMN file of the version this instance runs on (for the bpmn-js viewer)."""
+    loan = get_loan(reference)
+    instance = next((i for i in loan.instances if i.id == instance_id), None)
+    if instance is None:
+        abort(404)
+    files = credit_engine().process_files(instance.version_id)
+    name = next((n for n in sorted(files) if n.endswith(".bpmn")), None)
+    if name is None:
+        abort(404)
+    return Response(files[name], mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})

@@ -1,0 +1,163 @@
+"""The OpenAPI 3.1 description of /api/v1, built from the same constants the handlers use."""
+from __future__ import annotations
+
+import copy
+
+from .templating import STAGE_LABELS
+
+MAX_ID = 2_147_483_647
+KINDS = ["mine", "available", "done"]
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict:
+    text = {400: "Bad input (the `fields` member names each bad field)", 401: "Missing or invalid bearer token",
+            403: "Refused: role, assignment or a segregation-of-duties policy rule",
+            404: "No such loan or task (or it was already completed)",
+            409: "Someone else changed the same loan at the same time; reload and retry",
+            422: "The process could not go on (a BPMN script failed); nothing was saved"}
+    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+
+
+def _nullable(kind: str, **extra) -> dict:
+    return {"type": [kind, "null"], **extra}
+
+
+ITEM_ID = {"name": "item_id", "in": "path", "required": True,
+           "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+REFERENCE = {"name": "reference", "in": "path", "required": True,
+             "schema": {"type": "string", "minLength": 1, "maxLength": 32, "pattern": "^[A-Za-z0-9-]+$"}}
+
+
+def _schemas(application: dict) -> dict:
+    time = {"type": "string", "format": "date-time"}
+    money = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": "Exact decimal amount in CNY"}
+    act = {"type": "object", "required": ["username", "duty", "process_id", "performed_at"], "properties": {
+        "username": {"type": "string"}, "duty": {"type": "string"}, "process_id": {"type": "string"},
+        "step": _nullable("string"), "on_behalf_of": _nullable("string"), "performed_at": time}}
+    work_item = {"type": "object", "required": ["id", "loan_ref", "name", "role", "stage", "due_at", "overdue"],
+                 "properties": {
+                     "id": {"type": "integer"}, "loan_ref": {"type": "string"}, "borrower": {"type": "string"},
+                     "amount": money, "branch": {"type": "string"}, "process_id": {"type": "string"},
+                     "step": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"},
+                     "duty": {"type": "string"}, "stage": {"type": "string"},
+                     "assigned_to": _nullable("string"), "claimed_by": _nullable("string"),
+                     "created_at": time, "due_at": {"type": ["string", "null"], "format": "date-time"},
+                     "overdue": {"type": "boolean"}}}
+    done_item = {"type": "object", "required": ["loan_ref", "duty", "performed_at"],
+                 "properties": {"loan_ref": {"type": "string"}, "borrower": {"type": "string"}, **act["properties"]}}
+    instance = {"type": "object", "required": ["id", "process_id", "version", "status"], "properties": {
+        "id": {"type": "integer"}, "process_id": {"type": "string"}, "process_name": {"type": "string"},
+        "version": {"type": "integer"}, "status": {"type": "string"},
+        "next_timer_due": {"type": ["string", "null"], "format": "date-time"}, "created_at": time,
+        "completed_steps": {"type": "array", "items": {"type": "string"}},
+        "current_steps": {"type": "array", "items": {"type": "string"}},
+        "taken_flows": {"type": "array", "items": {"type": "string"},
+                        "description": "Sequence flows taken, as 'sourceId>targetId'"}}}
+    loan = {"type": "object", "required": ["reference", "borrower", "amount", "branch", "stage", "status", "instances"],
+            "properties": {
+                "reference": {"type": "string"}, "borrower": {"type": "string"}, "product": {"type": "string"},
+                "amount": money, "currency": {"type": "string"}, "branch": {"type": "string"},
+                "originator": {"type": "string"}, "loan_type": {"type": "string"}, "stage": {"type": "string"},
+                "classification": {"type": "string"}, "status": {"type": "string"}, "created_at": time,
+                "application": {"type": "object"}, "instances": {"type": "array", "items": _ref("Instance")},
+                "open_tasks": {"type": "array", "items": {"type": "object"}}}}
+    app_schema = copy.deepcopy(application)
+    return {
+        "Error": {"type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string", "description": "Stable machine-readable code, e.g. duty_conflict"},
+            "message": {"type": "string", "description": "A sentence for people, in the request's language"},
+            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            "rule": _nullable("string")}},
+        "Application": app_schema,
+        "LoanCreated": {"type": "object", "required": ["reference", "url"],
+                        "properties": {"reference": {"type": "string"}, "url": {"type": "string"}}},
+        "Loan": loan, "Instance": instance, "Act": act, "WorkItem": work_item, "DoneItem": done_item,
+        "History": {"type": "object", "required": ["reference", "acts"], "properties": {
+            "reference": {"type": "string"}, "acts": {"type": "array", "items": _ref("Act")}}},
+        "TaskList": {"type": "object", "required": ["kind", "page", "per_page", "total", "items"], "properties": {
+            "kind": {"type": "string", "enum": KINDS}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+            "total": {"type": "integer"},
+            "items": {"type": "array", "items": {"anyOf": [_ref("WorkItem"), _ref("DoneItem")]}}}},
+        "TaskDetail": {"type": "object", "required": ["task", "form", "instructions", "data"], "properties": {
+            "task": _ref("WorkItem"), "instructions": {"type": "string"},
+            "form": {"type": "object", "description": "JSON Schema of the task's form"},
+            "data": {"type": "object"}}},
+        "Completion": {"type": "object", "additionalProperties": False, "properties": {
+            "data": {"type": "object", "description": "The form's fields, as its JSON Schema says"},
+            "reason": {"type": "string", "maxLength": 2000}}},
+        "ClaimState": {"type": "object", "required": ["id", "claimed_by"], "properties": {
+            "id": {"type": "integer"}, "claimed_by": _nullable("string")}},
+        "Completed": {"type": "object", "required": ["id", "completed"], "properties": {
+            "id": {"type": "integer"}, "completed": {"type": "boolean"}}},
+    }
+
+
+def openapi_document(application_schema: dict) -> dict:
+    list_params = [
+        {"name": "kind", "in": "query", "schema": {"type": "string", "enum": KINDS, "default": "mine"},
+         "description": "mine: claimed by or assigned to me; available: my roles, allowed by policy; done: by me"},
+        {"name": "stage", "in": "query", "schema": {"type": "string", "enum": sorted(STAGE_LABELS)}},
+        {"name": "branch", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 32}},
+        {"name": "due", "in": "query", "schema": {"type": "string", "format": "date"},
+         "description": "Only tasks due on or before this day (Beijing time)"},
+        {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
+        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    ]
+    claim_state = _json(_ref("ClaimState"), "The task's claim after the change")
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "creditflow API", "version": "1",
+                 "description": "Start loans and work the credit inbox. Authenticate with `Authorization: Bearer "
+                                "<token>` (issue one with `creditflow users token NAME`). Every refusal is JSON "
+                                "with a stable `code` and a human `message`."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "paths": {
+            "/api/v1/openapi.json": {"get": {"operationId": "openapi", "security": [], "summary": "This document",
+                                             "responses": {"200": _json({"type": "object"}, "OpenAPI document")}}},
+            "/api/v1/loans": {"post": {
+                "operationId": "startLoan", "summary": "Record an application and start origination",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Application")}}},
+                "responses": {"201": _json(_ref("LoanCreated"), "Loan started"), **_errors(400, 401, 403, 404, 422)}}},
+            "/api/v1/loans/{reference}": {"get": {
+                "operationId": "getLoan", "summary": "A loan's file: fields, process instances, open tasks",
+                "parameters": [REFERENCE],
+                "responses": {"200": _json(_ref("Loan"), "The loan"), **_errors(401, 403, 404)}}},
+            "/api/v1/loans/{reference}/history": {"get": {
+                "operationId": "getLoanHistory", "summary": "Who did what on the loan",
+                "parameters": [REFERENCE],
+                "responses": {"200": _json(_ref("History"), "The acts, oldest first"), **_errors(401, 403, 404)}}},
+            "/api/v1/tasks": {"get": {
+                "operationId": "listTasks", "summary": "My work", "parameters": list_params,
+                "responses": {"200": _json(_ref("TaskList"), "One page of tasks"), **_errors(400, 401)}}},
+            "/api/v1/tasks/{item_id}": {"get": {
+                "operationId": "getTask", "summary": "A task with its form schema and instructions",
+                "parameters": [ITEM_ID],
+                "responses": {"200": _json(_ref("TaskDetail"), "The task"), **_errors(401, 403, 404)}}},
+            "/api/v1/tasks/{item_id}/claim": {"post": {
+                "operationId": "claimTask", "summary": "Claim a task", "parameters": [ITEM_ID],
+                "responses": {"200": claim_state, **_errors(401, 403, 404, 409)}}},
+            "/api/v1/tasks/{item_id}/release": {"post": {
+                "operationId": "releaseTask", "summary": "Release a task I claimed", "parameters": [ITEM_ID],
+                "responses": {"200": claim_state, **_errors(401, 403, 404, 409)}}},
+            "/api/v1/tasks/{item_id}/complete": {"post": {
+                "operationId": "completeTask", "summary": "Complete a task with its form data",
+                "parameters": [ITEM_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Completion")}}},
+                "responses": {"200": _json(_ref("Completed"), "Completed"),
+                              **_errors(400, 401, 403, 404, 409, 422)}}},
+        },
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": _schemas(application_schema),
+        },
+    }

@@ -1,0 +1,69 @@
+"""Engine views as JSON: money as exact strings, times in ISO-8601 UTC."""
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _money(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def item_json(item, now: datetime) -> dict:
+    return {
+        "id": item.id, "loan_ref": item.loan_ref, "borrower": item.borrower, "amount": _money(item.amount),
+        "branch": item.branch, "process_id": item.process_id, "step": item.bpmn_id, "name": item.name,
+        "role": item.role, "duty": item.duty, "stage": item.stage, "assigned_to": item.candidate_user,
+        "claimed_by": item.claimed_by, "created_at": _time(item.created_at), "due_at": _time(item.due_at),
+        "overdue": item.overdue(now),
+    }
+
+
+def act_json(act) -> dict:
+    return {"username": act.username, "duty": act.duty, "process_id": act.process_id, "step": act.step,
+            "on_behalf_of": act.on_behalf_of, "performed_at": _time(act.performed_at)}
+
+
+def done_json(done) -> dict:
+    return {"loan_ref": done.loan_ref, "borrower": done.borrower, **act_json(done.act)}
+
+
+def instance_json(inst) -> dict:
+    return {"id": inst.id, "process_id": inst.process_id, "process_name": inst.process_name,
+            "version": inst.version, "status": inst.status, "next_timer_due": _time(inst.next_timer_due),
+            "created_at": _time(inst.created_at), "completed_steps": list(inst.completed_steps),
+            "current_steps": list(inst.current_steps), "taken_flows": list(inst.taken_flows)}
+
+
+def loan_json(loan, items, now: datetime | None = None) -> dict:
+    return {
+        "reference": loan.reference, "borrower": loan.borrower, "product": loan.product,
+        "amount": _money(loan.amount), "currency": loan.currency, "branch": loan.branch,
+        "originator": loan.originator, "loan_type": loan.loan_type, "stage": loan.stage,
+        "classification": loan.classification, "status": loan.status, "created_at": _time(loan.created_at),
+        "application": _plain(loan.application),
+        "instances": [instance_json(i) for i in loan.instances],
+        "open_tasks": [{"id": i.id, "name": i.name, "role": i.role, "step": i.bpmn_id, "assigned_to": i.candidate_user,
+                        "claimed_by": i.claimed_by, "due_at": _time(i.due_at)} for i in items],
+    }
+
+
+def task_json(view, now: datetime) -> dict:
+    return {"task": item_json(view.item, now), "instructions": view.instructions, "form": view.form,
+            "data": _plain(view.data)}
+
+
+def _plain(value):
+    """Decimals (exact) as strings, dates as ISO text, for anything stored on the case."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,91 @@
+"""A task page: the loan in brief, what to do, the form; and claim, release, complete."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from engine.errors import InvalidInput
+
+from .access import head_office
+from .errors import field_messages
+from .extensions import credit_engine
+from .i18n import error_message
+from .schema_forms import build_fields, parse_submission
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+# Task data that is plumbing, not part of the credit file shown to people.
+HIDDEN_DATA = {"loan_id", "originator", "completed_by", "dual_investigation_threshold", "first_inspection_days_small",
+               "first_inspection_days_other", "chair_veto_hours"}
+
+
+def people_picker(loan):
+    """Who may be named in a user field: holders of the role in the loan's branch (head office for its committee)."""
+    engine = credit_engine()
+    tier = engine.loan_tier(loan.reference)
+
+    def people(role, _name):
+        if not role:
+            return []
+        branch = head_office() if role.startswith("committee") and tier == "head_office_committee" else loan.branch
+        return engine.users_with_role(role, branch)
+    return people
+
+
+def case_data(view, loan) -> list[tuple[str, object]]:
+    """Scalar values recorded on the case so far (findings, opinions), for the reader of the next step."""
+    skip = HIDDEN_DATA | set(loan.application)
+    return [(k, v) for k, v in sorted(view.data.items())
+            if k not in skip and not k.startswith("_") and isinstance(v, (str, int, float, bool)) and v != ""]
+
+
+def render_task(item_id: int, values=None, errors=None, status: int = 200, refusal: str | None = None):
+    engine = credit_engine()
+    view = engine.task(current_user.username, item_id)
+    loan = engine.loan(view.item.loan_ref)
+    fields = build_fields(view.form, values, errors, people=people_picker(loan))
+    return render_template("tasks/task.html", task=view, item=view.item, loan=loan, fields=fields,
+                           case_data=case_data(view, loan), refusal=refusal), status
+
+
+@bp.get("/<int(max=2147483647):item_id>")
+@login_required
+def show(item_id: int):
+    return render_task(item_id)
+
+
+@bp.post("/<int(max=2147483647):item_id>/complete")
+@login_required
+def complete(item_id: int):
+    engine = credit_engine()
+    view = engine.task(current_user.username, item_id)
+    data = parse_submission(view.form, request.form)
+    try:
+        engine.complete(current_user.username, item_id, data, source="web")
+    except InvalidInput as exc:
+        return render_task(item_id, _flat(request.form), field_messages(exc),
+                           status=400, refusal=error_message(exc))
+    flash(_("Done: %(task)s on loan %(loan)s.", task=view.item.name, loan=view.item.loan_ref), "success")
+    return redirect(url_for("inbox.index"))
+
+
+def _flat(form) -> dict:
+    """Echo what was typed: single values as strings, multi-selects as lists."""
+    return {k: (v if len(v) > 1 else v[0]) for k, v in form.to_dict(flat=False).items()}
+
+
+@bp.post("/<int(max=2147483647):item_id>/claim")
+@login_required
+def claim(item_id: int):
+    credit_engine().claim(current_user.username, item_id, source="web")
+    flash(_("You have claimed this task; it is now in your tasks."), "success")
+    return redirect(url_for("tasks.show", item_id=item_id))
+
+
+@bp.post("/<int(max=2147483647):item_id>/release")
+@login_required
+def release(item_id: int):
+    credit_engine().release(current_user.username, item_id, source="web")
+    flash(_("Task released: others in the role can take it again."), "info")
+    return redirect(url_for("inbox.index"))
