@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidInput, NotAllowed
-from .models import Delegation, DutyRecord, Loan, RoleGrant, User, WorkItem
+from .models import Delegation, DutyRecord, Loan, ProcessInstance, ProcessVersion, RoleGrant, User, WorkItem
 from .roles import NON_LANE_ROLES
 from .users import on_leave, principals_of
 
@@ -123,7 +123,7 @@ class Gate:
     def check_task(self, ctx, user: User, item: WorkItem, loan: Loan, action: str) -> Decision:
         decision = self.decide(ctx.session, user, item, loan)
         if not decision.allowed:
-            raise self._refusal(decision, action, user.username, item.role, loan, item)
+            raise self._refusal(ctx.session, decision, action, user.username, item.role, loan, item)
         return decision
 
     def check_origination(self, ctx, user: User, loan: Loan) -> None:
@@ -131,7 +131,7 @@ class Gate:
                           loan=loan_facts(loan), history=(), now=self.clock.now(), role="customer_manager")
         decision = self.policy.check(request)
         if not decision.allowed:
-            raise self._refusal(decision, "start_loan", user.username, "customer_manager", loan, None)
+            raise self._refusal(ctx.session, decision, "start_loan", user.username, "customer_manager", loan, None)
 
     def check_named_users(self, ctx, names: list[str], role: str | None, loan: Loan, item: WorkItem):
         """A user picked in a form (post-loan manager, committee member) must hold the role and pass the pairs."""
@@ -167,12 +167,18 @@ class Gate:
                                       detail={"attempted": "approve_deployment", "designed_by": designer})
             raise error
 
-    def _refusal(self, decision: Decision, action: str, username: str, role: str | None, loan: Loan,
-                 item: WorkItem | None) -> PolicyDenied:
+    def _refusal(self, session: Session, decision: Decision, action: str, username: str, role: str | None,
+                 loan: Loan, item: WorkItem | None) -> PolicyDenied:
         error = PolicyDenied(decision)
+        version = None
+        if item is not None:
+            version = session.scalar(select(ProcessVersion.version).join(
+                ProcessInstance, ProcessInstance.process_version_id == ProcessVersion.id).where(
+                ProcessInstance.id == item.instance_id))
         error.audit_fields = dict(
             actor=username, role=role, loan_ref=loan.reference if loan.reference != "pending" else None,
             process_id=item.process_id if item else None, instance_id=item.instance_id if item else None,
+            process_version=version,
             step=item.bpmn_id if item else None, step_name=item.name if item else None, rule=decision.rule,
             on_behalf_of=decision.on_behalf_of, reason=decision.message,
             detail={"attempted": action, "kind": decision.kind, "params": {k: str(v) for k, v in decision.params.items()},

@@ -39,6 +39,8 @@ PROCESS_PARAMETERS = ("dual_investigation_threshold", "first_inspection_days_sma
                       "warning_register_business_days", "warning_decide_business_days")
 # Loan fields a task may change (the task declares them in its `loan_updates` property).
 LOAN_FIELDS_FROM_TASKS = ("classification",)
+# Restructured loans are at least special mention (五级分类, 2023).
+RESTRUCTURED_FLOOR = "special_mention"
 # Loan fields set by automatic steps (decision tables).
 AUTOMATIC_LOAN_OUTPUTS = ("approval_tier",)
 
@@ -176,7 +178,8 @@ class CreditEngine(QueryMixin):
             now = self.clock.now()
             loan = Loan(reference="pending", borrower=values["borrower"], product=values["product"],
                         amount=values["amount"], branch=branch, originator=actor, loan_type=values["loan_type"],
-                        stage="investigation", application=runtime.plain_data(values), created_at=now, updated_at=now)
+                        stage="investigation", application=runtime.plain_data(values), created_at=now, updated_at=now,
+                        classification=RESTRUCTURED_FLOOR if values["loan_type"] == "restructuring" else "normal")
             self.gate.check_origination(ctx, user, loan)
             ctx.session.add(loan)
             ctx.session.flush()
@@ -242,10 +245,9 @@ class CreditEngine(QueryMixin):
                 raise NotAllowed("This task is already claimed by %(user)s.", user=item.claimed_by)
             decision = self.gate.check_task(ctx, user, item, loan, action="claim")
             item.claimed_by = actor
-            self._touch(ctx, item)
             ctx.audit.record("task_claimed", actor=actor, role=item.role, on_behalf_of=decision.on_behalf_of,
                              loan_ref=loan.reference, process_id=item.process_id, instance_id=item.instance_id,
-                             step=item.bpmn_id, step_name=item.name)
+                             process_version=self._touch(ctx, item), step=item.bpmn_id, step_name=item.name)
 
     def release(self, actor: str, item_id: int, source: str = "web") -> None:
         with self.command(source) as ctx:
@@ -254,15 +256,15 @@ class CreditEngine(QueryMixin):
             if item.claimed_by != actor:
                 raise NotAllowed("You can only release a task you have claimed.")
             item.claimed_by = None
-            self._touch(ctx, item)
             ctx.audit.record("task_released", actor=actor, role=item.role, loan_ref=loan.reference,
-                             process_id=item.process_id, instance_id=item.instance_id, step=item.bpmn_id,
-                             step_name=item.name)
+                             process_id=item.process_id, instance_id=item.instance_id,
+                             process_version=self._touch(ctx, item), step=item.bpmn_id, step_name=item.name)
 
-    def _touch(self, ctx: Context, item: WorkItem) -> None:
-        """Bump the instance version so a concurrent command on it fails cleanly."""
+    def _touch(self, ctx: Context, item: WorkItem) -> int:
+        """Bump the instance version so a concurrent command on it fails cleanly; returns its process version."""
         instance = ctx.session.get(ProcessInstance, item.instance_id)
         instance.updated_at = self.clock.now()
+        return instance.process_version.version
 
     def complete(self, actor: str, item_id: int, data: dict, source: str = "web", reason: str | None = None) -> None:
         """Complete a task with form data; any refusal or failure changes nothing."""
@@ -301,9 +303,10 @@ class CreditEngine(QueryMixin):
                 if value is not None and getattr(loan, field_name) != value:
                     ctx.audit.record("loan_updated", actor=actor, loan_ref=loan.reference, step=item.bpmn_id,
                                      process_id=item.process_id, instance_id=instance.id,
+                                     process_version=instance.process_version.version,
                                      detail={"field": field_name, "before": getattr(loan, field_name), "after": value})
                     setattr(loan, field_name, value)
-            self._save(ctx, instance, workflow, loaded, loan, log)
+            self._save(ctx, instance, workflow, loaded, loan, log, completed_task_id=item.task_id)
 
     def _validated_form(self, ctx: Context, schema: dict, data: dict, loan: Loan, item: WorkItem) -> dict:
         errors = form_errors(schema, data)
@@ -329,7 +332,7 @@ class CreditEngine(QueryMixin):
 
     # -- saving -------------------------------------------------------------------------------
     def _save(self, ctx: Context, instance: ProcessInstance, workflow: BpmnWorkflow, loaded: LoadedProcess,
-              loan: Loan, log: runtime.StepLog) -> None:
+              loan: Loan, log: runtime.StepLog, completed_task_id: str | None = None) -> None:
         now = self.clock.now()
         version = instance.process_version
         for step in log.steps:
@@ -350,16 +353,18 @@ class CreditEngine(QueryMixin):
             status = END_STATUS.get(end or "")
             if status:
                 loan.status = status
-                if status in ("rejected", "withdrawn", "closed"):
-                    loan.stage = "closed"
+            if loan.status in ("rejected", "withdrawn", "closed"):
+                loan.stage = "closed"
+            elif loan.status == "disbursed":
+                loan.stage = "post_loan"  # a warning or classification ended; the loan is back in post-loan care
             ctx.audit.record("instance_completed", loan_ref=loan.reference, process_id=version.process_id,
                              process_version=version.version, instance_id=instance.id, step=end,
                              detail={"end": end, "loan_status": loan.status})
-        self._refresh_work_items(ctx, instance, workflow, loaded, loan)
+        self._refresh_work_items(ctx, instance, workflow, loaded, loan, completed_task_id)
         loan.updated_at = now
         ctx.session.flush()
         for event in log.thrown:
-            self._route_message(ctx, loan, event, instance)
+            self._route_message(ctx, loan, event, instance, workflow)
         if instance.status == "running" and instance.waiting_messages:
             self._deliver_pending(ctx, instance, workflow, loaded, loan)
 
@@ -377,11 +382,18 @@ class CreditEngine(QueryMixin):
         runtime.deliver_message(workflow, pending.name, pending.payload, log)
         self._save(ctx, instance, workflow, loaded, loan, log)
 
-    def _refresh_work_items(self, ctx: Context, instance, workflow, loaded: LoadedProcess, loan: Loan) -> None:
+    def _refresh_work_items(self, ctx: Context, instance, workflow, loaded: LoadedProcess, loan: Loan,
+                            completed_task_id: str | None = None) -> None:
         existing = {w.task_id: w for w in ctx.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id))}
         ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)}
         for task_id, item in existing.items():
             if task_id not in ready:
+                if task_id != completed_task_id:
+                    ctx.audit.record("task_cancelled", loan_ref=loan.reference, process_id=loaded.process_id,
+                                     process_version=instance.process_version.version, instance_id=instance.id,
+                                     step=item.bpmn_id, step_name=item.name, role=item.role,
+                                     detail={"task_id": task_id, "claimed_by": item.claimed_by,
+                                             "assigned_to": item.candidate_user})
                 ctx.session.delete(item)
         now = self.clock.now()
         for task_id, task in ready.items():
@@ -414,26 +426,39 @@ class CreditEngine(QueryMixin):
         return now + timedelta(days=int(self.policy.params.get("task_due_days", 3)))
 
     # -- messages and timers ------------------------------------------------------------------
-    def _route_message(self, ctx: Context, loan: Loan, event, source_instance: ProcessInstance) -> None:
-        """A message thrown by one instance: start processes that begin with it, wake instances waiting for it."""
+    def _route_message(self, ctx: Context, loan: Loan, event, source_instance: ProcessInstance, workflow) -> None:
+        """A message thrown by one instance: the engine's own handlers, processes that begin with it, instances
+        waiting for it; if nobody takes it yet, it is kept until a process on the loan waits for it."""
         name = event.event_definition.name
         payload = event.payload if isinstance(event.payload, dict) else {}
         ctx.audit.record("message_thrown", loan_ref=loan.reference, instance_id=source_instance.id,
-                         process_id=source_instance.process_version.process_id, step=name, detail={"message": name})
-        starters = ctx.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == name)).all()
-        latest: dict[str, ProcessVersion] = {}
-        for v in starters:
-            if v.process_id not in latest or v.version > latest[v.process_id].version:
-                latest[v.process_id] = v
+                         process_id=source_instance.process_version.process_id,
+                         process_version=source_instance.process_version.version, step=name,
+                         detail={"message": name, "payload": runtime.plain_data(payload)})
         if name in self.business_events:
             self.business_events[name](ctx, loan, source_instance, payload)
-        if latest:
-            workflow, _loaded = self._restore(source_instance)
+        starters: dict[str, ProcessVersion] = {}
+        for version in ctx.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == name)
+                                           .order_by(ProcessVersion.version)):
+            starters[version.process_id] = version
+        if starters:
             data = {**workflow.last_task.data} if workflow.last_task is not None else {}
             data.update(payload)
-            for version in latest.values():
+            for version in starters.values():
                 self._start_instance(ctx, loan, version, data, None, message=name, payload=payload)
-        self._deliver(ctx, loan, name, payload, exclude=source_instance.id)
+        taken = self._deliver(ctx, loan, name, payload, exclude=source_instance.id)
+        if not (starters or taken or name in self.business_events):
+            self._keep_for_later(ctx, loan, name, payload, actor=None)
+
+    def _keep_for_later(self, ctx: Context, loan: Loan, name: str, payload: dict, actor: str | None) -> bool:
+        running = ctx.session.scalar(select(func.count()).select_from(ProcessInstance).where(
+            ProcessInstance.loan_id == loan.id, ProcessInstance.status == "running"))
+        if not running:
+            return False
+        ctx.session.add(PendingMessage(loan_id=loan.id, name=name, payload=runtime.plain_data(payload),
+                                       received_at=self.clock.now()))
+        ctx.audit.record("message_queued", actor=actor, loan_ref=loan.reference, step=name, detail={"message": name})
+        return True
 
     def _inspection_missed(self, ctx: Context, loan: Loan, instance: ProcessInstance, payload: dict) -> None:
         """A missed inspection counts against the responsible customer manager; enough of them block origination."""
@@ -472,16 +497,9 @@ class CreditEngine(QueryMixin):
             ctx.audit.record("message_received", actor=actor, loan_ref=loan.reference, step=name,
                              detail={"message": name, "payload": runtime.plain_data(payload or {})})
             taken = self._deliver(ctx, loan, name, payload or {})
-            if not taken:
-                running = ctx.session.scalar(select(func.count()).select_from(ProcessInstance).where(
-                    ProcessInstance.loan_id == loan.id, ProcessInstance.status == "running"))
-                if not running:
-                    raise NotFound("Loan %(loan)s has no running process to receive '%(message)s'.",
-                                   loan=loan_ref, message=name)
-                ctx.session.add(PendingMessage(loan_id=loan.id, name=name, payload=runtime.plain_data(payload or {}),
-                                               received_at=self.clock.now()))
-                ctx.audit.record("message_queued", actor=actor, loan_ref=loan.reference, step=name,
-                                 detail={"message": name})
+            if not taken and not self._keep_for_later(ctx, loan, name, payload or {}, actor):
+                raise NotFound("Loan %(loan)s has no running process to receive '%(message)s'.",
+                               loan=loan_ref, message=name)
             return taken
 
     def _deliver(self, ctx: Context, loan: Loan, name: str, payload: dict, exclude: int | None = None) -> int:

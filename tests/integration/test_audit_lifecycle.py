@@ -214,8 +214,6 @@ def test_every_event_carries_time_source_and_policy_version(engine, trail):
             assert e.process_id in ("origination", "post_loan"), e
 
 
-@pytest.mark.xfail(strict=True, reason="service.py/authorization.py: refused, message_thrown, task_claimed, "
-                                       "task_released, loan_updated do not record process_version (see report)")
 def test_every_event_on_an_instance_names_the_process_version(engine, trail):
     _ref, trace = trail
     missing = sorted({e.action for e in trace.events if (e.instance_id is not None or e.action == "loan_updated")
@@ -223,8 +221,6 @@ def test_every_event_on_an_instance_names_the_process_version(engine, trail):
     assert missing == []
 
 
-@pytest.mark.xfail(strict=True, reason="service.py: a task withdrawn by a boundary timer leaves no event "
-                                       "(_refresh_work_items deletes the work item silently; see report)")
 def test_a_task_withdrawn_by_a_timer_is_recorded(engine, driver, clock):
     ref = driver.start(amount=8_000_000)
     driver.do(ref, "investigate", "cm_wang")
