@@ -133,6 +133,17 @@ class Gate:
         if not decision.allowed:
             raise self._refusal(ctx.session, decision, "start_loan", user.username, "customer_manager", loan, None)
 
+    def check_duty(self, ctx, user: User, duty: str, loan: Loan) -> Decision:
+        """A duty done outside a work item (e.g. raising a warning): any of the duty's roles will do."""
+        roles = self.policy.duty_specs[duty].roles
+        held = [r for r in roles if any(g.role == r for g in user.grants)] or [roles[0]]
+        decision = None
+        for role in held:
+            decision = self.policy.check(self.request(ctx.session, user, duty, loan, role))
+            if decision.allowed:
+                return decision
+        raise self._refusal(ctx.session, decision, duty, user.username, held[0], loan, None)
+
     def check_named_users(self, ctx, names: list[str], role: str | None, loan: Loan, item: WorkItem):
         """A user picked in a form (post-loan manager, committee member) must hold the role and pass the pairs."""
         for name in names:

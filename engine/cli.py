@@ -215,6 +215,18 @@ def worker(ctx, interval):
         time.sleep(interval)
 
 
+@main.command("raise-warning")
+@click.argument("loan")
+@click.option("--by", "actor", required=True, help="Who raises it (customer, risk or post-loan manager).")
+@click.option("--signal", required=True, help="What was observed.")
+@click.pass_context
+def raise_warning(ctx, loan, actor, signal):
+    """Raise a risk warning (风险预警) on a loan; the credit risk department registers and decides it."""
+    engine = _engine(ctx)
+    _run(lambda: engine.raise_warning(actor, loan, signal, source="cli"))
+    click.echo(_("Warning raised on %(loan)s.", loan=loan))
+
+
 @main.command("send-message")
 @click.argument("loan")
 @click.argument("message")

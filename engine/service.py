@@ -39,6 +39,8 @@ PROCESS_PARAMETERS = ("dual_investigation_threshold", "first_inspection_days_sma
                       "warning_register_business_days", "warning_decide_business_days")
 # Loan fields a task may change (the task declares them in its `loan_updates` property).
 LOAN_FIELDS_FROM_TASKS = ("classification",)
+# The message that starts the risk-warning process when a person raises a warning.
+WARNING_MESSAGE = "warning_raised"
 # Restructured loans are at least special mention (五级分类, 2023).
 RESTRUCTURED_FLOOR = "special_mention"
 # Loan fields set by automatic steps (decision tables).
@@ -459,6 +461,26 @@ class CreditEngine(QueryMixin):
                                        received_at=self.clock.now()))
         ctx.audit.record("message_queued", actor=actor, loan_ref=loan.reference, step=name, detail={"message": name})
         return True
+
+    def raise_warning(self, actor: str, loan_ref: str, signal: str, source: str = "web") -> int:
+        """Anyone whose role may raise a warning signals a risk on a disbursed loan; starts the warning process."""
+        if not (signal or "").strip():
+            raise InvalidInput("Describe the warning signal.", fields={"signal": "This field is required."})
+        with self.command(source) as ctx:
+            loan = self.loan_row(ctx.session, loan_ref)
+            user = get_user(ctx.session, actor)
+            self.gate.check_duty(ctx, user, "raise_warning", loan)
+            versions = ctx.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == WARNING_MESSAGE)
+                                           .order_by(ProcessVersion.version)).all()
+            if not versions:
+                raise NotFound("No deployed process starts on '%(message)s'.", message=WARNING_MESSAGE)
+            payload = {"signal": signal.strip(), "raised_by": actor, "loan_id": loan.reference,
+                       "loan_type": loan.loan_type, "current_classification": loan.classification}
+            data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
+            ctx.audit.record("warning_raised", actor=actor, loan_ref=loan.reference, detail={"signal": signal.strip()})
+            instance = self._start_instance(ctx, loan, versions[-1], data, actor, message=WARNING_MESSAGE,
+                                            payload=payload)
+            return instance.id
 
     def _inspection_missed(self, ctx: Context, loan: Loan, instance: ProcessInstance, payload: dict) -> None:
         """A missed inspection counts against the responsible customer manager; enough of them block origination."""

@@ -14,6 +14,7 @@ from .i18n import error_message
 from .schema_forms import build_fields, parse_submission
 
 bp = Blueprint("loans", __name__, url_prefix="/loans")
+WARNING_ROLES = {"customer_manager", "risk_manager", "post_loan_manager", "post_loan_head"}
 
 
 def _branch_choice() -> tuple[str, ...]:
@@ -52,7 +53,21 @@ def create():
 def show(reference: str):
     loan = get_loan(reference, with_paths=True)
     items = credit_engine().loan_items(reference)
-    return render_template("loans/show.html", loan=loan, items=items)
+    return render_template("loans/show.html", loan=loan, items=items, warning_roles=WARNING_ROLES)
+
+
+@bp.post("/<reference>/warnings")
+@login_required
+def raise_warning(reference: str):
+    """Raise a risk warning; the engine checks the raiser's role and duties and starts the warning process."""
+    get_loan(reference)
+    try:
+        credit_engine().raise_warning(current_user.username, reference, request.form.get("signal", ""), source="web")
+    except InvalidInput as exc:
+        flash(error_message(exc), "error")
+    else:
+        flash(_("Warning raised; the credit risk department will register and decide it."), "success")
+    return redirect(url_for("loans.show", reference=reference))
 
 
 @bp.get("/<reference>/instances/<int(max=2147483647):instance_id>/diagram.bpmn")

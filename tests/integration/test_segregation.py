@@ -217,3 +217,44 @@ def test_the_originator_assists_inspections_unless_away_without_a_stand_in(engin
     assert "cm_wang" not in engine.candidates(assist.id)
     assert refused_rule(engine, "plm_guo", driver.item(ref, "assist_inspection"), action="claim")[0] in ("ROLE-01",)
     driver.do(ref, "assist_inspection", "cm_zhao")
+
+
+def disbursed_loan(driver):
+    ref = driver.start()
+    driver.through_approval_dual(ref)
+    driver.through_disbursement(ref)
+    driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
+    return ref
+
+
+def test_sod09_whoever_raises_a_warning_never_decides_it(engine, driver):
+    ref = disbursed_loan(driver)
+    engine.grant_role("cro_gao", "risk_manager", "BJ01", limit=1_000_000)
+    engine.raise_warning("cro_gao", ref, "Main customer of the borrower filed for bankruptcy.")
+    driver.do(ref, "register_warning", "cro_gao", registered_level="level_1", notes="Registered.")
+    decide = driver.item(ref, "decide_warning")
+    assert refused_rule(engine, "cro_gao", decide, {"warning_decision": "dismiss", "measures": [],
+                                                     "decision_reason": "Mine."})[0] == "SOD-09"
+    engine.add_user("cro_fang", None, "方风险管理")
+    engine.grant_role("cro_fang", "credit_risk_officer", "BJ01")
+    driver.do(ref, "decide_warning", "cro_fang", warning_decision="dismiss", measures=[],
+              decision_reason="Customer diversified; no impact.")
+    warning = [i for i in engine.loan(ref).instances if i.process_id == "risk_warning"][0]
+    assert warning.status == "completed"
+
+
+def test_sod10_a_classification_is_proposed_and_approved_by_different_people(engine, driver, clock):
+    ref = disbursed_loan(driver)
+    engine.grant_role("plh_luo", "credit_risk_officer", "BJ01")
+    clock.advance(days=16)
+    engine.tick()
+    driver.do(ref, "lead_inspection", "plm_guo")
+    driver.do(ref, "assist_inspection", "cm_wang")
+    driver.do(ref, "review_inspection_report", "plh_luo", disposition="reclassify", classification="substandard",
+              remarks="Repayments 100 days late.")
+    approve = driver.item(ref, "approve_classification")
+    data = {"approval": "approve", "classification": "substandard", "approval_reason": "Agreed."}
+    assert refused_rule(engine, "plh_luo", approve, data)[0] == "SOD-10"
+    assert engine.loan(ref).classification == "normal"
+    engine.complete("cro_gao", approve.id, data)
+    assert engine.loan(ref).classification == "substandard"
