@@ -173,7 +173,8 @@ class QueryMixin:
             workflow, loaded = self._restore(instance)
             task = workflow.get_task_from_id(UUID(item.task_id))
             meta = loaded.user_tasks[task.task_spec.name]
-            return TaskView(_item_view(item, loan), meta.form, meta.instructions, runtime.plain_data(dict(task.data)))
+            facts = {k: v for k, v in task.data.items() if k not in runtime.PROCESS_PARAMETERS}
+            return TaskView(_item_view(item, loan), meta.form, meta.instructions, runtime.plain_data(facts))
 
     def loan(self, loan_ref: str, with_paths: bool = False) -> LoanView:
         """A loan's file: its fields, every process instance on it and who did what."""

@@ -20,6 +20,12 @@ from .errors import ScriptFailed
 from .timers import TimerEventDefinition
 
 
+# Policy parameters the processes read as task data (injected into every new instance).
+PROCESS_PARAMETERS = ("dual_investigation_threshold", "first_inspection_days_small",
+                      "first_inspection_days_other", "chair_veto_hours", "inspection_grace_days",
+                      "warning_register_business_days", "warning_decide_business_days")
+
+
 @dataclass
 class StepLog:
     """Automatic steps completed during one engine run, for the audit trail."""

@@ -33,10 +33,6 @@ from .views import DeployResult
 
 # End events whose id says what became of the loan (an end event may also declare `loan_status`).
 END_STATUS = {"rejected": "rejected", "withdrawn": "withdrawn", "disbursed": "disbursed", "archived": "closed"}
-# Policy parameters the processes read as task data.
-PROCESS_PARAMETERS = ("dual_investigation_threshold", "first_inspection_days_small",
-                      "first_inspection_days_other", "chair_veto_hours", "inspection_grace_days",
-                      "warning_register_business_days", "warning_decide_business_days")
 # Loan fields a task may change (the task declares them in its `loan_updates` property).
 LOAN_FIELDS_FROM_TASKS = ("classification",)
 # The message that starts the risk-warning process when a person raises a warning.
@@ -198,7 +194,7 @@ class CreditEngine(QueryMixin):
                         message=None, payload: dict | None = None) -> ProcessInstance:
         loaded = self.loaded(version)
         workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
-        params = {k: self.policy.params[k] for k in PROCESS_PARAMETERS if k in self.policy.params}
+        params = {k: self.policy.params[k] for k in runtime.PROCESS_PARAMETERS if k in self.policy.params}
         workflow.task_tree.data.update({**params, **data})
         for task in workflow.get_tasks():
             task.data.update(workflow.task_tree.data)

@@ -22,6 +22,7 @@ ACTIONS = {
     "process_deployed": _l("Process deployed"), "policy_deployed": _l("Policy deployed"),
     "inspection_missed": _l("Inspection missed"), "origination_blocked": _l("Origination blocked"),
     "origination_unblocked": _l("Origination block lifted"), "assignee_unavailable": _l("Assignee away"),
+    "warning_raised": _l("Warning raised"), "message_queued": _l("Message kept for later"),
 }
 OUTCOMES = {"done": _l("Done"), "denied": _l("Denied")}
 TEXT_FIELDS = ("loan", "actor", "role", "process", "action", "outcome", "rule")

@@ -1,10 +1,12 @@
 """The audit routes: all GET, all read through engine.audit_queries in a read-only session."""
 from __future__ import annotations
 
+import re
+
 from flask import Response, abort, render_template, request, url_for
 
 from engine.audit_queries import (
-    export_chunks, heatmap, instances_started, iter_events, loan_trace, process_versions, search_events,
+    EventFilter, export_chunks, heatmap, instances_started, iter_events, loan_trace, process_versions, search_events,
     segregation_report,
 )
 from engine.errors import NotFound
@@ -83,9 +85,13 @@ def trace(reference: str):
 
 @bp.get("/loans/<reference>/export.<fmt>")
 def export_trace(reference: str, fmt: str):
+    with credit_engine().db.reading() as session:
+        if not search_events(session, EventFilter(loan_ref=reference), per_page=1).events:
+            abort(404)
+
     def oldest_first(session):
         return loan_trace(session, reference).events
-    return _export(oldest_first, fmt, f"audit-{reference}")
+    return _export(oldest_first, fmt, "audit-" + re.sub(r"[^A-Za-z0-9_-]", "_", reference))
 
 
 @bp.get("/versions/<int(max=2147483647):version_id>/diagram.bpmn")
