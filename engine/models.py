@@ -48,7 +48,8 @@ class User(Base):
     missed_inspections: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    grants: Mapped[list[RoleGrant]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    grants: Mapped[list[RoleGrant]] = relationship(back_populates="user", cascade="all, delete-orphan",
+                                                   lazy="selectin")
 
 
 class RoleGrant(Base):

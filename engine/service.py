@@ -1,8 +1,10 @@
 """The engine's commands: each one loads, checks policy, acts, saves and audits in one transaction."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -45,11 +47,33 @@ AUTOMATIC_LOAN_OUTPUTS = ("approval_tier",)
 
 @dataclass
 class Context:
-    """One command's transaction: session, audit log, and the people involved."""
+    """One command's transaction: session, audit log, and the workflows it saved."""
 
     session: Session
     audit: AuditLog
     source: str
+    saved: dict = field(default_factory=dict)  # instance id -> (row, workflow)
+
+
+class LiveWorkflows:
+    """Workflows this process saved last, by instance id and row version (a bounded, thread-safe LRU)."""
+
+    def __init__(self, size: int = 512):
+        self._items: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, version: int) -> BpmnWorkflow | None:
+        with self._lock:
+            entry = self._items.pop(instance_id, None)
+        return entry[1] if entry is not None and entry[0] == version else None
+
+    def keep(self, instance_id: int, version: int, workflow: BpmnWorkflow) -> None:
+        with self._lock:
+            self._items[instance_id] = (version, workflow)
+            self._items.move_to_end(instance_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
 
 
 def subject_of(instance: ProcessInstance) -> str:
@@ -65,6 +89,7 @@ class CreditEngine(QueryMixin):
         self.clock = clock
         self.policy = policy
         self.specs = spec_cache or SpecCache()
+        self.live = LiveWorkflows()
         self.serializer = StateSerializer()
         self.script_engine = RestrictedScriptEngine(clock, helpers={"tally_votes": self._tally_votes})
         self.gate = Gate(policy, clock)
@@ -84,6 +109,8 @@ class CreditEngine(QueryMixin):
                 ctx = self._ctx(session, source)
                 yield ctx
                 ctx.audit.write()
+            for instance, workflow in ctx.saved.values():
+                self.live.keep(instance.id, instance.version, workflow)
         except StaleDataError as err:
             raise ConcurrentChange("Someone else changed this loan at the same time; reload and try again.") from err
         except EngineError as err:
@@ -109,10 +136,20 @@ class CreditEngine(QueryMixin):
         return version
 
     def _restore(self, instance: ProcessInstance) -> tuple[BpmnWorkflow, LoadedProcess]:
+        """A fresh workflow object from the saved state (readers and anyone who will not save it)."""
         loaded = self.loaded(instance.process_version)
         workflow = self.serializer.loads(instance.state, loaded.spec, loaded.subprocess_specs)
         workflow.script_engine = self.script_engine
         return workflow, loaded
+
+    def _checkout(self, ctx: Context, instance: ProcessInstance) -> tuple[BpmnWorkflow, LoadedProcess]:
+        """The workflow a command will change: the live object this process saved last, when the row still has
+        that version (no one else wrote since), else restored from the row. It returns to the live set only when
+        the command commits, so a failed command never leaves a half-changed object behind."""
+        live = self.live.take(instance.id, instance.version)
+        if live is not None:
+            return live, self.loaded(instance.process_version)
+        return self._restore(instance)
 
     def _tally_votes(self, votes, members, chair=None, committee_size=None):
         members = list(members or [])
@@ -274,7 +311,7 @@ class CreditEngine(QueryMixin):
                 raise NotAllowed("This task is claimed by %(user)s.", user=item.claimed_by)
             decision = self.gate.check_task(ctx, user, item, loan, action="complete")
             instance = ctx.session.get(ProcessInstance, item.instance_id)
-            workflow, loaded = self._restore(instance)
+            workflow, loaded = self._checkout(ctx, instance)
             task = workflow.get_task_from_id(UUID(item.task_id))
             meta = loaded.user_tasks[task.task_spec.name]
             values = self._validated_form(ctx, meta.form, data or {}, loan, item)
@@ -342,6 +379,7 @@ class CreditEngine(QueryMixin):
                              step_name=step["name"], actor=None,
                              detail=runtime.plain_data({k: v for k, v in step.items() if k not in ("step", "name")}))
         instance.state = self.serializer.dumps(workflow)
+        ctx.saved[instance.id] = (instance, workflow)
         instance.next_timer_due = runtime.next_timer_due(workflow)
         instance.waiting_messages = ",".join(runtime.waiting_messages(workflow)) or None
         instance.updated_at = now
@@ -528,7 +566,7 @@ class CreditEngine(QueryMixin):
         for instance in waiting:
             if instance.id == exclude or name not in (instance.waiting_messages or "").split(","):
                 continue
-            workflow, loaded = self._restore(instance)
+            workflow, loaded = self._checkout(ctx, instance)
             log = runtime.StepLog()
             runtime.deliver_message(workflow, name, payload, log)
             self._save(ctx, instance, workflow, loaded, loan, log)
@@ -552,7 +590,7 @@ class CreditEngine(QueryMixin):
             if instance is None:
                 return False
             loan = ctx.session.get(Loan, instance.loan_id)
-            workflow, loaded = self._restore(instance)
+            workflow, loaded = self._checkout(ctx, instance)
             log = runtime.StepLog()
             runtime.run_engine(workflow, log)
             self._save(ctx, instance, workflow, loaded, loan, log)

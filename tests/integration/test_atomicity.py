@@ -59,6 +59,9 @@ def test_a_raising_script_rolls_the_whole_step_back(engine, driver, tmp_path):
         engine.complete("cm_wang", item.id, dict(findings="ok", repayment_source="cash", recommendation="proceed"))
     assert snapshot(engine, ref) == before
     assert audit_actions(engine) == events
+    # nothing half-done survives in memory either: a completion that avoids the fault goes through cleanly
+    engine.complete("cm_wang", item.id, dict(findings="ok", repayment_source="cash", recommendation="withdraw"))
+    assert engine.loan(ref).status == "withdrawn"
 
 
 def test_policy_refusal_changes_nothing_but_is_recorded(engine, driver):
@@ -113,16 +116,18 @@ def test_concurrent_change_to_the_same_instance_is_reported(engine, driver, data
         pytest.skip("SQLite serializes writers before they read; the race needs PostgreSQL")
     ref = driver.start()
     item = driver.item(ref, "investigate")
-    original = engine._restore
+    original = engine._checkout
 
-    def restore_while_someone_else_writes(instance):
+    def checkout_while_someone_else_writes(ctx, instance):
         with engine.db.engine.connect() as other:
             other.execute(text("UPDATE process_instance SET version = version + 1 WHERE id = :i"), {"i": instance.id})
             other.commit()
-        return original(instance)
+        return original(ctx, instance)
 
-    monkeypatch.setattr(engine, "_restore", restore_while_someone_else_writes)
+    monkeypatch.setattr(engine, "_checkout", checkout_while_someone_else_writes)
     with pytest.raises(ConcurrentChange):
         engine.complete("cm_wang", item.id, dict(findings="ok", repayment_source="cash", recommendation="proceed"))
-    monkeypatch.setattr(engine, "_restore", original)
+    monkeypatch.setattr(engine, "_checkout", original)
     assert driver.open_steps(ref) == ["investigate"]
+    driver.do(ref, "investigate", "cm_wang")  # the retry works from the saved state
+    assert driver.open_steps(ref) == ["review"]
