@@ -85,11 +85,15 @@ class Gate:
             Delegation.principal_id == user.id, Delegation.starts_on <= today, Delegation.ends_on >= today)
             .limit(1)) is not None
 
-    def home_branch(self, user: User, role: str) -> str:
-        for grant in user.grants:
-            if grant.role == role and grant.branch:
+    def home_branch(self, user: User, role: str) -> str | None:
+        """The branch of the user's grant for this role; None when they hold no such grant (the policy refuses)."""
+        grants = [g for g in user.grants if g.role == role]
+        for grant in grants:
+            if grant.branch:
                 return grant.branch
-        raise InvalidInput("Give the branch: your %(role)s role is not tied to one.", role=role)
+        if grants:
+            raise InvalidInput("Give the branch: your %(role)s role is not tied to one.", role=role)
+        return None
 
     def request(self, session: Session, user: User, duty: str, loan: Loan, role: str | None,
                 candidate: str | None = None, subject: str | None = None) -> Request:

@@ -209,7 +209,7 @@ class CreditEngine(QueryMixin):
             user = get_user(ctx.session, actor)
             values = validate_application(application)
             branch = values.get("branch") or self.gate.home_branch(user, "customer_manager")
-            values["branch"] = branch
+            values["branch"] = branch or ""
             now = self.clock.now()
             loan = Loan(reference="pending", borrower=values["borrower"], product=values["product"],
                         amount=values["amount"], branch=branch, originator=actor, loan_type=values["loan_type"],
@@ -282,7 +282,8 @@ class CreditEngine(QueryMixin):
             item.claimed_by = actor
             ctx.audit.record("task_claimed", actor=actor, role=item.role, on_behalf_of=decision.on_behalf_of,
                              loan_ref=loan.reference, process_id=item.process_id, instance_id=item.instance_id,
-                             process_version=self._touch(ctx, item), step=item.bpmn_id, step_name=item.name)
+                             process_version=self._touch(ctx, item), step=item.bpmn_id, step_name=item.name,
+                             detail={"task_id": item.task_id})
 
     def release(self, actor: str, item_id: int, source: str = "web") -> None:
         with self.command(source) as ctx:
@@ -293,7 +294,8 @@ class CreditEngine(QueryMixin):
             item.claimed_by = None
             ctx.audit.record("task_released", actor=actor, role=item.role, loan_ref=loan.reference,
                              process_id=item.process_id, instance_id=item.instance_id,
-                             process_version=self._touch(ctx, item), step=item.bpmn_id, step_name=item.name)
+                             process_version=self._touch(ctx, item), step=item.bpmn_id, step_name=item.name,
+                             detail={"task_id": item.task_id})
 
     def _touch(self, ctx: Context, item: WorkItem) -> int:
         """Bump the instance version so a concurrent command on it fails cleanly; returns its process version."""
@@ -327,7 +329,7 @@ class CreditEngine(QueryMixin):
                              loan_ref=loan.reference, process_id=item.process_id,
                              process_version=instance.process_version.version, instance_id=instance.id,
                              step=item.bpmn_id, step_name=item.name, reason=reason, rule=None,
-                             detail={"duty": item.duty, "before": runtime.plain_data(before),
+                             detail={"duty": item.duty, "task_id": item.task_id, "before": runtime.plain_data(before),
                                      "after": runtime.plain_data(values)})
             log = runtime.StepLog()
             runtime.complete_user_task(workflow, task, {**values, "completed_by": actor}, log)
@@ -628,7 +630,7 @@ class CreditEngine(QueryMixin):
                                                                     "display_name": person.display_name})
                 for role, branch, limit in person.grants:
                     users.grant_role(ctx.session, person.username, role, branch, limit)
-                    ctx.audit.record("role_granted", actor=actor, role=role, detail={
+                    ctx.audit.record("role_granted", actor=actor, detail={
                         "username": person.username, "role": role, "branch": branch, "limit": limit})
                 added.append(person.username)
         return added
@@ -637,7 +639,7 @@ class CreditEngine(QueryMixin):
                    valid_from=None, valid_to=None, actor: str | None = None, source: str = "cli") -> None:
         with self.command(source) as ctx:
             users.grant_role(ctx.session, username, role, branch, limit, valid_from, valid_to)
-            ctx.audit.record("role_granted", actor=actor, role=role, detail={
+            ctx.audit.record("role_granted", actor=actor, detail={
                 "username": username, "role": role, "branch": branch, "limit": limit,
                 "valid_from": valid_from, "valid_to": valid_to})
 

@@ -235,6 +235,9 @@ def test_a_task_withdrawn_by_a_timer_is_recorded(engine, driver, clock):
     with engine.db.reading() as session:
         trace = loan_trace(session, ref)
     assert "chair_veto" not in trace.instances[0].current
+    withdrawn = [e for e in trace.events if e.action == "task_cancelled"]
+    assert [(e.step, e.role, e.actor) for e in withdrawn] == [("chair_veto", "committee_chair", None)]
+    assert withdrawn[0].detail["task_id"] and withdrawn[0].process_version == 1
 
 
 def test_committee_votes_are_by_name_and_the_heatmap_counts_them_once_per_instance(engine, driver, clock):

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -104,7 +105,7 @@ def test_every_write_route_refuses_the_auditor(app, client, auth, engine, loans,
             response = client.post(url, json=api_bodies.get(rule.endpoint, {}),
                                    headers={"Authorization": f"Bearer {token}"})
         else:
-            response = auth.post(url, {**contract, **application})
+            response = auth.post(url, {**contract, **application, "signal": "Sales fell by 40%."})
         assert response.status_code == 403, (rule.endpoint, response.status_code, response.text[:300])
     assert _business_state(engine) == before
 
@@ -150,6 +151,10 @@ def test_trace_shows_path_performers_and_form_diffs_escaped(client, auth, approv
     trace_json = json.loads(fetch(client, f"/audit/loans/{approved}/export.json").get_data(as_text=True))
     assert trace_json[0]["action"] == "loan_created" and trace_json == sorted(trace_json, key=lambda e: e["occurred_at"])
     assert client.get("/audit/loans/L-2099-999999").status_code == 404
+    assert fetch(client, "/audit/loans/L-2099-999999/export.csv").status_code == 404
+    named = fetch(client, f"/audit/loans/{approved}/export.csv")
+    assert named.headers["Content-Disposition"] == f'attachment; filename="audit-{approved}.csv"'
+    assert fetch(client, f"/audit/loans/{approved}/export.xml").status_code == 404
 
 
 def test_heatmap_counts_steps_on_the_chosen_version(client, auth, approved, engine):
@@ -168,6 +173,13 @@ def test_segregation_report_groups_the_refusal(client, auth, approved):
     assert re.search(r'<tr data-rule="SOD-01">.*?<td class="num">1</td>.*?cm_wang', page, re.S)
     assert re.search(r'<tr data-user="cm_wang">.*?SOD-01', page, re.S)
     assert "None: the recorded duties satisfy every pair rule" in page
+
+
+def test_every_action_the_engine_records_has_a_label():
+    from webapp.audit.params import ACTIONS
+    engine_dir = Path(__file__).resolve().parents[2] / "engine"
+    recorded = {m for f in engine_dir.glob("*.py") for m in re.findall(r'audit\.record\(\s*"([a-z_]+)"', f.read_text())}
+    assert recorded and recorded <= set(ACTIONS), sorted(recorded - set(ACTIONS))
 
 
 def test_the_nav_link_is_for_auditors(client, auth, approved):
