@@ -25,32 +25,29 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--database", envvar="CREDITFLOW_DATABASE_URL", help="SQLAlchemy URL (default: instance/creditflow.sqlite).")
-@click.option("--policy", envvar="CREDITFLOW_POLICY", help="Policy YAML file (default: the bundled policy).")
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, help=_("creditflow: credit lifecycle workflow engine."))
+@click.option("--database", envvar="CREDITFLOW_DATABASE_URL", help=_("SQLAlchemy URL (default: instance/creditflow.sqlite)."))
+@click.option("--policy", envvar="CREDITFLOW_POLICY", help=_("Policy YAML file (default: the bundled policy)."))
 @click.pass_context
 def main(ctx, database, policy):
-    """creditflow: credit lifecycle workflow engine."""
     ctx.ensure_object(dict)
     ctx.obj["database"] = database
     ctx.obj["policy"] = policy
 
 
-@main.command("init-db")
+@main.command("init-db", help=_("Create or upgrade the database schema."))
 @click.pass_context
 def init_db(ctx):
-    """Create or upgrade the database schema."""
     from .schema import upgrade
     engine = _engine(ctx)
     upgrade(engine.db)
     click.echo(_("Database ready: %(url)s", url=engine.db.engine.url.render_as_string(hide_password=True)))
 
 
-@main.command()
+@main.command(help=_("Check BPMN/DMN files (or folders) without deploying them."))
 @click.argument("paths", nargs=-1, required=True)
 @click.pass_context
 def validate(ctx, paths):
-    """Check BPMN/DMN files (or folders) without deploying them."""
     try:
         problems = _engine(ctx).validate(list(paths))
     except FileNotFoundError as exc:
@@ -63,13 +60,12 @@ def validate(ctx, paths):
     click.echo(_("Valid: no problems found."))
 
 
-@main.command()
+@main.command(help=_("Deploy BPMN/DMN files (default: the bundled processes) as new versions."))
 @click.argument("paths", nargs=-1)
-@click.option("--by", "actor", help="User name of the designer of the change.")
-@click.option("--approved-by", "approver", help="User name approving the deployment (never the designer).")
+@click.option("--by", "actor", help=_("User name of the designer of the change."))
+@click.option("--approved-by", "approver", help=_("User name approving the deployment (never the designer)."))
 @click.pass_context
 def deploy(ctx, paths, actor, approver):
-    """Deploy BPMN/DMN files (default: the bundled processes) as new versions."""
     engine = _engine(ctx)
     try:
         results = engine.deploy(list(paths) or [BUNDLED_BPMN], actor=actor, source="cli", approved_by=approver)
@@ -89,15 +85,15 @@ def deploy(ctx, paths, actor, approver):
             click.echo(_("%(process)s: unchanged (version %(version)s)", process=r.process_id, version=r.version))
 
 
-@main.group()
+@main.group(help=_("Manage users, role grants, leave and API tokens."))
 def users():
-    """Manage users, role grants, leave and API tokens."""
+    pass
 
 
 @users.command("add")
 @click.argument("username")
-@click.option("--password", help="Initial password (at least 8 characters).")
-@click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--password", help=_("Initial password (at least 8 characters)."))
+@click.option("--name", "display_name", default="", help=_("Display name."))
 @click.pass_context
 def users_add(ctx, username, password, display_name):
     engine = _engine(ctx)
@@ -117,10 +113,10 @@ def _money(value):
 @users.command("grant")
 @click.argument("username")
 @click.argument("role")
-@click.option("--branch", help="Limit the grant to one branch.")
-@click.option("--limit", help="Authority limit in CNY, e.g. 3000000.")
-@click.option("--from", "valid_from", type=click.DateTime(["%Y-%m-%d"]), help="First valid day.")
-@click.option("--to", "valid_to", type=click.DateTime(["%Y-%m-%d"]), help="Last valid day.")
+@click.option("--branch", help=_("Limit the grant to one branch."))
+@click.option("--limit", help=_("Authority limit in CNY, e.g. 3000000."))
+@click.option("--from", "valid_from", type=click.DateTime(["%Y-%m-%d"]), help=_("First valid day."))
+@click.option("--to", "valid_to", type=click.DateTime(["%Y-%m-%d"]), help=_("Last valid day."))
 @click.pass_context
 def users_grant(ctx, username, role, branch, limit, valid_from, valid_to):
     engine = _engine(ctx)
@@ -130,48 +126,44 @@ def users_grant(ctx, username, role, branch, limit, valid_from, valid_to):
     click.echo(_("Granted %(role)s to %(username)s.", role=role, username=username))
 
 
-@users.command("leave")
+@users.command("leave", help=_("Record leave: the user is offered no work in the period."))
 @click.argument("username")
 @click.argument("first_day", type=click.DateTime(["%Y-%m-%d"]))
 @click.argument("last_day", type=click.DateTime(["%Y-%m-%d"]))
 @click.pass_context
 def users_leave(ctx, username, first_day, last_day):
-    """Record leave: the user is offered no work in the period."""
     engine = _engine(ctx)
     _run(lambda: engine.record_leave(username, first_day.date(), last_day.date(), actor=None, source="cli"))
     click.echo(_("Leave recorded for %(username)s.", username=username))
 
 
-@users.command("delegate")
+@users.command("delegate", help=_("Let STAND_IN act on behalf of PRINCIPAL in the period."))
 @click.argument("principal")
 @click.argument("stand_in")
 @click.argument("first_day", type=click.DateTime(["%Y-%m-%d"]))
 @click.argument("last_day", type=click.DateTime(["%Y-%m-%d"]))
 @click.pass_context
 def users_delegate(ctx, principal, stand_in, first_day, last_day):
-    """Let STAND_IN act on behalf of PRINCIPAL in the period."""
     engine = _engine(ctx)
     _run(lambda: engine.delegate(principal, stand_in, first_day.date(), last_day.date(), actor=None, source="cli"))
     click.echo(_("%(stand_in)s stands in for %(principal)s.", stand_in=stand_in, principal=principal))
 
 
-@users.command("unblock")
+@users.command("unblock", help=_("Lift the origination block set by missed post-loan inspections."))
 @click.argument("username")
-@click.option("--by", "actor", required=True, help="The post-loan head lifting the block.")
-@click.option("--reason", required=True, help="Why the block is lifted.")
+@click.option("--by", "actor", required=True, help=_("The post-loan head lifting the block."))
+@click.option("--reason", required=True, help=_("Why the block is lifted."))
 @click.pass_context
 def users_unblock(ctx, username, actor, reason):
-    """Lift the origination block set by missed post-loan inspections."""
     engine = _engine(ctx)
     _run(lambda: engine.lift_origination_block(username, actor, reason, source="cli"))
     click.echo(_("%(username)s may originate loans again.", username=username))
 
 
-@users.command("token")
+@users.command("token", help=_("Issue an API bearer token (shown once)."))
 @click.argument("username")
 @click.pass_context
 def users_token(ctx, username):
-    """Issue an API bearer token (shown once)."""
     engine = _engine(ctx)
     token = _run(lambda: engine.issue_token(username, source="cli"))
     click.echo(token)
@@ -184,11 +176,10 @@ def _run(action):
         _fail(translate_error(exc))
 
 
-@main.command()
-@click.option("--now", "now", help="Fire timers due as of this ISO-8601 time (default: now).")
+@main.command(help=_("Fire every timer that is due."))
+@click.option("--now", "now", help=_("Fire timers due as of this ISO-8601 time (default: now)."))
 @click.pass_context
 def tick(ctx, now):
-    """Fire every timer that is due."""
     clock = None
     if now:
         try:
@@ -200,11 +191,10 @@ def tick(ctx, now):
     click.echo(_("%(count)s process instance(s) moved on.", count=fired))
 
 
-@main.command()
-@click.option("--interval", default=30.0, show_default=True, help="Seconds between ticks.")
+@main.command(help=_("Fire due timers forever (run one or more per database; PostgreSQL workers never fire an instance twice)."))
+@click.option("--interval", default=30.0, show_default=True, help=_("Seconds between ticks."))
 @click.pass_context
 def worker(ctx, interval):
-    """Fire due timers forever (run one or more per database; PostgreSQL workers never fire an instance twice)."""
     import time
     engine = _engine(ctx)
     click.echo(_("Timer worker started; checking every %(seconds)s s.", seconds=interval))
@@ -215,24 +205,22 @@ def worker(ctx, interval):
         time.sleep(interval)
 
 
-@main.command("raise-warning")
+@main.command("raise-warning", help=_("Raise a risk warning (风险预警) on a loan; the credit risk department registers and decides it."))
 @click.argument("loan")
-@click.option("--by", "actor", required=True, help="Who raises it (customer, risk or post-loan manager).")
-@click.option("--signal", required=True, help="What was observed.")
+@click.option("--by", "actor", required=True, help=_("Who raises it (customer, risk or post-loan manager)."))
+@click.option("--signal", required=True, help=_("What was observed."))
 @click.pass_context
 def raise_warning(ctx, loan, actor, signal):
-    """Raise a risk warning (风险预警) on a loan; the credit risk department registers and decides it."""
     engine = _engine(ctx)
     _run(lambda: engine.raise_warning(actor, loan, signal, source="cli"))
     click.echo(_("Warning raised on %(loan)s.", loan=loan))
 
 
-@main.command("send-message")
+@main.command("send-message", help=_("Deliver a business event to a loan, e.g. `creditflow send-message L-2026-000001 loan_repaid`."))
 @click.argument("loan")
 @click.argument("message")
 @click.pass_context
 def send_message(ctx, loan, message):
-    """Deliver a business event to a loan, e.g. `creditflow send-message L-2026-000001 loan_repaid`."""
     engine = _engine(ctx)
     taken = _run(lambda: engine.send_message(loan, message, {"received_on": date.today().isoformat()}, source="cli"))
     if taken:
@@ -241,13 +229,12 @@ def send_message(ctx, loan, message):
         click.echo(_("No process waits for %(message)s yet; it is kept and delivered when one does.", message=message))
 
 
-@main.command()
-@click.option("--loans", default=20, show_default=True, help="How many synthetic loans to run.")
-@click.option("--seed", default=7, show_default=True, help="Random seed.")
-@click.option("--inspections", default=2, show_default=True, help="Post-loan inspection rounds before repayment.")
+@main.command(help=_("Drive synthetic loans through the whole lifecycle, moving the clock through post-loan inspections."))
+@click.option("--loans", default=20, show_default=True, help=_("How many synthetic loans to run."))
+@click.option("--seed", default=7, show_default=True, help=_("Random seed."))
+@click.option("--inspections", default=2, show_default=True, help=_("Post-loan inspection rounds before repayment."))
 @click.pass_context
 def simulate(ctx, loans, seed, inspections):
-    """Drive synthetic loans through the whole lifecycle, moving the clock through post-loan inspections."""
     from .schema import upgrade
     from .simulate import Simulation
     clock = ManualClock()

@@ -55,17 +55,16 @@ def _load_checkpoints(path: str) -> list[dict]:
     return items
 
 
-@click.group()
+@click.group(help=_("Check and export the audit trail."))
 def audit():
-    """Check and export the audit trail."""
+    pass
 
 
-@audit.command()
+@audit.command(help=_("Walk the hash chain; exit 1 naming the first broken event."))
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
-              help="Also check the chain against a checkpoint file exported earlier.")
+              help=_("Also check the chain against a checkpoint file exported earlier."))
 @click.pass_context
 def verify(ctx, checkpoint_file):
-    """Walk the hash chain; exit 1 naming the first broken event."""
     checkpoints = _load_checkpoints(checkpoint_file) if checkpoint_file else []
     with _engine(ctx) as engine, engine.db.reading() as session:
         checked, broken = verify_chain(session)
@@ -86,13 +85,12 @@ def verify(ctx, checkpoint_file):
         click.echo(_("It matches %(count)s checkpoint(s).", count=len(checkpoints)))
 
 
-@audit.command()
-@click.option("--loan", "loan_ref", required=True, help="Loan reference, e.g. L-2026-000001.")
+@audit.command(help=_("Export every event recorded about one loan, oldest first."))
+@click.option("--loan", "loan_ref", required=True, help=_("Loan reference, e.g. L-2026-000001."))
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
+@click.option("--output", type=click.Path(dir_okay=False), help=_("Write to this file instead of standard output."))
 @click.pass_context
 def export(ctx, loan_ref, fmt, output):
-    """Export every event recorded about one loan, oldest first."""
     with _engine(ctx) as engine, engine.db.reading() as session:
         events = list(iter_events(session, EventFilter(loan_ref=loan_ref)))
     if not events:
@@ -104,12 +102,11 @@ def export(ctx, loan_ref, fmt, output):
         click.echo(_("%(count)s event(s) written to %(file)s.", count=len(events), file=output), err=True)
 
 
-@audit.command()
+@audit.command(help=_("Record the chain head now and print it, to be kept somewhere the database administrators cannot write."))
 @click.option("--output", type=click.Path(dir_okay=False),
-              help="Also append the checkpoint to this JSON file (keep it outside the database server).")
+              help=_("Also append the checkpoint to this JSON file (keep it outside the database server)."))
 @click.pass_context
 def checkpoint(ctx, output):
-    """Record the chain head now and print it, to be kept somewhere the database administrators cannot write."""
     with _engine(ctx) as engine, engine.db.transaction() as session:
         point = write_checkpoint(session, engine.clock)
     text = json.dumps(point, sort_keys=True)

@@ -8,15 +8,14 @@ import click
 from .i18n import _, translate_error
 
 
-@click.group()
+@click.group(help=_("Segregation-of-duties policy: check and explain."))
 def policy():
-    """Segregation-of-duties policy: check and explain."""
+    pass
 
 
-@policy.command("validate")
+@policy.command("validate", help=_("Check a policy YAML file (format, duties, rules) without using it."))
 @click.argument("path")
 def validate(path):
-    """Check a policy YAML file (format, duties, rules) without using it."""
     from policies import PolicyFormatError, load_policy
     try:
         loaded = load_policy(path)
@@ -26,10 +25,9 @@ def validate(path):
     click.echo(_("Policy %(version)s is valid: %(rules)s rules.", version=loaded.version, rules=len(loaded.rules)))
 
 
-@policy.command("check")
+@policy.command("check", help=_("Every duty used in the deployed BPMN is known to the policy; every rule names real duties and roles."))
 @click.pass_context
 def check(ctx):
-    """Every duty used in the deployed BPMN is known to the policy; every rule names real duties and roles."""
     from .cli import _engine
     engine = _engine(ctx)
     problems = engine.policy_problems()
@@ -42,12 +40,11 @@ def check(ctx):
                  version=engine.policy.version, duties=len(engine.duties_in_use())))
 
 
-@policy.command("explain")
-@click.option("--loan", "loan_ref", required=True, help="Loan reference, e.g. L-2026-000001.")
-@click.option("--user", "username", required=True, help="User name.")
+@policy.command("explain", help=_("Which tasks USER may do on LOAN now and, for each refused one, which rule refuses it."))
+@click.option("--loan", "loan_ref", required=True, help=_("Loan reference, e.g. L-2026-000001."))
+@click.option("--user", "username", required=True, help=_("User name."))
 @click.pass_context
 def explain(ctx, loan_ref, username):
-    """Which tasks USER may do on LOAN now and, for each refused one, which rule refuses it."""
     from .cli import _engine, _run
     engine = _engine(ctx)
     rows = _run(lambda: engine.explain(loan_ref, username))

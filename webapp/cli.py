@@ -18,23 +18,21 @@ def prepare_database(engine) -> None:
     engine.deploy([BUNDLED_BPMN], actor=None, source="cli")
 
 
-@click.command("init-db")
+@click.command("init-db", help=_("Create or upgrade the database and deploy the bundled BPMN."))
 @with_appcontext
 def init_db_command():
-    """Create or upgrade the database and deploy the bundled BPMN."""
     from flask import current_app
     engine = current_app.extensions["creditflow"]
     prepare_database(engine)
     click.echo(_("Database ready: %(url)s", url=engine.db.engine.url.render_as_string(hide_password=True)))
 
 
-@click.command()
-@click.option("--port", default=5000, show_default=True, help="Port to serve on (127.0.0.1 only).")
-@click.option("--password", default=DEMO_PASSWORD, show_default=True, help="Password of every demo user.")
-@click.option("--no-serve", is_flag=True, help="Prepare the database and exit.")
+@click.command(help=_("Create the demo database (users per role, a dozen loans) and serve the inbox on http://127.0.0.1:PORT."))
+@click.option("--port", default=5000, show_default=True, help=_("Port to serve on (127.0.0.1 only)."))
+@click.option("--password", default=DEMO_PASSWORD, show_default=True, help=_("Password of every demo user."))
+@click.option("--no-serve", is_flag=True, help=_("Prepare the database and exit."))
 @click.pass_context
 def demo(ctx, port, password, no_serve):
-    """Create the demo database (users per role, a dozen loans) and serve the inbox on http://127.0.0.1:PORT."""
     from . import create_app
     from .demo import seed_demo
     settings = ctx.find_root().obj if isinstance(ctx.find_root().obj, dict) else {}
