@@ -96,9 +96,12 @@ class Gate:
         return None
 
     def request(self, session: Session, user: User, duty: str, loan: Loan, role: str | None,
-                candidate: str | None = None, subject: str | None = None) -> Request:
+                candidate: str | None = None, subject: str | None = None, memo: dict | None = None) -> Request:
+        """`memo` lets a caller deciding many rows for one user reuse the actor and prefetched loan histories."""
         now = self.clock.now()
-        actor = actor_for(session, user, now, self.policy)
+        memo = {} if memo is None else memo
+        actor = memo.get(("actor", user.id)) or memo.setdefault(("actor", user.id),
+                                                                  actor_for(session, user, now, self.policy))
         acting_for = None
         if candidate and candidate != user.username:
             principal = next((p for p in principals_of(session, user, self.policy.local_date(now))
@@ -110,10 +113,13 @@ class Gate:
                 if any(g.role == role for g in principal.grants):
                     acting_for = actor_for(session, principal, now, self.policy)
                     break
-        return Request(actor=actor, duty=duty, loan=loan_facts(loan), history=history_of(session, loan),
+        history = memo.get(("history", loan.id))
+        if history is None:
+            history = history_of(session, loan)
+        return Request(actor=actor, duty=duty, loan=loan_facts(loan), history=history,
                        now=now, role=role, acting_for=acting_for, subject=subject)
 
-    def decide(self, session: Session, user: User, item: WorkItem, loan: Loan) -> Decision:
+    def decide(self, session: Session, user: User, item: WorkItem, loan: Loan, memo: dict | None = None) -> Decision:
         """The verdict for this user doing this work item now (no side effects)."""
         if item.candidate_user and item.candidate_user != user.username:
             principals = {p.username for p in principals_of(session, user, self.policy.local_date(self.clock.now()))}
@@ -121,8 +127,23 @@ class Gate:
                 return Decision(False, None, "This task is assigned to %(user)s.", {"user": item.candidate_user},
                                 kind="NotAssigned")
         request = self.request(session, user, item.duty, loan, item.role, item.candidate_user,
-                               subject=f"{item.process_id}:{item.instance_id}")
+                               subject=f"{item.process_id}:{item.instance_id}", memo=memo)
         return self.policy.check(request)
+
+    @staticmethod
+    def prefetch_histories(session: Session, loans: list[Loan], memo: dict) -> None:
+        """One query for the duty records of many loans (an inbox page), into `memo`."""
+        by_id = {loan.id: loan for loan in loans if ("history", loan.id) not in memo}
+        if not by_id:
+            return
+        acts: dict[int, list] = {loan_id: [] for loan_id in by_id}
+        rows = session.scalars(select(DutyRecord).where(DutyRecord.loan_id.in_(list(by_id)))
+                               .order_by(DutyRecord.id)).all()
+        for r in rows:
+            acts[r.loan_id].append(DutyAct(r.username, r.duty, by_id[r.loan_id].reference, r.performed_at,
+                                           r.process_id, r.on_behalf_of, r.subject))
+        for loan_id, found in acts.items():
+            memo[("history", loan_id)] = tuple(found)
 
     def check_task(self, ctx, user: User, item: WorkItem, loan: Loan, action: str) -> Decision:
         decision = self.decide(ctx.session, user, item, loan)

@@ -84,15 +84,16 @@ class QueryMixin:
                 rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
                 return [_item_view(i, loan) for i, loan in rows], total
             # available: the policy decides per row; scan in batches until the page is full
-            offered, batch_offset = [], 0
+            offered, batch_offset, memo = [], 0, {}
             start = (page - 1) * per_page
             while len(offered) < start + per_page:
-                rows = session.execute(query.offset(batch_offset).limit(200)).all()
+                rows = session.execute(query.offset(batch_offset).limit(per_page * 2)).all()
                 if not rows:
                     break
                 batch_offset += len(rows)
+                self.gate.prefetch_histories(session, [loan for _item, loan in rows], memo)
                 for item, loan in rows:
-                    if self.gate.decide(session, user, item, loan).allowed:
+                    if self.gate.decide(session, user, item, loan, memo).allowed:
                         offered.append(_item_view(item, loan))
             more = session.scalar(select(func.count()).select_from(query.subquery())) - batch_offset
             return offered[start:start + per_page], len(offered) + max(more, 0)
