@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+import time
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import click
@@ -195,7 +196,6 @@ def tick(ctx, now):
 @click.option("--interval", default=30.0, show_default=True, help=_("Seconds between ticks."))
 @click.pass_context
 def worker(ctx, interval):
-    import time
     engine = _engine(ctx)
     click.echo(_("Timer worker started; checking every %(seconds)s s.", seconds=interval))
     while True:
@@ -222,7 +222,8 @@ def raise_warning(ctx, loan, actor, signal):
 @click.pass_context
 def send_message(ctx, loan, message):
     engine = _engine(ctx)
-    taken = _run(lambda: engine.send_message(loan, message, {"received_on": date.today().isoformat()}, source="cli"))
+    received_on = engine.clock.now().date().isoformat()
+    taken = _run(lambda: engine.send_message(loan, message, {"received_on": received_on}, source="cli"))
     if taken:
         click.echo(_("%(count)s process instance(s) received %(message)s.", count=taken, message=message))
     else:
