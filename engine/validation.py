@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from .bpmn_parser import ParsedBundle, SourceFile, XmlRejected, parse_bundle
+from .bpmn_parser import ParsedBundle, SourceFile, XmlRejected, parse_bundle, parse_xml
 from .scripting import ExpressionRejected, compile_expression, compile_script
 from .timers import CLOCKED
 
@@ -54,6 +54,15 @@ def form_path(bpmn_file: str, form: str) -> str:
 
 def validate_files(files: list[SourceFile], known_roles: set[str]) -> tuple[ParsedBundle | None, list[Problem]]:
     """Parse and check; returns the bundle (if it parsed) and every problem found."""
+    rejected = []
+    for f in files:
+        if f.kind in ("bpmn", "dmn"):
+            try:
+                parse_xml(f.data)
+            except XmlRejected as exc:
+                rejected.append(Problem(f.name, exc.line, None, str(exc)))
+    if rejected:  # report every unreadable file at once; the rest cannot be checked without them
+        return None, rejected
     try:
         bundle = parse_bundle(files)
     except XmlRejected as exc:

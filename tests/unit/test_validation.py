@@ -126,3 +126,10 @@ def test_a_dmn_that_does_not_parse_is_refused():
           b'&lt;= 3</text></inputEntry></rule></decisionTable></decision></definitions>'
     found = problems_of(files() + [SourceFile("bad.dmn", dmn)])
     assert found and found[0].startswith("bad.dmn"), found
+
+
+def test_every_unreadable_file_is_reported_at_once():
+    broken = TEMPLATE.format(**GOOD).replace("</bpmn:process>", "")
+    evil = '<!DOCTYPE d [<!ENTITY x "y">]>\n' + TEMPLATE.format(**GOOD).split("\n", 1)[1]
+    found = problems_of([SourceFile("a.bpmn", broken.encode()), SourceFile("b.bpmn", evil.encode())])
+    assert [p.split(",")[0] for p in found] == ["a.bpmn", "b.bpmn"]
