@@ -10,7 +10,7 @@ import pytest
 
 from engine.authorization import PolicyDenied
 from engine.bootstrap import BUNDLED_BPMN
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NotAllowed
 
 from .conftest import FORMS
 
@@ -258,3 +258,23 @@ def test_sod10_a_classification_is_proposed_and_approved_by_different_people(eng
     assert engine.loan(ref).classification == "normal"
     engine.complete("cro_gao", approve.id, data)
     assert engine.loan(ref).classification == "substandard"
+
+
+def test_two_missed_inspections_block_the_customer_manager_until_the_post_loan_head_lifts_it(engine, driver, clock):
+    ref = disbursed_loan(driver)
+    for _round in range(2):
+        clock.advance(days=93 if _round else 16)
+        engine.tick()  # the inspection falls due
+        assert "lead_inspection" in driver.open_steps(ref)
+        clock.advance(days=11)  # and stays undone past the grace period
+        engine.tick()
+        driver.do(ref, "lead_inspection", "plm_guo")
+        driver.do(ref, "assist_inspection", "cm_wang")
+        driver.do(ref, "review_inspection_report", "plh_luo")
+    with pytest.raises(PolicyDenied) as refused:
+        driver.start(borrower="Blocked Co.")
+    assert refused.value.rule == "BLOCK-01"
+    with pytest.raises(NotAllowed):
+        engine.lift_origination_block("cm_wang", "plm_guo", "not my call")
+    engine.lift_origination_block("cm_wang", "plh_luo", "Both inspections done late; manager retrained.")
+    assert driver.start(borrower="Unblocked Co.")
