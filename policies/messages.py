@@ -14,6 +14,7 @@ ROLE_NOT_FOR_DUTY = N_(
     "%(duty)s is not done in the %(role)s role; it is done by %(allowed_roles)s (%(rule)s)."
 )
 ROLE_MISSING = N_("You hold no %(role)s grant for branch %(branch)s (%(rule)s %(rule_name)s).")
+ROLE_MISSING_ANYWHERE = N_("You hold no %(role)s grant (%(rule)s %(rule_name)s).")
 ROLE_EXPIRED = N_(
     "Your %(role)s grant for branch %(branch)s is valid from %(valid_from)s to %(valid_to)s, "
     "not on %(date)s (%(rule)s %(rule_name)s)."

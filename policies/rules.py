@@ -190,6 +190,9 @@ def role_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
             valid_to=str(g.valid_to or "-"), date=policy.local_date(request.now).isoformat(),
         )
         return
+    if branch == "any":
+        yield verdict(policy, request, rule, M.ROLE_MISSING_ANYWHERE, "RoleMissing", role=" or ".join(roles))
+        return
     yield verdict(
         policy, request, rule, M.ROLE_MISSING, "RoleMissing", role=" or ".join(roles), branch=branch
     )
