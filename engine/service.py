@@ -1,6 +1,7 @@
 """The engine's commands: each one loads, checks policy, acts, saves and audits in one transaction."""
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -76,6 +77,21 @@ class LiveWorkflows:
                 self._items.popitem(last=False)
 
 
+def business_days(count) -> str:
+    """For BPMN `due` expressions: a deadline counted in working days (Monday to Friday)."""
+    return f"{int(count)}BD"
+
+
+def add_business_days(now: datetime, count: int, local_date, params) -> datetime:
+    """`count` working days later, same time of day; weekends (in the bank's time zone) do not count."""
+    moment, left = now, count
+    while left > 0:
+        moment += timedelta(days=1)
+        if local_date(moment).weekday() < 5:
+            left -= 1
+    return moment
+
+
 def subject_of(instance: ProcessInstance) -> str:
     """What subject-scoped pair rules compare: one warning, one classification proposal, one process instance."""
     return f"{instance.process_version.process_id}:{instance.id}"
@@ -91,7 +107,8 @@ class CreditEngine(QueryMixin):
         self.specs = spec_cache or SpecCache()
         self.live = LiveWorkflows()
         self.serializer = StateSerializer()
-        self.script_engine = RestrictedScriptEngine(clock, helpers={"tally_votes": self._tally_votes})
+        self.script_engine = RestrictedScriptEngine(clock, helpers={"tally_votes": self._tally_votes,
+                                                                    "business_days": business_days})
         self.gate = Gate(policy, clock)
         # Messages the engine itself acts on, besides starting or waking processes.
         self.business_events = {"inspection_missed": self._inspection_missed}
@@ -449,7 +466,7 @@ class CreditEngine(QueryMixin):
             ctx.session.add(WorkItem(
                 instance_id=instance.id, loan_id=loan.id, task_id=task_id, bpmn_id=meta.bpmn_id, name=meta.name,
                 process_id=loaded.process_id, role=meta.role, duty=meta.duty, stage=meta.stage or loan.stage,
-                branch=loan.branch, candidate_user=candidate, created_at=now, due_at=self._due(meta, now)))
+                branch=loan.branch, candidate_user=candidate, created_at=now, due_at=self._due(meta, task, now)))
             ctx.audit.record("task_started", loan_ref=loan.reference, process_id=loaded.process_id,
                              process_version=instance.process_version.version, instance_id=instance.id,
                              step=meta.bpmn_id, step_name=meta.name, role=meta.role,
@@ -457,11 +474,17 @@ class CreditEngine(QueryMixin):
             if meta.stage:
                 loan.stage = meta.stage
 
-    def _due(self, meta, now: datetime) -> datetime:
-        if meta.due:
-            parsed = TimerEventDefinition.parse_iso_duration(meta.due)
-            return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
-        return now + timedelta(days=int(self.policy.params.get("task_due_days", 3)))
+    def _due(self, meta, task, now: datetime) -> datetime:
+        """When a task is due: the BPMN's `due` (an ISO duration, or an expression such as
+        `business_days(warning_register_business_days)`), else the policy's default number of days."""
+        if not meta.due:
+            return now + timedelta(days=int(self.policy.params.get("task_due_days", 3)))
+        value = meta.due if meta.due.upper().startswith("P") else str(self.script_engine.evaluate(task, meta.due))
+        match = re.fullmatch(r"(\d+)BD", value)
+        if match:
+            return add_business_days(now, int(match.group(1)), self.policy.local_date, self.policy.params)
+        parsed = TimerEventDefinition.parse_iso_duration(value)
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
 
     # -- messages and timers ------------------------------------------------------------------
     def _route_message(self, ctx: Context, loan: Loan, event, source_instance: ProcessInstance, workflow) -> None:

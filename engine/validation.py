@@ -144,6 +144,8 @@ class _Checker:
             self.problem(bpmn_id, f"user task '{label}' declares no duty; add the extension property 'duty'")
         if props.get("assignee"):
             self.expression(bpmn_id, props["assignee"], "assignee expression")
+        if props.get("due") and not props["due"].upper().startswith("P"):
+            self.expression(bpmn_id, props["due"], "due expression")
         form = props.get("form")
         if not form:
             self.problem(bpmn_id, f"user task '{label}' declares no form; add the extension property 'form'")

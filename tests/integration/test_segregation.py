@@ -4,7 +4,7 @@ The people in the forbidden combination are given the second role too, so what r
 itself, not a missing grant.
 """
 import shutil
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -278,3 +278,12 @@ def test_two_missed_inspections_block_the_customer_manager_until_the_post_loan_h
         engine.lift_origination_block("cm_wang", "plm_guo", "not my call")
     engine.lift_origination_block("cm_wang", "plh_luo", "Both inspections done late; manager retrained.")
     assert driver.start(borrower="Unblocked Co.")
+
+
+def test_warning_deadlines_count_business_days(engine, driver, clock):
+    ref = disbursed_loan(driver)
+    clock.set(datetime(2026, 11, 6, 2, 0, tzinfo=timezone.utc))  # Friday 10:00 in Beijing
+    engine.grant_role("cro_gao", "risk_manager", "BJ01", limit=1_000_000)
+    engine.raise_warning("cro_gao", ref, "Utility bills unpaid for two months.")
+    register = driver.item(ref, "register_warning")
+    assert register.due_at == datetime(2026, 11, 10, 2, 0, tzinfo=timezone.utc)  # Tuesday: 2 working days
