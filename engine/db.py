@@ -29,7 +29,8 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # READ COMMITTED: the audit chain head is read after taking its advisory lock, so it must see the latest commit
+    return create_engine(url, echo=echo, pool_pre_ping=True, isolation_level="READ COMMITTED")
 
 
 def sqlite_url(path: str | Path) -> str:

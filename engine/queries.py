@@ -35,8 +35,9 @@ class QueryMixin:
     """Mixed into CreditEngine: needs self.db, self.gate, self.clock."""
 
     def user(self, username: str):
+        """The user with the grants valid today (expired or future grants give no access)."""
         with self.db.reading() as session:
-            return user_view(get_user(session, username))
+            return user_view(get_user(session, username), self.policy.local_date(self.clock.now()))
 
     def _eligibility_clause(self, user: User):
         """SQL pre-filter: items in my roles and branches, unclaimed, offered to anyone or to me."""

@@ -3,13 +3,13 @@
 Two layers: an AST whitelist of our own (no imports, loops only over bounded
 iterables, no function or class definitions, no dunder or private names) and
 RestrictedPython's compiler and guards on top of it. Loops are bounded because
-`while`, recursion and unbounded generators cannot be written, and `range` is
-capped, so a script's running time is bounded by its size and its data.
+`while`, recursion and generators cannot be written, `range` is capped and every
+loop or comprehension stops after MAX_ITERATIONS steps.
 """
 from __future__ import annotations
 
 import ast
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Mapping
@@ -26,6 +26,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 MAX_RANGE = 10_000
+MAX_ITERATIONS = 100_000  # per loop or comprehension
 
 FORBIDDEN_NODES = {
     ast.Import: "imports are not allowed",
@@ -61,6 +62,14 @@ def _bounded_range(*args):
     return r
 
 
+def _bounded_iter(obj):
+    """Every for-loop and comprehension: at most MAX_ITERATIONS steps (a list growing while looped over stops)."""
+    for count, value in enumerate(default_guarded_getiter(obj)):
+        if count >= MAX_ITERATIONS:
+            raise ValueError(f"a loop ran more than {MAX_ITERATIONS} times")
+        yield value
+
+
 def _inplacevar(op: str, x, y):
     ops = {
         "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
@@ -78,7 +87,7 @@ SAFE_BUILTINS: dict[str, Any] = {
         "sorted": sorted, "str": str, "sum": sum, "tuple": tuple, "set": set,
         "enumerate": enumerate, "range": _bounded_range, "zip": zip, "isinstance": isinstance,
         "True": True, "False": False, "None": None,
-        "Decimal": Decimal, "date": date, "datetime": datetime, "timedelta": timedelta,
+        "Decimal": Decimal, "timedelta": timedelta,
     }.items()
 }
 
@@ -136,13 +145,18 @@ def _base_globals(helpers: Mapping[str, Callable]) -> dict[str, Any]:
         "__builtins__": SAFE_BUILTINS,
         "_getattr_": safer_getattr,
         "_getitem_": default_guarded_getitem,
-        "_getiter_": default_guarded_getiter,
+        "_getiter_": _bounded_iter,
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence,
         "_write_": full_write_guard,
         "_inplacevar_": _inplacevar,
         **helpers,
     }
+
+
+def _data_only(context) -> dict:
+    """Task data never shadows the guards (names starting with '_')."""
+    return {k: v for k, v in context.items() if not str(k).startswith("_")}
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
@@ -154,14 +168,14 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression, context, external_context=None):
         scope = _base_globals(self.globals)
         scope.update(external_context or {})
-        scope.update(context)
+        scope.update(_data_only(context))
         return eval(compile_expression(expression), scope)  # noqa: S307 - restricted bytecode
 
     def execute(self, script, context, external_context=None):
         scope = _base_globals(self.globals)
         scope.update(external_context or {})
         names_before = set(scope)
-        scope.update(context)
+        scope.update(_data_only(context))
         exec(compile_script(script), scope)  # noqa: S102 - restricted bytecode
         for key, value in scope.items():
             if key.startswith("_") or callable(value):

@@ -163,6 +163,8 @@ class CreditEngine(QueryMixin):
         """The workflow a command will change: the live object this process saved last, when the row still has
         that version (no one else wrote since), else restored from the row. It returns to the live set only when
         the command commits, so a failed command never leaves a half-changed object behind."""
+        if instance.id in ctx.saved:  # changed earlier in this same command (messages between processes)
+            return ctx.saved[instance.id][1], self.loaded(instance.process_version)
         live = self.live.take(instance.id, instance.version)
         if live is not None:
             return live, self.loaded(instance.process_version)
@@ -235,7 +237,7 @@ class CreditEngine(QueryMixin):
             self.gate.check_origination(ctx, user, loan)
             ctx.session.add(loan)
             ctx.session.flush()
-            loan.reference = f"L-{now.year}-{loan.id:06d}"
+            loan.reference = f"L-{self.policy.local_date(now).year}-{loan.id:06d}"
             ctx.audit.record("loan_created", actor=actor, role="customer_manager", loan_ref=loan.reference,
                              detail={"after": runtime.plain_data(values)})
             ctx.session.add(DutyRecord(loan_id=loan.id, username=actor, duty="originate", process_id="origination",
@@ -685,12 +687,12 @@ class CreditEngine(QueryMixin):
             user = users.authenticate(ctx.session, username, password)
             ctx.audit.record("signed_in" if user else "sign_in_failed", actor=username,
                              outcome="done" if user else "denied")
-            return users.user_view(user) if user else None
+            return users.user_view(user, self.policy.local_date(self.clock.now())) if user else None
 
     def user_for_token(self, token: str):
         with self.db.reading() as session:
             user = users.user_for_token(session, token)
-            return users.user_view(user) if user else None
+            return users.user_view(user, self.policy.local_date(self.clock.now())) if user else None
 
     @staticmethod
     def application_schema() -> dict:

@@ -42,10 +42,13 @@ class UserView:
         return role in self.roles
 
 
-def user_view(user: User) -> UserView:
+def user_view(user: User, today: date | None = None) -> UserView:
+    """The user as the web layer sees them; with `today`, only the grants valid that day."""
+    grants = [g for g in user.grants if today is None or (
+        (g.valid_from is None or g.valid_from <= today) and (g.valid_to is None or today <= g.valid_to))]
     return UserView(user.id, user.username, user.display_name or user.username, user.active,
                     user.origination_blocked,
-                    tuple(GrantView(g.role, g.branch, g.limit, g.valid_from, g.valid_to) for g in user.grants))
+                    tuple(GrantView(g.role, g.branch, g.limit, g.valid_from, g.valid_to) for g in grants))
 
 
 def get_user(session: Session, username: str) -> User:

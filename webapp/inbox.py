@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from engine.queries import INBOX_KINDS, InboxFilter
 
 from .extensions import credit_engine
-from .templating import BANK_TIME, STAGE_LABELS
+from .templating import STAGE_LABELS, bank_time
 
 bp = Blueprint("inbox", __name__)
 
@@ -25,7 +25,7 @@ def read_filters(args) -> tuple[InboxFilter, dict]:
     if args.get("due"):
         try:
             day = datetime.strptime(args["due"], "%Y-%m-%d").date()
-            due_before = datetime.combine(day + timedelta(days=1), time(0), BANK_TIME)
+            due_before = datetime.combine(day + timedelta(days=1), time(0), bank_time())
             echo["due"] = day.isoformat()
         except ValueError:
             pass

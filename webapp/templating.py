@@ -13,7 +13,14 @@ from engine.errors import EngineError
 from .extensions import credit_engine
 from .i18n import LOCALE_NAMES, enum_label, field_title, is_chinese
 
-BANK_TIME = timezone(timedelta(hours=8), "CST")
+
+
+def bank_time() -> timezone:
+    """The bank's time zone, from the policy: business dates and times are shown and filtered in it."""
+    offset = credit_engine().policy.params["bank_utc_offset"]
+    hours, minutes = offset.lstrip("+-").split(":")
+    delta = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-delta if offset.startswith("-") else delta)
 
 ROLE_LABELS = {
     "customer_manager": _l("Customer manager"), "credit_reviewer": _l("Credit reviewer"),
@@ -66,7 +73,7 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return "—"
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(BANK_TIME).strftime(fmt)
+    return value.astimezone(bank_time()).strftime(fmt)
 
 
 def product_label(code: str) -> str:

@@ -78,3 +78,17 @@ def test_float_literals_are_exact_decimals_so_money_arithmetic_works():
     data = {"project_investment": Decimal("20000000"), "amount": Decimal("1500000")}
     assert ENV.evaluate("project_investment * 0.05 < amount", data) is True
     assert ENV.evaluate("0.1 + 0.2 == 0.3", {}) is True
+
+
+def test_a_list_grown_while_looping_over_it_stops():
+    with pytest.raises(ValueError, match="loop ran more than"):
+        ENV.execute("items = [1]\nfor x in items:\n    items.append(x)", {})
+
+
+def test_task_data_cannot_replace_the_guards():
+    assert ENV.evaluate("amount > 1", {"amount": 2, "_getattr_": "nope", "__builtins__": {}}) is True
+
+
+def test_the_wall_clock_is_not_reachable_from_bpmn():
+    with pytest.raises(NameError):
+        ENV.evaluate("datetime.now()", {})

@@ -5,6 +5,8 @@ import html
 import json
 import re
 
+from .webtest_helpers import PASSWORD
+
 APPLICATION = {"borrower": "Beijing Boyuan Technology Co., Ltd.", "product": "working_capital", "amount": "1,200,000",
                "term_months": "12", "rating": "good", "loan_type": "new", "small_enterprise": "on"}
 
@@ -84,3 +86,16 @@ def test_unknown_loan_and_instance_are_404(client, auth, loans):
     auth.login("cm_wang")
     assert client.get("/loans/L-1999-000001").status_code == 404
     assert client.get(f"/loans/{ref}/instances/99999/diagram.bpmn").status_code == 404
+
+
+def test_an_expired_grant_opens_no_loan_file(client, auth, loans, engine):
+    from datetime import date
+    ref = loans.start()
+    existing = set(engine.usernames())
+    if "cm_former" not in existing:  # PostgreSQL keeps the staff between tests
+        engine.add_user("cm_former", PASSWORD, "former manager")
+        engine.grant_role("cm_former", "customer_manager", "BJ01", valid_from=date(2020, 1, 1),
+                          valid_to=date(2020, 12, 31))
+    auth.login("cm_former")
+    assert client.get(f"/loans/{ref}").status_code == 403
+    assert client.get("/loans/new").status_code == 403

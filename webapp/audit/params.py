@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from engine.audit_queries import EventFilter
 
-from ..templating import BANK_TIME
+from ..templating import bank_time
 
 ACTIONS = {
     "loan_created": _l("Loan created"), "instance_started": _l("Process started"),
@@ -49,8 +49,8 @@ def read_filters(args) -> tuple[EventFilter, dict]:
         echo["to"] = until.isoformat()
     filters = EventFilter(
         **{COLUMN[name]: value for name, value in echo.items() if name in COLUMN},
-        since=datetime.combine(since, time(0), BANK_TIME) if since else None,
-        until=datetime.combine(until + timedelta(days=1), time(0), BANK_TIME) if until else None,
+        since=datetime.combine(since, time(0), bank_time()) if since else None,
+        until=datetime.combine(until + timedelta(days=1), time(0), bank_time()) if until else None,
     )
     return filters, echo
 
