@@ -125,14 +125,6 @@ class QueryMixin:
             items = session.scalars(select(WorkItem).where(WorkItem.loan_id == loan.id).order_by(WorkItem.id)).all()
             return [_item_view(i, loan) for i in items]
 
-    def may_do(self, username: str, item_id: int):
-        """The policy's verdict on this user doing this task now (for inboxes, explain and simulation)."""
-        with self.db.reading() as session:
-            item = session.get(WorkItem, item_id)
-            if item is None:
-                raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
-            return self.gate.decide(session, get_user(session, username), item, session.get(Loan, item.loan_id))
-
     def candidates(self, item_id: int) -> list[str]:
         """Everyone who may do this task now, by policy."""
         with self.db.reading() as session:
