@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import click
+from sqlalchemy import inspect
 
 from .bootstrap import BUNDLED_BPMN, build_engine, database_url
 from .clock import ManualClock, utc
@@ -15,9 +16,12 @@ from .i18n import _, translate_error
 from .validation import DeploymentRejected
 
 
-def _engine(ctx: click.Context, clock=None):
+def _engine(ctx: click.Context, clock=None, need_schema: bool = True):
     engine = build_engine(ctx.obj.get("database"), clock=clock, policy_path=ctx.obj.get("policy"))
     ctx.call_on_close(engine.db.dispose)
+    if need_schema and not inspect(engine.db.engine).has_table("alembic_version"):
+        _fail(_("The database %(url)s has no tables yet; run `creditflow init-db` (or `creditflow demo`) first.",
+                url=engine.db.engine.url.render_as_string(hide_password=True)))
     return engine
 
 
@@ -40,7 +44,7 @@ def main(ctx, database, policy):
 @click.pass_context
 def init_db(ctx):
     from .schema import upgrade
-    engine = _engine(ctx)
+    engine = _engine(ctx, need_schema=False)
     upgrade(engine.db)
     click.echo(_("Database ready: %(url)s", url=engine.db.engine.url.render_as_string(hide_password=True)))
 
@@ -50,7 +54,7 @@ def init_db(ctx):
 @click.pass_context
 def validate(ctx, paths):
     try:
-        problems = _engine(ctx).validate(list(paths))
+        problems = _engine(ctx, need_schema=False).validate(list(paths))
     except FileNotFoundError as exc:
         _fail(str(exc))
     if problems:
@@ -239,7 +243,7 @@ def simulate(ctx, loans, seed, inspections):
     from .schema import upgrade
     from .simulate import Simulation
     clock = ManualClock()
-    engine = _engine(ctx, clock=clock)
+    engine = _engine(ctx, clock=clock, need_schema=False)
     upgrade(engine.db)
     if not engine.deployed():
         engine.deploy([BUNDLED_BPMN], source="cli")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from engine.bootstrap import BUNDLED_BPMN
+from engine.bootstrap import BUNDLED_BPMN, database_url
 from engine.cli import main
 from engine.i18n import _
 from engine.schema import upgrade
@@ -36,7 +36,8 @@ def demo(ctx, port, password, no_serve):
     from . import create_app
     from .demo import seed_demo
     settings = ctx.find_root().obj if isinstance(ctx.find_root().obj, dict) else {}
-    config = {"DATABASE_URL": settings.get("database"), "POLICY_PATH": settings.get("policy")}
+    # the same file every other creditflow command uses (./instance/creditflow.sqlite unless told otherwise)
+    config = {"DATABASE_URL": database_url(settings.get("database")), "POLICY_PATH": settings.get("policy")}
     app = create_app({k: v for k, v in config.items() if v} or None)
     engine = app.extensions["creditflow"]
     prepare_database(engine)
