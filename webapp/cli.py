@@ -34,28 +34,33 @@ def init_db_command():
 @click.pass_context
 def demo(ctx, port, password, no_serve):
     from . import create_app
-    from .demo import seed_demo
+    from .demo import first_sign_in, seed_demo, users_by_role
     settings = ctx.find_root().obj if isinstance(ctx.find_root().obj, dict) else {}
     # the same file every other creditflow command uses (./instance/creditflow.sqlite unless told otherwise)
     config = {"DATABASE_URL": database_url(settings.get("database")), "POLICY_PATH": settings.get("policy")}
     app = create_app({k: v for k, v in config.items() if v} or None)
     engine = app.extensions["creditflow"]
-    prepare_database(engine)
-    if not engine.usernames():
+    upgrade(engine.db)
+    result = None
+    if not engine.usernames():  # the seeding deploys the processes itself, on the clock its history starts on
         result = seed_demo(app.config["DATABASE_URL"], password, engine.clock.now(),
                            policy_path=app.config.get("POLICY_PATH"))
+    prepare_database(engine)
+    if result is None:
+        click.echo(_("The database already has users; nothing was seeded."))
+        click.echo(_("Demo users (password: the one given with --password when they were seeded, by default "
+                     "%(password)s):", password=DEMO_PASSWORD))
+    else:
         click.echo(_("Demo users (password: %(password)s):", password=password))
-        by_role: dict[str, list[str]] = {}
-        for member in result.team:
-            for role, _branch, _limit in member.grants:
-                by_role.setdefault(role, []).append(member.username)
-        for role, names in by_role.items():
-            click.echo(f"  {role:<22} {', '.join(names)}")
+    for role, names in users_by_role(engine).items():
+        click.echo(f"  {role:<22} {', '.join(names)}")
+    if result is not None:
         click.echo(_("Demo loans:"))
         for reference, stage, status in result.loans:
             click.echo(f"  {reference}  {stage:<14} {status}")
-    else:
-        click.echo(_("The database already has users; nothing was seeded."))
+    first = first_sign_in(engine)
+    if first:
+        click.echo(_("Sign in first as %(username)s: a customer manager with tasks waiting.", username=first))
     if no_serve:
         return
     click.echo(_("Serving on http://127.0.0.1:%(port)s (Ctrl+C to stop)", port=port))

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from engine.bootstrap import build_engine
-from engine.clock import ManualClock
+from engine.bootstrap import BUNDLED_BPMN, build_engine
+from engine.clock import ManualClock, utc
 from engine.errors import EngineError
+from engine.roles import ROLES
 from engine.simulate import Simulation, Summary
-from engine.staff import BRANCH, standard_team
 
 # (originator, borrower, product, amount, stop at this stage / status / "@step" when that step is open, decision)
 DEMO_LOANS = [
@@ -26,12 +26,32 @@ DEMO_LOANS = [
     ("cm_wang", "北京宏图贸易有限公司", "working_capital", 600_000, "rejected", "reject"),
 ]
 STAGE_ORDER = ["investigation", "review", "approval", "contract", "disbursement", "post_loan", "closed"]
+# Seeding these loans takes about 18 days of engine time (each task 1 to 20 hours after the one before, LOAN_SPACING
+# between applications; the seed is fixed, so the span is too). Starting HISTORY_STARTS before now ends the history
+# about two days ago: what people do next comes after it, and some of the waiting work is already overdue.
+HISTORY_STARTS = timedelta(days=20)
+LOAN_SPACING = timedelta(hours=10)
 
 
 @dataclass
 class DemoResult:
     loans: list[tuple[str, str, str]]  # (reference, stage, status)
-    team: list
+
+
+class SeedingClock(ManualClock):
+    """The demo's clock: it moves as the seeding says but never past `ceiling`, so a longer history (another policy,
+    more tasks) crowds in just before now instead of running into the future."""
+
+    def __init__(self, start, ceiling):
+        super().__init__(start)
+        self.ceiling = utc(ceiling)
+
+    def set(self, when) -> None:
+        super().set(min(utc(when), self.ceiling))
+
+    def advance(self, **delta):
+        self.set(self.now() + timedelta(**delta))
+        return self.now()
 
 
 class DemoDriver(Simulation):
@@ -49,14 +69,15 @@ class DemoDriver(Simulation):
         return super().value(name, prop, item)
 
 
-def seed_demo(database_url: str, password: str, now, days_ago: int = 6, policy_path: str | None = None) -> DemoResult:
-    """Seed on an engine whose clock starts a few days before `now`, so some work is already overdue."""
-    clock = ManualClock(now - timedelta(days=days_ago))
+def seed_demo(database_url: str, password: str, now, policy_path: str | None = None) -> DemoResult:
+    """Seed a history that ends before `now`: processes deployed, people added and loans worked on a clock that
+    starts HISTORY_STARTS earlier, so the audit trail reads in time order and real work follows it."""
+    clock = SeedingClock(now - HISTORY_STARTS, ceiling=now - timedelta(minutes=1))
     engine = build_engine(database_url, clock=clock, policy_path=policy_path)
     try:
+        engine.deploy([BUNDLED_BPMN], actor=None, source="cli")
         driver = DemoDriver(engine, clock, seed=11, inspections=0, password=password)
         results = []
-        step = timedelta(days=days_ago) * 0.8 / len(DEMO_LOANS)
         for originator, borrower, product, amount, target, prefer in DEMO_LOANS:
             driver.prefer = prefer
             application = {"borrower": borrower, "product": product, "amount": amount, "term_months": 12,
@@ -66,10 +87,22 @@ def seed_demo(database_url: str, password: str, now, days_ago: int = 6, policy_p
             _advance(engine, driver, ref, target)
             loan = engine.loan(ref)
             results.append((ref, loan.stage, loan.status))
-            clock.set(clock.now() + step)
-        return DemoResult(results, standard_team(BRANCH))
+            clock.set(clock.now() + LOAN_SPACING)
+        return DemoResult(results)
     finally:
         engine.db.dispose()
+
+
+def users_by_role(engine) -> dict[str, list[str]]:
+    """Active users per role, in the order roles are listed, as the demo prints them."""
+    return {role: names for role in ROLES if (names := engine.users_with_role(role))}
+
+
+def first_sign_in(engine) -> str | None:
+    """The customer manager with the most tasks in their own inbox: where a visitor sees the story move."""
+    counts = [(engine.inbox_counts(name)["mine"], name) for name in engine.users_with_role("customer_manager")]
+    busiest = sorted(counts, key=lambda c: (-c[0], c[1]))
+    return busiest[0][1] if busiest and busiest[0][0] else None
 
 
 def _reached(engine, loan, target: str) -> bool:
