@@ -45,3 +45,9 @@ class ScriptFailed(EngineError):
     """A script or expression in the BPMN raised; the step was rolled back."""
 
     code = "script_failed"
+
+
+class TooManyAttempts(NotAllowed):
+    """Too many failed sign-ins for one user name; `seconds` says how long to wait."""
+
+    code = "too_many_attempts"

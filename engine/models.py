@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
+    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -212,6 +212,10 @@ class DutyRecord(Base):
     performed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# Password checks, good and bad, that the sign-in throttle counts (its own refusals carry a rule and do not count).
+SIGN_IN_ATTEMPTS = "action IN ('signed_in', 'sign_in_failed') AND rule IS NULL"
+
+
 class AuditEvent(Base):
     """Append-only, hash-chained record of everything that happened."""
 
@@ -220,6 +224,8 @@ class AuditEvent(Base):
         Index("ix_audit_loan_time", "loan_ref", "occurred_at"),
         Index("ix_audit_actor_time", "actor", "occurred_at"),
         Index("ix_audit_action_time", "action", "occurred_at"),
+        Index("ix_audit_sign_in", "actor", "id", postgresql_where=text(SIGN_IN_ATTEMPTS),
+              sqlite_where=text(SIGN_IN_ATTEMPTS)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

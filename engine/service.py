@@ -21,7 +21,7 @@ from .application import validate_application
 from .audit import AuditLog
 from .authorization import Gate
 from .clock import utc
-from .errors import ConcurrentChange, EngineError, InvalidInput, NotAllowed, NotFound
+from .errors import ConcurrentChange, EngineError, InvalidInput, NotAllowed, NotFound, TooManyAttempts
 from .forms import coerce_form, form_errors, user_fields
 from .queries import QueryMixin
 from .models import DutyRecord, Loan, PendingMessage, ProcessInstance, ProcessVersion, User, WorkItem
@@ -29,7 +29,7 @@ from .scripting import RestrictedScriptEngine
 from .serialization import StateSerializer
 from .specs import LoadedProcess, SpecCache, collect_files, prepare_deployment, sha256_of
 from .timers import TimerEventDefinition
-from . import users
+from . import sign_in_throttle, users
 from .users import get_user
 from .validation import DeploymentRejected, validate_files
 from .views import DeployResult
@@ -681,13 +681,25 @@ class CreditEngine(QueryMixin):
             ctx.audit.record("delegation_recorded", actor=actor, detail={
                 "principal": principal, "stand_in": stand_in, "from": starts_on, "to": ends_on})
 
-    def sign_in(self, username: str, password: str, source: str = "web"):
-        """Check a password; every attempt, good or bad, is an audit event. Returns a UserView or None."""
+    def sign_in(self, username: str, password: str, source: str = "web", free_attempts: int = 3,
+                max_lock_seconds: int = 900):
+        """Check a password; every attempt, good, bad or refused, is an audit event. Returns a UserView or None.
+
+        After `free_attempts` consecutive failures the user name must wait (doubling per further failure, at most
+        `max_lock_seconds`); an attempt in that time raises TooManyAttempts without looking at the password."""
         with self.command(source) as ctx:
-            user = users.authenticate(ctx.session, username, password)
-            ctx.audit.record("signed_in" if user else "sign_in_failed", actor=username,
-                             outcome="done" if user else "denied")
-            return users.user_view(user, self.policy.local_date(self.clock.now())) if user else None
+            sign_in_throttle.take_turn(ctx.session, username)
+            wait = sign_in_throttle.wait_seconds(ctx.session, username, self.clock.now(), free_attempts,
+                                                 max_lock_seconds)
+            if not wait:
+                user = users.authenticate(ctx.session, username, password)
+                ctx.audit.record("signed_in" if user else "sign_in_failed", actor=username,
+                                 outcome="done" if user else "denied")
+                return users.user_view(user, self.policy.local_date(self.clock.now())) if user else None
+            ctx.audit.record("sign_in_failed", actor=username, outcome="denied", rule=TooManyAttempts.code,
+                             detail={"wait_seconds": wait})
+        raise TooManyAttempts("Too many failed sign-ins for %(username)s; try again in %(seconds)s seconds.",
+                              username=username, seconds=wait)
 
     def user_for_token(self, token: str):
         with self.db.reading() as session:

@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        TLS=False,  # served over HTTPS: Strict-Transport-Security and Secure cookies
         SIGN_IN_FREE_ATTEMPTS=3,
         SIGN_IN_MAX_LOCK_SECONDS=900,
         INBOX_PAGE_SIZE=50,
@@ -43,7 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["creditflow"] = build_engine(app.config["DATABASE_URL"], clock=app.config["CLOCK"],
                                                 policy_path=app.config["POLICY_PATH"])
 
-    from . import api, audit, auth, errors, i18n, inbox, loans, tasks, templating
+    from . import api, audit, auth, errors, i18n, inbox, loans, security, tasks, templating
     from .extensions import csrf, login_manager
 
     csrf.init_app(app)
@@ -51,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(tasks.bp)

@@ -1,4 +1,4 @@
-"""Sign-in and sign-out against the engine's user table; failed attempts are slowed down."""
+"""Sign-in and sign-out against the engine's user table; the engine slows failed attempts down."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -9,9 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from engine.errors import TooManyAttempts
+
 from .access import WebUser
 from .extensions import credit_engine
-from .throttle import SignInThrottle
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -19,14 +20,6 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 class SignInForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
-
-
-def throttle() -> SignInThrottle:
-    app = current_app
-    if "creditflow.throttle" not in app.extensions:
-        app.extensions["creditflow.throttle"] = SignInThrottle(app.config["SIGN_IN_FREE_ATTEMPTS"],
-                                                               app.config["SIGN_IN_MAX_LOCK_SECONDS"])
-    return app.extensions["creditflow.throttle"]
 
 
 def _safe_next(target: str | None) -> str:
@@ -42,26 +35,26 @@ def login():
     form = SignInForm()
     status = 200
     if form.validate_on_submit():
-        username, address = form.username.data.strip(), request.remote_addr or ""
-        wait = throttle().wait_seconds(username, address)
-        if wait:
+        username = form.username.data.strip()
+        try:
+            user = credit_engine().sign_in(username, form.password.data, source="web",
+                                           free_attempts=current_app.config["SIGN_IN_FREE_ATTEMPTS"],
+                                           max_lock_seconds=current_app.config["SIGN_IN_MAX_LOCK_SECONDS"])
+        except TooManyAttempts as refused:
+            wait = refused.params["seconds"]
             flash(_("Too many failed sign-ins for %(username)s; try again in %(seconds)s seconds.",
                     username=username, seconds=wait), "error")
-            status = 429
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
+        if user is None:
+            flash(_("Wrong user name or password."), "error")
+            status = 401
         else:
-            user = credit_engine().sign_in(username, form.password.data, source="web")
-            if user is None:
-                throttle().failed(username, address)
-                flash(_("Wrong user name or password."), "error")
-                status = 401
-            else:
-                throttle().succeeded(username, address)
-                locale = session.get("locale")
-                session.clear()
-                if locale:
-                    session["locale"] = locale
-                login_user(WebUser(user))
-                return redirect(_safe_next(request.args.get("next")))
+            locale = session.get("locale")
+            session.clear()
+            if locale:
+                session["locale"] = locale
+            login_user(WebUser(user))
+            return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status

@@ -121,7 +121,7 @@ def test_search_filters_pages_and_exports(client, auth, approved, engine):
     assert len(re.findall(r'data-event="(\d+)"', denied)) == 1 and "row-denied" in denied
 
     for _n in range(60):  # enough events for two pages, whatever the database held before
-        engine.sign_in("nobody", "guess")
+        engine.sign_in("nobody", "guess", free_attempts=60)  # no lock in the way
     everything = client.get("/audit/").text
     first = re.findall(r'data-event="(\d+)"', everything)
     assert len(first) == 50 and 'rel="next"' in everything
