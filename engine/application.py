@@ -22,7 +22,7 @@ APPLICATION_SCHEMA = {
                                          "personal_consumer": "个人消费贷款", "personal_business": "个人经营贷款"}},
         "amount": {"type": "number", "exclusiveMinimum": 0, "maximum": 100_000_000_000,
                    "title": "Amount (CNY)", "x-title-zh": "金额（人民币元）"},
-        "group_exposure": {"type": "number", "minimum": 0, "title": "Group exposure incl. this loan (CNY)",
+        "group_exposure": {"type": "number", "minimum": 0, "maximum": 1_000_000_000_000_000, "title": "Group exposure incl. this loan (CNY)",
                            "x-title-zh": "集团授信敞口（含本笔）"},
         "branch": {"type": "string", "maxLength": 32, "title": "Branch", "x-title-zh": "机构"},
         "loan_type": {"type": "string", "enum": LOAN_TYPES, "default": "new", "title": "Type", "x-title-zh": "业务类型",
@@ -38,7 +38,7 @@ APPLICATION_SCHEMA = {
         "rating": {"type": "string", "enum": RATINGS, "default": "good", "title": "Credit rating", "x-title-zh": "信用评级",
                    "x-enum-titles": {"excellent": "Excellent", "good": "Good", "average": "Average", "poor": "Poor"},
                    "x-enum-titles-zh": {"excellent": "优", "good": "良", "average": "一般", "poor": "差"}},
-        "project_investment": {"type": "number", "minimum": 0, "title": "Total project investment (CNY)",
+        "project_investment": {"type": "number", "minimum": 0, "maximum": 1_000_000_000_000_000, "title": "Total project investment (CNY)",
                                "x-title-zh": "项目总投资（人民币元）"},
     },
 }

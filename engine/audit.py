@@ -54,6 +54,7 @@ class AuditLog:
         self.clock = clock
         self._head: str | None = None
         self._rows: list[dict] = []
+        self.loan_ref: str | None = None  # the first loan this command touched (for its log line)
 
     def _chain_head(self) -> str:
         if self._head is None:
@@ -74,6 +75,7 @@ class AuditLog:
                    occurred_at=fields.get("occurred_at") or self.clock.now(),
                    source=fields.get("source") or self.source,
                    policy_version=fields.get("policy_version") or self.policy_version)
+        self.loan_ref = self.loan_ref or fields.get("loan_ref")
         row["prev_hash"] = self._chain_head()
         row["hash"] = event_hash(row["prev_hash"], row)
         self._head = row["hash"]

@@ -174,17 +174,17 @@ class Gate:
         for name in names:
             named = ctx.session.scalar(select(User).where(User.username == name))
             if named is None:
-                return ("No user named '%(username)s'.", {"username": name})
+                return ("No user named '%(username)s'.", {"username": name}, None)
             if role and not any(g.role == role and (g.branch in (None, loan.branch) or role.startswith("committee"))
                                 for g in named.grants):
-                return ("%(username)s does not hold the role %(role)s.", {"username": name, "role": role})
+                return ("%(username)s does not hold the role %(role)s.", {"username": name, "role": role}, None)
             duty = role if role in self.policy.duties else ("vote" if role == "committee_member" else None)
             if duty is None:
                 continue
             request = self.request(ctx.session, named, duty, loan, role if duty != "vote" else None)
             decision = self.policy.check(request)
             if not decision.allowed:
-                return (decision.message_template, decision.params)
+                return (decision.message_template, decision.params, decision.rule)
         return None
 
     def check_deployment(self, ctx, designer: str | None, approver: str, subject: str) -> None:

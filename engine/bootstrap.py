@@ -1,29 +1,31 @@
-"""The composition root: wires database, clock, policy set and engine so tests can swap any of them."""
+"""The composition root: wires settings, database, clock, policy set and engine so tests can swap any of them."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from policies import load_policy
+from policies import PolicyFormatError, load_policy
 
 from .clock import SystemClock
-from .db import Database, sqlite_url
+from .db import Database
 from .service import CreditEngine
+from .settings import ConfigurationError, Settings, default_database_url, load_settings
 
 BUNDLED_BPMN = Path(__file__).resolve().parent.parent / "bpmn"
-DEFAULT_DB_FILE = Path("instance") / "creditflow.sqlite"
 
 
-def database_url(url: str | None = None) -> str:
-    """Explicit URL, else CREDITFLOW_DATABASE_URL, else the embedded SQLite file in ./instance."""
-    if url:
-        return url
-    if os.environ.get("CREDITFLOW_DATABASE_URL"):
-        return os.environ["CREDITFLOW_DATABASE_URL"]
-    DEFAULT_DB_FILE.parent.mkdir(parents=True, exist_ok=True)
-    return sqlite_url(DEFAULT_DB_FILE)
+def database_url(url: str | None = None, settings: Settings | None = None) -> str:
+    """Explicit URL, else the setting CREDITFLOW_DATABASE_URL, else the embedded SQLite file in ./instance."""
+    return url or default_database_url(settings or load_settings())
 
 
-def build_engine(url: str | None = None, clock=None, policy=None, policy_path: str | None = None) -> CreditEngine:
-    db = Database(database_url(url))
-    return CreditEngine(db, clock or SystemClock(), policy or load_policy(policy_path))
+def build_engine(url: str | None = None, clock=None, policy=None, policy_path: str | None = None,
+                 settings: Settings | None = None) -> CreditEngine:
+    settings = (settings or load_settings()).merged(database_url=url, policy_path=policy_path)
+    if policy is None:
+        try:
+            policy = load_policy(settings.policy_path)
+        except PolicyFormatError as exc:
+            raise ConfigurationError(str(exc)) from None
+    engine = CreditEngine(Database(default_database_url(settings)), clock or SystemClock(), policy)
+    engine.settings = settings
+    return engine

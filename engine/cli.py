@@ -1,23 +1,35 @@
 """The `creditflow` command: database, deployments, users, timers and simulation."""
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+import threading
 import time
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 import click
 from sqlalchemy import inspect
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .bootstrap import BUNDLED_BPMN, build_engine, database_url
+from .logs import configure_logging
+from .settings import ConfigurationError, load_settings
 from .clock import ManualClock, utc
-from .errors import EngineError
+from .errors import DatabaseUnavailable, EngineError
+from . import i18n
 from .i18n import _, translate_error
 from .validation import DeploymentRejected
 
+worker_log = logging.getLogger("creditflow.worker")
+
 
 def _engine(ctx: click.Context, clock=None, need_schema: bool = True):
-    engine = build_engine(ctx.obj.get("database"), clock=clock, policy_path=ctx.obj.get("policy"))
+    try:
+        engine = build_engine(clock=clock, settings=ctx.obj["settings"])
+    except ConfigurationError as exc:
+        _fail(_("Configuration error: %(problem)s", problem=str(exc)))
     ctx.call_on_close(engine.db.dispose)
     if need_schema and not inspect(engine.db.engine).has_table("alembic_version"):
         _fail(_("The database %(url)s has no tables yet; run `creditflow init-db` (or `creditflow demo`) first.",
@@ -31,13 +43,18 @@ def _fail(message: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, help=_("creditflow: credit lifecycle workflow engine."))
-@click.option("--database", envvar="CREDITFLOW_DATABASE_URL", help=_("SQLAlchemy URL (default: instance/creditflow.sqlite)."))
-@click.option("--policy", envvar="CREDITFLOW_POLICY", help=_("Policy YAML file (default: the bundled policy)."))
+@click.option("--database", help=_("SQLAlchemy URL (default: CREDITFLOW_DATABASE_URL, else instance/creditflow.sqlite)."))
+@click.option("--policy", help=_("Policy YAML file (default: CREDITFLOW_POLICY_PATH, else the bundled policy)."))
 @click.pass_context
 def main(ctx, database, policy):
     ctx.ensure_object(dict)
-    ctx.obj["database"] = database
-    ctx.obj["policy"] = policy
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        _fail(_("Configuration error: %(problem)s", problem=str(exc)))
+    configure_logging(settings)
+    i18n.CLI_LANG = settings.lang
+    ctx.obj["settings"] = settings.merged(database_url=database, policy_path=policy)
 
 
 @main.command("init-db", help=_("Create or upgrade the database schema."))
@@ -125,10 +142,14 @@ def _money(value):
 @click.pass_context
 def users_grant(ctx, username, role, branch, limit, valid_from, valid_to):
     engine = _engine(ctx)
-    _run(lambda: engine.grant_role(username, role, branch, _money(limit),
-                                   valid_from.date() if valid_from else None, valid_to.date() if valid_to else None,
-                                   actor=None, source="cli"))
+    at_risk = _run(lambda: engine.grant_role(username, role, branch, _money(limit),
+                                             valid_from.date() if valid_from else None,
+                                             valid_to.date() if valid_to else None, actor=None, source="cli"))
     click.echo(_("Granted %(role)s to %(username)s.", role=role, username=username))
+    for pair in at_risk:
+        click.echo(_("Warning: %(username)s can now stand on both sides of %(rule)s (%(name)s); the engine still "
+                     "refuses one person on both sides on the same loan.", username=username, rule=pair.id,
+                     name=pair.name_zh if i18n.cli_locale() == "zh_CN" else pair.name), err=True)
 
 
 @users.command("leave", help=_("Record leave: the user is offered no work in the period."))
@@ -174,6 +195,30 @@ def users_token(ctx, username):
     click.echo(token)
 
 
+@users.command("tokens", help=_("List a user's API tokens (issued, expiry, revoked)."))
+@click.argument("username")
+@click.pass_context
+def users_tokens(ctx, username):
+    engine = _engine(ctx)
+    rows = _run(lambda: engine.tokens(username))
+    if not rows:
+        click.echo(_("%(username)s has no API tokens.", username=username))
+    now = engine.clock.now()
+    for token_id, issued, expires, revoked in rows:
+        state = _("revoked") if revoked else _("expired") if expires and expires <= now else _("valid")
+        click.echo(f"#{token_id}  {issued.isoformat(timespec='minutes')}  "
+                   f"{expires.isoformat(timespec='minutes') if expires else '-'}  {state}")
+
+
+@users.command("revoke-token", help=_("Revoke an API token by its number (see `creditflow users tokens`)."))
+@click.argument("token_id", type=int)
+@click.pass_context
+def users_revoke_token(ctx, token_id):
+    engine = _engine(ctx)
+    _run(lambda: engine.revoke_token(token_id, source="cli"))
+    click.echo(_("API token %(id)s revoked.", id=token_id))
+
+
 def _run(action):
     try:
         return action()
@@ -192,21 +237,104 @@ def tick(ctx, now):
         except ValueError:
             _fail(_("'%(value)s' is not an ISO-8601 time, e.g. 2026-12-01T09:00:00+08:00.", value=now))
     engine = _engine(ctx, clock=clock)
+    started = engine.clock.now()
     fired = engine.tick()
     click.echo(_("%(count)s process instance(s) moved on.", count=fired))
+    failed = [i for i in engine.incidents() if i.last_seen >= started and i.kind != "task"]
+    if failed:
+        click.echo(_("%(count)s instance(s) failed and wait on an incident (see `creditflow incidents list`).",
+                     count=len(failed)), err=True)
 
 
 @main.command(help=_("Fire due timers forever (run one or more per database; PostgreSQL workers never fire an instance twice)."))
-@click.option("--interval", default=30.0, show_default=True, help=_("Seconds between ticks."))
+@click.option("--interval", type=float, help=_("Seconds between ticks (default: CREDITFLOW_WORKER_INTERVAL, 30)."))
 @click.pass_context
 def worker(ctx, interval):
-    engine = _engine(ctx)
+    settings = ctx.obj["settings"]
+    interval = settings.worker_interval if interval is None else interval
+    engine = _engine(ctx, need_schema=False)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_args: stopping.set())
     click.echo(_("Timer worker started; checking every %(seconds)s s.", seconds=interval))
-    while True:
-        fired = engine.tick()
-        if fired:
-            click.echo(_("%(count)s process instance(s) moved on.", count=fired))
-        time.sleep(interval)
+    away_since = None
+    try:
+        while not stopping.is_set():
+            try:
+                fired = engine.tick()
+                away_since = None
+                if fired:
+                    click.echo(_("%(count)s process instance(s) moved on.", count=fired))
+            except (DatabaseUnavailable, OperationalError, InterfaceError) as exc:
+                away_since = away_since or time.monotonic()
+                away = time.monotonic() - away_since
+                if away > settings.worker_db_outage_seconds:
+                    click.echo(_("The database has been unreachable for %(seconds)s s; the worker stops.",
+                                 seconds=int(away)), err=True)
+                    sys.exit(3)
+                worker_log.warning("database unreachable, retrying: %s", str(exc).splitlines()[0],
+                                   extra={"outcome": "database_unreachable"})
+                engine.db.engine.dispose()  # reconnect on the next attempt
+            except Exception:  # noqa: BLE001 - the worker outlives any one bad tick
+                worker_log.exception("tick failed", extra={"outcome": "error"})
+            stopping.wait(interval if away_since is None else min(interval, 5.0))
+    except KeyboardInterrupt:
+        pass
+    click.echo(_("Timer worker stopped."))
+
+
+@main.group(help=_("Steps that failed outside a person's request: list them and retry."))
+def incidents():
+    pass
+
+
+@incidents.command("list", help=_("Open incidents (or all with --all)."))
+@click.option("--all", "show_all", is_flag=True, help=_("Include resolved incidents."))
+@click.pass_context
+def incidents_list(ctx, show_all):
+    engine = _engine(ctx)
+    rows = engine.incidents(status=None if show_all else "open")
+    if not rows:
+        click.echo(_("No open incidents.") if not show_all else _("No incidents."))
+        return
+    for i in rows:
+        wait = i.next_attempt_at.isoformat(timespec="minutes") if i.next_attempt_at else _("waits for a person")
+        click.echo(f"#{i.id}  {i.loan_ref}  {i.kind:<7} {i.status:<8} {i.process_id} v{i.process_version} "
+                   f"{i.step or '?'}  " + _("attempts %(n)s", n=i.attempts) + f"  {wait}")
+        click.echo(f"      {i.error}")
+
+
+@incidents.command("retry", help=_("Retry an incident now, optionally on the newest deployed version of the process."))
+@click.argument("incident_id", type=int)
+@click.option("--by", "actor", required=True, help=_("The administrator or process designer who retries."))
+@click.option("--to-latest", is_flag=True, help=_("First move the instance to the newest deployed version (a fixed redesign)."))
+@click.pass_context
+def incidents_retry(ctx, incident_id, actor, to_latest):
+    engine = _engine(ctx)
+    incident = _run(lambda: engine.retry_incident(incident_id, actor, to_latest=to_latest, source="cli"))
+    if incident.status == "resolved":
+        click.echo(_("Incident %(id)s resolved: the step went through.", id=incident_id))
+    else:
+        click.echo(_("Incident %(id)s failed again (attempt %(n)s): %(error)s", id=incident_id, n=incident.attempts,
+                     error=incident.error), err=True)
+        sys.exit(1)
+
+
+@main.command(help=_("List stuck work: running processes that wait for nothing, and tasks nobody may perform."))
+@click.pass_context
+def doctor(ctx):
+    report = _engine(ctx).doctor()
+    for s in report.stuck:
+        note = _("incident %(id)s", id=s.incident_id) if s.incident_id else _("no incident explains it")
+        click.echo(_("Stuck: %(loan)s %(process)s v%(version)s (instance %(instance)s) waits for nothing since "
+                     "%(since)s; %(note)s.", loan=s.loan_ref, process=s.process_id, version=s.process_version,
+                     instance=s.instance_id, since=s.since.isoformat(timespec="minutes"), note=note))
+    for t in report.unserved:
+        click.echo(_("Nobody may do task %(id)s '%(name)s' on %(loan)s (role %(role)s, branch %(branch)s).",
+                     id=t.item_id, name=t.name, loan=t.loan_ref, role=t.role, branch=t.branch))
+    if report.healthy:
+        click.echo(_("No stuck work: every running process waits for a task, a timer or a message."))
+    else:
+        sys.exit(1)
 
 
 @main.command("raise-warning", help=_("Raise a risk warning (风险预警) on a loan; the credit risk department registers and decides it."))
@@ -238,8 +366,9 @@ def send_message(ctx, loan, message):
 @click.option("--loans", default=20, show_default=True, help=_("How many synthetic loans to run."))
 @click.option("--seed", default=7, show_default=True, help=_("Random seed."))
 @click.option("--inspections", default=2, show_default=True, help=_("Post-loan inspection rounds before repayment."))
+@click.option("--resume", is_flag=True, help=_("Finish the loans an interrupted run left open instead of starting new ones."))
 @click.pass_context
-def simulate(ctx, loans, seed, inspections):
+def simulate(ctx, loans, seed, inspections, resume):
     from .schema import upgrade
     from .simulate import Simulation
     clock = ManualClock()
@@ -247,7 +376,8 @@ def simulate(ctx, loans, seed, inspections):
     upgrade(engine.db)
     if not engine.deployed():
         engine.deploy([BUNDLED_BPMN], source="cli")
-    summary = Simulation(engine, clock, seed=seed, inspections=inspections).run(loans, progress=True)
+    simulation = Simulation(engine, clock, seed=seed, inspections=inspections)
+    summary = simulation.resume() if resume else simulation.run(loans, progress=True)
     click.echo(summary.render())
 
 

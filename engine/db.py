@@ -6,7 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import ConcurrentChange, DatabaseUnavailable
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -52,16 +55,18 @@ class Database:
 
     @contextmanager
     def transaction(self):
-        """One command, one transaction: commit on success, roll back on any error."""
+        """One command, one transaction: commit on success, roll back on any error. A lost connection is
+        DatabaseUnavailable (nothing was saved), a lock conflict the database resolved is ConcurrentChange."""
         session: Session = self._sessions()
         try:
             yield session
             session.commit()
-        except BaseException:
-            session.rollback()
+        except BaseException as err:
+            _quietly(session.rollback)
+            _translate(err)
             raise
         finally:
-            session.close()
+            _quietly(session.close)
 
     @contextmanager
     def reading(self):
@@ -69,9 +74,37 @@ class Database:
         session: Session = self._readers()
         try:
             yield session
+        except BaseException as err:
+            _translate(err)
+            raise
         finally:
-            session.rollback()
-            session.close()
+            _quietly(session.rollback)
+            _quietly(session.close)
 
     def dispose(self):
         self.engine.dispose()
+
+
+def _quietly(action) -> None:
+    """Rollback and close on a dead connection must not hide the error that matters."""
+    try:
+        action()
+    except DBAPIError:
+        pass
+
+
+def _translate(err: BaseException) -> None:
+    if isinstance(err, DBAPIError):
+        if err.connection_invalidated or isinstance(err, InterfaceError) or _cannot_connect(err):
+            raise DatabaseUnavailable("The database cannot be reached right now; nothing was saved. "
+                                      "Try again in a moment.") from err
+        if getattr(err.orig, "sqlstate", None) in ("40001", "40P01"):  # serialization failure, deadlock
+            raise ConcurrentChange("Someone else changed this loan at the same time; reload and try again.") from err
+
+
+def _cannot_connect(err: DBAPIError) -> bool:
+    """PostgreSQL: no connection could be made, or the server ended it (SQLite's errors are never about that)."""
+    if not isinstance(err, OperationalError) or not type(err.orig).__module__.startswith("psycopg"):
+        return False
+    state = getattr(err.orig, "sqlstate", None)
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")

@@ -45,9 +45,19 @@ class ScriptFailed(EngineError):
     """A script or expression in the BPMN raised; the step was rolled back."""
 
     code = "script_failed"
+    instance_id: int | None = None  # the instance whose step failed, when known (for its incident)
+    step_id: str | None = None
+    step_name: str | None = None
+    process_id: str | None = None
 
 
 class TooManyAttempts(NotAllowed):
     """Too many failed sign-ins for one user name; `seconds` says how long to wait."""
 
     code = "too_many_attempts"
+
+
+class DatabaseUnavailable(EngineError):
+    """The database connection dropped or cannot be opened; nothing was saved. Try again in a moment."""
+
+    code = "database_unavailable"

@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 import jsonschema
+from referencing import Registry
 
 # Message templates are msgids: the web layer translates them with the same text.
 MESSAGES = {
@@ -23,8 +24,13 @@ TYPE_WORDS = {"number": "a number", "integer": "a whole number", "string": "text
               "array": "a list", "object": "an object"}
 
 
+# An empty registry that retrieves nothing: a `$ref` outside the form is unresolvable, never fetched.
+NO_RETRIEVAL = Registry()
+
+
 def validator_for(schema: dict) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return jsonschema.Draft202012Validator(schema, registry=NO_RETRIEVAL,
+                                           format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def form_errors(schema: dict, data: dict) -> dict[str, tuple[str, dict]]:

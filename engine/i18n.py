@@ -10,9 +10,13 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LOCALES = ("zh_CN", "en")
 
 
+CLI_LANG: str | None = None  # the `lang` setting, once the command line has read the settings
+
+
 def cli_locale() -> str:
-    """CREDITFLOW_LANG, else the POSIX locale; Chinese when it says zh."""
-    raw = os.environ.get("CREDITFLOW_LANG") or os.environ.get("LC_ALL") or os.environ.get("LANG") or "en"
+    """The `lang` setting (CREDITFLOW_LANG), else the POSIX locale; Chinese when it says zh."""
+    raw = (CLI_LANG or os.environ.get("CREDITFLOW_LANG") or os.environ.get("LC_ALL") or os.environ.get("LANG")
+           or "en")
     return "zh_CN" if raw.lower().startswith("zh") else "en"
 
 

@@ -46,6 +46,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     origination_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     missed_inspections: Mapped[int] = mapped_column(Integer, default=0)
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # bumped at sign-out
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     grants: Mapped[list[RoleGrant]] = relationship(back_populates="user", cascade="all, delete-orphan",
@@ -96,6 +97,7 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -175,6 +177,7 @@ class WorkItem(Base):
     __table_args__ = (
         UniqueConstraint("instance_id", "task_id"),
         Index("ix_work_item_role_branch", "role", "branch"),
+        {"sqlite_autoincrement": True},  # a task's id (its link) is never given to a later task
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -257,3 +260,28 @@ class AuditCheckpoint(Base):
     event_id: Mapped[int] = mapped_column(Integer)
     head_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Incident(Base):
+    """A step that failed outside a person's request (timer, message), or a failed completion counted for designers."""
+
+    __tablename__ = "incident"
+    __table_args__ = (Index("ix_incident_instance_status", "instance_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # timer | message | task
+    process_id: Mapped[str] = mapped_column(String(64))
+    process_version: Mapped[int] = mapped_column(Integer)
+    step: Mapped[str | None] = mapped_column(String(128))  # BPMN id of the failing element
+    step_name: Mapped[str | None] = mapped_column(String(256))
+    error: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSON)  # for a message: its name and payload, to deliver again
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | resolved
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: waits for a person
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))

@@ -12,7 +12,7 @@ from .authorization import history_of
 from .errors import NotAllowed, NotFound
 from .models import DutyRecord, Loan, ProcessInstance, ProcessVersion, RoleGrant, User, WorkItem
 from .users import get_user, on_leave, user_view
-from .views import ActView, InstanceView, LoanView, TaskView, WorkItemView
+from .views import ActView, InstanceView, LoanView, TaskFormView, TaskView, WorkItemView
 
 INBOX_KINDS = ("mine", "available", "done")
 
@@ -136,6 +136,12 @@ class QueryMixin:
                                                                        User.active.is_(True)).distinct()).all()
             return [u.username for u in users if self.gate.decide(session, u, item, loan).allowed]
 
+    def open_loans(self) -> list[str]:
+        """References of loans that have not ended (rejected, withdrawn and closed ones have)."""
+        with self.db.reading() as session:
+            return list(session.scalars(select(Loan.reference).where(
+                Loan.status.not_in(("rejected", "withdrawn", "closed"))).order_by(Loan.id)))
+
     def usernames(self) -> list[str]:
         with self.db.reading() as session:
             return list(session.scalars(select(User.username).order_by(User.username)))
@@ -169,6 +175,18 @@ class QueryMixin:
             meta = loaded.user_tasks[task.task_spec.name]
             facts = {k: v for k, v in task.data.items() if k not in runtime.PROCESS_PARAMETERS}
             return TaskView(_item_view(item, loan), meta.form, meta.instructions, runtime.plain_data(facts))
+
+    def task_form(self, item_id: int) -> TaskFormView:
+        """What a submission is parsed against: the task's form (no policy check here: the completion that
+        follows decides, and records a refusal as an event, whichever door it came through)."""
+        with self.db.reading() as session:
+            item = session.get(WorkItem, item_id)
+            if item is None:
+                raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
+            loan = session.get(Loan, item.loan_id)
+            loaded = self.loaded(session.get(ProcessInstance, item.instance_id).process_version)
+            meta = next(m for m in loaded.user_tasks.values() if m.bpmn_id == item.bpmn_id)
+            return TaskFormView(item.id, item.name, loan.reference, meta.form)
 
     def loan(self, loan_ref: str, with_paths: bool = False) -> LoanView:
         """A loan's file: its fields, every process instance on it and who did what."""

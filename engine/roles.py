@@ -20,3 +20,6 @@ ROLES = {
 # Roles that do no work in process lanes.
 NON_LANE_ROLES = {"auditor", "admin", "process_designer"}
 LANE_ROLES = set(ROLES) - NON_LANE_ROLES
+
+# Who may see and retry incidents (failed automatic steps).
+INCIDENT_ROLES = ("admin", "process_designer")

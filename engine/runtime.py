@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+import decimal
 from decimal import Decimal
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -12,11 +13,12 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import utc
-from .errors import ScriptFailed
+from .errors import InvalidInput, ScriptFailed
 from .timers import TimerEventDefinition
 
 
@@ -68,7 +70,10 @@ def run_engine(workflow: BpmnWorkflow, log: StepLog) -> None:
         workflow.refresh_timers()
         workflow.do_engine_steps(did_complete_task=log.did_complete)
     except SpiffWorkflowException as exc:
-        raise ScriptFailed("Step '%(step)s' failed: %(error)s", step=_failed_step(exc), error=_reason(exc)) from exc
+        raise _script_failed(exc) from exc
+    except OverflowError as exc:  # a timer so far away that no date can hold it
+        raise ScriptFailed("Step '%(step)s' failed: %(error)s", step="?",
+                           error=f"a date or duration is out of range ({exc})") from exc
     log.thrown.extend(workflow.get_events())
 
 
@@ -77,7 +82,7 @@ def complete_user_task(workflow: BpmnWorkflow, task, data: dict, log: StepLog) -
     try:
         task.run()
     except SpiffWorkflowException as exc:
-        raise ScriptFailed("Step '%(step)s' failed: %(error)s", step=_failed_step(exc), error=_reason(exc)) from exc
+        raise _script_failed(exc) from exc
     run_engine(workflow, log)
 
 
@@ -88,13 +93,43 @@ def _reason(exc) -> str:
     while isinstance(cause, SpiffWorkflowException) and id(cause) not in seen:
         seen.add(id(cause))
         cause = getattr(cause, "exception", None) or cause.__cause__ or cause.__context__
-    return f"{text} ({type(cause).__name__}: {cause})" if cause is not None else text
+    if cause is None or type(cause).__name__ in text:
+        return text
+    detail = "division by zero" if isinstance(cause, decimal.DivisionByZero | decimal.DivisionUndefined) else cause
+    return f"{text} ({type(cause).__name__}: {detail})"
 
 
-def _failed_step(exc) -> str:
+def _script_failed(exc) -> ScriptFailed:
+    """The refusal a person sees, carrying the failing element (process, BPMN id, name) for the incident list."""
     task = getattr(exc, "task", None)
     spec = getattr(task, "task_spec", None)
-    return getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or "?"
+    name = getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or "?"
+    error = ScriptFailed("Step '%(step)s' failed: %(error)s", step=name, error=_reason(exc))
+    error.step_id = getattr(spec, "bpmn_id", None)
+    error.step_name = getattr(spec, "bpmn_name", None)
+    error.process_id = getattr(getattr(task, "workflow", None), "spec", None) and task.workflow.spec.name
+    return error
+
+
+def migrate(workflow: BpmnWorkflow, new, registry) -> list[str]:
+    """Move a workflow onto a new version of its process (Spiff's diff and migrate); returns the steps re-planned.
+    Waiting timers keep their due time. Refused when a step the workflow has passed no longer exists."""
+    top, subs = diff_workflow(registry, workflow, new.spec, new.subprocess_specs)
+    if any(diff is None for diff in subs.values()):
+        raise InvalidInput("The new version lacks a subprocess this instance is running.")
+    waiting = {t.id: dict(t.internal_data) for t in workflow.get_tasks(state=TaskState.WAITING)}
+    reset = migrate_workflow(top, workflow, new.spec)
+    for sp_id, diff in subs.items():
+        sub = workflow.subprocesses[sp_id]
+        reset += migrate_workflow(diff, sub, new.subprocess_specs[sub.spec.name])
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        task.internal_data.update(waiting.get(task.id, {}))
+    stale = sorted({t.task_spec.bpmn_id or t.task_spec.name for t in workflow.get_tasks()
+                    if t.workflow.spec.task_specs.get(t.task_spec.name) is not t.task_spec})
+    if stale:
+        raise InvalidInput("The new version lacks steps this instance has passed: %(steps)s.", steps=", ".join(stale))
+    workflow.subprocess_specs = new.subprocess_specs
+    return sorted({t.task_spec.bpmn_id or t.task_spec.name for t in reset})
 
 
 def ready_user_tasks(workflow: BpmnWorkflow):

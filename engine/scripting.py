@@ -9,7 +9,10 @@ loop or comprehension stops after MAX_ITERATIONS steps.
 from __future__ import annotations
 
 import ast
+import time
+from contextvars import ContextVar
 from datetime import timedelta
+import decimal
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Mapping
@@ -27,6 +30,11 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 MAX_RANGE = 10_000
 MAX_ITERATIONS = 100_000  # per loop or comprehension
+MAX_TOTAL_STEPS = 1_000_000  # all loops of one evaluation together
+MAX_SECONDS = 2.0  # one evaluation
+MAX_EXPONENT = 1_000
+MAX_INT_BITS = 4_096
+MAX_SEQUENCE = 1_000_000  # characters or items built by `*`
 
 FORBIDDEN_NODES = {
     ast.Import: "imports are not allowed",
@@ -62,17 +70,70 @@ def _bounded_range(*args):
     return r
 
 
+class _Budget:
+    """Steps one evaluation may take across all its loops, and the time it may run."""
+
+    def __init__(self):
+        self.steps = MAX_TOTAL_STEPS
+        self.deadline = time.monotonic() + MAX_SECONDS
+
+    def spend(self) -> None:
+        self.steps -= 1
+        if self.steps < 0:
+            raise ValueError(f"the script ran more than {MAX_TOTAL_STEPS} loop steps in all")
+        if self.steps % 1000 == 0 and time.monotonic() > self.deadline:
+            raise ValueError(f"the script ran more than {MAX_SECONDS} seconds")
+
+
+_budget: ContextVar[_Budget | None] = ContextVar("creditflow_script_budget", default=None)
+
+
 def _bounded_iter(obj):
-    """Every for-loop and comprehension: at most MAX_ITERATIONS steps (a list growing while looped over stops)."""
+    """Every for-loop and comprehension: at most MAX_ITERATIONS steps each (a list growing while looped over
+    stops), and all loops of one evaluation together at most MAX_TOTAL_STEPS."""
+    budget = _budget.get()
     for count, value in enumerate(default_guarded_getiter(obj)):
         if count >= MAX_ITERATIONS:
             raise ValueError(f"a loop ran more than {MAX_ITERATIONS} times")
+        if budget is not None:
+            budget.spend()
         yield value
+
+
+def _too_large(value) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value.bit_length() > MAX_INT_BITS
+    if isinstance(value, (str, bytes, list, tuple)):
+        return len(value) > MAX_SEQUENCE
+    return False
+
+
+def guarded_pow(base, exponent):
+    """`**` that refuses results no credit rule needs (10 ** 10 ** 10 would take the process down)."""
+    if isinstance(exponent, (int, Decimal)) and abs(exponent) > MAX_EXPONENT and base not in (0, 1, -1):
+        raise ValueError(f"the exponent {exponent} is too large (at most {MAX_EXPONENT})")
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 \
+            and abs(base).bit_length() * exponent > MAX_INT_BITS:
+        raise ValueError("the power is too large")
+    return base ** exponent
+
+
+def guarded_mul(left, right):
+    """`*` that refuses to build huge text, lists or numbers ('x' * 10 ** 10)."""
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, (str, bytes, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
+            raise ValueError(f"the result would be too large (more than {MAX_SEQUENCE} items)")
+    if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+        raise ValueError("the product is too large")
+    return left * right
+
+
+GUARDS = {"guarded_pow": guarded_pow, "guarded_mul": guarded_mul}
 
 
 def _inplacevar(op: str, x, y):
     ops = {
-        "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
+        "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": guarded_mul,
         "/=": lambda a, b: a / b, "//=": lambda a, b: a // b, "%=": lambda a, b: a % b,
     }
     if op not in ops:
@@ -103,17 +164,28 @@ def check_source(source: str, mode: str) -> ast.AST:
             raise ExpressionRejected(f"access to '{node.attr}' is not allowed", node.lineno)
         if isinstance(node, ast.Name) and node.id.startswith("_"):
             raise ExpressionRejected(f"the name '{node.id}' is not allowed", node.lineno)
+        if isinstance(node, ast.Name) and node.id == "print":
+            raise ExpressionRejected("print is not available: a script has no output; assign the value to a "
+                                     "variable instead", node.lineno)
     return tree
 
 
 class _DecimalLiterals(ast.NodeTransformer):
-    """Money is Decimal in task data, so `amount * 0.05` must not mix in a binary float."""
+    """Money is Decimal in task data, so `amount * 0.05` must not mix in a binary float; `**` and `*` go through
+    guards that refuse results too large to compute."""
 
     def visit_Constant(self, node):
         if isinstance(node.value, float):
             call = ast.Call(ast.Name("Decimal", ast.Load()), [ast.Constant(repr(node.value))], [])
             return ast.copy_location(call, node)
         return node
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        guard = {ast.Pow: "guarded_pow", ast.Mult: "guarded_mul"}.get(type(node.op))
+        if guard is None:
+            return node
+        return ast.copy_location(ast.Call(ast.Name(guard, ast.Load()), [node.left, node.right], []), node)
 
 
 def _exact(tree: ast.AST) -> str:
@@ -169,14 +241,24 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         scope = _base_globals(self.globals)
         scope.update(external_context or {})
         scope.update(_data_only(context))
-        return eval(compile_expression(expression), scope)  # noqa: S307 - restricted bytecode
+        scope.update(GUARDS)
+        token = _budget.set(_Budget())
+        try:
+            return eval(compile_expression(expression), scope)  # noqa: S307 - restricted bytecode
+        finally:
+            _budget.reset(token)
 
     def execute(self, script, context, external_context=None):
         scope = _base_globals(self.globals)
         scope.update(external_context or {})
-        names_before = set(scope)
+        names_before = set(scope) | set(GUARDS)
         scope.update(_data_only(context))
-        exec(compile_script(script), scope)  # noqa: S102 - restricted bytecode
+        scope.update(GUARDS)
+        token = _budget.set(_Budget())
+        try:
+            exec(compile_script(script), scope)  # noqa: S102 - restricted bytecode
+        finally:
+            _budget.reset(token)
         for key, value in scope.items():
             if key.startswith("_") or callable(value):
                 continue
@@ -194,3 +276,11 @@ class RestrictedScriptEngine(PythonScriptEngine):
 
     def validate(self, expression):
         check_source(expression, "eval" if "\n" not in expression.strip() else "exec")
+
+    def create_task_exec_exception(self, task, script, err):
+        """Spiff assumes an exception's first argument is text; decimal's are lists. Name the error plainly."""
+        if isinstance(err, decimal.DivisionByZero | decimal.DivisionUndefined):
+            err.args = ("division by zero",)
+        elif err.args and not isinstance(err.args[0], str):
+            err.args = (str(err),)
+        return super().create_task_exec_exception(task, script, err)

@@ -86,7 +86,22 @@ class Simulation:
         originator = self.rng.choice(self.customer_managers)
         ref = self.engine.start_loan(originator, self.application(), source="cli")
         summary.loans += 1
-        inspections = 0
+        return self.drive(ref, summary)
+
+    def resume(self, progress: bool = False) -> Summary:
+        """Finish every loan a previous run left open (a crash, a kill): each command was atomic, so each loan is
+        exactly where its last committed step left it."""
+        summary = Summary()
+        started = time.perf_counter()
+        for ref in self.engine.open_loans():
+            summary.loans += 1
+            self.drive(ref, summary)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def drive(self, ref: str, summary: Summary) -> str:
+        """Do the loan's work, fire its timers and send repayment until it ends."""
+        inspections = sum(1 for act in self.engine.loan(ref).acts if act.duty == "review_inspection_report")
         for _step in range(400):
             items = self.engine.loan_items(ref)
             if items:

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -106,6 +107,15 @@ class SpecCache:
         return loaded
 
 
+def _wire_merge(process_spec, loop: LoopTask) -> None:
+    """Spiff connects a loop's merge to its child's completion only when it creates the first child, on the spec
+    in memory; a workflow restored from its row in another process would never merge (the committee stall).
+    Connect it once, when the spec is loaded, for every workflow that uses it."""
+    child = process_spec.task_specs[loop.task_spec]
+    if not child.completed_event.is_connected(loop.merge_child):
+        child.completed_event.connect(loop.merge_child)
+
+
 def load_process(process_id: str, sha256: str, files: dict[str, str]) -> LoadedProcess:
     sources = [SourceFile(name, text.encode("utf-8")) for name, text in files.items()]
     bundle = parse_bundle(sources, xsd_validate=False)
@@ -114,6 +124,8 @@ def load_process(process_id: str, sha256: str, files: dict[str, str]) -> LoadedP
                            name=spec.description or process_id)
     for each in [spec, *loaded.subprocess_specs.values()]:
         for ts in each.task_specs.values():
+            if isinstance(ts, LoopTask):
+                _wire_merge(each, ts)
             if isinstance(ts, UserTask):
                 props = user_task_properties(ts)
                 form = json.loads(files[form_path(each.file, props["form"])])

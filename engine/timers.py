@@ -21,6 +21,25 @@ from SpiffWorkflow.spiff.parser.event_parsers import (
 )
 
 
+# The furthest a timer or a deadline may lie. Spiff counts a duration month by month, so P99999999Y would take
+# minutes of CPU before failing: such a value is refused before it is counted.
+MAX_DURATION = timedelta(days=3660)
+
+
+def duration_from(expression: str, start: datetime) -> timedelta:
+    """An ISO 8601 duration from `start`; ValueError for anything that is not one or lies beyond MAX_DURATION."""
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(str(expression))
+    except Exception as exc:  # noqa: BLE001 - Spiff raises a bare Exception for a malformed duration
+        raise ValueError(f"'{expression}' is not an ISO 8601 duration") from exc
+    rough = timedelta(days=365 * parsed.get("years", 0) + 31 * parsed.get("months", 0) + 7 * parsed.get("weeks", 0)
+                      + parsed.get("days", 0), hours=parsed.get("hours", 0), minutes=parsed.get("minutes", 0),
+                      seconds=parsed.get("seconds", 0)) if all(v < 10**7 for v in parsed.values()) else None
+    if rough is None or rough > MAX_DURATION + timedelta(days=62):
+        raise ValueError(f"the duration '{expression}' is more than {MAX_DURATION.days} days")
+    return TimerEventDefinition.get_timedelta_from_start(parsed, start)
+
+
 def _now(my_task) -> datetime:
     return my_task.workflow.script_engine.clock.now()
 
@@ -46,8 +65,7 @@ class ClockedDuration(DurationTimerEventDefinition):
         now = _now(my_task)
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            parsed = TimerEventDefinition.parse_iso_duration(expression)
-            event_value = (now + TimerEventDefinition.get_timedelta_from_start(parsed, now)).isoformat()
+            event_value = (now + duration_from(expression, now)).isoformat()
             my_task._set_internal_data(event_value=event_value)
         if TimerEventDefinition.get_datetime(event_value) <= now:
             my_task._set_internal_data(event_fired=True)

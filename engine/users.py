@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -33,6 +33,7 @@ class UserView:
     active: bool
     origination_blocked: bool
     grants: tuple[GrantView, ...]
+    session_version: int = 0  # a web session signed in under an older version is void
 
     @property
     def roles(self) -> set[str]:
@@ -48,7 +49,8 @@ def user_view(user: User, today: date | None = None) -> UserView:
         (g.valid_from is None or g.valid_from <= today) and (g.valid_to is None or today <= g.valid_to))]
     return UserView(user.id, user.username, user.display_name or user.username, user.active,
                     user.origination_blocked,
-                    tuple(GrantView(g.role, g.branch, g.limit, g.valid_from, g.valid_to) for g in grants))
+                    tuple(GrantView(g.role, g.branch, g.limit, g.valid_from, g.valid_to) for g in grants),
+                    user.session_version or 0)
 
 
 def get_user(session: Session, username: str) -> User:
@@ -58,13 +60,37 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
+MIN_PASSWORD_LENGTH = 12
+# The passwords most often found in breaches, and what staff put in when told "at least 12 characters".
+COMMON_PASSWORDS = frozenset("""
+123456789012 1234567890123 12345678901234 qwertyuiop12 qwertyuiopasdf 1q2w3e4r5t6y 1qaz2wsx3edc 1qaz2wsx3edc4rfv
+password1234 password12345 password123456 passw0rd1234 p@ssw0rd1234 p@ssword1234 administrator admin1234567
+admin12345678 welcome12345 welcome123456 iloveyou1234 changeme1234 letmein12345 abc123456789 abcdefghijkl
+aaaaaaaaaaaa 111111111111 000000000000 woaini1314520 woaini520520 5201314520131 a123456789012 qq1234567890
+zxcvbnm12345 asdfghjkl123 trustno11234 football1234 baseball1234 superman1234 sunshine1234 princess1234
+creditflow123 creditflow1234 bank12345678 bankofchina1 icbc12345678
+""".split())
+
+
+def password_problem(password: str, username: str) -> tuple[str, dict] | None:
+    """Why a password may not be used (template and parameters), or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "A password must have at least %(length)s characters.", {"length": MIN_PASSWORD_LENGTH}
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or len(set(lowered)) <= 3 or (username and username.lower() in lowered):
+        return "This password is too easy to guess (a common password, repeated characters or the user name).", {}
+    return None
+
+
 def add_user(session: Session, username: str, password: str | None, display_name: str, now) -> User:
     if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
         raise InvalidInput("A user name must be letters, digits, '.', '_' or '-' (at most 64).")
     if session.scalar(select(User.id).where(User.username == username)):
         raise InvalidInput("The user '%(username)s' already exists.", username=username)
-    if password is not None and len(password) < 8:
-        raise InvalidInput("A password must have at least 8 characters.")
+    problem = password_problem(password, username) if password is not None else None
+    if problem:
+        template, params = problem
+        raise InvalidInput(template, **params)
     user = User(username=username, display_name=display_name or username, created_at=now,
                 password_hash=generate_password_hash(password) if password else None)
     session.add(user)
@@ -91,28 +117,35 @@ def grant_role(session: Session, username: str, role: str, branch: str | None = 
     return grant
 
 
+# Checked when there is no real hash, so an unknown user name costs the same time as a wrong password.
+_DUMMY_HASH = generate_password_hash("no user has this password")
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not user.password_hash:
-        return None
-    return user if check_password_hash(user.password_hash, password) else None
+    usable = user is not None and user.active and user.password_hash
+    matches = check_password_hash(user.password_hash if usable else _DUMMY_HASH, password)
+    return user if usable and matches else None
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, username: str, now) -> str:
-    """A new bearer token; only its hash is stored, so it is shown once."""
+def issue_token(session: Session, username: str, now, valid_days: int = 90) -> tuple[str, ApiToken]:
+    """A new bearer token valid for `valid_days`; only its hash is stored, so it is shown once."""
     user = get_user(session, username)
     token = "cf_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now))
-    return token
+    row = ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now,
+                   expires_at=now + timedelta(days=valid_days))
+    session.add(row)
+    session.flush()
+    return token, row
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+def user_for_token(session: Session, token: str, now) -> User | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked.is_(False)))
-    if row is None:
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
         return None
     user = session.get(User, row.user_id)
     return user if user and user.active else None

@@ -1,7 +1,9 @@
 """Deployment checks: everything a risk manager can get wrong in a redesigned BPMN, named by file, element and line."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import PurePosixPath
 
 import jsonschema
@@ -14,7 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from .bpmn_parser import ParsedBundle, SourceFile, XmlRejected, parse_bundle, parse_xml
 from .scripting import ExpressionRejected, compile_expression, compile_script
-from .timers import CLOCKED
+from .timers import CLOCKED, duration_from
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,37 @@ class DeploymentRejected(ValueError):
 
 def user_task_properties(task_spec) -> dict[str, str]:
     return (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+
+
+REFERENCE_DAY = datetime(2026, 1, 1, tzinfo=timezone.utc)  # durations are checked for size, not for a date
+
+
+NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
+
+
+def _schema_objects(schema):
+    """Every JSON object inside a form schema, the schema itself included."""
+    if isinstance(schema, dict):
+        yield schema
+        children = schema.values()
+    elif isinstance(schema, list):
+        children = schema
+    else:
+        return
+    for child in children:
+        yield from _schema_objects(child)
+
+
+def risky_patterns(schema) -> list[str]:
+    """Form patterns that can backtrack catastrophically (a quantified group that itself repeats)."""
+    return [node["pattern"] for node in _schema_objects(schema) if isinstance(node.get("pattern"), str)
+            and (len(node["pattern"]) > 500 or NESTED_QUANTIFIER.search(node["pattern"]))]
+
+
+def outside_references(schema) -> list[str]:
+    """Every `$ref` that would leave the form (a URL, another file): the engine never fetches anything."""
+    return [node["$ref"] for node in _schema_objects(schema)
+            if isinstance(node.get("$ref"), str) and not node["$ref"].startswith("#")]
 
 
 def form_path(bpmn_file: str, form: str) -> str:
@@ -146,6 +179,11 @@ class _Checker:
             self.expression(bpmn_id, props["assignee"], "assignee expression")
         if props.get("due") and not props["due"].upper().startswith("P"):
             self.expression(bpmn_id, props["due"], "due expression")
+        elif props.get("due"):
+            try:
+                duration_from(props["due"], REFERENCE_DAY)
+            except (ValueError, OverflowError) as exc:
+                self.problem(bpmn_id, f"user task '{label}' has due '{props['due']}': {exc}")
         form = props.get("form")
         if not form:
             self.problem(bpmn_id, f"user task '{label}' declares no form; add the extension property 'form'")
@@ -159,6 +197,11 @@ class _Checker:
             jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
             self.problem(bpmn_id, f"form '{form}' is not a valid JSON Schema: {exc.message}")
+        for ref in outside_references(schema):
+            self.problem(bpmn_id, f"form '{form}' refers to '{ref}'; a form may refer only inside itself ('#/...')")
+        for pattern in risky_patterns(schema):
+            self.problem(bpmn_id, f"form '{form}' has the pattern '{pattern}', which repeats a repetition (such as "
+                                  "(a+)+) and can hang on one input; write it without the nested quantifier")
 
     def check_decision(self, ts, bpmn_id):
         engine = getattr(ts, "dmnEngine", None)

@@ -91,3 +91,31 @@ class DeployResult:
     process_id: str
     version: int
     created: bool
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    id: int
+    loan_ref: str
+    instance_id: int
+    kind: str
+    process_id: str
+    process_version: int
+    step: str | None
+    step_name: str | None
+    error: str
+    status: str
+    attempts: int
+    first_seen: datetime
+    last_seen: datetime
+    next_attempt_at: datetime | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
+@dataclass(frozen=True)
+class TaskFormView:
+    id: int
+    name: str
+    loan_ref: str
+    form: dict

@@ -64,6 +64,17 @@ class PolicySet:
         """Every rule with an id: pairs, personal limits, then the other controls."""
         return self.pairs + self.limits + tuple(self.controls.values())
 
+    def pairs_at_risk(self, held: set[str], new_role: str) -> list[R.PairRule]:
+        """Pair rules where the new role adds a duty on one side while a role already held reaches the other:
+        one person can now stand on both sides, and only the per-loan check still keeps them apart."""
+        def reach(roles) -> frozenset[str]:
+            return frozenset(d for d, spec in self.duty_specs.items() if set(spec.roles) & set(roles))
+
+        old, new = reach(held - {new_role}), reach({new_role})
+        added = new - old
+        return [pair for pair in self.pairs
+                if (added & pair.duties_a and old & pair.duties_b) or (added & pair.duties_b and old & pair.duties_a)]
+
     def rule(self, rule_id: str) -> Any:
         for r in self.rules:
             if r.id == rule_id:

@@ -13,6 +13,7 @@ from engine.clock import ManualClock
 from engine.db import sqlite_url
 from engine.models import Base
 from engine.schema import upgrade
+from engine.service import CreditEngine
 
 PG_ADMIN_URL = os.environ.get("CREDITFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 START = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)  # 09:00 in Beijing, a Monday
@@ -75,10 +76,31 @@ def clock():
     return ManualClock(START)
 
 
+class ColdEngine:
+    """Every call goes to a brand-new engine: no spec cache, no live workflows, nothing from an earlier command.
+    This is what a multi-worker deployment sees when the next request lands in another process."""
+
+    def __init__(self, warm):
+        self._warm = warm
+
+    def __getattr__(self, name):
+        warm = self._warm
+        fresh = CreditEngine(warm.db, warm.clock, warm.policy)
+        fresh.settings = warm.settings
+        return getattr(fresh, name)
+
+
+@pytest.fixture(params=["warm", pytest.param("cold", marks=pytest.mark.cold)])
+def engine_mode(request):
+    """Tests that take `engine_mode` run twice: with one long-lived engine, and with a fresh engine per command."""
+    return request.param
+
+
 @pytest.fixture
-def engine(database_url, clock):
-    """An engine on a fresh database with the bundled processes deployed."""
+def engine(database_url, clock, request):
+    """An engine on a fresh database with the bundled processes deployed (cold when the test asks for it)."""
     eng = build_engine(database_url, clock=clock)
     eng.deploy([BUNDLED_BPMN], actor=None, source="cli")
-    yield eng
+    cold = "engine_mode" in request.fixturenames and request.getfixturevalue("engine_mode") == "cold"
+    yield ColdEngine(eng) if cold else eng
     eng.db.dispose()

@@ -17,7 +17,8 @@ class WebUser(UserMixin):
         self.view = view
 
     def get_id(self) -> str:
-        return self.view.username
+        """The user name and the session version: signing out bumps the version and voids every old cookie."""
+        return f"{self.view.session_version}:{self.view.username}"
 
     @property
     def username(self) -> str:
@@ -52,12 +53,13 @@ class WebUser(UserMixin):
 
 
 @login_manager.user_loader
-def load_user(username: str):
+def load_user(session_id: str):
+    version, _sep, username = session_id.partition(":")
     try:
         view = credit_engine().user(username)
     except NotFound:
         return None
-    return WebUser(view) if view.active else None
+    return WebUser(view) if view.active and version == str(view.session_version) else None
 
 
 def role_required(role: str):

@@ -6,19 +6,21 @@ from dataclasses import replace
 from decimal import Decimal
 
 from flask import Blueprint, g, jsonify, request, url_for
-from werkzeug.exceptions import Unauthorized
+from werkzeug.exceptions import Forbidden, Unauthorized
 
 from engine.errors import InvalidInput
+from engine.roles import INCIDENT_ROLES
 
 from .access import WebUser, get_loan
 from .extensions import credit_engine
 from .inbox import read_filters
 from .openapi import KINDS, openapi_document
-from .serialize import act_json, done_json, item_json, loan_json, task_json
+from .serialize import act_json, done_json, incident_json, item_json, loan_json, task_json
 from .templating import STAGE_LABELS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC = {"api.openapi"}
+MAX_NUMBER_CHARS = 40  # money has 18 digits; nothing the API takes needs more
 
 
 @bp.before_request
@@ -37,7 +39,10 @@ def body() -> dict:
     if not request.is_json:
         raise InvalidInput("Send a JSON object with Content-Type: application/json.")
     try:
-        data = json.loads(request.get_data(as_text=True) or "null", parse_float=_number, parse_constant=_no_constant)
+        data = json.loads(request.get_data(as_text=True) or "null", parse_float=_number, parse_int=_number,
+                          parse_constant=_no_constant)
+    except RecursionError as exc:
+        raise InvalidInput("The body is nested too deeply.") from exc
     except ValueError as exc:
         raise InvalidInput("The body is not valid JSON: %(problem)s.", problem=str(exc)) from exc
     if not isinstance(data, dict):
@@ -47,7 +52,11 @@ def body() -> dict:
 
 
 def _number(literal: str):
+    if len(literal) > MAX_NUMBER_CHARS:
+        raise ValueError(f"a number may have at most {MAX_NUMBER_CHARS} characters")
     value = Decimal(literal)
+    if not value.is_zero() and value.adjusted() > 30:  # 1e999999999 would be a billion-digit integer
+        raise ValueError(f"{literal} is out of range")
     if value == value.to_integral_value() and abs(value) < 10 ** 18:
         return int(value)  # 12.0 is a whole number, as JSON Schema says
     return value
@@ -164,3 +173,32 @@ def complete(item_id: int):
         raise InvalidInput("reason must be text.")
     credit_engine().complete(username(), item_id, data, source="api", reason=reason)
     return jsonify({"id": item_id, "completed": True})
+
+
+INCIDENT_STATUSES = {"open": "open", "resolved": "resolved", "all": None}
+
+
+def _incident_staff():
+    if not any(g.api_user.has_role(role) for role in INCIDENT_ROLES):
+        raise Forbidden()
+
+
+@bp.get("/incidents")
+def list_incidents():
+    _incident_staff()
+    status = request.args.get("status", "open")
+    if status not in INCIDENT_STATUSES:
+        raise InvalidInput("status must be one of: %(choices)s.", choices=", ".join(INCIDENT_STATUSES))
+    rows = credit_engine().incidents(status=INCIDENT_STATUSES[status])
+    return jsonify({"status": status, "incidents": [incident_json(i, g.api_user) for i in rows]})
+
+
+@bp.post("/incidents/<int(max=2147483647):incident_id>/retry")
+def retry_incident(incident_id: int):
+    _incident_staff()
+    payload = body() if request.get_data() else {}
+    if set(payload) - {"to_latest"} or not isinstance(payload.get("to_latest", False), bool):
+        raise InvalidInput("Send {\"to_latest\": true or false}, or nothing.")
+    incident = credit_engine().retry_incident(incident_id, username(), to_latest=payload.get("to_latest", False),
+                                              source="api")
+    return jsonify(incident_json(incident, g.api_user))

@@ -23,7 +23,10 @@ class SignInForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a path on this site. Browsers drop tabs and newlines and read a backslash as a slash, so
+    `/\t/evil.example` would leave the site: any control character, space or backslash is refused."""
+    if (target and target.startswith("/") and not target.startswith("//")
+            and not any(ch in target for ch in "\\ ") and all(ch.isprintable() for ch in target)):
         return target
     return url_for("inbox.index")
 
@@ -64,6 +67,7 @@ def login():
 @login_required
 def logout():
     locale = session.get("locale")
+    credit_engine().sign_out(current_user.username, source="web")
     logout_user()
     session.clear()
     if locale:

@@ -35,10 +35,9 @@ def init_db_command():
 def demo(ctx, port, password, no_serve):
     from . import create_app
     from .demo import first_sign_in, seed_demo, users_by_role
-    settings = ctx.find_root().obj if isinstance(ctx.find_root().obj, dict) else {}
+    settings = ctx.find_root().obj["settings"]
     # the same file every other creditflow command uses (./instance/creditflow.sqlite unless told otherwise)
-    config = {"DATABASE_URL": database_url(settings.get("database")), "POLICY_PATH": settings.get("policy")}
-    app = create_app({k: v for k, v in config.items() if v} or None)
+    app = create_app(settings=settings.merged(database_url=database_url(settings=settings)))
     engine = app.extensions["creditflow"]
     upgrade(engine.db)
     result = None

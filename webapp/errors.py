@@ -6,18 +6,21 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import ConcurrentChange, EngineError, InvalidInput, NotAllowed, NotFound
+from engine.errors import (ConcurrentChange, DatabaseUnavailable, EngineError, InvalidInput, NotAllowed,
+                           NotFound, TooManyAttempts)
 
 from .i18n import error_message, translate
 
-STATUS = ((InvalidInput, 400), (NotAllowed, 403), (NotFound, 404), (ConcurrentChange, 409))
+STATUS = ((InvalidInput, 400), (TooManyAttempts, 429), (NotAllowed, 403), (NotFound, 404), (ConcurrentChange, 409),
+          (DatabaseUnavailable, 503))
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
               409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "too_many_attempts",
-              500: "internal_error"}
+              500: "internal_error", 503: "unavailable"}
 
 
 def status_for(error: EngineError) -> int:
-    """HTTP status of an engine error: 400 bad input, 403 refusal, 404 missing, 409 concurrent change."""
+    """HTTP status of an engine error: 400 bad input, 403 refusal, 404 missing, 409 concurrent change,
+    503 database away."""
     for kind, status in STATUS:
         if isinstance(error, kind):
             return status
@@ -95,6 +98,10 @@ def handle_csrf_error(error: CSRFError):
 
 def reject_nul_characters():
     """No database stores NUL in text faithfully (PostgreSQL refuses it): refuse it at the door."""
+    if "\x00" in request.path:
+        if wants_json():
+            return error_body("invalid_input", _("Text may not contain NUL characters."), 400)
+        abort(400)
     for values in (request.args, request.form):
         for key, value in values.items(multi=True):
             if "\x00" in key or "\x00" in value:

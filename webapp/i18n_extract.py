@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 
 CALLS = {"_", "N_", "gettext", "EngineError", "NotFound", "InvalidInput", "NotAllowed", "ConcurrentChange",
-         "ScriptFailed", "DeploymentRejected"}
+         "ScriptFailed", "DeploymentRejected", "TooManyAttempts", "DatabaseUnavailable"}
 MESSAGE_DICTS = {"MESSAGES", "TYPE_WORDS"}
 
 
@@ -26,7 +26,7 @@ def extract_engine_messages(fileobj, keywords, comment_tags, options):
                     if _is_text(value):
                         yield value.lineno, None, value.value, []
         elif isinstance(node, ast.Tuple) and len(node.elts) == 2 and _is_text(node.elts[0]) \
-                and isinstance(node.elts[1], ast.Dict) and "%(" in node.elts[0].value:
+                and isinstance(node.elts[1], ast.Dict) and " " in node.elts[0].value:
             yield node.lineno, None, node.elts[0].value, []  # (template, params) pairs, e.g. named-user checks
 
 

@@ -1,7 +1,7 @@
 """A loan's file (instances, diagram with the path taken, history) and starting a new loan."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -12,6 +12,7 @@ from .errors import field_messages
 from .extensions import credit_engine
 from .i18n import error_message
 from .schema_forms import build_fields, parse_submission
+from .serialize import diagram_response
 
 bp = Blueprint("loans", __name__, url_prefix="/loans")
 WARNING_ROLES = {"customer_manager", "risk_manager", "post_loan_manager", "post_loan_head"}
@@ -53,7 +54,9 @@ def create():
 def show(reference: str):
     loan = get_loan(reference, with_paths=True)
     items = credit_engine().loan_items(reference)
-    return render_template("loans/show.html", loan=loan, items=items, warning_roles=WARNING_ROLES)
+    incidents = credit_engine().incidents(loan_ref=reference) if current_user.has_role("process_designer") else []
+    return render_template("loans/show.html", loan=loan, items=items, warning_roles=WARNING_ROLES,
+                           incidents=incidents)
 
 
 @bp.post("/<reference>/warnings")
@@ -82,4 +85,4 @@ def diagram(reference: str, instance_id: int):
     name = next((n for n in sorted(files) if n.endswith(".bpmn")), None)
     if name is None:
         abort(404)
-    return Response(files[name], mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})
+    return diagram_response(files[name], name)

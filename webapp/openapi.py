@@ -32,6 +32,8 @@ def _nullable(kind: str, **extra) -> dict:
 
 ITEM_ID = {"name": "item_id", "in": "path", "required": True,
            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+INCIDENT_ID = {"name": "incident_id", "in": "path", "required": True,
+               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 REFERENCE = {"name": "reference", "in": "path", "required": True,
              "schema": {"type": "string", "minLength": 1, "maxLength": 32, "pattern": "^[A-Za-z0-9-]+$"}}
 
@@ -97,6 +99,20 @@ def _schemas(application: dict) -> dict:
             "id": {"type": "integer"}, "claimed_by": _nullable("string")}},
         "Completed": {"type": "object", "required": ["id", "completed"], "properties": {
             "id": {"type": "integer"}, "completed": {"type": "boolean"}}},
+        "Incident": {"type": "object", "required": ["id", "loan", "kind", "status", "error", "attempts"],
+                     "properties": {
+                         "id": {"type": "integer"}, "loan": {"type": "string"}, "instance_id": {"type": "integer"},
+                         "kind": {"type": "string", "enum": ["timer", "message", "task"]},
+                         "process_id": {"type": "string"}, "process_version": {"type": "integer"},
+                         "step": _nullable("string"), "step_name": _nullable("string"), "error": {"type": "string"},
+                         "status": {"type": "string", "enum": ["open", "resolved"]}, "attempts": {"type": "integer"},
+                         "first_seen": time, "last_seen": time, "next_attempt_at": _nullable("string"),
+                         "resolved_at": _nullable("string"), "resolved_by": _nullable("string"),
+                         "diagram_url": _nullable("string")}},
+        "IncidentList": {"type": "object", "required": ["status", "incidents"], "properties": {
+            "status": {"type": "string"}, "incidents": {"type": "array", "items": _ref("Incident")}}},
+        "Retry": {"type": "object", "additionalProperties": False, "properties": {
+            "to_latest": {"type": "boolean", "description": "First move the instance to the newest version"}}},
     }
 
 
@@ -155,6 +171,18 @@ def openapi_document(application_schema: dict) -> dict:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Completion")}}},
                 "responses": {"200": _json(_ref("Completed"), "Completed"),
                               **_errors(400, 401, 403, 404, 409, 422)}}},
+            "/api/v1/incidents": {"get": {
+                "operationId": "listIncidents", "summary": "Steps that failed (administrators, process designers)",
+                "parameters": [{"name": "status", "in": "query",
+                                "schema": {"type": "string", "enum": ["open", "resolved", "all"], "default": "open"}}],
+                "responses": {"200": _json(_ref("IncidentList"), "Incidents, latest first"),
+                              **_errors(400, 401, 403)}}},
+            "/api/v1/incidents/{incident_id}/retry": {"post": {
+                "operationId": "retryIncident", "summary": "Retry a failed timer or message now",
+                "parameters": [INCIDENT_ID],
+                "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("Retry")}}},
+                "responses": {"200": _json(_ref("Incident"), "The incident after the attempt"),
+                              **_errors(400, 401, 403, 404, 409)}}},
         },
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},

@@ -96,8 +96,13 @@ def parse_submission(schema: dict, form, skip: tuple[str, ...] = ()) -> dict:
     return data
 
 
+MAX_NUMBER_CHARS = 40  # money has 18 digits; a longer "number" stays text and the form's schema refuses it
+
+
 def _scalar(prop: dict, raw: str):
     kind = prop.get("type")
+    if kind in ("integer", "number") and len(raw) > MAX_NUMBER_CHARS:
+        return raw
     if "enum" in prop:
         for option in prop["enum"]:
             if str(option) == raw:

@@ -56,6 +56,31 @@ def task_json(view, now: datetime) -> dict:
             "data": _plain(view.data)}
 
 
+def diagram_response(xml: str, name: str):
+    """A diagram is data for the viewer, never a page: plain text, an attachment, and a sandbox, so markup hidden
+    in a BPMN file cannot run in the app's origin when someone opens its address directly."""
+    from flask import Response
+    return Response(xml, content_type="text/plain; charset=utf-8", headers={
+        "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f'attachment; filename="{name.rsplit("/", 1)[-1]}"',
+        "Content-Security-Policy": "default-src 'none'; sandbox"})
+
+
+def incident_json(incident, user) -> dict:
+    """An incident; process designers also get the link to the failing step on the loan's diagram."""
+    from flask import url_for
+    link = None
+    if user.has_role("process_designer"):
+        link = url_for("loans.show", reference=incident.loan_ref, incident=incident.id,
+                       _anchor=f"instance-{incident.instance_id}")
+    return {"id": incident.id, "loan": incident.loan_ref, "instance_id": incident.instance_id, "kind": incident.kind,
+            "process_id": incident.process_id, "process_version": incident.process_version, "step": incident.step,
+            "step_name": incident.step_name, "error": incident.error, "status": incident.status,
+            "attempts": incident.attempts, "first_seen": _time(incident.first_seen),
+            "last_seen": _time(incident.last_seen), "next_attempt_at": _time(incident.next_attempt_at),
+            "resolved_at": _time(incident.resolved_at), "resolved_by": incident.resolved_by, "diagram_url": link}
+
+
 def _plain(value):
     """Decimals (exact) as strings, dates as ISO text, for anything stored on the case."""
     if isinstance(value, dict):

@@ -59,14 +59,14 @@ def show(item_id: int):
 @login_required
 def complete(item_id: int):
     engine = credit_engine()
-    view = engine.task(current_user.username, item_id)
-    data = parse_submission(view.form, request.form)
+    task = engine.task_form(item_id)
+    data = parse_submission(task.form, request.form)
     try:
-        engine.complete(current_user.username, item_id, data, source="web")
+        engine.complete(current_user.username, item_id, data, source="web")  # refusals are audited there
     except InvalidInput as exc:
         return render_task(item_id, _flat(request.form), field_messages(exc),
                            status=400, refusal=error_message(exc))
-    flash(_("Done: %(task)s on loan %(loan)s.", task=view.item.name, loan=view.item.loan_ref), "success")
+    flash(_("Done: %(task)s on loan %(loan)s.", task=task.name, loan=task.loan_ref), "success")
     return redirect(url_for("inbox.index"))
 
 

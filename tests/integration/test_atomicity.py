@@ -1,11 +1,12 @@
 """A rejected command changes nothing; versions pin running instances; a concurrent change is reported, not lost."""
 import shutil
+import threading
 
 import pytest
 from sqlalchemy import func, select, text
 
 from engine.bootstrap import BUNDLED_BPMN
-from engine.errors import ConcurrentChange, InvalidInput, NotAllowed, ScriptFailed
+from engine.errors import InvalidInput, NotAllowed, NotFound, ScriptFailed
 from engine.models import AuditEvent, DutyRecord, Loan, ProcessInstance, WorkItem
 
 
@@ -58,7 +59,7 @@ def test_a_raising_script_rolls_the_whole_step_back(engine, driver, tmp_path):
     with pytest.raises(ScriptFailed, match="division by zero"):
         engine.complete("cm_wang", item.id, dict(findings="ok", repayment_source="cash", recommendation="proceed"))
     assert snapshot(engine, ref) == before
-    assert audit_actions(engine) == events
+    assert audit_actions(engine) == events + ["incident_opened"]  # counted for the designers, nothing else
     # nothing half-done survives in memory either: a completion that avoids the fault goes through cleanly
     engine.complete("cm_wang", item.id, dict(findings="ok", repayment_source="cash", recommendation="withdraw"))
     assert engine.loan(ref).status == "withdrawn"
@@ -111,23 +112,56 @@ def test_a_rejected_deployment_deploys_nothing(engine, tmp_path):
 
 
 @pytest.mark.postgres
-def test_concurrent_change_to_the_same_instance_is_reported(engine, driver, database_url, monkeypatch):
+def test_a_completion_waits_for_the_writer_holding_the_instance_and_sees_its_result(engine, driver, database_url):
+    """Another process holds the instance (it is completing the same task): this completion waits for it, then
+    finds the task gone and changes nothing, instead of completing it a second time."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite serializes writers before they read; the race needs PostgreSQL")
     ref = driver.start()
     item = driver.item(ref, "investigate")
-    original = engine._checkout
+    instance_id = engine.loan(ref).instances[0].id
+    outcome = {}
 
-    def checkout_while_someone_else_writes(ctx, instance):
-        with engine.db.engine.connect() as other:
-            other.execute(text("UPDATE process_instance SET version = version + 1 WHERE id = :i"), {"i": instance.id})
-            other.commit()
-        return original(ctx, instance)
+    def complete():
+        try:
+            engine.complete("cm_wang", item.id, dict(findings="ok", repayment_source="cash", recommendation="proceed"))
+            outcome["result"] = "completed"
+        except NotFound as err:
+            outcome["result"] = str(err)
 
-    monkeypatch.setattr(engine, "_checkout", checkout_while_someone_else_writes)
-    with pytest.raises(ConcurrentChange):
-        engine.complete("cm_wang", item.id, dict(findings="ok", repayment_source="cash", recommendation="proceed"))
-    monkeypatch.setattr(engine, "_checkout", original)
-    assert driver.open_steps(ref) == ["investigate"]
-    driver.do(ref, "investigate", "cm_wang")  # the retry works from the saved state
-    assert driver.open_steps(ref) == ["review"]
+    with engine.db.engine.connect() as other:
+        other.execute(text("SELECT id FROM process_instance WHERE id = :i FOR UPDATE"), {"i": instance_id})
+        racer = threading.Thread(target=complete)
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive()  # it waits for the lock instead of reading a copy that is about to change
+        other.execute(text("DELETE FROM work_item WHERE id = :i"), {"i": item.id})
+        other.execute(text("UPDATE process_instance SET version = version + 1 WHERE id = :i"), {"i": instance_id})
+        other.commit()
+    racer.join(timeout=30)
+    assert "already completed" in outcome["result"]
+    assert not any(a.duty == "investigate" for a in engine.loan(ref).acts)
+
+
+@pytest.mark.parametrize("due, refused_at_deployment", [
+    ("P99999999Y", True), ('"P%dY" % 99999999', False), ("business_days(10 ** 7)", False)])
+def test_an_absurd_due_time_is_refused_or_fails_the_one_completion_clearly(engine, driver, tmp_path, due,
+                                                                         refused_at_deployment):
+    redesign = tmp_path / "bpmn"
+    shutil.copytree(BUNDLED_BPMN, redesign)
+    path = redesign / "origination.bpmn"
+    path.write_text(path.read_text().replace(
+        '<spiffworkflow:property name="duty" value="review" />',
+        '<spiffworkflow:property name="duty" value="review" />\n'
+        f'          <spiffworkflow:property name="due" value="{due.replace(chr(34), "&quot;")}" />'))
+    from engine.validation import DeploymentRejected
+    if refused_at_deployment:
+        with pytest.raises(DeploymentRejected, match="more than 3660 days"):
+            engine.deploy([redesign])
+        return
+    engine.deploy([redesign])
+    ref = driver.start()
+    before = snapshot(engine, ref)
+    with pytest.raises(ScriptFailed, match="more than"):
+        driver.do(ref, "investigate", "cm_wang")
+    assert snapshot(engine, ref) == before

@@ -49,3 +49,47 @@ def test_a_command_on_an_empty_database_says_what_to_do(tmp_path):
     result = run(sqlite_url(tmp_path / "empty.sqlite"), "users", "token", "cm_wang")
     assert result.exit_code == 1
     assert "has no tables yet; run `creditflow init-db`" in result.output
+
+
+def test_granting_a_second_role_warns_of_the_pairs_it_puts_at_risk(database_url):
+    run(database_url, "init-db")
+    run(database_url, "users", "add", "cm_both", "--password", "long-enough-1")
+    assert "Warning" not in run(database_url, "users", "grant", "cm_both", "customer_manager", "--branch",
+                                "BJ01").output
+    both = CliRunner().invoke(main, ["--database", database_url, "users", "grant", "cm_both",
+                                                     "credit_reviewer", "--branch", "BJ01"],
+                                              env={"CREDITFLOW_LANG": "en"})
+    assert both.exit_code == 0 and "SOD-01" in both.stderr and "on the same loan" in both.stderr
+    assert "Granted credit_reviewer to cm_both" in both.stdout
+
+
+def test_passwords_are_long_and_not_common(database_url):
+    run(database_url, "init-db")
+    short = run(database_url, "users", "add", "cm_short", "--password", "short-pass1")
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
+    common = run(database_url, "users", "add", "cm_common", "--password", "password1234")
+    assert common.exit_code == 1 and "too easy to guess" in common.output
+    named = run(database_url, "users", "add", "cm_named", "--password", "cm_named-2026!")
+    assert named.exit_code == 1 and "too easy to guess" in named.output
+    assert run(database_url, "users", "add", "cm_good", "--password", "Harbour-lamp-93").exit_code == 0
+
+
+def test_api_tokens_expire_are_listed_and_revoked(database_url):
+    from datetime import timedelta
+
+    from engine.bootstrap import build_engine
+    from engine.clock import ManualClock
+    run(database_url, "init-db")
+    run(database_url, "users", "add", "cm_api", "--password", "Harbour-lamp-93")
+    clock = ManualClock()
+    engine = build_engine(database_url, clock=clock)
+    first, second = engine.issue_token("cm_api"), engine.issue_token("cm_api")
+    assert engine.user_for_token(first).username == "cm_api"
+    listed = run(database_url, "users", "tokens", "cm_api")
+    assert listed.exit_code == 0 and listed.output.count("valid") == 2 and first not in listed.output
+    token_id = engine.tokens("cm_api")[0][0]
+    assert "revoked" in run(database_url, "users", "revoke-token", str(token_id)).output
+    assert engine.user_for_token(first) is None and engine.user_for_token(second) is not None
+    clock.advance(days=engine.settings.token_valid_days, seconds=1)
+    assert engine.user_for_token(second) is None  # expired
+    engine.db.dispose()

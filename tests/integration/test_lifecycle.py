@@ -1,7 +1,11 @@
-"""Both processes end to end through the engine API, on SQLite and PostgreSQL, restoring state at every step."""
+"""Both processes end to end through the engine API, on SQLite and PostgreSQL, restoring state at every step,
+with one long-lived engine and with a fresh engine for every command."""
+import pytest
 from datetime import timedelta
 
 from engine.audit import verify_chain
+
+pytestmark = pytest.mark.usefixtures("engine_mode")
 
 
 def test_small_loan_dual_signature_through_post_loan_to_archive(engine, driver, clock):

@@ -92,3 +92,33 @@ def test_task_data_cannot_replace_the_guards():
 def test_the_wall_clock_is_not_reachable_from_bpmn():
     with pytest.raises(NameError):
         ENV.evaluate("datetime.now()", {})
+
+
+def test_print_is_refused_when_the_diagram_is_checked_not_when_a_loan_runs():
+    from engine.scripting import check_source
+    with pytest.raises(ExpressionRejected, match="print is not available"):
+        check_source("total = 1\nprint(total)", "exec")
+
+
+@pytest.mark.parametrize("script", [
+    "x = 10 ** 10 ** 10",
+    "x = 'x' * 10 ** 10",
+    "x = [0] * 10 ** 9",
+    "total = 0\nfor a in range(10000):\n    for b in range(10000):\n        for c in range(10000):\n            total = total + 1",
+    "x = [a * b for a in range(10000) for b in range(10000)]",
+])
+def test_bombs_fail_the_one_evaluation_quickly(script):
+    import time
+    env = RestrictedEnvironment()
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="too large|more than"):
+        env.execute(script, {})
+    assert time.monotonic() - started < 5
+
+
+def test_ordinary_arithmetic_still_works():
+    env = RestrictedEnvironment()
+    context = {"amount": Decimal("1500000")}
+    env.execute("fee = amount * 0.05\nsquare = 12 ** 2\nline = '-' * 20\nrows = [0] * 10", context)
+    assert context["fee"] == Decimal("75000.00") and context["square"] == 144 and context["line"] == "-" * 20
+    assert context["rows"] == [0] * 10

@@ -133,3 +133,32 @@ def test_every_unreadable_file_is_reported_at_once():
     evil = '<!DOCTYPE d [<!ENTITY x "y">]>\n' + TEMPLATE.format(**GOOD).split("\n", 1)[1]
     found = problems_of([SourceFile("a.bpmn", broken.encode()), SourceFile("b.bpmn", evil.encode())])
     assert [p.split(",")[0] for p in found] == ["a.bpmn", "b.bpmn"]
+
+
+def test_a_form_that_refers_outside_itself_is_refused():
+    schema = json.dumps({"type": "object", "properties": {"ok": {"$ref": "http://169.254.169.254/latest/meta-data"}}})
+    source_files = files()[:1] + [SourceFile("forms/check.json", schema.encode())]
+    assert any("refers to 'http://169.254.169.254/latest/meta-data'" in p for p in problems_of(source_files))
+
+
+def test_the_engine_never_fetches_a_reference(monkeypatch):
+    import urllib.request
+    import referencing.exceptions
+    from engine.forms import form_errors
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("fetched a URL"))
+    with pytest.raises(referencing.exceptions.Unresolvable):
+        form_errors({"type": "object", "properties": {"ok": {"$ref": "http://127.0.0.1:9/x"}}}, {"ok": 1})
+
+
+def test_an_absurd_literal_due_time_is_refused_at_validation():
+    source_files = files(duty='<spiffworkflow:property name="duty" value="investigate" />'
+                              '<spiffworkflow:property name="due" value="P99999999Y" />')
+    assert any("P99999999Y" in p and "more than" in p for p in problems_of(source_files))
+
+
+@pytest.mark.parametrize("pattern, risky", [("^(a+)+$", True), (r"^(\w+\s?)*$", True), ("^([0-9]{3})+$", True),
+                                            (r"^\d{4}-\d{2}-\d{2}$", False), ("^[A-Z]{2}[0-9]+$", False)])
+def test_form_patterns_that_can_hang_are_refused(pattern, risky):
+    schema = json.dumps({"type": "object", "properties": {"ok": {"type": "string", "pattern": pattern}}})
+    source_files = files()[:1] + [SourceFile("forms/check.json", schema.encode())]
+    assert any("repeats a repetition" in p for p in problems_of(source_files)) == risky

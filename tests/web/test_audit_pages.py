@@ -83,7 +83,8 @@ def _write_routes(app):
 
 
 def _url(rule, item_id: int, ref: str) -> str:
-    return rule.rule.replace("<int(max=2147483647):item_id>", str(item_id)).replace("<reference>", ref)
+    return (rule.rule.replace("<int(max=2147483647):item_id>", str(item_id)).replace("<reference>", ref)
+            .replace("<int(max=2147483647):incident_id>", "1"))
 
 
 def test_every_write_route_refuses_the_auditor(app, client, auth, engine, loans, approved):

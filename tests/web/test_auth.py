@@ -90,3 +90,25 @@ def test_signed_in_user_goes_where_they_were_going(client):
     response = client.post("/auth/login?next=/loans/new", data={
         "username": "cm_wang", "password": PASSWORD, "csrf_token": csrf_token(client)})
     assert response.headers["Location"] == "/loans/new"
+
+
+def test_a_session_copied_before_sign_out_opens_nothing_afterwards(app, client, auth, loans):
+    ref = loans.start()
+    item = loans.item(ref, "investigate")
+    auth.login("cm_wang")
+    stolen = app.test_client()
+    stolen.set_cookie("session", client.get_cookie("session").value)
+    assert stolen.get("/").status_code == 200
+    auth.logout()
+    assert stolen.get("/").status_code == 302  # back to sign-in
+    assert stolen.get(f"/tasks/{item.id}").status_code == 302
+
+
+def test_an_unknown_user_name_costs_a_password_check_like_a_wrong_password(engine, monkeypatch):
+    import engine.users as users
+    checked = []
+    real = users.check_password_hash
+    monkeypatch.setattr(users, "check_password_hash", lambda h, p: checked.append(h) or real(h, p))
+    engine.sign_in("cm_wang", "wrong-password-1", free_attempts=1000)
+    engine.sign_in("nobody_at_all", "wrong-password-1", free_attempts=1000)
+    assert len(checked) == 2  # the same slow hash either way: no user enumeration by timing

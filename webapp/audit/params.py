@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, time, timedelta
 
+from flask import abort
 from flask_babel import lazy_gettext as _l
 
 from engine.audit_queries import EventFilter
@@ -23,8 +24,12 @@ ACTIONS = {
     "inspection_missed": _l("Inspection missed"), "origination_blocked": _l("Origination blocked"),
     "origination_unblocked": _l("Origination block lifted"), "assignee_unavailable": _l("Assignee away"),
     "warning_raised": _l("Warning raised"), "message_queued": _l("Message kept for later"),
+    "incident_opened": _l("Incident opened"), "incident_failed_again": _l("Incident failed again"),
+    "incident_retried": _l("Incident retried"), "incident_resolved": _l("Incident resolved"),
+    "instance_migrated": _l("Moved to a newer process version"), "signed_out": _l("Signed out"),
+    "token_revoked": _l("API token revoked"),
 }
-OUTCOMES = {"done": _l("Done"), "denied": _l("Denied")}
+OUTCOMES = {"done": _l("Done"), "denied": _l("Denied"), "failed": _l("Failed")}
 TEXT_FIELDS = ("loan", "actor", "role", "process", "action", "outcome", "rule")
 COLUMN = {"loan": "loan_ref", "actor": "actor", "role": "role", "process": "process_id", "action": "action",
           "outcome": "outcome", "rule": "rule"}
@@ -56,11 +61,13 @@ def read_filters(args) -> tuple[EventFilter, dict]:
 
 
 def cursor(args, name: str) -> int | None:
-    try:
-        value = int(args.get(name, ""))
-    except ValueError:
+    """An event id to page from; anything that is not one is a 400 (ids are 32-bit on PostgreSQL)."""
+    raw = args.get(name, "")
+    if not raw:
         return None
-    return value if 0 < value < 2**63 else None
+    if not raw.isdigit() or not 0 < int(raw) <= 2**31 - 1:
+        abort(400)
+    return int(raw)
 
 
 def changes(detail: dict) -> list[tuple[str, object, object, bool]]:

@@ -13,6 +13,7 @@ from engine.errors import NotFound
 
 from ..extensions import credit_engine
 from ..i18n import is_chinese
+from ..serialize import diagram_response
 from ..templating import ROLE_LABELS
 from . import bp
 from .params import ACTIONS, OUTCOMES, changes, cursor, duration, other_detail, read_filters, shown
@@ -103,7 +104,7 @@ def diagram(version_id: int):
     name = next((n for n in sorted(files) if n.endswith(".bpmn")), None)
     if name is None:
         abort(404)
-    return Response(files[name], mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})
+    return diagram_response(files[name], name)
 
 
 @bp.get("/heatmap")

@@ -7,7 +7,7 @@
   }
 
   async function draw(el) {
-    var done = parse(el, "data-done"), current = parse(el, "data-current"), flows = new Set(parse(el, "data-flows"));
+    var done = parse(el, "data-done"), current = parse(el, "data-current"), failed = parse(el, "data-failed"), flows = new Set(parse(el, "data-flows"));
     var viewer = new BpmnJS({ container: el });
     try {
       var response = await fetch(el.getAttribute("data-src"), { credentials: "same-origin" });
@@ -26,6 +26,7 @@
     var canvas = viewer.get("canvas"), registry = viewer.get("elementRegistry");
     done.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "cf-done"); } });
     current.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "cf-current"); } });
+    failed.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "cf-failed"); } });
     registry.filter(function (e) { return e.type === "bpmn:SequenceFlow"; }).forEach(function (e) {
       var bo = e.businessObject;
       if (bo.sourceRef && bo.targetRef && flows.has(bo.sourceRef.id + ">" + bo.targetRef.id)) {

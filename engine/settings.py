@@ -1,0 +1,112 @@
+"""One configuration for the web app, the CLI and the worker: CREDITFLOW_* variables, optionally a TOML file."""
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from difflib import get_close_matches
+from pathlib import Path
+
+PREFIX = "CREDITFLOW_"
+log = logging.getLogger("creditflow.settings")
+
+
+class ConfigurationError(ValueError):
+    """A setting or the policy file cannot be used; the message names the source and the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every key, its type and default; docs/operations.md describes each one."""
+
+    database_url: str | None = None          # default: sqlite file instance/creditflow.sqlite
+    policy_path: str | None = None           # default: the bundled policies/default.yaml
+    instance_path: str = "instance"          # SQLite file, secret key file
+    secret_key: str | None = None            # default: a random key kept in instance/secret_key
+    tls: bool = False                        # served over HTTPS: Secure cookies and HSTS
+    log_format: str = "auto"                 # json | text | auto (text on a terminal, else json)
+    log_level: str = "INFO"
+    lang: str | None = None                  # language of CLI output (zh_CN or en); default: the POSIX locale
+    worker_interval: float = 30.0            # seconds between two ticks of `creditflow worker`
+    worker_db_outage_seconds: float = 300.0  # the worker exits (status 3) when the database is away this long
+    incident_max_attempts: int = 5           # automatic attempts before an incident waits for a person
+    incident_backoff_seconds: float = 60.0   # first wait before a retry; doubles with every attempt
+    ready_max_timer_lag_seconds: float = 900.0  # /readyz fails when a due timer waits longer than this
+    sign_in_free_attempts: int = 3
+    sign_in_max_lock_seconds: int = 900
+    inbox_page_size: int = 50
+    token_valid_days: int = 90               # API bearer tokens expire after this many days
+    config: str | None = None                # a TOML file with any of these keys (lower case)
+    test_postgres_url: str | None = None     # the test suite's PostgreSQL server
+
+    def merged(self, **overrides) -> Settings:
+        """These settings with explicit values (CLI options, test configuration) on top; None keeps the setting."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+KEYS = {f.name: f for f in fields(Settings)}
+
+
+def _convert(key: str, raw, source: str):
+    kind = KEYS[key].type
+    try:
+        if "bool" in kind:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if "int" in kind:
+            return int(raw)
+        if "float" in kind:
+            return float(raw)
+        return str(raw) if raw not in (None, "") else None
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{source}: '{raw}' is not a valid {kind.split(' ')[0]}") from None
+
+
+def load_settings(environ=None) -> Settings:
+    """Defaults, then the TOML file named by CREDITFLOW_CONFIG, then CREDITFLOW_* variables. Read once per process."""
+    environ = os.environ if environ is None else environ
+    values: dict = {}
+    config_file = environ.get(PREFIX + "CONFIG")
+    if config_file:
+        try:
+            document = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigurationError(f"{config_file}: (file): cannot read: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"{config_file}: (document): not valid TOML: {exc}") from None
+        for key, raw in document.items():
+            name = key.lower()
+            if name not in KEYS or name == "config":
+                raise ConfigurationError(f"{config_file}: {key}: unknown setting")
+            values[name] = _convert(name, raw, f"{config_file}: {key}")
+        values["config"] = config_file
+    for variable, raw in environ.items():
+        if not variable.startswith(PREFIX):
+            continue
+        name = variable[len(PREFIX):].lower()
+        if name in KEYS:
+            values[name] = _convert(name, raw, variable)
+        else:
+            hint = get_close_matches(name, KEYS, n=1)
+            log.warning("unknown setting %s is ignored%s", variable,
+                        f" (did you mean {PREFIX}{hint[0].upper()}?)" if hint else "")
+    settings = Settings(**values)
+    if settings.log_format not in ("auto", "json", "text"):
+        raise ConfigurationError(f"{PREFIX}LOG_FORMAT: '{settings.log_format}' is not one of auto, json, text")
+    return settings
+
+
+def default_database_url(settings: Settings) -> str:
+    """The explicit URL, else the embedded SQLite file in the instance folder."""
+    if settings.database_url:
+        return settings.database_url
+    folder = Path(settings.instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(folder / 'creditflow.sqlite').resolve()}"
