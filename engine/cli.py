@@ -297,7 +297,8 @@ def incidents_list(ctx, show_all):
         click.echo(_("No open incidents.") if not show_all else _("No incidents."))
         return
     for i in rows:
-        wait = i.next_attempt_at.isoformat(timespec="minutes") if i.next_attempt_at else _("waits for a person")
+        wait = (i.next_attempt_at.isoformat(timespec="minutes") if i.next_attempt_at
+                else _("when the task is completed again") if i.kind == "task" else _("waits for a person"))
         click.echo(f"#{i.id}  {i.loan_ref}  {i.kind:<7} {i.status:<8} {i.process_id} v{i.process_version} "
                    f"{i.step or '?'}  " + _("attempts %(n)s", n=i.attempts) + f"  {wait}")
         click.echo(f"      {i.error}")
