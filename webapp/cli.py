@@ -1,6 +1,8 @@
 """The `creditflow` console script: the engine's commands plus `demo`, and `flask init-db`."""
 from __future__ import annotations
 
+import logging
+
 import click
 from flask.cli import with_appcontext
 
@@ -42,8 +44,14 @@ def demo(ctx, port, password, no_serve):
     upgrade(engine.db)
     result = None
     if not engine.usernames():  # the seeding deploys the processes itself, on the clock its history starts on
-        result = seed_demo(app.config["DATABASE_URL"], password, engine.clock.now(),
-                           policy_path=app.config.get("POLICY_PATH"))
+        quiet = logging.getLogger("creditflow")
+        level = quiet.level
+        quiet.setLevel(max(level, logging.WARNING))  # a few hundred seeding commands are not news to the user
+        try:
+            result = seed_demo(app.config["DATABASE_URL"], password, engine.clock.now(),
+                               policy_path=app.config.get("POLICY_PATH"))
+        finally:
+            quiet.setLevel(level)
     prepare_database(engine)
     if result is None:
         click.echo(_("The database already has users; nothing was seeded."))
