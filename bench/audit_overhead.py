@@ -18,15 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.audit import AuditLog  # noqa: E402
+from engine.audit.chain import AuditLog  # noqa: E402
 from engine.bootstrap import BUNDLED_BPMN, build_engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
-from engine.db import sqlite_url  # noqa: E402
-from engine.models import AuditEvent  # noqa: E402
-from engine.schema import upgrade  # noqa: E402
-from engine.service import Context  # noqa: E402
-from engine.simulate import Simulation, Summary  # noqa: E402
-from engine.specs import SpecCache  # noqa: E402
+from engine.store.db import sqlite_url  # noqa: E402
+from engine.store.models import AuditEvent  # noqa: E402
+from engine.store.schema import upgrade  # noqa: E402
+from engine.simulation.driver import Simulation, Summary  # noqa: E402
+from engine.runtime.specs import SpecCache  # noqa: E402
 
 TIMED = ("start_loan", "complete", "tick", "send_message")
 
@@ -47,11 +46,11 @@ def run(mode: str, loans: int, seed: int, specs: SpecCache, folder: Path) -> tup
     """One mode on a fresh database; returns seconds per command kind and how many audit events were written."""
     clock = ManualClock()
     engine = build_engine(sqlite_url(folder / f"{mode}.sqlite"), clock=clock)
-    engine.specs = specs
+    engine.workflows.specs = specs
     upgrade(engine.db)
     engine.deploy([BUNDLED_BPMN])
     if mode == "off":
-        engine._ctx = lambda session, source: Context(session, NoAudit(session, source, None, clock), source)
+        engine.kernel.audit_log = lambda session, source: NoAudit(session, source, None, clock)
     sim = Simulation(engine, clock, seed=seed, inspections=2)
     timings: dict[str, list[float]] = defaultdict(list)
     for name in TIMED:

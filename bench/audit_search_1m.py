@@ -21,11 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from engine.audit import CHAINED_FIELDS, GENESIS, _plain, event_hash, verify_chain  # noqa: E402
-from engine.audit_queries import EventFilter, heatmap, loan_trace, search_events, segregation_report  # noqa: E402
-from engine.db import Database, sqlite_url  # noqa: E402
-from engine.models import AuditEvent  # noqa: E402
-from engine.schema import upgrade  # noqa: E402
+from engine.audit.chain import CHAINED_FIELDS, GENESIS, _plain, event_hash, verify_chain  # noqa: E402
+from engine.audit.search import EventFilter, search_events  # noqa: E402
+from engine.audit.trace import heatmap, loan_trace  # noqa: E402
+from engine.audit.segregation import segregation_report  # noqa: E402
+from engine.store.db import Database, sqlite_url  # noqa: E402
+from engine.store.models import AuditEvent  # noqa: E402
+from engine.store.schema import upgrade  # noqa: E402
 from policies import default_policy  # noqa: E402
 
 START = datetime(2025, 1, 1, 1, 0, tzinfo=timezone.utc)

@@ -27,12 +27,12 @@ from sqlalchemy import insert, select  # noqa: E402
 from engine.application import validate_application  # noqa: E402
 from engine.bootstrap import BUNDLED_BPMN, build_engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
-from engine.db import sqlite_url  # noqa: E402
-from engine.models import Loan, ProcessInstance, WorkItem  # noqa: E402
-from engine.schema import upgrade  # noqa: E402
-from engine.service import LiveWorkflows  # noqa: E402
-from engine.serialization import StateSerializer  # noqa: E402
-from engine.simulate import Simulation  # noqa: E402
+from engine.store.db import sqlite_url  # noqa: E402
+from engine.store.models import Loan, ProcessInstance, WorkItem  # noqa: E402
+from engine.store.schema import upgrade  # noqa: E402
+from engine.runtime.live import LiveWorkflows  # noqa: E402
+from engine.runtime.serialization import StateSerializer  # noqa: E402
+from engine.simulation.driver import Simulation  # noqa: E402
 
 SMALL_LOAN = {"borrower": "Bench Co.", "product": "working_capital", "amount": 1_500_000, "term_months": 12}
 
@@ -50,7 +50,7 @@ def raw_spiff(loans: int, sim: Simulation, params: dict) -> list[float]:
     spec, subs = parser.get_spec("origination"), parser.get_subprocess_specs("origination")
     serializer = StateSerializer().full_serializer()
     script_engine = PythonScriptEngine(environment=TaskDataEnvironment({"tally_votes": lambda *a: {}}))
-    forms = sim.engine.specs.get("origination", *_latest(sim.engine)).user_tasks
+    forms = sim.engine.workflows.specs.get("origination", *_latest(sim.engine)).user_tasks
     timings = []
     for n in range(loans):
         wf = BpmnWorkflow(spec, subs, script_engine=script_engine)
@@ -86,7 +86,7 @@ class _Item:
 
 def _latest(engine):
     with engine.db.reading() as session:
-        from engine.models import ProcessVersion
+        from engine.store.models import ProcessVersion
         v = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == "origination")
                            .order_by(ProcessVersion.version.desc()))
         return v.sha256, v.files
@@ -153,7 +153,7 @@ def main():
         clock = ManualClock()
         engine = build_engine(sqlite_url(Path(tmp) / "bench.sqlite"), clock=clock)
         if args.cold:
-            engine.live = LiveWorkflows(size=0)
+            engine.workflows.live = LiveWorkflows(size=0)
         upgrade(engine.db)
         engine.deploy([BUNDLED_BPMN])
         sim = Simulation(engine, clock, seed=1)

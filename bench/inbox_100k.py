@@ -25,10 +25,10 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from engine.bootstrap import BUNDLED_BPMN, build_engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
-from engine.db import sqlite_url  # noqa: E402
-from engine.models import Loan, ProcessInstance, ProcessVersion, WorkItem  # noqa: E402
-from engine.schema import upgrade  # noqa: E402
-from engine.staff import BRANCH, seed_team  # noqa: E402
+from engine.store.db import sqlite_url  # noqa: E402
+from engine.store.models import Loan, ProcessInstance, ProcessVersion, WorkItem  # noqa: E402
+from engine.store.schema import upgrade  # noqa: E402
+from engine.simulation.staff import BRANCH, seed_team  # noqa: E402
 
 PASSWORD = "bench-pass-2026"
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)

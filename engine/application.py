@@ -1,8 +1,8 @@
 """The loan application: the business fields a customer manager records when starting a loan."""
 from __future__ import annotations
 
-from .errors import InvalidInput
-from .forms import coerce_form, form_errors
+from engine.errors import InvalidInput
+from engine.forms import coerce_form, form_errors
 
 PRODUCTS = ["working_capital", "fixed_asset", "personal_consumer", "personal_business"]
 LOAN_TYPES = ["new", "extension", "refinancing", "restructuring"]

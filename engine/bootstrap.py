@@ -5,10 +5,10 @@ from pathlib import Path
 
 from policies import PolicyFormatError, load_policy
 
-from .clock import SystemClock
-from .db import Database
-from .service import CreditEngine
-from .settings import ConfigurationError, Settings, default_database_url, load_settings
+from engine.clock import SystemClock
+from engine.store.db import Database
+from engine.service import CreditEngine
+from engine.settings import ConfigurationError, Settings, default_database_url, load_settings
 
 BUNDLED_BPMN = Path(__file__).resolve().parent.parent / "bpmn"
 

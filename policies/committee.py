@@ -5,14 +5,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import messages as M
-from .model import CommitteeOutcome, Decision, Request
+from .model import CommitteeOutcome, Decision, PolicyTerms, Request
 from .rules import conflict, conflicting_acts, satisfied, verdict
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .policyset import PolicySet
 
 DECISIONS = ("reject", "approve_with_conditions", "approve")  # strictest first
 
@@ -27,7 +24,7 @@ class CommitteeSpec:
     vote_duties: frozenset[str]
 
 
-def eligibility_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
+def eligibility_verdicts(policy: PolicyTerms, request: Request) -> Iterator[Decision]:
     """The presenter, anyone who worked on the file and recused members may not vote."""
     controls = policy.controls
     keys = ("committee_presenter", "committee_file_work", "committee_recusal")
@@ -66,7 +63,7 @@ def _at_least(count: int, fraction: Fraction, of: int) -> bool:
 
 
 def tally(
-    policy: PolicySet,
+    policy: PolicyTerms,
     votes: Iterable[Mapping[str, Any]],
     members: Iterable[str],
     chair: str | None,
@@ -143,7 +140,7 @@ def tally(
     )
 
 
-def veto_allowed(policy: PolicySet, tallied_at: datetime, now: datetime) -> bool:
+def veto_allowed(policy: PolicyTerms, tallied_at: datetime, now: datetime) -> bool:
     """The chair may veto from the tally until chair_veto_hours later, inclusive."""
     for name, value in (("tallied_at", tallied_at), ("now", now)):
         if value.tzinfo is None or value.utcoffset() is None:

@@ -1,10 +1,11 @@
 """Plain values the policy evaluator reads and returns; no framework types."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 
 def N_(message: str) -> str:
@@ -218,3 +219,99 @@ REFUSAL_KINDS: dict[str, type[PolicyRefusal]] = {
     cls.kind: cls
     for cls in (DutyConflict, AuthorityExceeded, NotEligibleVoter, OnLeave, OriginationBlocked, RoleMissing)
 }
+
+
+# ---------------------------------------------------------------- what the rules read from a policy
+# rules.py and committee.py are handed the policy (a PolicySet) and read only what these protocols list;
+# describing it here keeps them from importing policyset.py, which imports them.
+
+
+class RuleTerms(Protocol):
+    """A rule or control, as a verdict names it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def name_zh(self) -> str: ...
+
+
+class PairTerms(RuleTerms, Protocol):
+    """Two sets of duties that must be done by different people within a scope."""
+
+    @property
+    def scope(self) -> str: ...
+    def involves(self, duty: str) -> bool: ...
+    def opposite(self, duty: str) -> frozenset[str]: ...
+
+
+class LimitTerms(RuleTerms, Protocol):
+    """A duty performed in a role that must stay within the grant's personal limit."""
+
+    @property
+    def duty(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def require_limit(self) -> bool: ...
+
+
+class DutyTerms(Protocol):
+    """A duty: who may do it and the words for it."""
+
+    @property
+    def roles(self) -> tuple[str, ...]: ...
+    @property
+    def en(self) -> str: ...
+    @property
+    def zh(self) -> str: ...
+    @property
+    def done(self) -> str: ...
+
+
+class TierTerms(Protocol):
+    """An approval tier."""
+
+    @property
+    def ceiling(self) -> Decimal | None: ...
+
+
+class CommitteeTerms(Protocol):
+    """The credit committee: its roles, the level each tier sits at, file work and vote duties."""
+
+    @property
+    def member_roles(self) -> tuple[str, ...]: ...
+    @property
+    def chair_role(self) -> str: ...
+    @property
+    def levels(self) -> Mapping[str, str]: ...
+    @property
+    def file_work(self) -> frozenset[str]: ...
+    @property
+    def vote_duties(self) -> frozenset[str]: ...
+
+
+class PolicyTerms(Protocol):
+    """The policy version as rules.py and committee.py use it; PolicySet provides it."""
+
+    @property
+    def version(self) -> str: ...
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+    @property
+    def controls(self) -> Mapping[str, RuleTerms]: ...
+    @property
+    def duty_specs(self) -> Mapping[str, DutyTerms]: ...
+    @property
+    def pairs(self) -> Sequence[PairTerms]: ...
+    @property
+    def limits(self) -> Sequence[LimitTerms]: ...
+    @property
+    def tier_checked_duties(self) -> Mapping[str, str | None]: ...
+    @property
+    def committee(self) -> CommitteeTerms: ...
+    def local_date(self, moment: datetime) -> date: ...
+    def min_tier(self, amount: Decimal, loan_type: str = "new") -> str: ...
+    def tier(self, name: str) -> TierTerms: ...
+    def tier_rank(self, name: str) -> int: ...

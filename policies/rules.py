@@ -5,13 +5,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import messages as M
-from .model import Decision, DutyAct, Grant, Request
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .policyset import PolicySet
+from .model import Decision, DutyAct, Grant, PairTerms, PolicyTerms, Request
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,7 @@ def money(amount: Decimal) -> str:
 
 
 def verdict(
-    policy: PolicySet,
+    policy: PolicyTerms,
     request: Request,
     rule: Any,
     template: str,
@@ -110,14 +107,14 @@ def verdict(
     )
 
 
-def satisfied(policy: PolicySet, request: Request, rule: Any, applies: bool = True) -> Decision:
+def satisfied(policy: PolicyTerms, request: Request, rule: Any, applies: bool = True) -> Decision:
     return verdict(policy, request, rule, M.RULE_SATISFIED if applies else M.RULE_NOT_APPLICABLE)
 
 
 # ---------------------------------------------------------------- leave, block
 
 
-def leave_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
+def leave_verdicts(policy: PolicyTerms, request: Request) -> Iterator[Decision]:
     rule = policy.controls["leave"]
     if request.actor.on_leave:
         yield verdict(policy, request, rule, M.ON_LEAVE, "OnLeave")
@@ -125,7 +122,7 @@ def leave_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
         yield satisfied(policy, request, rule)
 
 
-def block_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
+def block_verdicts(policy: PolicyTerms, request: Request) -> Iterator[Decision]:
     rule = policy.controls["origination_block"]
     if request.duty != "originate":
         yield satisfied(policy, request, rule, applies=False)
@@ -143,7 +140,7 @@ def block_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
 # ---------------------------------------------------------------- role grants
 
 
-def required_branch(policy: PolicySet, request: Request, roles: tuple[str, ...]) -> str | None:
+def required_branch(policy: PolicyTerms, request: Request, roles: tuple[str, ...]) -> str | None:
     """The branch a grant must be scoped to (None: any grant will do); committees sit at their level."""
     loan = request.loan
     if loan is None:
@@ -156,7 +153,7 @@ def required_branch(policy: PolicySet, request: Request, roles: tuple[str, ...])
     return loan.branch
 
 
-def grants_for(policy: PolicySet, request: Request, roles: tuple[str, ...], valid_only: bool = True) -> list[Grant]:
+def grants_for(policy: PolicyTerms, request: Request, roles: tuple[str, ...], valid_only: bool = True) -> list[Grant]:
     branch = required_branch(policy, request, roles)
     day = policy.local_date(request.now)
     return [
@@ -167,7 +164,7 @@ def grants_for(policy: PolicySet, request: Request, roles: tuple[str, ...], vali
     ]
 
 
-def role_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
+def role_verdicts(policy: PolicyTerms, request: Request) -> Iterator[Decision]:
     rule = policy.controls["role_grant"]
     spec = policy.duty_specs[request.duty]
     if request.role is not None and request.role not in spec.roles:
@@ -201,7 +198,7 @@ def role_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
 # ---------------------------------------------------------------- duty pairs
 
 
-def _in_scope(rule: PairRule, act: DutyAct, request: Request) -> bool:
+def _in_scope(rule: PairTerms, act: DutyAct, request: Request) -> bool:
     if rule.scope == "subject" and act.subject is not None and request.subject is not None:
         return act.subject == request.subject
     return request.loan is not None and act.loan_id == request.loan.loan_id
@@ -235,7 +232,7 @@ def _conflict_template(rule: Any, act: DutyAct, implied: bool, mine: bool, subje
 
 
 def conflict(
-    policy: PolicySet, request: Request, rule: Any, act: DutyAct, implied: bool = False, voter: bool = False
+    policy: PolicyTerms, request: Request, rule: Any, act: DutyAct, implied: bool = False, voter: bool = False
 ) -> Decision:
     """A refusal naming the earlier act: who did it, which duty, on which loan, on what date."""
     mine = act.attributable_to(request.actor.username)
@@ -254,7 +251,7 @@ def conflict(
     )
 
 
-def conflicting_acts(request: Request, opposite: frozenset[str], rule: PairRule | None) -> list[tuple[DutyAct, bool]]:
+def conflicting_acts(request: Request, opposite: frozenset[str], rule: PairTerms | None) -> list[tuple[DutyAct, bool]]:
     """Acts by the actor or principal, in scope, whose duty is in `opposite`; earliest first."""
     acts, implied = _file_acts(request)
     hits = [
@@ -268,7 +265,7 @@ def conflicting_acts(request: Request, opposite: frozenset[str], rule: PairRule 
     return hits
 
 
-def pair_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
+def pair_verdicts(policy: PolicyTerms, request: Request) -> Iterator[Decision]:
     for rule in policy.pairs:
         if not rule.involves(request.duty):
             yield satisfied(policy, request, rule, applies=False)
@@ -289,7 +286,7 @@ def pair_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
 # ---------------------------------------------------------------- authority
 
 
-def tier_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
+def tier_verdicts(policy: PolicyTerms, request: Request) -> Iterator[Decision]:
     rule = policy.controls["approval_tier"]
     loan = request.loan
     if loan is None or request.duty not in policy.tier_checked_duties:
@@ -311,7 +308,7 @@ def tier_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
         yield satisfied(policy, request, rule)
 
 
-def limit_verdicts(policy: PolicySet, request: Request) -> Iterator[Decision]:
+def limit_verdicts(policy: PolicyTerms, request: Request) -> Iterator[Decision]:
     loan = request.loan
     for rule in policy.limits:
         applies = loan is not None and request.duty == rule.duty and (

@@ -10,9 +10,9 @@ from sqlalchemy import create_engine, text
 
 from engine.bootstrap import BUNDLED_BPMN, build_engine
 from engine.clock import ManualClock
-from engine.db import sqlite_url
-from engine.models import Base
-from engine.schema import upgrade
+from engine.store.db import sqlite_url
+from engine.store.models import Base
+from engine.store.schema import upgrade
 from engine.service import CreditEngine
 
 PG_ADMIN_URL = os.environ.get("CREDITFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -42,7 +42,7 @@ def postgres_url():
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    from engine.db import Database
+    from engine.store.db import Database
     db = Database(url)
     upgrade(db)
     db.dispose()
@@ -57,7 +57,7 @@ def database_url(request, tmp_path):
     """A fresh, migrated database: a new SQLite file, or the emptied PostgreSQL scratch database."""
     if request.param == "sqlite":
         url = sqlite_url(tmp_path / "test.sqlite")
-        from engine.db import Database
+        from engine.store.db import Database
         db = Database(url)
         upgrade(db)
         db.dispose()

@@ -9,8 +9,8 @@ from pathlib import Path
 from flask import Flask
 
 from engine.bootstrap import build_engine
-from engine.db import sqlite_url
-from engine.logs import configure_logging
+from engine.store.db import sqlite_url
+from engine.ops.logs import configure_logging
 from engine.settings import Settings, load_settings
 
 
@@ -71,7 +71,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     ops.init_app(app)
     csrf.exempt(api.bp)
 
-    from .cli import init_db_command
+    from .init_db import init_db_command
     app.cli.add_command(init_db_command)
     return app
 

@@ -1,32 +1,18 @@
-"""The `creditflow` console script: the engine's commands plus `demo`, and `flask init-db`."""
+"""The `creditflow` console script: the engine's commands plus `demo`."""
 from __future__ import annotations
 
 import logging
 
 import click
-from flask.cli import with_appcontext
 
-from engine.bootstrap import BUNDLED_BPMN, database_url
+from engine.bootstrap import database_url
 from engine.cli import main
 from engine.i18n import _
-from engine.schema import upgrade
+from engine.store.schema import upgrade
+
+from .init_db import prepare_database
 
 DEMO_PASSWORD = "demo-pass-2026"
-
-
-def prepare_database(engine) -> None:
-    """Create or upgrade the schema and deploy the bundled processes (a no-op when already there)."""
-    upgrade(engine.db)
-    engine.deploy([BUNDLED_BPMN], actor=None, source="cli")
-
-
-@click.command("init-db", help=_("Create or upgrade the database and deploy the bundled BPMN."))
-@with_appcontext
-def init_db_command():
-    from flask import current_app
-    engine = current_app.extensions["creditflow"]
-    prepare_database(engine)
-    click.echo(_("Database ready: %(url)s", url=engine.db.engine.url.render_as_string(hide_password=True)))
 
 
 @click.command(help=_("Create the demo database (users per role, a dozen loans) and serve the inbox on http://127.0.0.1:PORT."))
@@ -76,4 +62,4 @@ def demo(ctx, port, password, no_serve):
 
 main.add_command(demo)
 
-__all__ = ["main", "demo", "init_db_command"]
+__all__ = ["main", "demo"]

@@ -8,7 +8,7 @@ from engine.bootstrap import BUNDLED_BPMN, build_engine
 from engine.clock import ManualClock, utc
 from engine.errors import EngineError
 from engine.roles import ROLES
-from engine.simulate import Simulation, Summary
+from engine.simulation.driver import Simulation, Summary
 
 # (originator, borrower, product, amount, stop at this stage / status / "@step" when that step is open, decision)
 DEMO_LOANS = [

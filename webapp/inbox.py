@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 
-from engine.queries import INBOX_KINDS, InboxFilter
+from engine.queries.inbox import INBOX_KINDS, InboxFilter
 
 from .extensions import credit_engine
 from .templating import STAGE_LABELS, bank_time

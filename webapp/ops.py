@@ -10,8 +10,8 @@ from flask_login import current_user
 from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client import multiprocess
 
-from engine.health import readiness
-from engine.metrics import WorkCollector
+from engine.ops.health import readiness
+from engine.ops.metrics import WorkCollector
 
 from .extensions import credit_engine
 

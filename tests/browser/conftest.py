@@ -9,7 +9,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from engine.clock import ManualClock
-from engine.db import sqlite_url
+from engine.store.db import sqlite_url
 from webapp import create_app
 
 from ..web.webtest_helpers import START, Loans, seeded_sqlite_template

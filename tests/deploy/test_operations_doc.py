@@ -17,7 +17,7 @@ def test_the_settings_table_has_one_row_per_setting_with_its_variable():
 
 
 def test_every_metric_is_explained():
-    sources = [ROOT / "engine" / "metrics.py", ROOT / "webapp" / "ops.py"]
+    sources = [ROOT / "engine" / "ops" / "metrics.py", ROOT / "webapp" / "ops.py"]
     names = {name for path in sources for name in re.findall(r'"(creditflow_[a-z_]+)"', path.read_text("utf-8"))}
     documented = set(re.findall(r"^\| `(creditflow_[a-z_]+)", DOC, re.M))
     assert names and names == documented

@@ -19,7 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from engine.bootstrap import build_engine
-from engine.staff import seed_team
+from engine.simulation.staff import seed_team
 from tests.integration.conftest import FORMS, SMALL
 
 pytestmark = pytest.mark.postgres

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.staff import seed_team
+from engine.simulation.staff import seed_team
 
 SMALL = {"borrower": "Hengda Precision Machining Co., Ltd.", "product": "working_capital", "amount": 1_500_000,
          "term_months": 12, "small_enterprise": True}

@@ -7,7 +7,7 @@ from sqlalchemy import func, select, text
 
 from engine.bootstrap import BUNDLED_BPMN
 from engine.errors import InvalidInput, NotAllowed, NotFound, ScriptFailed
-from engine.models import AuditEvent, DutyRecord, Loan, ProcessInstance, WorkItem
+from engine.store.models import AuditEvent, DutyRecord, Loan, ProcessInstance, WorkItem
 
 
 def snapshot(engine, ref):
@@ -105,7 +105,7 @@ def test_a_rejected_deployment_deploys_nothing(engine, tmp_path):
         'name="post_loan_head"', 'name="branch_president"'))
     path = redesign / "origination.bpmn"
     path.write_text(path.read_text().replace('name="Investigate borrower"', 'name="Investigate again"'))
-    from engine.validation import DeploymentRejected
+    from engine.runtime.validation import DeploymentRejected
     with pytest.raises(DeploymentRejected, match="lane 'branch_president', which is not a known role"):
         engine.deploy([redesign])
     assert {v for _p, v, _at in engine.deployed()} == {1}
@@ -154,7 +154,7 @@ def test_an_absurd_due_time_is_refused_or_fails_the_one_completion_clearly(engin
         '<spiffworkflow:property name="duty" value="review" />',
         '<spiffworkflow:property name="duty" value="review" />\n'
         f'          <spiffworkflow:property name="due" value="{due.replace(chr(34), "&quot;")}" />'))
-    from engine.validation import DeploymentRejected
+    from engine.runtime.validation import DeploymentRejected
     if refused_at_deployment:
         with pytest.raises(DeploymentRejected, match="more than 3660 days"):
             engine.deploy([redesign])

@@ -11,14 +11,14 @@ from engine.errors import NotAllowed
 from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
 
-from engine.audit import GENESIS, event_hash, verify_chain
-from engine.audit_queries import verify_against_checkpoint, write_checkpoint
+from engine.audit.chain import GENESIS, event_hash, verify_chain
+from engine.audit.exports import verify_against_checkpoint, write_checkpoint
 from engine.bootstrap import build_engine
 from engine.cli import main
-from engine.audit_queries import MESSAGES as CHECKPOINT_REASONS
-from engine.cli_audit import MESSAGES as CHAIN_REASONS
-from engine.cli_audit import register
-from engine.models import AuditEvent
+from engine.audit.exports import MESSAGES as CHECKPOINT_REASONS
+from engine.cli.audit import MESSAGES as CHAIN_REASONS
+from engine.cli.audit import register
+from engine.store.models import AuditEvent
 
 register(main)
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine.audit import verify_chain
-from engine.audit_queries import EventFilter, heatmap, iter_events, loan_trace, segregation_report
-from engine.authorization import PolicyDenied
+from engine.audit.chain import verify_chain
+from engine.audit.search import EventFilter, iter_events
+from engine.audit.trace import heatmap, loan_trace
+from engine.audit.segregation import segregation_report
+from engine.access import PolicyDenied
 
 from .conftest import FORMS
 

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import ProgrammingError
 
-from engine.audit import verify_chain
-from engine.audit_queries import write_checkpoint
+from engine.audit.chain import verify_chain
+from engine.audit.exports import write_checkpoint
 from engine.bootstrap import build_engine
 from engine.clock import ManualClock
-from engine.db import Database
-from engine.models import AuditEvent
-from engine.schema import upgrade
+from engine.store.db import Database
+from engine.store.models import AuditEvent
+from engine.store.schema import upgrade
 
 pytestmark = pytest.mark.postgres
 

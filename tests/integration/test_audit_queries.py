@@ -11,13 +11,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine.audit_queries import (
-    EventFilter, export_rows, heatmap, iter_events, loan_trace, search_events, segregation_report,
-)
+from engine.audit.search import EventFilter, iter_events, search_events
+from engine.audit.exports import export_rows
+from engine.audit.trace import heatmap, loan_trace
+from engine.audit.segregation import segregation_report
 from engine.bootstrap import build_engine
 from engine.cli import main
-from engine.cli_audit import register
-from engine.models import AuditEvent, DutyRecord, Loan
+from engine.cli.audit import register
+from engine.store.models import AuditEvent, DutyRecord, Loan
 from policies import default_policy
 
 register(main)

@@ -45,7 +45,7 @@ def test_validate_explains_what_is_wrong_and_deploy_refuses_it(database_url, tmp
 
 
 def test_a_command_on_an_empty_database_says_what_to_do(tmp_path):
-    from engine.db import sqlite_url
+    from engine.store.db import sqlite_url
     result = run(sqlite_url(tmp_path / "empty.sqlite"), "users", "token", "cm_wang")
     assert result.exit_code == 1
     assert "has no tables yet; run `creditflow init-db`" in result.output

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select
 
 from engine.cli import main
-from engine.models import DutyRecord, Loan
+from engine.store.models import DutyRecord, Loan
 
 CREDITFLOW = str(Path(sys.executable).with_name("creditflow"))
 

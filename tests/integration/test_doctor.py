@@ -5,7 +5,7 @@ from click.testing import CliRunner
 from sqlalchemy import delete, update
 
 from engine.cli import main
-from engine.models import ProcessInstance, RoleGrant, User, WorkItem
+from engine.store.models import ProcessInstance, RoleGrant, User, WorkItem
 
 
 def doctor(database_url):

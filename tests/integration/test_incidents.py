@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.bootstrap import BUNDLED_BPMN, build_engine
-from engine.models import AuditEvent
+from engine.store.models import AuditEvent
 from engine.errors import InvalidInput, NotAllowed, ScriptFailed
 
 # A redesign that passes validation and fails at run time: a check after the first inspection timer divides by zero.

@@ -3,7 +3,7 @@ with one long-lived engine and with a fresh engine for every command."""
 import pytest
 from datetime import timedelta
 
-from engine.audit import verify_chain
+from engine.audit.chain import verify_chain
 
 pytestmark = pytest.mark.usefixtures("engine_mode")
 

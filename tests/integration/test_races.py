@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine.bootstrap import build_engine
 from engine.errors import EngineError
-from engine.models import AuditEvent, DutyRecord
+from engine.store.models import AuditEvent, DutyRecord
 
 from .conftest import FORMS
 

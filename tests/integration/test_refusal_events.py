@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import InvalidInput, NotAllowed
-from engine.models import AuditEvent
+from engine.store.models import AuditEvent
 
 
 def last_refusal(engine):

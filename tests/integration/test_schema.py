@@ -3,7 +3,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from engine.models import Base
+from engine.store.models import Base
 
 
 def test_migrations_match_the_models(database_url):

@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from engine.authorization import PolicyDenied
+from engine.access import PolicyDenied
 from engine.bootstrap import BUNDLED_BPMN
 from engine.errors import InvalidInput, NotAllowed
 

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from engine.bootstrap import BUNDLED_BPMN, build_engine
 from engine.clock import ManualClock
-from engine.db import Database, sqlite_url
+from engine.store.db import Database, sqlite_url
 from engine.errors import EngineError
-from engine.models import DutyRecord, Loan, RoleGrant, User
-from engine.schema import upgrade
-from engine.staff import standard_team
+from engine.store.models import DutyRecord, Loan, RoleGrant, User
+from engine.store.schema import upgrade
+from engine.simulation.staff import standard_team
 
 from ..conftest import START
 from .conftest import FORMS, SMALL

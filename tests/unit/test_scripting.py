@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.scripting import ExpressionRejected, RestrictedEnvironment
+from engine.runtime.scripting import ExpressionRejected, RestrictedEnvironment
 
 ENV = RestrictedEnvironment({"double": lambda x: 2 * x})
 
@@ -95,7 +95,7 @@ def test_the_wall_clock_is_not_reachable_from_bpmn():
 
 
 def test_print_is_refused_when_the_diagram_is_checked_not_when_a_loan_runs():
-    from engine.scripting import check_source
+    from engine.runtime.scripting import check_source
     with pytest.raises(ExpressionRejected, match="print is not available"):
         check_source("total = 1\nprint(total)", "exec")
 

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from engine.bpmn_parser import MAX_FILE_BYTES, SourceFile
+from engine.runtime.parser import MAX_FILE_BYTES, SourceFile
 from engine.roles import LANE_ROLES
-from engine.validation import validate_files
+from engine.runtime.validation import validate_files
 
 FORM = json.dumps({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}).encode()
 

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from werkzeug.security import check_password_hash
 
-from engine.db import sqlite_url
-from engine.models import Base
+from engine.store.db import sqlite_url
+from engine.store.models import Base
 from webapp import create_app
 from .webtest_helpers import CASE_TABLES, PASSWORD, AuthActions, Loans, prepare_database, seeded_sqlite_template
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.authorization import PolicyDenied
-from engine.models import AuditEvent, DutyRecord, Loan, WorkItem
+from engine.access import PolicyDenied
+from engine.store.models import AuditEvent, DutyRecord, Loan, WorkItem
 
 AUDITOR = "auditor_xie"
 PAGES = ["/audit/", "/audit/heatmap", "/audit/segregation", "/audit/loans/{ref}", "/audit/export.csv",
@@ -179,7 +179,7 @@ def test_segregation_report_groups_the_refusal(client, auth, approved):
 def test_every_action_the_engine_records_has_a_label():
     from webapp.audit.params import ACTIONS
     engine_dir = Path(__file__).resolve().parents[2] / "engine"
-    recorded = {m for f in engine_dir.glob("*.py") for m in re.findall(r'audit\.record\(\s*"([a-z_]+)"', f.read_text())}
+    recorded = {m for f in engine_dir.rglob("*.py") for m in re.findall(r'audit\.record\(\s*"([a-z_]+)"', f.read_text())}
     assert recorded and recorded <= set(ACTIONS), sorted(recorded - set(ACTIONS))
 
 

@@ -105,7 +105,7 @@ def test_a_session_copied_before_sign_out_opens_nothing_afterwards(app, client, 
 
 
 def test_an_unknown_user_name_costs_a_password_check_like_a_wrong_password(engine, monkeypatch):
-    import engine.users as users
+    import engine.store.people as users
     checked = []
     real = users.check_password_hash
     monkeypatch.setattr(users, "check_password_hash", lambda h, p: checked.append(h) or real(h, p))

@@ -13,7 +13,7 @@ def test_a_killed_connection_is_a_503_and_the_next_request_works(app, client, en
     ref = loans.start()
     item = loans.item(ref, "investigate")
     headers = {"Authorization": f"Bearer {engine.issue_token('cm_wang')}", "Accept-Language": "en"}
-    original = engine._checkout
+    original = engine.workflows.checkout
     admin = create_engine(web_database_url, isolation_level="AUTOCOMMIT")
 
     def killed_meanwhile(ctx, instance):
@@ -22,12 +22,12 @@ def test_a_killed_connection_is_a_503_and_the_next_request_works(app, client, en
             conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         return original(ctx, instance)
 
-    monkeypatch.setattr(engine, "_checkout", killed_meanwhile)
+    monkeypatch.setattr(engine.workflows, "checkout", killed_meanwhile)
     body = {"data": {"findings": "ok", "repayment_source": "cash", "recommendation": "proceed"}}
     response = client.post(f"/api/v1/tasks/{item.id}/complete", headers=headers, json=body)
     assert response.status_code == 503, response.text
     assert response.json["code"] == "database_unavailable" and "nothing was saved" in response.json["message"]
-    monkeypatch.setattr(engine, "_checkout", original)
+    monkeypatch.setattr(engine.workflows, "checkout", original)
     admin.dispose()
     assert [i.bpmn_id for i in engine.loan_items(ref)] == ["investigate"]
     assert client.post(f"/api/v1/tasks/{item.id}/complete", headers=headers, json=body).status_code == 200

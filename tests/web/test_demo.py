@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from engine.bootstrap import build_engine
-from engine.db import sqlite_url
-from engine.models import AuditEvent, WorkItem
+from engine.store.db import sqlite_url
+from engine.store.models import AuditEvent, WorkItem
 from webapp.cli import DEMO_PASSWORD, main
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import AuditEvent
+from engine.store.models import AuditEvent
 
 
 def _refusals(engine, actor):

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import TooManyAttempts
-from engine.models import AuditEvent
+from engine.store.models import AuditEvent
 from webapp import create_app
 
 from .webtest_helpers import PASSWORD, AuthActions

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from engine.bootstrap import BUNDLED_BPMN, build_engine
 from engine.clock import ManualClock
-from engine.db import Database, sqlite_url
-from engine.schema import upgrade
-from engine.staff import seed_team
+from engine.store.db import Database, sqlite_url
+from engine.store.schema import upgrade
+from engine.simulation.staff import seed_team
 
 PASSWORD = "web-test-pass-1"
 START = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)  # as tests/conftest.py's clock

@@ -1,26 +1,11 @@
 """Compliance pages under /audit: search, a loan's trace, process heatmaps, the segregation report, exports.
 
-Read-only and for the `auditor` role only: every route is a GET, and the guard below refuses everyone else.
+Read-only and for the `auditor` role only: every route is a GET, and the guard in blueprint.py refuses everyone
+else.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort
-from flask_login import current_user
+from . import views  # noqa: F401  (its routes register on the blueprint)
+from .blueprint import AUDITOR, bp
 
-from ..extensions import login_manager
-
-bp = Blueprint("audit", __name__, url_prefix="/audit", static_folder="static", static_url_path="/static")
-AUDITOR = "auditor"
-
-
-@bp.before_request
-def auditors_only():
-    """Sign-in first, then the auditor role (403 for everyone else, whatever else they hold)."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if not current_user.has_role(AUDITOR):
-        abort(403)
-    return None
-
-
-from . import views  # noqa: E402,F401  (routes register on bp)
+__all__ = ["AUDITOR", "bp"]

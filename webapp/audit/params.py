@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from flask import abort
 from flask_babel import lazy_gettext as _l
 
-from engine.audit_queries import EventFilter
+from engine.audit.search import EventFilter
 
 from ..templating import bank_time
 

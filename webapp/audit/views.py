@@ -5,17 +5,17 @@ import re
 
 from flask import Response, abort, render_template, request, url_for
 
-from engine.audit_queries import (
-    EventFilter, export_chunks, heatmap, instances_started, iter_events, loan_trace, process_versions, search_events,
-    segregation_report,
-)
+from engine.audit.search import EventFilter, iter_events, search_events
+from engine.audit.exports import export_chunks
+from engine.audit.trace import heatmap, instances_started, loan_trace, process_versions
+from engine.audit.segregation import segregation_report
 from engine.errors import NotFound
 
 from ..extensions import credit_engine
 from ..i18n import is_chinese
 from ..serialize import diagram_response
 from ..templating import ROLE_LABELS
-from . import bp
+from .blueprint import bp
 from .params import ACTIONS, OUTCOMES, changes, cursor, duration, other_detail, read_filters, shown
 
 PER_PAGE = 50

@@ -1,0 +1,224 @@
+"""Asks the policy set before anyone is offered, claims or completes work; records every refusal."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from policies.model import Actor, Decision, DutyAct, Grant, LoanFacts, Request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput, NotAllowed
+from engine.store.models import Delegation, DutyRecord, Loan, ProcessInstance, ProcessVersion, RoleGrant, User, WorkItem
+from engine.roles import NON_LANE_ROLES
+from engine.store.people import on_leave, principals_of
+
+
+class PolicyDenied(NotAllowed):
+    """A policy refusal, carrying the rule and the policy's own sentence."""
+
+    def __init__(self, decision: Decision):
+        super().__init__(decision.message_template, **decision.params)
+        self.decision = decision
+        self.code = _snake(decision.kind or "policy_refusal")
+        self.rule = decision.rule
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def actor_for(session: Session, user: User, now: datetime, policy) -> Actor:
+    return Actor(
+        username=user.username,
+        grants=tuple(Grant(g.role, g.branch, g.limit, g.valid_from, g.valid_to) for g in user.grants),
+        on_leave=on_leave(session, user, policy.local_date(now)),
+        origination_blocked=user.origination_blocked,
+    )
+
+
+def loan_facts(loan: Loan) -> LoanFacts:
+    app = loan.application or {}
+    return LoanFacts(loan_id=loan.reference, amount=loan.amount, branch=loan.branch, product=loan.product,
+                     originator=loan.originator, approval_tier=loan.approval_tier, loan_type=loan.loan_type,
+                     group_exposure=app.get("group_exposure"))
+
+
+def history_of(session: Session, loan: Loan) -> tuple[DutyAct, ...]:
+    rows = session.scalars(select(DutyRecord).where(DutyRecord.loan_id == loan.id).order_by(DutyRecord.id)).all()
+    return tuple(DutyAct(r.username, r.duty, loan.reference, r.performed_at, r.process_id, r.on_behalf_of, r.subject)
+                 for r in rows)
+
+
+class Gate:
+    """The engine's single point of policy enforcement."""
+
+    def __init__(self, policy, clock):
+        self.policy = policy
+        self.clock = clock
+
+    @property
+    def lane_roles(self) -> set[str]:
+        """Roles a BPMN lane may name: the policy's roles that do process work."""
+        return set(self.policy.roles) - NON_LANE_ROLES
+
+    @property
+    def assignable_duties(self) -> set[str]:
+        """Pseudo-duties recorded when someone is named to a role on a loan (e.g. post_loan_manager)."""
+        return set(self.policy.duties) & self.lane_roles
+
+    def committee_size(self, session: Session, loan: Loan) -> int:
+        """Members of the committee that sits at this loan's level (branch, or head office)."""
+        branch = self.policy.params["head_office_branch"] if loan.approval_tier == "head_office_committee" \
+            else loan.branch
+        return session.scalar(select(func.count(func.distinct(RoleGrant.user_id))).join(User).where(
+            RoleGrant.role == "committee_member", RoleGrant.branch == branch, User.active.is_(True)))
+
+    def reachable(self, session: Session, username: str) -> bool:
+        """An assignee can take the task: active and not on leave, or on leave with a stand-in."""
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            return False
+        today = self.policy.local_date(self.clock.now())
+        if not on_leave(session, user, today):
+            return True
+        return session.scalar(select(Delegation.id).where(
+            Delegation.principal_id == user.id, Delegation.starts_on <= today, Delegation.ends_on >= today)
+            .limit(1)) is not None
+
+    def home_branch(self, user: User, role: str) -> str | None:
+        """The branch of the user's grant for this role; None when they hold no such grant (the policy refuses)."""
+        grants = [g for g in user.grants if g.role == role]
+        for grant in grants:
+            if grant.branch:
+                return grant.branch
+        if grants:
+            raise InvalidInput("Give the branch: your %(role)s role is not tied to one.", role=role)
+        return None
+
+    def request(self, session: Session, user: User, duty: str, loan: Loan, role: str | None,
+                candidate: str | None = None, subject: str | None = None, memo: dict | None = None) -> Request:
+        """`memo` lets a caller deciding many rows for one user reuse the actor and prefetched loan histories."""
+        now = self.clock.now()
+        memo = {} if memo is None else memo
+        actor = memo.get(("actor", user.id)) or memo.setdefault(("actor", user.id),
+                                                                  actor_for(session, user, now, self.policy))
+        acting_for = None
+        if candidate and candidate != user.username:
+            principal = next((p for p in principals_of(session, user, self.policy.local_date(now))
+                              if p.username == candidate), None)
+            if principal is not None:
+                acting_for = actor_for(session, principal, now, self.policy)
+        elif role and not any(g.role == role for g in actor.grants):
+            for principal in principals_of(session, user, self.policy.local_date(now)):
+                if any(g.role == role for g in principal.grants):
+                    acting_for = actor_for(session, principal, now, self.policy)
+                    break
+        history = memo.get(("history", loan.id))
+        if history is None:
+            history = history_of(session, loan)
+        return Request(actor=actor, duty=duty, loan=loan_facts(loan), history=history,
+                       now=now, role=role, acting_for=acting_for, subject=subject)
+
+    def decide(self, session: Session, user: User, item: WorkItem, loan: Loan, memo: dict | None = None) -> Decision:
+        """The verdict for this user doing this work item now (no side effects)."""
+        if item.candidate_user and item.candidate_user != user.username:
+            principals = {p.username for p in principals_of(session, user, self.policy.local_date(self.clock.now()))}
+            if item.candidate_user not in principals:
+                return Decision(False, None, "This task is assigned to %(user)s.", {"user": item.candidate_user},
+                                kind="NotAssigned")
+        request = self.request(session, user, item.duty, loan, item.role, item.candidate_user,
+                               subject=f"{item.process_id}:{item.instance_id}", memo=memo)
+        return self.policy.check(request)
+
+    @staticmethod
+    def prefetch_histories(session: Session, loans: list[Loan], memo: dict) -> None:
+        """One query for the duty records of many loans (an inbox page), into `memo`."""
+        by_id = {loan.id: loan for loan in loans if ("history", loan.id) not in memo}
+        if not by_id:
+            return
+        acts: dict[int, list] = {loan_id: [] for loan_id in by_id}
+        rows = session.scalars(select(DutyRecord).where(DutyRecord.loan_id.in_(list(by_id)))
+                               .order_by(DutyRecord.id)).all()
+        for r in rows:
+            acts[r.loan_id].append(DutyAct(r.username, r.duty, by_id[r.loan_id].reference, r.performed_at,
+                                           r.process_id, r.on_behalf_of, r.subject))
+        for loan_id, found in acts.items():
+            memo[("history", loan_id)] = tuple(found)
+
+    def check_task(self, ctx, user: User, item: WorkItem, loan: Loan, action: str) -> Decision:
+        decision = self.decide(ctx.session, user, item, loan)
+        if not decision.allowed:
+            raise self._refusal(ctx.session, decision, action, user.username, item.role, loan, item)
+        return decision
+
+    def check_origination(self, ctx, user: User, loan: Loan) -> None:
+        request = Request(actor=actor_for(ctx.session, user, self.clock.now(), self.policy), duty="originate",
+                          loan=loan_facts(loan), history=(), now=self.clock.now(), role="customer_manager")
+        decision = self.policy.check(request)
+        if not decision.allowed:
+            raise self._refusal(ctx.session, decision, "start_loan", user.username, "customer_manager", loan, None)
+
+    def check_duty(self, ctx, user: User, duty: str, loan: Loan) -> Decision:
+        """A duty done outside a work item (e.g. raising a warning): any of the duty's roles will do."""
+        roles = self.policy.duty_specs[duty].roles
+        held = [r for r in roles if any(g.role == r for g in user.grants)] or [roles[0]]
+        decision = None
+        for role in held:
+            decision = self.policy.check(self.request(ctx.session, user, duty, loan, role))
+            if decision.allowed:
+                return decision
+        raise self._refusal(ctx.session, decision, duty, user.username, held[0], loan, None)
+
+    def check_named_users(self, ctx, names: list[str], role: str | None, loan: Loan, item: WorkItem):
+        """A user picked in a form (post-loan manager, committee member) must hold the role and pass the pairs."""
+        for name in names:
+            named = ctx.session.scalar(select(User).where(User.username == name))
+            if named is None:
+                return ("No user named '%(username)s'.", {"username": name}, None)
+            if role and not any(g.role == role and (g.branch in (None, loan.branch) or role.startswith("committee"))
+                                for g in named.grants):
+                return ("%(username)s does not hold the role %(role)s.", {"username": name, "role": role}, None)
+            duty = role if role in self.policy.duties else ("vote" if role == "committee_member" else None)
+            if duty is None:
+                continue
+            request = self.request(ctx.session, named, duty, loan, role if duty != "vote" else None)
+            decision = self.policy.check(request)
+            if not decision.allowed:
+                return (decision.message_template, decision.params, decision.rule)
+        return None
+
+    def check_deployment(self, ctx, designer: str | None, approver: str, subject: str) -> None:
+        """Four eyes on change: whoever designed a process version may not approve its deployment."""
+        user = ctx.session.scalar(select(User).where(User.username == approver))
+        if user is None:
+            raise InvalidInput("No user named '%(username)s'.", username=approver)
+        now = self.clock.now()
+        history = (DutyAct(designer, "design_process", None, now, "deployment", subject=subject),) if designer else ()
+        request = Request(actor=actor_for(ctx.session, user, now, self.policy), duty="approve_deployment", loan=None,
+                          history=history, now=now, subject=subject)
+        decision = self.policy.check(request)
+        if not decision.allowed:
+            error = PolicyDenied(decision)
+            error.audit_fields = dict(actor=approver, rule=decision.rule, reason=decision.message,
+                                      detail={"attempted": "approve_deployment", "designed_by": designer})
+            raise error
+
+    def _refusal(self, session: Session, decision: Decision, action: str, username: str, role: str | None,
+                 loan: Loan, item: WorkItem | None) -> PolicyDenied:
+        error = PolicyDenied(decision)
+        version = None
+        if item is not None:
+            version = session.scalar(select(ProcessVersion.version).join(
+                ProcessInstance, ProcessInstance.process_version_id == ProcessVersion.id).where(
+                ProcessInstance.id == item.instance_id))
+        error.audit_fields = dict(
+            actor=username, role=role, loan_ref=loan.reference if loan.reference != "pending" else None,
+            process_id=item.process_id if item else None, instance_id=item.instance_id if item else None,
+            process_version=version,
+            step=item.bpmn_id if item else None, step_name=item.name if item else None, rule=decision.rule,
+            on_behalf_of=decision.on_behalf_of, reason=decision.message,
+            detail={"attempted": action, "kind": decision.kind, "params": {k: str(v) for k, v in decision.params.items()},
+                    "conflicting": {"duty": decision.conflicting.duty, "user": decision.conflicting.username,
+                                    "at": decision.conflicting.performed_at.isoformat()} if decision.conflicting else None},
+        )
+        return error

@@ -1,0 +1,99 @@
+"""Exports of the audit trail (CSV, JSON) and checkpoints of the chain head kept outside the database."""
+from __future__ import annotations
+
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.audit.chain import _plain
+from engine.audit.search import EXPORT_FIELDS, EventView
+from engine.store.models import AuditCheckpoint, AuditEvent
+
+
+# -- exports --------------------------------------------------------------------------------------------
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    """A CSV cell; text that a spreadsheet would run as a formula is prefixed with an apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    if isinstance(value, datetime):
+        return _plain(value)
+    text = str(value)
+    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
+
+
+def export_chunks(events: Iterable[EventView], fmt: str) -> Iterator[str]:
+    """The events as CSV or JSON text, a piece at a time (for streaming responses and files)."""
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(EXPORT_FIELDS)
+        for event in events:
+            writer.writerow([_cell(getattr(event, name)) for name in EXPORT_FIELDS])
+            if buffer.tell() > 65536:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+    elif fmt == "json":
+        yield "["
+        for n, event in enumerate(events):
+            yield ("," if n else "") + "\n" + json.dumps(_plain(asdict(event)), ensure_ascii=False, sort_keys=True)
+        yield "\n]\n"
+    else:
+        raise ValueError(f"unknown export format {fmt!r}; use csv or json")
+
+
+def export_rows(events: Iterable[EventView], fmt: str) -> str:
+    return "".join(export_chunks(events, fmt))
+
+
+# -- checkpoints ---------------------------------------------------------------------------------------
+def write_checkpoint(session: Session, clock) -> dict:
+    """Record the chain head now; the returned dict is what to keep outside the database."""
+    head = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    event_id, head_hash = (head.id, head.hash) if head else (0, "0" * 64)
+    count = session.scalar(select(func.count()).select_from(AuditEvent))
+    row = AuditCheckpoint(event_id=event_id, head_hash=head_hash, created_at=clock.now())
+    session.add(row)
+    session.flush()
+    return {"checkpoint": row.id, "event_id": event_id, "head_hash": head_hash, "events": count,
+            "created_at": _plain(row.created_at)}
+
+
+# Why a checkpoint does not match (English templates; the CLI translates them).
+MESSAGES = {
+    "missing": "it is missing (events were deleted after the checkpoint was taken)",
+    "rewritten": "its hash differs from the checkpoint (the chain was rewritten up to this event)",
+}
+
+
+@dataclass(frozen=True)
+class CheckpointCheck:
+    ok: bool
+    event_id: int
+    reason: str | None = None
+
+
+def verify_against_checkpoint(session: Session, checkpoint: dict) -> CheckpointCheck:
+    """The event a checkpoint names must still exist with the same hash, or the chain was rebuilt."""
+    event_id, expected = int(checkpoint["event_id"]), str(checkpoint["head_hash"])
+    if event_id == 0:
+        return CheckpointCheck(True, 0)
+    actual = session.scalar(select(AuditEvent.hash).where(AuditEvent.id == event_id))
+    if actual is None:
+        return CheckpointCheck(False, event_id, MESSAGES["missing"])
+    if actual != expected:
+        return CheckpointCheck(False, event_id, MESSAGES["rewritten"])
+    return CheckpointCheck(True, event_id)

@@ -1,0 +1,139 @@
+"""`creditflow audit`: verify the hash chain, export a loan's trace, take and check checkpoints."""
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+
+import click
+
+from engine.audit.chain import verify_chain
+from engine.audit.search import EventFilter, iter_events
+from engine.audit.exports import export_chunks, verify_against_checkpoint, write_checkpoint
+from engine.cli.common import engine_from
+from engine.i18n import _
+
+
+# The reasons engine/audit/chain.py's verify_chain gives, repeated here so the translation catalog has them.
+MESSAGES = {
+    "edited": "its content does not match its hash (the event was edited)",
+    "unlinked": "its previous-hash does not match the event before it (an event was deleted, inserted or reordered)",
+}
+
+
+@contextmanager
+def _engine(ctx: click.Context):
+    """The engine the main group's options describe, disposed of when the command ends."""
+    engine = engine_from(ctx.find_root())
+    try:
+        yield engine
+    finally:
+        engine.db.dispose()
+
+
+def _write(output, chunks) -> None:
+    if output is None:
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
+        return
+    with open(output, "w", encoding="utf-8", newline="") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+
+
+def _load_checkpoints(path: str) -> list[dict]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as exc:
+        click.echo(_("Cannot read the checkpoint file %(file)s: %(error)s", file=path, error=exc), err=True)
+        sys.exit(2)
+    items = data if isinstance(data, list) else [data]
+    if not all(isinstance(c, dict) and "event_id" in c and "head_hash" in c for c in items):
+        click.echo(_("%(file)s is not a checkpoint file (each entry needs event_id and head_hash).", file=path),
+                   err=True)
+        sys.exit(2)
+    return items
+
+
+@click.group(help=_("Check and export the audit trail."))
+def audit():
+    pass
+
+
+@audit.command(help=_("Walk the hash chain; exit 1 naming the first broken event."))
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+              help=_("Also check the chain against a checkpoint file exported earlier."))
+@click.pass_context
+def verify(ctx, checkpoint_file):
+    checkpoints = _load_checkpoints(checkpoint_file) if checkpoint_file else []
+    with _engine(ctx) as engine, engine.db.reading() as session:
+        checked, broken = verify_chain(session)
+        if broken is not None:
+            click.echo(_("event %(id)s: %(reason)s", id=broken.event_id, reason=_(broken.reason)), err=True)
+            click.echo(_("The audit chain is broken; %(count)s event(s) before it are intact.", count=checked),
+                       err=True)
+            sys.exit(1)
+        for point in checkpoints:
+            result = verify_against_checkpoint(session, point)
+            if not result.ok:
+                click.echo(_("event %(id)s: %(reason)s", id=result.event_id, reason=_(result.reason)), err=True)
+                click.echo(_("The audit chain does not match the checkpoint taken at %(time)s.",
+                             time=point.get("created_at", "?")), err=True)
+                sys.exit(1)
+    click.echo(_("The audit chain is intact: %(count)s event(s) checked.", count=checked))
+    if checkpoints:
+        click.echo(_("It matches %(count)s checkpoint(s).", count=len(checkpoints)))
+
+
+@audit.command(help=_("Export every event recorded about one loan, oldest first."))
+@click.option("--loan", "loan_ref", required=True, help=_("Loan reference, e.g. L-2026-000001."))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help=_("Write to this file instead of standard output."))
+@click.pass_context
+def export(ctx, loan_ref, fmt, output):
+    with _engine(ctx) as engine, engine.db.reading() as session:
+        events = list(iter_events(session, EventFilter(loan_ref=loan_ref)))
+    if not events:
+        click.echo(_("No events are recorded for loan %(loan)s.", loan=loan_ref), err=True)
+        sys.exit(1)
+    events.reverse()
+    _write(output, export_chunks(events, fmt))
+    if output:
+        click.echo(_("%(count)s event(s) written to %(file)s.", count=len(events), file=output), err=True)
+
+
+@audit.command(help=_("Record the chain head now and print it, to be kept somewhere the database administrators cannot write."))
+@click.option("--output", type=click.Path(dir_okay=False),
+              help=_("Also append the checkpoint to this JSON file (keep it outside the database server)."))
+@click.pass_context
+def checkpoint(ctx, output):
+    with _engine(ctx) as engine, engine.db.transaction() as session:
+        point = write_checkpoint(session, engine.clock)
+    text = json.dumps(point, sort_keys=True)
+    if output:
+        _append_checkpoint(output, point)
+        click.echo(_("Checkpoint %(id)s (event %(event)s) added to %(file)s.", id=point["checkpoint"],
+                     event=point["event_id"], file=output), err=True)
+    click.echo(text)
+
+
+def _append_checkpoint(path: str, point: dict) -> None:
+    """The file holds a JSON list of checkpoints, oldest first; `verify --checkpoint` checks them all."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            existing = json.load(handle)
+    except FileNotFoundError:
+        existing = []
+    except ValueError:
+        click.echo(_("%(file)s is not a checkpoint file (each entry needs event_id and head_hash).", file=path),
+                   err=True)
+        sys.exit(2)
+    items = existing if isinstance(existing, list) else [existing]
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(items + [point], handle, indent=1, sort_keys=True)
+        handle.write("\n")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(audit)

@@ -1,0 +1,67 @@
+"""`creditflow init-db`, `validate` and `deploy`: the schema and the deployed process versions."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from engine.bootstrap import BUNDLED_BPMN
+from engine.cli.common import engine_from, fail
+from engine.errors import EngineError
+from engine.i18n import _, translate_error
+from engine.runtime.validation import DeploymentRejected
+
+
+@click.command("init-db", help=_("Create or upgrade the database schema."))
+@click.pass_context
+def init_db(ctx):
+    from engine.store.schema import upgrade
+    engine = engine_from(ctx, need_schema=False)
+    upgrade(engine.db)
+    click.echo(_("Database ready: %(url)s", url=engine.db.engine.url.render_as_string(hide_password=True)))
+
+
+@click.command(help=_("Check BPMN/DMN files (or folders) without deploying them."))
+@click.argument("paths", nargs=-1, required=True)
+@click.pass_context
+def validate(ctx, paths):
+    try:
+        problems = engine_from(ctx, need_schema=False).validate(list(paths))
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    if problems:
+        click.echo(_("%(count)s problem(s) found; nothing can be deployed until they are fixed:", count=len(problems)), err=True)
+        for p in problems:
+            click.echo(f"  - {p}", err=True)
+        sys.exit(1)
+    click.echo(_("Valid: no problems found."))
+
+
+@click.command(help=_("Deploy BPMN/DMN files (default: the bundled processes) as new versions."))
+@click.argument("paths", nargs=-1)
+@click.option("--by", "actor", help=_("User name of the designer of the change."))
+@click.option("--approved-by", "approver", help=_("User name approving the deployment (never the designer)."))
+@click.pass_context
+def deploy(ctx, paths, actor, approver):
+    engine = engine_from(ctx)
+    try:
+        results = engine.deploy(list(paths) or [BUNDLED_BPMN], actor=actor, source="cli", approved_by=approver)
+    except DeploymentRejected as exc:
+        click.echo(_("Refused; nothing was deployed:"), err=True)
+        for p in exc.problems:
+            click.echo(f"  - {p}", err=True)
+        sys.exit(1)
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    except EngineError as exc:
+        fail(translate_error(exc))
+    for r in results:
+        if r.created:
+            click.echo(_("%(process)s: deployed as version %(version)s", process=r.process_id, version=r.version))
+        else:
+            click.echo(_("%(process)s: unchanged (version %(version)s)", process=r.process_id, version=r.version))
+
+
+def register(main: click.Group) -> None:
+    for command in (init_db, validate, deploy):
+        main.add_command(command)

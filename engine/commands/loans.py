@@ -1,0 +1,59 @@
+"""Loans: an application starts origination; a warning raised on a disbursed loan starts the warning process."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.commands.flow import start_instance
+from engine.commands.unit import Unit
+from engine.store.lookups import latest_version, loan_row
+from engine.errors import NotFound
+from engine.application import validate_application
+from engine.runtime import execution
+from engine.store.models import DutyRecord, Loan, ProcessVersion
+from engine.store.people import get_user
+
+# The message that starts the risk-warning process when a person raises a warning.
+WARNING_MESSAGE = "warning_raised"
+# Restructured loans are at least special mention (五级分类, 2023).
+RESTRUCTURED_FLOOR = "special_mention"
+
+
+def start_loan(unit: Unit, actor: str, application: dict) -> str:
+    """Record an application and start origination on it; returns the loan reference."""
+    user = get_user(unit.session, actor)
+    values = validate_application(application)
+    branch = values.get("branch") or unit.gate.home_branch(user, "customer_manager")
+    values["branch"] = branch or ""
+    now = unit.clock.now()
+    loan = Loan(reference="pending", borrower=values["borrower"], product=values["product"],
+                amount=values["amount"], branch=branch, originator=actor, loan_type=values["loan_type"],
+                stage="investigation", application=execution.plain_data(values), created_at=now, updated_at=now,
+                classification=RESTRUCTURED_FLOOR if values["loan_type"] == "restructuring" else "normal")
+    unit.gate.check_origination(unit, user, loan)
+    unit.session.add(loan)
+    unit.session.flush()
+    loan.reference = f"L-{unit.policy.local_date(now).year}-{loan.id:06d}"
+    unit.audit.record("loan_created", actor=actor, role="customer_manager", loan_ref=loan.reference,
+                      detail={"after": execution.plain_data(values)})
+    unit.session.add(DutyRecord(loan_id=loan.id, username=actor, duty="originate", process_id="origination",
+                                performed_at=now))
+    data = {**values, "loan_id": loan.reference, "originator": actor}
+    start_instance(unit, loan, latest_version(unit.session, "origination"), data, actor)
+    return loan.reference
+
+
+def raise_warning(unit: Unit, actor: str, loan_ref: str, signal: str) -> int:
+    """Anyone whose role may raise a warning signals a risk on a disbursed loan; returns the new instance id."""
+    loan = loan_row(unit.session, loan_ref)
+    user = get_user(unit.session, actor)
+    unit.gate.check_duty(unit, user, "raise_warning", loan)
+    versions = unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == WARNING_MESSAGE)
+                                    .order_by(ProcessVersion.version)).all()
+    if not versions:
+        raise NotFound("No deployed process starts on '%(message)s'.", message=WARNING_MESSAGE)
+    payload = {"signal": signal.strip(), "raised_by": actor, "loan_id": loan.reference,
+               "loan_type": loan.loan_type, "current_classification": loan.classification}
+    data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
+    unit.audit.record("warning_raised", actor=actor, loan_ref=loan.reference, detail={"signal": signal.strip()})
+    instance = start_instance(unit, loan, versions[-1], data, actor, message=WARNING_MESSAGE, payload=payload)
+    return instance.id

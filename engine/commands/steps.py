@@ -1,0 +1,123 @@
+"""After a workflow moved: its state, the loan's status and the work items, saved the same way by every command."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import select
+
+from engine.commands.unit import Unit
+from engine.errors import ScriptFailed
+from engine.runtime import execution
+from engine.runtime.calendar import add_business_days
+from engine.runtime.specs import LoadedProcess
+from engine.runtime.timers import duration_from
+from engine.store.models import Loan, ProcessInstance, WorkItem
+
+# End events whose id says what became of the loan (an end event may also declare `loan_status`).
+END_STATUS = {"rejected": "rejected", "withdrawn": "withdrawn", "disbursed": "disbursed", "archived": "closed"}
+# Loan fields set by automatic steps (decision tables).
+AUTOMATIC_LOAN_OUTPUTS = ("approval_tier",)
+
+
+def subject_of(instance: ProcessInstance) -> str:
+    """What subject-scoped pair rules compare: one warning, one classification proposal, one process instance."""
+    return f"{instance.process_version.process_id}:{instance.id}"
+
+
+def save_state(unit: Unit, instance: ProcessInstance, workflow, loaded: LoadedProcess, loan: Loan,
+               log: execution.StepLog, completed_task_id: str | None = None) -> None:
+    """The automatic steps as audit events, the state without its spec, timers, messages waited for, the end
+    reached, and the work items; flushed, so that routing the thrown messages sees it."""
+    now = unit.clock.now()
+    version = instance.process_version
+    for step in log.steps:
+        for field_name in AUTOMATIC_LOAN_OUTPUTS:
+            if field_name in step.get("changed", {}):
+                setattr(loan, field_name, step["changed"][field_name])
+        unit.audit.record("step_completed", loan_ref=loan.reference, process_id=version.process_id,
+                          process_version=version.version, instance_id=instance.id, step=step["step"],
+                          step_name=step["name"], actor=None,
+                          detail=execution.plain_data({k: v for k, v in step.items() if k not in ("step", "name")}))
+    instance.state = unit.workflows.dumps(workflow)
+    unit.saved[instance.id] = (instance, workflow)
+    instance.next_timer_due = execution.next_timer_due(workflow)
+    instance.waiting_messages = ",".join(execution.waiting_messages(workflow)) or None
+    instance.updated_at = now
+    if workflow.completed:
+        _completed(unit, instance, workflow, loan)
+    refresh_work_items(unit, instance, workflow, loaded, loan, completed_task_id)
+    loan.updated_at = now
+    unit.session.flush()
+
+
+def _completed(unit: Unit, instance: ProcessInstance, workflow, loan: Loan) -> None:
+    version = instance.process_version
+    instance.status = "completed"
+    end = execution.end_event_reached(workflow)
+    status = END_STATUS.get(end or "")
+    if status:
+        loan.status = status
+    if loan.status in ("rejected", "withdrawn", "closed"):
+        loan.stage = "closed"
+    elif loan.status == "disbursed":
+        loan.stage = "post_loan"  # a warning or classification ended; the loan is back in post-loan care
+    unit.audit.record("instance_completed", loan_ref=loan.reference, process_id=version.process_id,
+                      process_version=version.version, instance_id=instance.id, step=end,
+                      detail={"end": end, "loan_status": loan.status})
+
+
+def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: LoadedProcess, loan: Loan,
+                       completed_task_id: str | None = None) -> None:
+    """One work item per READY user task: new ones offered (and audited), vanished ones cancelled."""
+    existing = {w.task_id: w for w in unit.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id))}
+    ready = {str(t.id): t for t in execution.ready_user_tasks(workflow)}
+    for task_id, item in existing.items():
+        if task_id not in ready:
+            if task_id != completed_task_id:
+                unit.audit.record("task_cancelled", loan_ref=loan.reference, process_id=loaded.process_id,
+                                  process_version=instance.process_version.version, instance_id=instance.id,
+                                  step=item.bpmn_id, step_name=item.name, role=item.role,
+                                  detail={"task_id": task_id, "claimed_by": item.claimed_by,
+                                          "assigned_to": item.candidate_user})
+            unit.session.delete(item)
+    now = unit.clock.now()
+    for task_id, task in ready.items():
+        if task_id in existing:
+            continue
+        meta = loaded.user_tasks[task.task_spec.name]
+        candidate = None
+        if meta.assignee:
+            value = unit.kernel.script_engine.evaluate(task, meta.assignee)
+            candidate = str(value) if value else None
+            if candidate and not unit.gate.reachable(unit.session, candidate):
+                unit.audit.record("assignee_unavailable", loan_ref=loan.reference, step=meta.bpmn_id,
+                                  step_name=meta.name, detail={"assignee": candidate, "offered_to": meta.role})
+                candidate = None  # away without a stand-in: the task goes to everyone in the lane
+        unit.session.add(WorkItem(
+            instance_id=instance.id, loan_id=loan.id, task_id=task_id, bpmn_id=meta.bpmn_id, name=meta.name,
+            process_id=loaded.process_id, role=meta.role, duty=meta.duty, stage=meta.stage or loan.stage,
+            branch=loan.branch, candidate_user=candidate, created_at=now, due_at=due_at(unit, meta, task, now)))
+        unit.audit.record("task_started", loan_ref=loan.reference, process_id=loaded.process_id,
+                          process_version=instance.process_version.version, instance_id=instance.id,
+                          step=meta.bpmn_id, step_name=meta.name, role=meta.role,
+                          detail={"duty": meta.duty, "assigned_to": candidate, "task_id": task_id})
+        if meta.stage:
+            loan.stage = meta.stage
+
+
+def due_at(unit: Unit, meta, task, now: datetime) -> datetime:
+    """When a task is due: the BPMN's `due` (an ISO duration, or an expression such as
+    `business_days(warning_register_business_days)`), else the policy's default number of days."""
+    policy = unit.policy
+    if not meta.due:
+        return now + timedelta(days=int(policy.params.get("task_due_days", 3)))
+    try:
+        value = meta.due if meta.due.upper().startswith("P") else str(unit.kernel.script_engine.evaluate(task, meta.due))
+        match = re.fullmatch(r"(\d+)BD", value)
+        if match:
+            return add_business_days(now, int(match.group(1)), policy.local_date)
+        return now + duration_from(value, now)
+    except (OverflowError, ValueError, SpiffWorkflowException) as exc:
+        raise ScriptFailed("Step '%(step)s' failed: %(error)s", step=meta.name, error=str(exc)) from exc

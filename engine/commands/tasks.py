@@ -1,0 +1,155 @@
+"""A person's work on a task: claim, release, complete. The policy decides each; any refusal changes nothing."""
+from __future__ import annotations
+
+from uuid import UUID
+
+from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.commands import failures
+from engine.commands.flow import advance
+from engine.commands.steps import subject_of
+from engine.commands.unit import Unit, locked_item
+from engine.errors import InvalidInput, NotAllowed, NotFound, ScriptFailed
+from engine.forms import coerce_form, form_errors, user_fields
+from engine.runtime import execution
+from engine.store.models import DutyRecord, Loan, ProcessInstance, WorkItem
+from engine.store.people import get_user
+
+# Loan fields a task may change (the task declares them in its `loan_updates` property).
+LOAN_FIELDS_FROM_TASKS = ("classification",)
+
+
+def claim(unit: Unit, actor: str, item_id: int) -> None:
+    item, _instance = locked_item(unit, item_id)
+    loan = unit.session.get(Loan, item.loan_id)
+    user = get_user(unit.session, actor)
+    if item.claimed_by == actor:
+        return
+    if item.claimed_by:
+        raise _claimed_by_other(item, loan, actor, "claim")
+    decision = unit.gate.check_task(unit, user, item, loan, action="claim")
+    item.claimed_by = actor
+    unit.audit.record("task_claimed", actor=actor, role=item.role, on_behalf_of=decision.on_behalf_of,
+                      loan_ref=loan.reference, process_id=item.process_id, instance_id=item.instance_id,
+                      process_version=_touch(unit, item), step=item.bpmn_id, step_name=item.name,
+                      detail={"task_id": item.task_id})
+
+
+def release(unit: Unit, actor: str, item_id: int) -> None:
+    item, _instance = locked_item(unit, item_id)
+    loan = unit.session.get(Loan, item.loan_id)
+    if item.claimed_by != actor:
+        raise NotAllowed("You can only release a task you have claimed.")
+    item.claimed_by = None
+    unit.audit.record("task_released", actor=actor, role=item.role, loan_ref=loan.reference,
+                      process_id=item.process_id, instance_id=item.instance_id,
+                      process_version=_touch(unit, item), step=item.bpmn_id, step_name=item.name,
+                      detail={"task_id": item.task_id})
+
+
+def _touch(unit: Unit, item: WorkItem) -> int:
+    """Bump the instance version so a concurrent command on it fails cleanly; returns its process version."""
+    instance = unit.session.get(ProcessInstance, item.instance_id)
+    instance.updated_at = unit.clock.now()
+    return instance.process_version.version
+
+
+def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | None) -> None:
+    """Complete a task with form data and run every automatic step after it."""
+    item, instance = locked_item(unit, item_id)
+    loan = unit.session.get(Loan, item.loan_id)
+    user = get_user(unit.session, actor)
+    if item.claimed_by and item.claimed_by != actor:
+        raise _claimed_by_other(item, loan, actor, "complete")
+    decision = unit.gate.check_task(unit, user, item, loan, action="complete")
+    workflow, loaded = unit.workflows.checkout(unit, instance)
+    try:
+        task = workflow.get_task_from_id(UUID(item.task_id))
+    except TaskNotFoundException:
+        task = None
+    if task is None or task.state != TaskState.READY:  # the row and the state disagree: never run it twice
+        raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
+    meta = loaded.user_tasks[task.task_spec.name]
+    values = _validated_form(unit, actor, meta.form, data or {}, loan, item)
+    if "committee_member" in user_fields(meta.form).values():
+        values["committee_size"] = unit.gate.committee_size(unit.session, loan)
+    before = {k: task.data.get(k) for k in values}
+    now = unit.clock.now()
+    unit.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=actor, duty=item.duty,
+                                process_id=item.process_id, bpmn_id=item.bpmn_id, subject=subject_of(instance),
+                                on_behalf_of=decision.on_behalf_of, performed_at=now))
+    _record_assignments(unit, meta.form, values, loan, instance, now)
+    unit.audit.record("task_completed", actor=actor, role=item.role, on_behalf_of=decision.on_behalf_of,
+                      loan_ref=loan.reference, process_id=item.process_id,
+                      process_version=instance.process_version.version, instance_id=instance.id,
+                      step=item.bpmn_id, step_name=item.name, reason=reason, rule=None,
+                      detail={"duty": item.duty, "task_id": item.task_id, "before": execution.plain_data(before),
+                              "after": execution.plain_data(values)})
+    log = execution.StepLog()
+    unit.current = instance.id
+    try:
+        execution.complete_user_task(workflow, task, {**values, "completed_by": actor}, log)
+    except ScriptFailed as err:
+        err.task = item.bpmn_id
+        raise
+    failures.resolve(unit.session, unit.audit, instance, ("task",), now, actor, loan.reference, task=item.bpmn_id)
+    for field_name in meta.loan_updates:
+        if field_name not in LOAN_FIELDS_FROM_TASKS:
+            continue
+        value = task.data.get(field_name)
+        if value is not None and getattr(loan, field_name) != value:
+            unit.audit.record("loan_updated", actor=actor, loan_ref=loan.reference, step=item.bpmn_id,
+                              process_id=item.process_id, instance_id=instance.id,
+                              process_version=instance.process_version.version,
+                              detail={"field": field_name, "before": getattr(loan, field_name), "after": value})
+            setattr(loan, field_name, value)
+    advance(unit, instance, workflow, loaded, loan, log, completed_task_id=item.task_id)
+
+
+def _validated_form(unit: Unit, actor: str, schema: dict, data: dict, loan: Loan, item: WorkItem) -> dict:
+    errors = form_errors(schema, data)
+    refused = {}  # fields naming someone the policy keeps off this loan: a refusal, recorded as one
+    for name, role in user_fields(schema).items():
+        if name in errors or name not in data:
+            continue
+        names = data[name] if isinstance(data[name], list) else [data[name]]
+        problem = unit.gate.check_named_users(unit, names, role, loan, item)
+        if problem:
+            template, params, rule = problem
+            errors[name] = (template, params)
+            if rule:
+                refused[name] = (rule, template % params if params else template)
+    if errors:
+        error = InvalidInput("The form has errors; nothing was saved.", field_templates=errors)
+        if refused:
+            rule, reason = next(iter(refused.values()))
+            error.audit_fields = _task_refusal_fields(item, loan, actor, "nominate", rule, reason,
+                                                      {"fields": {k: v[1] for k, v in refused.items()}})
+        raise error
+    return coerce_form(schema, data)
+
+
+def _task_refusal_fields(item: WorkItem, loan: Loan, actor: str, action: str, rule: str, reason: str,
+                         detail: dict | None = None) -> dict:
+    """What a refusal on a task records (the policy's own refusals build theirs in the gate)."""
+    return dict(actor=actor, role=item.role, loan_ref=loan.reference, process_id=item.process_id,
+                instance_id=item.instance_id, step=item.bpmn_id, step_name=item.name, rule=rule, reason=reason,
+                detail={"attempted": action, **(detail or {})})
+
+
+def _claimed_by_other(item: WorkItem, loan: Loan, actor: str, action: str) -> NotAllowed:
+    error = NotAllowed("This task is already claimed by %(user)s." if action == "claim"
+                       else "This task is claimed by %(user)s.", user=item.claimed_by)
+    error.audit_fields = _task_refusal_fields(item, loan, actor, action, "CLAIMED", str(error),
+                                              {"claimed_by": item.claimed_by})
+    return error
+
+
+def _record_assignments(unit: Unit, schema: dict, values: dict, loan: Loan, instance: ProcessInstance, now) -> None:
+    """Being named to a role on a loan (e.g. post-loan manager) is a duty the pairs apply to."""
+    for name, role in user_fields(schema).items():
+        if role in unit.gate.assignable_duties and isinstance(values.get(name), str):
+            unit.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=values[name],
+                                        duty=role, process_id=instance.process_version.process_id,
+                                        subject=subject_of(instance), performed_at=now))

@@ -1,0 +1,96 @@
+"""The unit of work of one command: a transaction, its audit log, and the rows every command reads first."""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.audit.chain import AuditLog
+from engine.errors import ConcurrentChange, EngineError, NotFound, ScriptFailed
+from engine.kernel import Kernel
+from engine.ops.metrics import observe_command
+from engine.store.lookups import work_item
+from engine.store.models import ProcessInstance, WorkItem
+
+
+@dataclass
+class Unit:
+    """One command's transaction: session, audit log, the kernel, and the workflows it saved."""
+
+    session: Session
+    audit: AuditLog
+    source: str
+    kernel: Kernel
+    saved: dict = field(default_factory=dict)  # instance id -> (row, workflow)
+    current: int | None = None  # the instance a message was being delivered to (for the incident)
+
+    @property
+    def clock(self):
+        return self.kernel.clock
+
+    @property
+    def policy(self):
+        return self.kernel.policy
+
+    @property
+    def gate(self):
+        return self.kernel.gate
+
+    @property
+    def workflows(self):
+        return self.kernel.workflows
+
+
+@contextmanager
+def open_unit(kernel: Kernel, source: str, name: str = "command"):
+    """One transaction with an audit log. A lost optimistic-lock race becomes ConcurrentChange; a refusal is
+    recorded after the rollback. Every command is logged and measured."""
+    started, outcome, unit = time.perf_counter(), "done", None
+    try:
+        with kernel.db.transaction() as session:
+            unit = Unit(session, kernel.audit_log(session, source), source, kernel)
+            yield unit
+            unit.audit.write()
+        kernel.workflows.committed(unit.saved)
+    except StaleDataError as err:
+        outcome = "conflict"
+        raise ConcurrentChange("Someone else changed this loan at the same time; reload and try again.") from err
+    except EngineError as err:
+        outcome = "failed" if isinstance(err, ScriptFailed) else err.code
+        if isinstance(err, ScriptFailed) and unit is not None and getattr(err, "instance_id", None) is None:
+            err.instance_id = unit.current
+        if getattr(err, "audit_fields", None):
+            record_refusal(kernel, source, err.audit_fields)
+        raise
+    except BaseException:
+        outcome = "error"
+        raise
+    finally:
+        observe_command(name, source, outcome, time.perf_counter() - started, unit)
+
+
+def record_refusal(kernel: Kernel, source: str, fields: dict) -> None:
+    """A refusal is an event too: written in its own transaction, after the refused one rolled back."""
+    with kernel.db.transaction() as session:
+        audit = kernel.audit_log(session, source)
+        audit.record("refused", outcome="denied", **fields)
+        audit.write()
+
+
+def locked_item(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance]:
+    """The work item and its instance, locked for this transaction and read again after the lock: whoever comes
+    second sees the first one's commit (the task gone, the claim taken), never a stale copy. Every command that
+    changes an instance locks its row first, so they queue instead of deadlocking."""
+    item = work_item(unit.session, item_id)
+    query = select(ProcessInstance).where(ProcessInstance.id == item.instance_id)
+    if unit.kernel.db.is_postgres:
+        query = query.with_for_update(of=ProcessInstance)
+    instance = unit.session.scalar(query.execution_options(populate_existing=True))
+    item = unit.session.scalar(select(WorkItem).where(WorkItem.id == item_id).execution_options(populate_existing=True))
+    if item is None or instance is None:
+        raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
+    return item, instance

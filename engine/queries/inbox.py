@@ -1,0 +1,132 @@
+"""Inboxes: read from `work_item` rows only, never from workflows; `available` is checked against the policy."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound
+from engine.kernel import Kernel
+from engine.store.models import DutyRecord, Loan, RoleGrant, User, WorkItem
+from engine.store.people import get_user, on_leave
+from engine.views import ActView, WorkItemView
+
+INBOX_KINDS = ("mine", "available", "done")
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    stage: str | None = None
+    branch: str | None = None
+    due_before: datetime | None = None
+    overdue_only: bool = False
+
+
+@dataclass(frozen=True)
+class DoneView:
+    """A task I completed, with its loan."""
+
+    act: ActView
+    loan_ref: str
+    borrower: str
+
+
+def item_view(item: WorkItem, loan: Loan) -> WorkItemView:
+    return WorkItemView(item.id, loan.id, loan.reference, loan.borrower, loan.amount, loan.branch, item.process_id,
+                        item.bpmn_id, item.name, item.role, item.duty, item.stage, item.candidate_user,
+                        item.claimed_by, item.created_at, item.due_at)
+
+
+def _eligibility_clause(kernel: Kernel, user: User):
+    """SQL pre-filter: items in my roles and branches, unclaimed, offered to anyone or to me."""
+    today = kernel.policy.local_date(kernel.clock.now())
+    clauses = []
+    for g in user.grants:
+        if (g.valid_from and g.valid_from > today) or (g.valid_to and g.valid_to < today):
+            continue
+        clause = WorkItem.role == g.role
+        if g.branch and not g.role.startswith("committee"):
+            clause = and_(clause, WorkItem.branch == g.branch)
+        clauses.append(clause)
+    return or_(*clauses) if clauses else None
+
+
+def inbox(session: Session, kernel: Kernel, username: str, kind: str, filters: InboxFilter | None, page: int,
+          per_page: int) -> tuple[list, int]:
+    """One page of an inbox and the total count. `available` is checked against the policy per row."""
+    filters = filters or InboxFilter()
+    user = get_user(session, username)
+    if kind == "done":
+        return _done_by(session, user, page, per_page)
+    query = select(WorkItem, Loan).join(Loan, Loan.id == WorkItem.loan_id)
+    if kind == "mine":
+        query = query.where(or_(WorkItem.claimed_by == username,
+                                and_(WorkItem.candidate_user == username, WorkItem.claimed_by.is_(None))))
+    else:
+        if on_leave(session, user, kernel.policy.local_date(kernel.clock.now())):
+            return [], 0
+        clause = _eligibility_clause(kernel, user)
+        if clause is None:
+            return [], 0
+        query = query.where(clause, WorkItem.claimed_by.is_(None), WorkItem.candidate_user.is_(None))
+    if filters.stage:
+        query = query.where(WorkItem.stage == filters.stage)
+    if filters.branch:
+        query = query.where(WorkItem.branch == filters.branch)
+    if filters.due_before:
+        query = query.where(WorkItem.due_at <= filters.due_before)
+    if filters.overdue_only:
+        query = query.where(WorkItem.due_at < kernel.clock.now())
+    query = query.order_by(WorkItem.due_at, WorkItem.id)
+    if kind == "mine":
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
+        return [item_view(i, loan) for i, loan in rows], total
+    # available: the policy decides per row; scan in batches until the page is full
+    offered, batch_offset, memo = [], 0, {}
+    start = (page - 1) * per_page
+    while len(offered) < start + per_page:
+        rows = session.execute(query.offset(batch_offset).limit(per_page * 2)).all()
+        if not rows:
+            break
+        batch_offset += len(rows)
+        kernel.gate.prefetch_histories(session, [loan for _item, loan in rows], memo)
+        for item, loan in rows:
+            if kernel.gate.decide(session, user, item, loan, memo).allowed:
+                offered.append(item_view(item, loan))
+    more = session.scalar(select(func.count()).select_from(query.subquery())) - batch_offset
+    return offered[start:start + per_page], len(offered) + max(more, 0)
+
+
+def _done_by(session: Session, user: User, page: int, per_page: int):
+    query = (select(DutyRecord, Loan).join(Loan, Loan.id == DutyRecord.loan_id)
+             .where(DutyRecord.username == user.username, DutyRecord.bpmn_id.is_not(None))
+             .order_by(DutyRecord.performed_at.desc()))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
+    return [DoneView(ActView(r.username, r.duty, r.process_id, r.bpmn_id, r.on_behalf_of, r.performed_at),
+                     loan.reference, loan.borrower) for r, loan in rows], total
+
+
+def inbox_counts(session: Session, kernel: Kernel, username: str) -> dict[str, int]:
+    """Counts for the navigation (available is a cheap upper bound: role and branch only)."""
+    user = get_user(session, username)
+    mine = session.scalar(select(func.count()).select_from(WorkItem).where(or_(
+        WorkItem.claimed_by == username, and_(WorkItem.candidate_user == username, WorkItem.claimed_by.is_(None)))))
+    clause = _eligibility_clause(kernel, user)
+    available = 0 if clause is None else session.scalar(select(func.count()).select_from(WorkItem).where(
+        clause, WorkItem.claimed_by.is_(None), WorkItem.candidate_user.is_(None)))
+    return {"mine": mine, "available": available}
+
+
+def candidates(session: Session, kernel: Kernel, item_id: int) -> list[str]:
+    """Everyone who may do this task now, by policy."""
+    item = session.get(WorkItem, item_id)
+    if item is None:
+        raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
+    loan = session.get(Loan, item.loan_id)
+    users = session.scalars(select(User).join(RoleGrant).where(RoleGrant.role == item.role,
+                                                               User.active.is_(True)).distinct()).all()
+    return [u.username for u in users if kernel.gate.decide(session, u, item, loan).allowed]

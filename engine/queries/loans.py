@@ -1,0 +1,84 @@
+"""A loan's file, its open tasks, and `explain`: which rule keeps a person from which task."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.access import history_of
+from engine.kernel import Kernel
+from engine.queries.inbox import item_view
+from engine.runtime import execution
+from engine.store.lookups import loan_row
+from engine.store.models import Loan, ProcessInstance, ProcessVersion, WorkItem
+from engine.store.people import get_user
+from engine.views import ActView, InstanceView, LoanView, WorkItemView
+
+
+@dataclass(frozen=True)
+class ExplainRow:
+    task: str
+    duty: str
+    role: str
+    open: bool
+    decision: object
+
+
+def loan(session: Session, kernel: Kernel, loan_ref: str, with_paths: bool) -> LoanView:
+    """A loan's file: its fields, every process instance on it and who did what."""
+    row = loan_row(session, loan_ref)
+    instances = []
+    for inst in session.scalars(select(ProcessInstance).where(ProcessInstance.loan_id == row.id)
+                                .order_by(ProcessInstance.id)):
+        version: ProcessVersion = inst.process_version
+        done, current, flows = (), (), ()
+        if with_paths:
+            workflow, _loaded = kernel.workflows.restore(inst)
+            done, current, flows = execution.path_taken(workflow)
+        instances.append(InstanceView(inst.id, version.process_id, version.name or version.process_id,
+                                      version.version, version.id, inst.status, inst.next_timer_due,
+                                      inst.created_at, done, current, flows))
+    acts = tuple(ActView(a.username, a.duty, a.process, None, a.on_behalf_of, a.performed_at)
+                 for a in history_of(session, row))
+    return LoanView(row.id, row.reference, row.borrower, row.product, row.amount, row.currency,
+                    row.branch, row.originator, row.loan_type, row.stage, row.classification, row.status,
+                    row.created_at, dict(row.application or {}), tuple(instances), acts)
+
+
+def loan_items(session: Session, loan_ref: str) -> list[WorkItemView]:
+    row = loan_row(session, loan_ref)
+    items = session.scalars(select(WorkItem).where(WorkItem.loan_id == row.id).order_by(WorkItem.id)).all()
+    return [item_view(i, row) for i in items]
+
+
+def open_loans(session: Session) -> list[str]:
+    """References of loans that have not ended (rejected, withdrawn and closed ones have)."""
+    return list(session.scalars(select(Loan.reference).where(
+        Loan.status.not_in(("rejected", "withdrawn", "closed"))).order_by(Loan.id)))
+
+
+def explain(session: Session, kernel: Kernel, loan_ref: str, username: str) -> list[ExplainRow]:
+    """Every task of the loan's running processes: may this user do it now, and if not, which rule says no."""
+    row = loan_row(session, loan_ref)
+    user = get_user(session, username)
+    gate = kernel.gate
+    rows, seen = [], set()
+    for item in session.scalars(select(WorkItem).where(WorkItem.loan_id == row.id).order_by(WorkItem.id)):
+        rows.append(ExplainRow(item.name, item.duty, item.role, True, gate.decide(session, user, item, row)))
+        seen.add((item.process_id, item.bpmn_id))
+    running = session.scalars(select(ProcessInstance).where(ProcessInstance.loan_id == row.id,
+                                                             ProcessInstance.status == "running"))
+    for instance in running:
+        loaded = kernel.workflows.loaded(instance.process_version)
+        for meta in loaded.user_tasks.values():
+            if (loaded.process_id, meta.bpmn_id) in seen:
+                continue
+            seen.add((loaded.process_id, meta.bpmn_id))
+            request = gate.request(session, user, meta.duty, row, meta.role)
+            rows.append(ExplainRow(meta.name, meta.duty, meta.role, False, kernel.policy.check(request)))
+    return rows
+
+
+def loan_tier(session: Session, loan_ref: str) -> str | None:
+    return loan_row(session, loan_ref).approval_tier

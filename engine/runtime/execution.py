@@ -1,0 +1,218 @@
+"""What the engine asks of a live SpiffWorkflow workflow: run it, read its ready work, timers and messages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+import decimal
+from decimal import Decimal
+
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition as SpiffMessage
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.clock import utc
+from engine.errors import InvalidInput, ScriptFailed
+from engine.runtime.timers import TimerEventDefinition
+
+
+# Policy parameters the processes read as task data (injected into every new instance).
+PROCESS_PARAMETERS = ("dual_investigation_threshold", "first_inspection_days_small",
+                      "first_inspection_days_other", "chair_veto_hours", "inspection_grace_days",
+                      "warning_register_business_days", "warning_decide_business_days")
+
+
+@dataclass
+class StepLog:
+    """Automatic steps completed during one engine run, for the audit trail."""
+
+    steps: list[dict] = field(default_factory=list)
+    thrown: list[BpmnEvent] = field(default_factory=list)
+
+    def did_complete(self, task):
+        spec = task.task_spec
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        if bpmn_id is None or task.task_spec.manual:
+            return
+        entry = {"step": bpmn_id, "name": spec.bpmn_name or bpmn_id, "kind": type(spec).__name__}
+        if isinstance(spec, (BusinessRuleTaskMixin, ScriptTask)) and task.parent is not None:
+            entry["changed"] = {k: v for k, v in task.data.items()
+                                if k not in task.parent.data or task.parent.data[k] != v}
+            if isinstance(spec, BusinessRuleTaskMixin):
+                entry["kind"] = "decision"
+                entry["inputs"] = _decision_inputs(spec, task.data)
+        event = getattr(spec, "event_definition", None)
+        if isinstance(event, TimerEventDefinition):
+            entry["kind"] = "timer"
+        elif isinstance(event, MessageEventDefinition):
+            entry["kind"] = "message"
+        if isinstance(spec, EndEvent):
+            entry["kind"] = "end"
+        self.steps.append(entry)
+
+
+def _decision_inputs(spec, data) -> dict:
+    table = getattr(getattr(spec, "dmnEngine", None), "decision_table", None)
+    if table is None:
+        return {}
+    return {i.expression: data.get(i.expression) for i in table.inputs if i.expression in data}
+
+
+def run_engine(workflow: BpmnWorkflow, log: StepLog) -> None:
+    """Advance every automatic step; a raising script becomes ScriptFailed (the caller rolls back)."""
+    try:
+        workflow.refresh_timers()
+        workflow.do_engine_steps(did_complete_task=log.did_complete)
+    except SpiffWorkflowException as exc:
+        raise _script_failed(exc) from exc
+    except OverflowError as exc:  # a timer so far away that no date can hold it
+        raise ScriptFailed("Step '%(step)s' failed: %(error)s", step="?",
+                           error=f"a date or duration is out of range ({exc})") from exc
+    log.thrown.extend(workflow.get_events())
+
+
+def complete_user_task(workflow: BpmnWorkflow, task, data: dict, log: StepLog) -> None:
+    task.data.update(data)
+    try:
+        task.run()
+    except SpiffWorkflowException as exc:
+        raise _script_failed(exc) from exc
+    run_engine(workflow, log)
+
+
+def _reason(exc) -> str:
+    """Spiff's message plus the underlying Python error, which is what the process designer needs."""
+    text = str(exc).split("\n")[0].strip()
+    cause, seen = exc, set()
+    while isinstance(cause, SpiffWorkflowException) and id(cause) not in seen:
+        seen.add(id(cause))
+        cause = getattr(cause, "exception", None) or cause.__cause__ or cause.__context__
+    if cause is None or type(cause).__name__ in text:
+        return text
+    detail = "division by zero" if isinstance(cause, decimal.DivisionByZero | decimal.DivisionUndefined) else cause
+    return f"{text} ({type(cause).__name__}: {detail})"
+
+
+def _script_failed(exc) -> ScriptFailed:
+    """The refusal a person sees, carrying the failing element (process, BPMN id, name) for the incident list."""
+    task = getattr(exc, "task", None)
+    spec = getattr(task, "task_spec", None)
+    name = getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or "?"
+    error = ScriptFailed("Step '%(step)s' failed: %(error)s", step=name, error=_reason(exc))
+    error.step_id = getattr(spec, "bpmn_id", None)
+    error.step_name = getattr(spec, "bpmn_name", None)
+    error.process_id = getattr(getattr(task, "workflow", None), "spec", None) and task.workflow.spec.name
+    return error
+
+
+def migrate(workflow: BpmnWorkflow, new, registry) -> list[str]:
+    """Move a workflow onto a new version of its process (Spiff's diff and migrate); returns the steps re-planned.
+    Waiting timers keep their due time. Refused when a step the workflow has passed no longer exists."""
+    top, subs = diff_workflow(registry, workflow, new.spec, new.subprocess_specs)
+    if any(diff is None for diff in subs.values()):
+        raise InvalidInput("The new version lacks a subprocess this instance is running.")
+    waiting = {t.id: dict(t.internal_data) for t in workflow.get_tasks(state=TaskState.WAITING)}
+    reset = migrate_workflow(top, workflow, new.spec)
+    for sp_id, diff in subs.items():
+        sub = workflow.subprocesses[sp_id]
+        reset += migrate_workflow(diff, sub, new.subprocess_specs[sub.spec.name])
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        task.internal_data.update(waiting.get(task.id, {}))
+    stale = sorted({t.task_spec.bpmn_id or t.task_spec.name for t in workflow.get_tasks()
+                    if t.workflow.spec.task_specs.get(t.task_spec.name) is not t.task_spec})
+    if stale:
+        raise InvalidInput("The new version lacks steps this instance has passed: %(steps)s.", steps=", ".join(stale))
+    workflow.subprocess_specs = new.subprocess_specs
+    return sorted({t.task_spec.bpmn_id or t.task_spec.name for t in reset})
+
+
+def ready_user_tasks(workflow: BpmnWorkflow):
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def _waiting_definitions(workflow: BpmnWorkflow):
+    """(task, event definition) for every event the workflow waits on, looking inside event-based gateways."""
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if definition is None:
+            continue
+        for each in getattr(definition, "event_definitions", None) or [definition]:
+            yield task, each
+
+
+def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
+    """The earliest pending timer; None when the instance waits on no timer."""
+    due = []
+    for task, definition in _waiting_definitions(workflow):
+        if not isinstance(definition, TimerEventDefinition):
+            continue
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict):
+            value = value.get("next")
+        try:
+            due.append(utc(datetime.fromisoformat(value)) if isinstance(value, str) else None)
+        except ValueError:
+            due.append(None)
+    if any(d is None for d in due):  # not yet evaluated: look again at the next tick
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return min(due) if due else None
+
+
+def waiting_messages(workflow: BpmnWorkflow) -> list[str]:
+    return sorted({d.name for _t, d in _waiting_definitions(workflow) if isinstance(d, MessageEventDefinition)})
+
+
+def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict | None, log: StepLog) -> None:
+    workflow.send_event(BpmnEvent(SpiffMessage(name), payload or {}))
+    run_engine(workflow, log)
+
+
+def end_event_reached(workflow: BpmnWorkflow) -> str | None:
+    """The bpmn id of the end event the top-level process finished at."""
+    if not workflow.completed:
+        return None
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        if isinstance(task.task_spec, EndEvent) and task.workflow is workflow:
+            return task.task_spec.bpmn_id
+    return None
+
+
+def path_taken(workflow: BpmnWorkflow) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(completed element ids, current element ids, taken flows as "source>target") for drawing on the diagram."""
+    done, current, flows = [], [], set()
+    for task in workflow.get_tasks():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if bpmn_id is None:
+            continue
+        if task.has_state(TaskState.COMPLETED):
+            done.append(bpmn_id)
+            parent = task.parent
+            while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
+                parent = parent.parent
+            if parent is not None and parent.has_state(TaskState.COMPLETED):
+                flows.add(f"{parent.task_spec.bpmn_id}>{bpmn_id}")
+        elif task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            current.append(bpmn_id)
+            parent = task.parent
+            while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
+                parent = parent.parent
+            if parent is not None and parent.has_state(TaskState.COMPLETED):
+                flows.add(f"{parent.task_spec.bpmn_id}>{bpmn_id}")
+    return tuple(dict.fromkeys(done)), tuple(dict.fromkeys(current)), tuple(sorted(flows))
+
+
+def plain_data(value):
+    """Task data as JSON-friendly values (Decimal kept exact as a string)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: plain_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_data(v) for v in value]
+    return value

@@ -1,0 +1,247 @@
+"""Deployment checks: everything a risk manager can get wrong in a redesigned BPMN, named by file, element and line."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import PurePosixPath
+
+import jsonschema
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from engine.runtime.parser import ParsedBundle, SourceFile, XmlRejected, parse_bundle, parse_xml
+from engine.runtime.scripting import ExpressionRejected, compile_expression, compile_script
+from engine.runtime.timers import CLOCKED, duration_from
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a set of process files cannot be deployed."""
+
+    file: str
+    line: int | None
+    element: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f", line {self.line}"
+        if self.element:
+            where += f", element '{self.element}'"
+        return f"{where}: {self.message}"
+
+
+class DeploymentRejected(ValueError):
+    """The files were refused; nothing was deployed."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def user_task_properties(task_spec) -> dict[str, str]:
+    return (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+
+
+REFERENCE_DAY = datetime(2026, 1, 1, tzinfo=timezone.utc)  # durations are checked for size, not for a date
+
+
+NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
+
+
+def _schema_objects(schema):
+    """Every JSON object inside a form schema, the schema itself included."""
+    if isinstance(schema, dict):
+        yield schema
+        children = schema.values()
+    elif isinstance(schema, list):
+        children = schema
+    else:
+        return
+    for child in children:
+        yield from _schema_objects(child)
+
+
+def risky_patterns(schema) -> list[str]:
+    """Form patterns that can backtrack catastrophically (a quantified group that itself repeats)."""
+    return [node["pattern"] for node in _schema_objects(schema) if isinstance(node.get("pattern"), str)
+            and (len(node["pattern"]) > 500 or NESTED_QUANTIFIER.search(node["pattern"]))]
+
+
+def outside_references(schema) -> list[str]:
+    """Every `$ref` that would leave the form (a URL, another file): the engine never fetches anything."""
+    return [node["$ref"] for node in _schema_objects(schema)
+            if isinstance(node.get("$ref"), str) and not node["$ref"].startswith("#")]
+
+
+def form_path(bpmn_file: str, form: str) -> str:
+    """Forms are referenced relative to the BPMN file that names them."""
+    return str(PurePosixPath(bpmn_file).parent / form) if "/" in bpmn_file else form
+
+
+def validate_files(files: list[SourceFile], known_roles: set[str]) -> tuple[ParsedBundle | None, list[Problem]]:
+    """Parse and check; returns the bundle (if it parsed) and every problem found."""
+    rejected = []
+    for f in files:
+        if f.kind in ("bpmn", "dmn"):
+            try:
+                parse_xml(f.data)
+            except XmlRejected as exc:
+                rejected.append(Problem(f.name, exc.line, None, str(exc)))
+    if rejected:  # report every unreadable file at once; the rest cannot be checked without them
+        return None, rejected
+    try:
+        bundle = parse_bundle(files)
+    except XmlRejected as exc:
+        return None, [Problem(getattr(exc, "filename", "?"), exc.line, None, str(exc).split(": ", 1)[-1])]
+    except ValidationException as exc:
+        return None, [Problem(exc.file_name or "?", exc.line_number or None, exc.id or None, _spiff_message(exc))]
+    except (ValueError, SpiffWorkflowException) as exc:
+        return None, [Problem("?", None, None, str(exc))]
+    if not bundle.process_ids:
+        return bundle, [Problem(files[0].name if files else "?", None, None, "no executable process found")]
+    checker = _Checker(bundle, known_roles)
+    for process_id in bundle.process_ids:
+        checker.check_process(process_id)
+    return bundle, checker.problems
+
+
+def _spiff_message(exc: ValidationException) -> str:
+    msg = str(exc).split("\n")[0]
+    return msg.replace("Time Specification Error. ", "timer expression error: ")
+
+
+class _Checker:
+    def __init__(self, bundle: ParsedBundle, known_roles: set[str]):
+        self.bundle = bundle
+        self.known_roles = known_roles
+        self.problems: list[Problem] = []
+
+    def problem(self, element_id: str | None, message: str):
+        file = self.bundle.element_file.get(element_id or "", "?")
+        line = self.bundle.lines.get((file, element_id or ""))
+        self.problems.append(Problem(file, line, element_id, message))
+
+    def check_process(self, process_id: str):
+        parser = self.bundle.parser
+        try:
+            spec = parser.get_spec(process_id)
+            subprocess_specs = parser.get_subprocess_specs(process_id)
+        except (ValidationException, SpiffWorkflowException) as exc:
+            self.problem(getattr(exc, "id", None) or process_id, _spiff_message(exc))
+            return
+        for each in [spec, *subprocess_specs.values()]:
+            for task_spec in each.task_specs.values():
+                self.check_task(task_spec)
+
+    def check_task(self, ts):
+        bpmn_id = getattr(ts, "bpmn_id", None)
+        if bpmn_id is None:
+            return
+        label = f"{ts.bpmn_name or bpmn_id}"
+        if isinstance(ts, UserTask):
+            self.check_user_task(ts, bpmn_id, label)
+        for condition, target in getattr(ts, "cond_task_specs", []) or []:
+            if condition is not None:
+                flow = self.bundle.flows.get((bpmn_id, target), bpmn_id)
+                self.expression(flow, condition.args[0], "gateway condition")
+        if isinstance(ts, ScriptEngineTask) and getattr(ts, "script", None):
+            self.script(bpmn_id, ts.script, "script")
+        for attr in ("prescript", "postscript"):
+            if getattr(ts, attr, None):
+                self.script(bpmn_id, getattr(ts, attr), attr)
+        if isinstance(ts, LoopTask) or hasattr(ts, "cardinality"):
+            for attr in ("cardinality", "condition"):
+                if getattr(ts, attr, None):
+                    self.expression(bpmn_id, getattr(ts, attr), f"multi-instance {attr}")
+        event = getattr(ts, "event_definition", None)
+        if event is not None and type(event) in CLOCKED.values():
+            self.expression(bpmn_id, event.expression, "timer expression")
+        if isinstance(ts, BusinessRuleTaskMixin):
+            self.check_decision(ts, bpmn_id)
+
+    def check_user_task(self, ts, bpmn_id, label):
+        props = user_task_properties(ts)
+        if not ts.lane:
+            self.problem(bpmn_id, f"user task '{label}' is not in a lane; put it in the lane of the role that does it")
+        elif ts.lane not in self.known_roles:
+            self.problem(bpmn_id, f"user task '{label}' is in lane '{ts.lane}', which is not a known role "
+                                  f"(known: {', '.join(sorted(self.known_roles))})")
+        if not props.get("duty"):
+            self.problem(bpmn_id, f"user task '{label}' declares no duty; add the extension property 'duty'")
+        if props.get("assignee"):
+            self.expression(bpmn_id, props["assignee"], "assignee expression")
+        if props.get("due") and not props["due"].upper().startswith("P"):
+            self.expression(bpmn_id, props["due"], "due expression")
+        elif props.get("due"):
+            try:
+                duration_from(props["due"], REFERENCE_DAY)
+            except (ValueError, OverflowError) as exc:
+                self.problem(bpmn_id, f"user task '{label}' has due '{props['due']}': {exc}")
+        form = props.get("form")
+        if not form:
+            self.problem(bpmn_id, f"user task '{label}' declares no form; add the extension property 'form'")
+            return
+        path = form_path(self.bundle.element_file.get(bpmn_id, ""), form)
+        schema = self.bundle.forms.get(path)
+        if schema is None:
+            self.problem(bpmn_id, f"user task '{label}' names form '{form}', which was not found next to the BPMN file")
+            return
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            self.problem(bpmn_id, f"form '{form}' is not a valid JSON Schema: {exc.message}")
+        for ref in outside_references(schema):
+            self.problem(bpmn_id, f"form '{form}' refers to '{ref}'; a form may refer only inside itself ('#/...')")
+        for pattern in risky_patterns(schema):
+            self.problem(bpmn_id, f"form '{form}' has the pattern '{pattern}', which repeats a repetition (such as "
+                                  "(a+)+) and can hang on one input; write it without the nested quantifier")
+
+    def check_decision(self, ts, bpmn_id):
+        engine = getattr(ts, "dmnEngine", None)
+        table = getattr(engine, "decision_table", None)
+        if table is None:
+            return
+        for rule in table.rules:
+            for entry in rule.inputEntries:
+                for lhs in entry.lhs:
+                    if lhs and lhs.strip() and lhs.strip() != "-":
+                        expr = entry.input.expression or "None"
+                        self.dmn_entry(table.id, rule.row_number, expr, lhs)
+            for out in rule.outputEntries:
+                if out.text and out.text.strip():
+                    self.expression(table.id, out.text, f"decision output (row {rule.row_number})")
+
+    def dmn_entry(self, table_id, row, input_expr, lhs):
+        if "?" in lhs:  # Spiff's "?" stands for the input value
+            self.expression(table_id, lhs.replace("?", "dmninputexpr"), f"decision rule (row {row})")
+            return
+        try:
+            compile_expression(f"({input_expr}) == ({lhs})")
+        except SyntaxError:
+            self.expression(table_id, f"{input_expr} {lhs}", f"decision rule (row {row})")
+        except ExpressionRejected as exc:
+            self.problem(table_id, f"decision rule (row {row}) '{lhs}' is refused: {exc}")
+
+    def expression(self, element_id, source, what):
+        try:
+            compile_expression(source)
+        except SyntaxError as exc:
+            self.problem(element_id, f"{what} '{source}' is not valid: {exc.msg}")
+        except ExpressionRejected as exc:
+            self.problem(element_id, f"{what} '{source}' is refused: {exc}")
+
+    def script(self, element_id, source, what):
+        try:
+            compile_script(source)
+        except SyntaxError as exc:
+            self.problem(element_id, f"{what} line {exc.lineno}: {exc.msg}")
+        except ExpressionRejected as exc:
+            where = f" line {exc.line}" if exc.line else ""
+            self.problem(element_id, f"{what}{where} is refused: {exc}")

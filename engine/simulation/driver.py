@@ -1,0 +1,193 @@
+"""Synthetic loans driven through the whole lifecycle by a pool of people who respect the duty pairs."""
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from engine.errors import EngineError, InvalidInput
+from engine.i18n import _
+from engine.simulation.staff import BRANCH, HEAD_OFFICE, seed_team
+
+TERMINAL = {"rejected", "withdrawn", "closed"}
+# (amount range in CNY, share of loans): small dual-signature loans, mid committee loans, a few large ones.
+AMOUNT_BANDS = [((200_000, 2_800_000), 0.55), ((3_500_000, 9_000_000), 0.3), ((12_000_000, 45_000_000), 0.15)]
+PRODUCTS = ["working_capital", "working_capital", "fixed_asset", "personal_business", "personal_consumer"]
+
+
+@dataclass
+class Summary:
+    loans: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    tiers: Counter = field(default_factory=Counter)
+    tasks: int = 0
+    timers: int = 0
+    inspections: int = 0
+    stuck: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def render(self) -> str:
+        lines = [
+            _("Simulated %(loans)s loans in %(seconds).1f s.", loans=self.loans, seconds=self.seconds),
+            _("Outcomes: %(outcomes)s", outcomes=", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))),
+            _("Approval tiers: %(tiers)s", tiers=", ".join(f"{k} {v}" for k, v in sorted(self.tiers.items())) or "-"),
+            _("Human tasks completed: %(tasks)s; timer firings: %(timers)s; inspections: %(inspections)s",
+              tasks=self.tasks, timers=self.timers, inspections=self.inspections),
+        ]
+        if self.tasks:
+            lines.append(_("Mean time per human task, including everything it set off: %(ms).1f ms",
+                           ms=1000 * self.seconds / self.tasks))
+        if self.stuck:
+            lines.append(_("Loans that could not finish: %(loans)s", loans=", ".join(self.stuck)))
+        return "\n".join(lines)
+
+
+class Simulation:
+    def __init__(self, engine, clock, seed: int = 7, inspections: int = 2, password: str | None = None):
+        self.engine = engine
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.inspections = inspections
+        seed_team(engine, password)
+        self.customer_managers = engine.users_with_role("customer_manager", BRANCH)
+
+    def application(self) -> dict:
+        (low, high), _share = self.rng.choices(AMOUNT_BANDS, weights=[w for _b, w in AMOUNT_BANDS])[0]
+        amount = self.rng.randrange(low, high, 10_000)
+        product = self.rng.choice(PRODUCTS)
+        return {
+            "borrower": f"Synthetic Borrower {self.rng.randrange(10_000):04d} Co., Ltd.",
+            "product": product, "amount": amount, "term_months": self.rng.choice([6, 12, 24, 36]),
+            "loan_type": self.rng.choices(["new", "extension"], weights=[0.9, 0.1])[0],
+            "small_enterprise": self.rng.random() < 0.4, "new_relationship": self.rng.random() < 0.3,
+            "rating": self.rng.choice(["excellent", "good", "good", "average"]),
+            "project_investment": amount * 4 if product == "fixed_asset" else 0,
+        }
+
+    def run(self, count: int, progress: bool = False) -> Summary:
+        summary = Summary()
+        started = time.perf_counter()
+        if progress:
+            from rich.progress import Progress
+            with Progress() as bar:
+                job = bar.add_task(_("Simulating loans"), total=count)
+                for _i in range(count):
+                    self.one_loan(summary)
+                    bar.advance(job)
+        else:
+            for _i in range(count):
+                self.one_loan(summary)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def one_loan(self, summary: Summary) -> str:
+        originator = self.rng.choice(self.customer_managers)
+        ref = self.engine.start_loan(originator, self.application(), source="cli")
+        summary.loans += 1
+        return self.drive(ref, summary)
+
+    def resume(self, progress: bool = False) -> Summary:
+        """Finish every loan a previous run left open (a crash, a kill): each command was atomic, so each loan is
+        exactly where its last committed step left it."""
+        summary = Summary()
+        started = time.perf_counter()
+        for ref in self.engine.open_loans():
+            summary.loans += 1
+            self.drive(ref, summary)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def drive(self, ref: str, summary: Summary) -> str:
+        """Do the loan's work, fire its timers and send repayment until it ends."""
+        inspections = sum(1 for act in self.engine.loan(ref).acts if act.duty == "review_inspection_report")
+        for _step in range(400):
+            items = self.engine.loan_items(ref)
+            if items:
+                if self.work(items[0], summary) and items[0].duty == "review_inspection_report":
+                    inspections += 1
+                    summary.inspections += 1
+                continue
+            loan = self.engine.loan(ref)
+            if loan.status in TERMINAL:
+                summary.outcomes[loan.status] += 1
+                if self.engine.loan_tier(ref):
+                    summary.tiers[self.engine.loan_tier(ref)] += 1
+                return ref
+            if inspections >= self.inspections and any(
+                    i.process_id == "post_loan" and i.status == "running" for i in loan.instances):
+                try:
+                    self.engine.send_message(ref, "loan_repaid", {"repaid": True}, source="cli")
+                    continue
+                except EngineError:
+                    pass
+            due = [i.next_timer_due for i in loan.instances if i.status == "running" and i.next_timer_due]
+            if not due:
+                break
+            self.clock.set(max(self.clock.now(), min(due)) + timedelta(minutes=1))
+            summary.timers += self.engine.tick()
+        summary.stuck.append(ref)
+        return ref
+
+    def work(self, item, summary: Summary) -> bool:
+        """Have someone allowed by the policy do this task; True when it was completed."""
+        people = [item.candidate_user] if item.candidate_user else self.engine.candidates(item.id)
+        if not people:
+            return self._stuck(item)
+        actor = self.rng.choice(people)
+        schema = self.engine.task(actor, item.id).form
+        for _attempt in range(4):
+            data = self.form_data(schema, item)
+            try:
+                self.engine.complete(actor, item.id, data, source="cli")
+                summary.tasks += 1
+                self.clock.advance(hours=self.rng.randint(1, 20))
+                return True
+            except InvalidInput:
+                continue
+        return self._stuck(item)
+
+    def _stuck(self, item) -> bool:
+        raise RuntimeError(f"nobody can do {item.name} on {item.loan_ref}")
+
+    def form_data(self, schema: dict, item) -> dict:
+        data = {}
+        for name, prop in schema.get("properties", {}).items():
+            data[name] = self.value(name, prop, item)
+        return data
+
+    def value(self, name: str, prop: dict, item):
+        kind = prop.get("type")
+        if "enum" in prop:
+            options = prop["enum"]
+            if "return_for_supplement" in options and self.rng.random() < 0.08:
+                return "return_for_supplement"
+            if "reject" in options and self.rng.random() < 0.03:
+                return "reject"
+            return options[0]
+        if kind == "array":
+            role = prop.get("items", {}).get("x-role")
+            return self.pick_people(role, item, many=True)
+        if prop.get("format") == "username":
+            return self.pick_people(prop.get("x-role"), item, many=False)
+        if prop.get("format") == "date":
+            return self.clock.now().date().isoformat()
+        if kind == "number":
+            return float(item.amount) if "amount" in name else 100_000
+        if kind == "integer":
+            return 1
+        if kind == "boolean":
+            return True
+        return f"Synthetic {name.replace('_', ' ')}"[: prop.get("maxLength", 200)]
+
+    def pick_people(self, role: str | None, item, many: bool):
+        tier = self.engine.loan_tier(item.loan_ref)
+        branch = HEAD_OFFICE if tier == "head_office_committee" and role == "committee_member" else BRANCH
+        acted = {a.username for a in self.engine.loan(item.loan_ref).acts}
+        pool = [u for u in self.engine.users_with_role(role or "", branch) if u not in acted]
+        if many:
+            return pool
+        return self.rng.choice(pool) if pool else ""
+
+

@@ -1,0 +1,30 @@
+"""Rows every command and query looks up by what a person types: a loan reference, a process id, a task number."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound
+from engine.store.models import Loan, ProcessVersion, WorkItem
+
+
+def loan_row(session: Session, ref: str) -> Loan:
+    loan = session.scalar(select(Loan).where(Loan.reference == ref))
+    if loan is None:
+        raise NotFound("No loan %(loan)s.", loan=ref)
+    return loan
+
+
+def latest_version(session: Session, process_id: str) -> ProcessVersion:
+    version = session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
+                             .order_by(ProcessVersion.version.desc()).limit(1))
+    if version is None:
+        raise NotFound("The process '%(process)s' is not deployed; run `creditflow deploy` first.", process=process_id)
+    return version
+
+
+def work_item(session: Session, item_id: int) -> WorkItem:
+    item = session.get(WorkItem, item_id)
+    if item is None:
+        raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
+    return item

@@ -1,0 +1,21 @@
+"""The /audit blueprint and its guard: signed in, and the auditor role."""
+from __future__ import annotations
+
+from flask import Blueprint, abort
+from flask_login import current_user
+
+from ..extensions import login_manager
+
+bp = Blueprint("audit", __name__, url_prefix="/audit", static_folder="static", static_url_path="/static")
+AUDITOR = "auditor"
+
+
+@bp.before_request
+def auditors_only():
+    """Sign-in first, then the auditor role (403 for everyone else, whatever else they hold)."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.has_role(AUDITOR):
+        abort(403)
+    return None
+
