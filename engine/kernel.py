@@ -4,7 +4,7 @@ from __future__ import annotations
 from engine.access import Gate
 from engine.audit.chain import AuditLog
 from engine.runtime import execution
-from engine.runtime.calendar import business_days
+from engine.runtime.calendar import WorkingCalendar, business_days
 from engine.runtime.live import Workflows
 from engine.runtime.scripting import RestrictedScriptEngine
 from engine.runtime.specs import SpecCache
@@ -20,6 +20,7 @@ class Kernel:
         self.policy = policy
         self.settings = settings or Settings()
         self.gate = Gate(policy, clock)
+        self.calendar = WorkingCalendar.from_policy(policy)
         self.script_engine = RestrictedScriptEngine(clock, helpers={"tally_votes": self.tally_votes,
                                                                     "business_days": business_days})
         self.workflows = Workflows(self.script_engine, spec_cache)

@@ -117,7 +117,7 @@ def due_at(unit: Unit, meta, task, now: datetime) -> datetime:
         value = meta.due if meta.due.upper().startswith("P") else str(unit.kernel.script_engine.evaluate(task, meta.due))
         match = re.fullmatch(r"(\d+)BD", value)
         if match:
-            return add_business_days(now, int(match.group(1)), policy.local_date)
+            return add_business_days(now, int(match.group(1)), policy.local_date, unit.kernel.calendar)
         return now + duration_from(value, now)
     except (OverflowError, ValueError, SpiffWorkflowException) as exc:
         raise ScriptFailed("Step '%(step)s' failed: %(error)s", step=meta.name, error=str(exc)) from exc
