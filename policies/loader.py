@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -50,6 +51,8 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, d
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+# Dates stay the text the bank wrote (quoted or not), so the schema checks them and errors name the key.
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
 
 
 def _key(path: Any) -> str:
@@ -226,6 +229,28 @@ class _Builder:
                 self.fail(f"authority.tier_checked_duties.{duty}", f"unknown tier {path!r}")
         return loan_types, frozenset(a["one_tier_up"]), dict(a["tier_checked_duties"])
 
+    def days(self, name: str) -> dict[date, int]:
+        """The dates of `calendar.<name>`, each with its index for error messages."""
+        out: dict[date, int] = {}
+        for i, text in enumerate(self.doc.get("calendar", {}).get(name, [])):
+            try:
+                out[date.fromisoformat(text)] = i
+            except ValueError as exc:
+                self.fail(f"calendar.{name}[{i}]", f"{text!r} is not a date ({exc})")
+        return out
+
+    def calendar(self) -> tuple[frozenset[date], frozenset[date]]:
+        """The bank's own closing and working days; a day cannot be both."""
+        closing, working = self.days("closing_days"), self.days("working_days")
+        for day, i in working.items():
+            if day in closing:
+                self.fail(f"calendar.working_days[{i}]", f"{day} is also a closing day")
+        return frozenset(closing), frozenset(working)
+
+    def mandatory_leave_roles(self) -> tuple[str, ...]:
+        roles = self.doc["mandatory_leave"]["roles"]
+        return tuple(self.role(r, f"mandatory_leave.roles[{i}]") for i, r in enumerate(roles))
+
     def committee(self, tier_names: set[str]) -> CommitteeSpec:
         c = self.doc["committee"]
         members = tuple(self.role(r, f"committee.member_roles[{i}]") for i, r in enumerate(c["member_roles"]))
@@ -247,11 +272,13 @@ class _Builder:
         tier_names = {t.name for t in tiers}
         loan_types, one_up, tier_checked = self.tier_settings(tier_names)
         title = self.doc.get("title", {})
+        closing_days, working_days = self.calendar()
         return PolicySet(
             version=self.doc["version"], sha256=sha256, source=self.file, params=params, roles=self.roles,
             duty_specs=self.duties, groups=self.groups, pairs=pairs, controls=controls, limits=limits,
             tiers=tiers, loan_types=loan_types, one_tier_up=one_up, tier_checked_duties=tier_checked,
             committee=self.committee(tier_names), title=title.get("en", ""), raw=self.doc,
+            closing_days=closing_days, working_days=working_days, mandatory_leave_roles=self.mandatory_leave_roles(),
         )
 
 

@@ -51,7 +51,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.extensions["creditflow"] = build_engine(app.config["DATABASE_URL"], clock=app.config["CLOCK"],
                                                 policy_path=app.config["POLICY_PATH"], settings=settings)
 
-    from . import api, audit, auth, errors, i18n, inbox, incidents, loans, ops, security, tasks, templating
+    from . import api, audit, auth, errors, i18n, inbox, incidents, leave, loans, ops, security, tasks, templating
     from .extensions import csrf, login_manager
 
     csrf.init_app(app)
@@ -67,6 +67,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.register_blueprint(api.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(incidents.bp)
+    app.register_blueprint(leave.bp)
     app.register_blueprint(ops.bp)
     ops.init_app(app)
     csrf.exempt(api.bp)

@@ -28,7 +28,8 @@ ROLE_LABELS = {
     "committee_chair": _l("Committee chair"), "disbursement_reviewer": _l("Disbursement reviewer"),
     "accounting_operator": _l("Accounting operator"), "collateral_custodian": _l("Collateral custodian"),
     "post_loan_manager": _l("Post-loan manager"), "post_loan_head": _l("Head of post-loan management"),
-    "credit_risk_officer": _l("Credit risk officer"), "process_designer": _l("Process designer"),
+    "credit_risk_officer": _l("Credit risk officer"), "branch_head": _l("Branch head"),
+    "process_designer": _l("Process designer"),
     "auditor": _l("Auditor"), "admin": _l("System administrator"),
 }
 STAGE_LABELS = {

@@ -55,6 +55,27 @@ def users_leave(ctx, username, first_day, last_day):
     click.echo(_("Leave recorded for %(username)s.", username=username))
 
 
+@users.command("leave-report", help=_("Who in a sensitive role has had the mandatory leave this year."))
+@click.option("--year", type=int, help=_("Calendar year (default: this year in the bank's time zone)."))
+@click.pass_context
+def users_leave_report(ctx, year):
+    engine = engine_from(ctx)
+    report = run(lambda: engine.leave_report(year))
+    click.echo(_("Mandatory leave %(year)s: at least %(days)s consecutive business days for %(roles)s.",
+                 year=report.year, days=report.min_business_days, roles=", ".join(report.roles)))
+    statuses = {"compliant": _("compliant"),
+                "not_yet": _("not yet: %(days)s business day(s) missing"),
+                "missed": _("missed: %(days)s business day(s) short")}
+    rows = [(p.username, ", ".join(p.roles), ", ".join(p.branches) or "-", str(p.longest_run),
+             statuses[p.status] % {"days": p.missing}) for p in report.people]
+    table = [(_("User"), _("Roles"), _("Branch"), _("Longest leave (business days)"), _("Status")), *rows]
+    w = [max(len(row[i]) for row in table) for i in range(4)]
+    for user, roles, branches, longest, status in table:
+        click.echo(f"{user:<{w[0]}}  {roles:<{w[1]}}  {branches:<{w[2]}}  {longest:>{w[3]}}  {status}")
+    click.echo(_("%(short)s of %(total)s people have not had their mandatory leave.", short=report.short,
+                 total=len(report.people)))
+
+
 @users.command("delegate", help=_("Let STAND_IN act on behalf of PRINCIPAL in the period."))
 @click.argument("principal")
 @click.argument("stand_in")

@@ -1,20 +1,34 @@
-"""Working days for due dates: what `business_days(n)` in a BPMN `due` expression means."""
+"""Working days: what `business_days(n)` in a BPMN `due` expression means, and what mandatory leave counts."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+
+import chinese_calendar
 
 MAX_BUSINESS_DAYS = 2_500  # about ten years of working days
 
 
 class WorkingCalendar:
-    """Which days the bank works. For now Monday to Friday; the policy's calendar refines it."""
+    """Which days the bank works: its own working and closing days first, then China's public holidays and
+    adjusted working days (调休); Monday to Friday for years the holiday schedule does not cover yet."""
+
+    def __init__(self, closing_days: Iterable[date] = (), working_days: Iterable[date] = ()):
+        self.closing_days, self.working_days = frozenset(closing_days), frozenset(working_days)
 
     @classmethod
     def from_policy(cls, policy) -> "WorkingCalendar":
-        return cls()
+        return cls(policy.closing_days, policy.working_days)
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5
+        if day in self.working_days:
+            return True
+        if day in self.closing_days:
+            return False
+        try:
+            return chinese_calendar.is_workday(day)
+        except NotImplementedError:  # the library knows only the years the State Council has published
+            return day.weekday() < 5
 
 
 def business_days(count) -> str:

@@ -16,7 +16,7 @@ WHO = {
     "ops.healthz": ANONYMOUS, "ops.readyz": ANONYMOUS, "ops.metrics": ANONYMOUS,
     "incidents.index": "admin", "api.list_incidents": "admin",
 }
-BLUEPRINT_WHO = {"audit": "auditor_xie"}
+BLUEPRINT_WHO = {"audit": "auditor_xie", "leave": "head_qian"}
 FILES = {"static": "style.css", "audit.static": "audit.js"}  # a file for each static route
 
 
