@@ -1,16 +1,21 @@
 """Asks the policy set before anyone is offered, claims or completes work; records every refusal."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from policies.model import Actor, Decision, DutyAct, Grant, LoanFacts, Request
-from sqlalchemy import func, select
+from policies.model import N_, Actor, Decision, DutyAct, Grant, LoanFacts, Request
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotAllowed
 from engine.store.models import Delegation, DutyRecord, Loan, ProcessInstance, ProcessVersion, RoleGrant, User, WorkItem
 from engine.roles import NON_LANE_ROLES
 from engine.store.people import on_leave, principals_of
+
+
+# The look-ahead refusal (engine-made, so its template lives here; the catalogs translate it).
+LOOK_AHEAD = N_("Doing this would keep you from %(task)s, which is assigned to you (%(rule)s); leave it to a colleague.")
 
 
 class PolicyDenied(NotAllowed):
@@ -128,7 +133,34 @@ class Gate:
                                 kind="NotAssigned")
         request = self.request(session, user, item.duty, loan, item.role, item.candidate_user,
                                subject=f"{item.process_id}:{item.instance_id}", memo=memo)
-        return self.policy.check(request)
+        decision = self.policy.check(request)
+        if decision.allowed:
+            return self._look_ahead(session, user, item, loan, request, memo) or decision
+        return decision
+
+    def _look_ahead(self, session: Session, user: User, item: WorkItem, loan: Loan, request: Request,
+                    memo: dict | None) -> Decision | None:
+        """Doing this task must not make a task already assigned to or claimed by the same person impossible for
+        them: a refusal naming that task, or None. (Otherwise the loan waits for someone who may no longer act.)"""
+        memo = {} if memo is None else memo
+        mine = memo.get(("mine", user.id))
+        if mine is None:
+            mine = memo.setdefault(("mine", user.id), session.scalars(select(WorkItem).where(or_(
+                WorkItem.claimed_by == user.username, WorkItem.candidate_user == user.username))).all())
+        done = DutyAct(user.username, item.duty, loan.reference, request.now, item.process_id,
+                       request.acting_for.username if request.acting_for else None,
+                       f"{item.process_id}:{item.instance_id}")
+        for other in mine:
+            if other.loan_id != loan.id or other.id == item.id:
+                continue
+            ahead = replace(request, duty=other.duty, role=other.role, subject=f"{other.process_id}:{other.instance_id}")
+            if not self.policy.check(ahead).allowed:
+                continue  # already out of reach: doing this one changes nothing for it
+            verdict = self.policy.check(replace(ahead, history=(*request.history, done)))
+            if not verdict.allowed:
+                return Decision(False, verdict.rule, LOOK_AHEAD, {"task": other.name, "rule": verdict.rule or ""},
+                                kind="WouldBlockOwnTask", policy_version=verdict.policy_version)
+        return None
 
     @staticmethod
     def prefetch_histories(session: Session, loans: list[Loan], memo: dict) -> None:
@@ -149,6 +181,23 @@ class Gate:
         decision = self.decide(ctx.session, user, item, loan)
         if not decision.allowed:
             raise self._refusal(ctx.session, decision, action, user.username, item.role, loan, item)
+        return decision
+
+    def may_take_over(self, session: Session, target: User, item: WorkItem, loan: Loan) -> Decision:
+        """Could `target` do this task if it were handed to them? The same checks as a claim (pairs, limits,
+        leave, look-ahead), whoever it is assigned to now."""
+        request = self.request(session, target, item.duty, loan, item.role, None,
+                               subject=f"{item.process_id}:{item.instance_id}")
+        decision = self.policy.check(request)
+        if decision.allowed:
+            decision = self._look_ahead(session, target, item, loan, request, None) or decision
+        return decision
+
+    def check_reassignment(self, ctx, target: User, item: WorkItem, loan: Loan) -> Decision:
+        decision = self.may_take_over(ctx.session, target, item, loan)
+        if not decision.allowed:
+            raise InvalidInput("%(user)s may not take this task over.", user=target.username,
+                               field_templates={"to_user": (decision.message_template, decision.params)})
         return decision
 
     def check_origination(self, ctx, user: User, loan: Loan) -> None:

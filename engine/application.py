@@ -7,6 +7,7 @@ from engine.forms import coerce_form, form_errors
 PRODUCTS = ["working_capital", "fixed_asset", "personal_consumer", "personal_business"]
 LOAN_TYPES = ["new", "extension", "refinancing", "restructuring"]
 RATINGS = ["excellent", "good", "average", "poor"]
+GUARANTEE_TYPES = ["secured", "guaranteed", "unsecured"]  # 抵押/质押, 保证, 信用
 
 APPLICATION_SCHEMA = {
     "type": "object",
@@ -40,7 +41,16 @@ APPLICATION_SCHEMA = {
                    "x-enum-titles-zh": {"excellent": "优", "good": "良", "average": "一般", "poor": "差"}},
         "project_investment": {"type": "number", "minimum": 0, "maximum": 1_000_000_000_000_000, "title": "Total project investment (CNY)",
                                "x-title-zh": "项目总投资（人民币元）"},
+        "guarantee_type": {"type": "string", "enum": GUARANTEE_TYPES, "default": "secured", "title": "Guarantee",
+                           "x-title-zh": "担保方式",
+                           "x-enum-titles": {"secured": "Secured (mortgage or pledge)", "guaranteed": "Guaranteed",
+                                             "unsecured": "Unsecured (credit)"},
+                           "x-enum-titles-zh": {"secured": "抵押/质押", "guaranteed": "保证", "unsecured": "信用"}},
+        "guarantor": {"type": "string", "maxLength": 200, "title": "Guarantor (guaranteed loans)",
+                      "x-title-zh": "保证人（保证贷款）"},
     },
+    "allOf": [{"if": {"properties": {"guarantee_type": {"const": "guaranteed"}}, "required": ["guarantee_type"]},
+               "then": {"required": ["guarantor"], "properties": {"guarantor": {"minLength": 1}}}}],
 }
 
 

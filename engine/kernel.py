@@ -1,6 +1,8 @@
 """What every command and query works with: database, clock, policy, settings, the gate and the workflows."""
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta, timezone
+
 from engine.access import Gate
 from engine.audit.chain import AuditLog
 from engine.runtime import execution
@@ -8,6 +10,7 @@ from engine.runtime.calendar import WorkingCalendar, business_days
 from engine.runtime.live import Workflows
 from engine.runtime.scripting import RestrictedScriptEngine
 from engine.runtime.specs import SpecCache
+from engine.runtime.timers import duration_from
 from engine.settings import Settings
 
 
@@ -21,8 +24,9 @@ class Kernel:
         self.settings = settings or Settings()
         self.gate = Gate(policy, clock)
         self.calendar = WorkingCalendar.from_policy(policy)
-        self.script_engine = RestrictedScriptEngine(clock, helpers={"tally_votes": self.tally_votes,
-                                                                    "business_days": business_days})
+        self.script_engine = RestrictedScriptEngine(clock, helpers={
+            "tally_votes": self.tally_votes, "business_days": business_days, "today": self.today,
+            "date_after": self.date_after, "remind_at": self.remind_at})
         self.workflows = Workflows(self.script_engine, spec_cache)
 
     def audit_log(self, session, source: str) -> AuditLog:
@@ -33,3 +37,19 @@ class Kernel:
         members = list(members or [])
         outcome = self.policy.tally(list(votes or []), members, chair, int(committee_size or len(members)))
         return execution.plain_data({k: v for k, v in vars(outcome).items()})
+
+    def today(self) -> str:
+        """For BPMN scripts: the bank's date today (ISO), by the engine clock."""
+        return self.policy.local_date(self.clock.now()).isoformat()
+
+    @staticmethod
+    def date_after(day: str, period: str) -> str:
+        """For BPMN scripts: an ISO date plus an ISO duration (P15D, P1M, P3M), for schedules that do not drift."""
+        start = datetime.combine(date.fromisoformat(str(day)), time(), tzinfo=timezone.utc)
+        return (start + duration_from(str(period), start)).date().isoformat()
+
+    def remind_at(self, day: str, lead_days=0) -> str:
+        """For BPMN timers (timeDate): 09:00 bank time, `lead_days` calendar days before `day`."""
+        moment = datetime.combine(date.fromisoformat(str(day)) - timedelta(days=int(lead_days)), time(9),
+                                  tzinfo=self.policy.bank_timezone())
+        return moment.isoformat()

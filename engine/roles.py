@@ -12,6 +12,7 @@ ROLES = {
     "post_loan_manager": "专职贷后客户经理",
     "post_loan_head": "贷后管理部门负责人",
     "credit_risk_officer": "信贷风险管理部门",
+    "branch_head": "支行/部门负责人",
     "process_designer": "流程设计",
     "auditor": "合规/审计",
     "admin": "系统管理员",
@@ -23,3 +24,9 @@ LANE_ROLES = set(ROLES) - NON_LANE_ROLES
 
 # Who may see and retry incidents (failed automatic steps).
 INCIDENT_ROLES = ("admin", "process_designer")
+
+# Who may see the mandatory-leave report (强制休假): the branch head and compliance.
+LEAVE_REPORT_ROLES = ("branch_head", "auditor")
+
+# Who may hand an open task to someone else (with a reason, under the same pair rules), and for which processes.
+SUPERVISOR_ROLES = {"branch_head": ("origination",), "post_loan_head": ("post_loan", "post_loan_inspection")}

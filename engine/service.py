@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from engine.application import APPLICATION_SCHEMA
 from engine.commands import blocks, deployment, loans, messages, people, sessions, tasks, timers
+from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
 from engine.commands.unit import open_unit, record_refusal
@@ -123,6 +124,10 @@ class CreditEngine:
                 count_failure(self.kernel, err.instance_id, "task", err, detail={"task": getattr(err, "task", None)})
             raise
 
+    def reassign(self, actor: str, item_id: int, to_user: str, reason: str, source: str = "web") -> None:
+        with self.command(source, "reassign") as unit:
+            reassignment.reassign(unit, actor, item_id, to_user, reason)
+
     def inbox(self, username: str, kind: str = "mine", filters: inbox.InboxFilter | None = None, page: int = 1,
               per_page: int = 50) -> tuple[list, int]:
         return self._read(inbox.inbox, self.kernel, username, kind, filters, page, per_page)
@@ -132,6 +137,9 @@ class CreditEngine:
 
     def candidates(self, item_id: int) -> list[str]:
         return self._read(inbox.candidates, self.kernel, item_id)
+
+    def reassign_candidates(self, item_id: int) -> list[str]:
+        return self._read(inbox.reassign_candidates, self.kernel, item_id)
 
     def task(self, username: str, item_id: int):
         return self._read(task_queries.task, self.kernel, username, item_id)
@@ -201,6 +209,12 @@ class CreditEngine:
 
     def users_with_role(self, role: str, branch: str | None = None) -> list[str]:
         return self._read(people_queries.users_with_role, role, branch)
+
+    def leave_report(self, year: int | None = None):
+        """Who in a sensitive role has had the policy's consecutive business days of mandatory leave (强制休假)."""
+        from engine.queries import leave  # imported here so this block stays one piece of the file
+
+        return self._read(leave.leave_report, self.kernel, year)
 
     # -- sessions and tokens ------------------------------------------------------------------
     def sign_in(self, username: str, password: str, source: str = "web", free_attempts: int = 3,

@@ -57,6 +57,37 @@ class InstanceView:
 
 
 @dataclass(frozen=True)
+class PaymentView:
+    """One drawdown paid out."""
+
+    paid_at: datetime
+    mode: str
+    amount: Decimal
+    currency: str
+    counterparty_name: str | None
+    counterparty_account: str | None
+    reference: str
+    paid_by: str
+
+
+@dataclass(frozen=True)
+class ApprovalView:
+    """The terms the approval fixed, and how much of the amount is paid."""
+
+    amount: Decimal
+    currency: str
+    term_months: int | None
+    conditions: str | None
+    approved_at: datetime
+    paid: Decimal
+    payments: tuple[PaymentView, ...] = ()
+
+    @property
+    def undrawn(self) -> Decimal:
+        return self.amount - self.paid
+
+
+@dataclass(frozen=True)
 class LoanView:
     id: int
     reference: str
@@ -74,6 +105,7 @@ class LoanView:
     application: dict = field(default_factory=dict)
     instances: tuple[InstanceView, ...] = ()
     acts: tuple[ActView, ...] = ()
+    approval: ApprovalView | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from .model import CommitteeOutcome, Decision, PolicyTerms, Request
 from .rules import conflict, conflicting_acts, satisfied, verdict
 
 DECISIONS = ("reject", "approve_with_conditions", "approve")  # strictest first
+RECUSE = "recuse"  # a member declares a conflict of interest (回避): neither votes nor counts
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,25 @@ def _at_least(count: int, fraction: Fraction, of: int) -> bool:
     return count * fraction.denominator >= fraction.numerator * of
 
 
+def quorum_size(policy: PolicyTerms, committee_size: int) -> int:
+    """How many members must be present: the quorum share of the committee, and at least the minimum."""
+    fraction: Fraction = policy.params["committee_quorum_fraction"]
+    need = -(-fraction.numerator * committee_size // fraction.denominator)
+    return max(need, policy.params["committee_min_members"])
+
+
+def convening_problem(policy: PolicyTerms, members: Iterable[str], chair: str | None,
+                      committee_size: int) -> tuple[str, dict] | None:
+    """Why a meeting with these members would have no quorum (checked when it is convened), or None."""
+    present, rule = set(members), policy.controls["committee_quorum"]
+    need = quorum_size(policy, committee_size)
+    if len(present) < need:
+        return M.QUORUM_TOO_FEW, {"need": need, "size": committee_size, "count": len(present), "rule": rule.id}
+    if chair is None or chair not in present:
+        return M.QUORUM_NO_CHAIR, {"chair": chair or "-", "rule": rule.id}
+    return None
+
+
 def tally(
     policy: PolicyTerms,
     votes: Iterable[Mapping[str, Any]],
@@ -72,7 +92,9 @@ def tally(
 ) -> CommitteeOutcome:
     """Count named votes of the members present; recused members neither count nor vote."""
     params, controls = policy.params, policy.controls
-    recused_set = set(recused)
+    votes = list(votes)
+    recused_set = set(recused) | {v.get("member") for v in votes if v.get("decision") == RECUSE}
+    votes = [v for v in votes if v.get("decision") != RECUSE]
     present = set(members) - recused_set
     if committee_size < len(set(members)):
         raise ValueError(f"{len(set(members))} members present but the committee has only {committee_size}")

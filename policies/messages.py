@@ -87,3 +87,8 @@ VOTER_PRINCIPAL_FILE_WORK = N_(
     "%(principal)s, for whom you are acting, %(earlier_duty_label)s loan %(loan_id)s on %(date)s; "
     "anyone who worked on the file may not vote on it (%(rule)s %(rule_name)s)."
 )
+
+QUORUM_TOO_FEW = N_(
+    "A quorum needs at least %(need)s of the %(size)s committee members present; %(count)s selected (%(rule)s)."
+)
+QUORUM_NO_CHAIR = N_("The chair %(chair)s must be among the members present for a quorum (%(rule)s).")

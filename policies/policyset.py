@@ -52,6 +52,10 @@ class PolicySet:
     committee: C.CommitteeSpec
     title: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # the bank's own calendar on top of China's holiday schedule (the engine's WorkingCalendar combines them)
+    closing_days: frozenset[date] = frozenset()
+    working_days: frozenset[date] = frozenset()
+    mandatory_leave_roles: tuple[str, ...] = ()  # roles whose holders take mandatory leave (强制休假) each year
 
     # ------------------------------------------------------------ vocabulary
 
@@ -81,11 +85,14 @@ class PolicySet:
                 return r
         raise KeyError(rule_id)
 
-    def local_date(self, moment: datetime) -> date:
-        """Business dates are read at the bank's UTC offset (Beijing time by default)."""
+    def bank_timezone(self) -> timezone:
+        """The bank's UTC offset (Beijing time by default)."""
         sign, hh, mm = self.params["bank_utc_offset"][0], *self.params["bank_utc_offset"][1:].split(":")
-        offset = timedelta(hours=int(hh), minutes=int(mm)) * (-1 if sign == "-" else 1)
-        return moment.astimezone(timezone(offset)).date()
+        return timezone(timedelta(hours=int(hh), minutes=int(mm)) * (-1 if sign == "-" else 1))
+
+    def local_date(self, moment: datetime) -> date:
+        """Business dates are read at the bank's UTC offset."""
+        return moment.astimezone(self.bank_timezone()).date()
 
     # ------------------------------------------------------------ checks
 

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.errors import InvalidInput
+from engine.roles import SUPERVISOR_ROLES
 
 from .access import get_loan, role_required
 from .errors import field_messages
@@ -55,8 +56,26 @@ def show(reference: str):
     loan = get_loan(reference, with_paths=True)
     items = credit_engine().loan_items(reference)
     incidents = credit_engine().incidents(loan_ref=reference) if current_user.has_role("process_designer") else []
+    supervised = {process for role, processes in SUPERVISOR_ROLES.items() if current_user.has_role(role)
+                  for process in processes}
+    reassignable = {i.id: credit_engine().reassign_candidates(i.id) for i in items if i.process_id in supervised}
     return render_template("loans/show.html", loan=loan, items=items, warning_roles=WARNING_ROLES,
-                           incidents=incidents)
+                           incidents=incidents, reassignable=reassignable)
+
+
+@bp.post("/<reference>/tasks/<int(max=2147483647):item_id>/reassign")
+@login_required
+def reassign(reference: str, item_id: int):
+    """A supervisor hands an open task to someone else; the engine checks the supervisor, the person and the rules."""
+    get_loan(reference)
+    try:
+        credit_engine().reassign(current_user.username, item_id, request.form.get("to_user", ""),
+                                 request.form.get("reason", ""), source="web")
+    except InvalidInput as exc:
+        flash(error_message(exc) + " " + " ".join(field_messages(exc).values()), "error")
+    else:
+        flash(_("Task reassigned to %(user)s.", user=request.form.get("to_user", "")), "success")
+    return redirect(url_for("loans.show", reference=reference))
 
 
 @bp.post("/<reference>/warnings")

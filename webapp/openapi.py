@@ -70,7 +70,17 @@ def _schemas(application: dict) -> dict:
                 "originator": {"type": "string"}, "loan_type": {"type": "string"}, "stage": {"type": "string"},
                 "classification": {"type": "string"}, "status": {"type": "string"}, "created_at": time,
                 "application": {"type": "object"}, "instances": {"type": "array", "items": _ref("Instance")},
-                "open_tasks": {"type": "array", "items": {"type": "object"}}}}
+                "open_tasks": {"type": "array", "items": {"type": "object"}},
+                "approval": {"type": ["object", "null"], "description": "Terms fixed by the approval, and drawdowns",
+                             "properties": {"amount": money, "paid": money, "undrawn": money,
+                                            "currency": {"type": "string"}, "term_months": _nullable("integer"),
+                                            "conditions": _nullable("string"), "approved_at": time,
+                                            "payments": {"type": "array", "items": {"type": "object", "properties": {
+                                                "paid_at": time, "mode": {"type": "string", "enum": ["direct", "entrusted"]},
+                                                "amount": money, "currency": {"type": "string"},
+                                                "counterparty_name": _nullable("string"),
+                                                "counterparty_account": _nullable("string"),
+                                                "reference": {"type": "string"}, "paid_by": {"type": "string"}}}}}}}}
     app_schema = copy.deepcopy(application)
     return {
         "Error": {"type": "object", "required": ["code", "message"], "properties": {

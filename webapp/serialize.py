@@ -48,7 +48,20 @@ def loan_json(loan, items, now: datetime | None = None) -> dict:
         "instances": [instance_json(i) for i in loan.instances],
         "open_tasks": [{"id": i.id, "name": i.name, "role": i.role, "step": i.bpmn_id, "assigned_to": i.candidate_user,
                         "claimed_by": i.claimed_by, "due_at": _time(i.due_at)} for i in items],
+        "approval": approval_json(loan.approval),
     }
+
+
+def approval_json(approval) -> dict | None:
+    if approval is None:
+        return None
+    return {"amount": _money(approval.amount), "paid": _money(approval.paid), "undrawn": _money(approval.undrawn),
+            "currency": approval.currency, "term_months": approval.term_months, "conditions": approval.conditions,
+            "approved_at": _time(approval.approved_at),
+            "payments": [{"paid_at": _time(p.paid_at), "mode": p.mode, "amount": _money(p.amount),
+                          "currency": p.currency, "counterparty_name": p.counterparty_name,
+                          "counterparty_account": p.counterparty_account, "reference": p.reference,
+                          "paid_by": p.paid_by} for p in approval.payments]}
 
 
 def task_json(view, now: datetime) -> dict:

@@ -1,4 +1,4 @@
-"""Missed post-loan inspections count against the responsible customer manager; enough of them block origination."""
+"""Missed post-loan inspections count against whoever was responsible for them; enough of them block origination."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,8 +10,11 @@ from engine.store.people import get_user
 
 
 def inspection_missed(unit: Unit, loan: Loan, instance: ProcessInstance, payload: dict) -> None:
-    """The `inspection_missed` message: one more miss for the manager; the policy says when that blocks."""
-    manager = unit.session.scalar(select(User).where(User.username == loan.originator))
+    """The `inspection_missed` message: one more miss for whoever was responsible for the inspection (the
+    post-loan manager who leads it, named in the message; else the originator); the policy says when that blocks."""
+    responsible = payload.get("responsible") or loan.originator
+    manager = unit.session.scalar(select(User).where(User.username == responsible)) \
+        or unit.session.scalar(select(User).where(User.username == loan.originator))
     manager.missed_inspections = (manager.missed_inspections or 0) + 1
     unit.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=manager.username,
                                 duty="missed_inspection", process_id=instance.process_version.process_id,

@@ -60,3 +60,5 @@ def _move_to_latest(unit: Unit, instance: ProcessInstance, loan: Loan, actor: st
                       process_id=latest.process_id, process_version=latest.version,
                       detail={"from_version": before, "to_version": latest.version, "reset_steps": removed})
     advance(unit, instance, workflow, new, loan, execution.StepLog())
+    if instance.status == "running":
+        instance.next_timer_due = unit.clock.now()  # the retry that follows runs what the migration re-planned

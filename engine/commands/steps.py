@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select
 
+from engine.commands import payments
 from engine.commands.unit import Unit
 from engine.errors import ScriptFailed
 from engine.runtime import execution
@@ -40,6 +41,8 @@ def save_state(unit: Unit, instance: ProcessInstance, workflow, loaded: LoadedPr
                           process_version=version.version, instance_id=instance.id, step=step["step"],
                           step_name=step["name"], actor=None,
                           detail=execution.plain_data({k: v for k, v in step.items() if k not in ("step", "name")}))
+    for event, data in log.loan_events:
+        payments.apply_loan_event(unit, loan, event, data, None, instance)
     instance.state = unit.workflows.dumps(workflow)
     unit.saved[instance.id] = (instance, workflow)
     instance.next_timer_due = execution.next_timer_due(workflow)

@@ -6,7 +6,9 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.commands import failures
+from policies.committee import convening_problem
+
+from engine.commands import failures, payments
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
 from engine.commands.unit import Unit, locked_item
@@ -72,6 +74,9 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
         raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
     meta = loaded.user_tasks[task.task_spec.name]
     values = _validated_form(unit, actor, meta.form, data or {}, loan, item)
+    payments.fixed_terms(loan, values, payment_task=bool(meta.payment))
+    derived = payments.take_payment(unit, loan, instance, item.task_id, meta.payment, values, actor) \
+        if meta.payment else {}  # what the engine computed; the audit's before/after stays what the person typed
     if "committee_member" in user_fields(meta.form).values():
         values["committee_size"] = unit.gate.committee_size(unit.session, loan)
     before = {k: task.data.get(k) for k in values}
@@ -89,11 +94,13 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
     log = execution.StepLog()
     unit.current = instance.id
     try:
-        execution.complete_user_task(workflow, task, {**values, "completed_by": actor}, log)
+        execution.complete_user_task(workflow, task, {**values, **derived, "completed_by": actor}, log)
     except ScriptFailed as err:
         err.task = item.bpmn_id
         raise
     failures.resolve(unit.session, unit.audit, instance, ("task",), now, actor, loan.reference, task=item.bpmn_id)
+    if meta.loan_event:
+        payments.apply_loan_event(unit, loan, meta.loan_event, dict(task.data), actor, instance)
     for field_name in meta.loan_updates:
         if field_name not in LOAN_FIELDS_FROM_TASKS:
             continue
@@ -120,6 +127,11 @@ def _validated_form(unit: Unit, actor: str, schema: dict, data: dict, loan: Loan
             errors[name] = (template, params)
             if rule:
                 refused[name] = (rule, template % params if params else template)
+    for name, role in user_fields(schema).items():
+        if role == "committee_member" and name not in errors and isinstance(data.get(name), list):
+            problem = convening_problem(unit.policy, data[name], actor, unit.gate.committee_size(unit.session, loan))
+            if problem:
+                errors[name] = problem
     if errors:
         error = InvalidInput("The form has errors; nothing was saved.", field_templates=errors)
         if refused:

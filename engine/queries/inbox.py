@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.errors import NotFound
 from engine.kernel import Kernel
+from engine.store.lookups import work_item
 from engine.store.models import DutyRecord, Loan, RoleGrant, User, WorkItem
 from engine.store.people import get_user, on_leave
 from engine.views import ActView, WorkItemView
@@ -121,12 +121,22 @@ def inbox_counts(session: Session, kernel: Kernel, username: str) -> dict[str, i
     return {"mine": mine, "available": available}
 
 
-def candidates(session: Session, kernel: Kernel, item_id: int) -> list[str]:
-    """Everyone who may do this task now, by policy."""
-    item = session.get(WorkItem, item_id)
-    if item is None:
-        raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
-    loan = session.get(Loan, item.loan_id)
+def _role_holders(session: Session, item_id: int) -> tuple[WorkItem, Loan, list[User]]:
+    """The task, its loan, and every active user holding the task's role (the policy then decides)."""
+    item = work_item(session, item_id)
     users = session.scalars(select(User).join(RoleGrant).where(RoleGrant.role == item.role,
                                                                User.active.is_(True)).distinct()).all()
+    return item, session.get(Loan, item.loan_id), list(users)
+
+
+def candidates(session: Session, kernel: Kernel, item_id: int) -> list[str]:
+    """Everyone who may do this task now, by policy."""
+    item, loan, users = _role_holders(session, item_id)
     return [u.username for u in users if kernel.gate.decide(session, u, item, loan).allowed]
+
+
+def reassign_candidates(session: Session, kernel: Kernel, item_id: int) -> list[str]:
+    """Who could take this task over if a supervisor handed it to them (not whoever holds it now)."""
+    item, loan, users = _role_holders(session, item_id)
+    return sorted(u.username for u in users if u.username != (item.claimed_by or item.candidate_user)
+                  and kernel.gate.may_take_over(session, u, item, loan).allowed)

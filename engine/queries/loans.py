@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,9 +12,9 @@ from engine.kernel import Kernel
 from engine.queries.inbox import item_view
 from engine.runtime import execution
 from engine.store.lookups import loan_row
-from engine.store.models import Loan, ProcessInstance, ProcessVersion, WorkItem
+from engine.store.models import Loan, Payment, ProcessInstance, ProcessVersion, WorkItem
 from engine.store.people import get_user
-from engine.views import ActView, InstanceView, LoanView, WorkItemView
+from engine.views import ActView, ApprovalView, InstanceView, LoanView, PaymentView, WorkItemView
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,17 @@ def loan(session: Session, kernel: Kernel, loan_ref: str, with_paths: bool) -> L
                  for a in history_of(session, row))
     return LoanView(row.id, row.reference, row.borrower, row.product, row.amount, row.currency,
                     row.branch, row.originator, row.loan_type, row.stage, row.classification, row.status,
-                    row.created_at, dict(row.application or {}), tuple(instances), acts)
+                    row.created_at, dict(row.application or {}), tuple(instances), acts, _approval(session, row))
+
+
+def _approval(session: Session, row: Loan) -> ApprovalView | None:
+    if row.approved_at is None:
+        return None
+    payments = tuple(PaymentView(p.paid_at, p.mode, p.amount, p.currency, p.counterparty_name, p.counterparty_account,
+                                 p.reference, p.paid_by)
+                     for p in session.scalars(select(Payment).where(Payment.loan_id == row.id).order_by(Payment.id)))
+    return ApprovalView(row.approved_amount, row.currency, row.approved_term_months, row.approved_conditions,
+                        row.approved_at, sum((p.amount for p in payments), Decimal(0)), payments)
 
 
 def loan_items(session: Session, loan_ref: str) -> list[WorkItemView]:

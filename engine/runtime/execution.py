@@ -25,7 +25,7 @@ from engine.runtime.timers import TimerEventDefinition
 # Policy parameters the processes read as task data (injected into every new instance).
 PROCESS_PARAMETERS = ("dual_investigation_threshold", "first_inspection_days_small",
                       "first_inspection_days_other", "chair_veto_hours", "inspection_grace_days",
-                      "warning_register_business_days", "warning_decide_business_days")
+                      "warning_register_business_days", "warning_decide_business_days", "inspection_lead_days")
 
 
 @dataclass
@@ -34,6 +34,7 @@ class StepLog:
 
     steps: list[dict] = field(default_factory=list)
     thrown: list[BpmnEvent] = field(default_factory=list)
+    loan_events: list[tuple[str, dict]] = field(default_factory=list)  # (event, the data when it happened)
 
     def did_complete(self, task):
         spec = task.task_spec
@@ -41,6 +42,10 @@ class StepLog:
         if bpmn_id is None or task.task_spec.manual:
             return
         entry = {"step": bpmn_id, "name": spec.bpmn_name or bpmn_id, "kind": type(spec).__name__}
+        loan_event = ((getattr(spec, "extensions", None) or {}).get("properties") or {}).get("loan_event")
+        if loan_event:
+            entry["loan_event"] = loan_event
+            self.loan_events.append((loan_event, dict(task.data)))
         if isinstance(spec, (BusinessRuleTaskMixin, ScriptTask)) and task.parent is not None:
             entry["changed"] = {k: v for k, v in task.data.items()
                                 if k not in task.parent.data or task.parent.data[k] != v}

@@ -30,6 +30,8 @@ class UserTaskMeta:
     instructions: str
     due: str | None
     loan_updates: tuple[str, ...] = ()
+    loan_event: str | None = None  # what completing it establishes on the loan (e.g. collateral_registered)
+    payment: str | None = None  # direct or entrusted: the engine checks the payment against the approval
 
 
 @dataclass
@@ -135,6 +137,7 @@ def load_process(process_id: str, sha256: str, files: dict[str, str]) -> LoadedP
                     instructions=(ts.extensions or {}).get("instructionsForEndUser") or "",
                     due=props.get("due"),
                     loan_updates=tuple(f.strip() for f in props.get("loan_updates", "").split(",") if f.strip()),
+                    loan_event=props.get("loan_event"), payment=props.get("payment"),
                 )
             if isinstance(ts, StartEvent) and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition):
                 loaded.start_message = ts.event_definition.name

@@ -49,6 +49,10 @@ def user_task_properties(task_spec) -> dict[str, str]:
     return (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
 
 
+# What a BPMN element may declare with `loan_event`, and a payment task with `payment`: the engine acts on them.
+LOAN_EVENTS = ("approved", "released", "collateral_registered")
+PAYMENT_MODES = ("direct", "entrusted")
+
 REFERENCE_DAY = datetime(2026, 1, 1, tzinfo=timezone.utc)  # durations are checked for size, not for a date
 
 
@@ -136,15 +140,29 @@ class _Checker:
         except (ValidationException, SpiffWorkflowException) as exc:
             self.problem(getattr(exc, "id", None) or process_id, _spiff_message(exc))
             return
+        events, payers = set(), []
         for each in [spec, *subprocess_specs.values()]:
             for task_spec in each.task_specs.values():
                 self.check_task(task_spec)
+                props = user_task_properties(task_spec)
+                events.add(props.get("loan_event"))
+                if props.get("payment"):
+                    payers.append(task_spec)
+        for payer in payers:
+            for event in ("approved", "released"):
+                if event not in events:
+                    self.problem(payer.bpmn_id, f"user task '{payer.bpmn_name or payer.bpmn_id}' pays out, but no step "
+                                                f"of process '{process_id}' declares loan_event '{event}'; the engine "
+                                                "would refuse every payment")
 
     def check_task(self, ts):
         bpmn_id = getattr(ts, "bpmn_id", None)
         if bpmn_id is None:
             return
         label = f"{ts.bpmn_name or bpmn_id}"
+        loan_event = user_task_properties(ts).get("loan_event")
+        if loan_event and loan_event not in LOAN_EVENTS:
+            self.problem(bpmn_id, f"'{label}' declares loan_event '{loan_event}'; known: {', '.join(LOAN_EVENTS)}")
         if isinstance(ts, UserTask):
             self.check_user_task(ts, bpmn_id, label)
         for condition, target in getattr(ts, "cond_task_specs", []) or []:
@@ -197,6 +215,11 @@ class _Checker:
             jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
             self.problem(bpmn_id, f"form '{form}' is not a valid JSON Schema: {exc.message}")
+        payment = props.get("payment")
+        if payment and payment not in PAYMENT_MODES:
+            self.problem(bpmn_id, f"user task '{label}' declares payment '{payment}'; known: {', '.join(PAYMENT_MODES)}")
+        elif payment and "payment_amount" not in schema.get("properties", {}):
+            self.problem(bpmn_id, f"user task '{label}' pays out, but form '{form}' has no field 'payment_amount'")
         for ref in outside_references(schema):
             self.problem(bpmn_id, f"form '{form}' refers to '{ref}'; a form may refer only inside itself ('#/...')")
         for pattern in risky_patterns(schema):

@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from engine.errors import EngineError, InvalidInput
 from engine.i18n import _
@@ -64,7 +65,12 @@ class Simulation:
             "small_enterprise": self.rng.random() < 0.4, "new_relationship": self.rng.random() < 0.3,
             "rating": self.rng.choice(["excellent", "good", "good", "average"]),
             "project_investment": amount * 4 if product == "fixed_asset" else 0,
+            **self.guarantee(),
         }
+
+    def guarantee(self) -> dict:
+        kind = self.rng.choices(["secured", "guaranteed", "unsecured"], weights=[0.6, 0.25, 0.15])[0]
+        return {"guarantee_type": kind, **({"guarantor": "Synthetic Guarantee Co., Ltd."} if kind == "guaranteed" else {})}
 
     def run(self, count: int, progress: bool = False) -> Summary:
         summary = Summary()
@@ -136,9 +142,11 @@ class Simulation:
         if not people:
             return self._stuck(item)
         actor = self.rng.choice(people)
-        schema = self.engine.task(actor, item.id).form
+        task = self.engine.task(actor, item.id)
         for _attempt in range(4):
-            data = self.form_data(schema, item)
+            data = self.form_data(task.form, item)
+            if "payment_amount" in data:
+                data.update(self.drawdown(task.form, task.data, item))
             try:
                 self.engine.complete(actor, item.id, data, source="cli")
                 summary.tasks += 1
@@ -150,6 +158,16 @@ class Simulation:
 
     def _stuck(self, item) -> bool:
         raise RuntimeError(f"nobody can do {item.name} on {item.loan_ref}")
+
+    def drawdown(self, schema: dict, facts: dict, item) -> dict:
+        """Pay what is left; now and then only half of it first (分次放款), the rest on a later drawdown."""
+        left = Decimal(str(facts.get("undrawn", item.amount)))
+        split = left == item.amount and self.rng.random() < 0.3
+        amount = (left / 2).quantize(Decimal("0.01")) if split else left
+        data = {"payment_amount": float(amount), "further_drawdown": split, "currency": "CNY"}
+        if "counterparty_account" in schema.get("properties", {}):
+            data["counterparty_account"] = f"6222{self.rng.randrange(10 ** 12):012d}"
+        return data
 
     def form_data(self, schema: dict, item) -> dict:
         data = {}

@@ -138,6 +138,33 @@ class Loan(Base):
     application: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Fixed when the approval is granted; payments are checked against these, never against task data.
+    approved_amount: Mapped[Decimal | None] = mapped_column(Money)
+    approved_term_months: Mapped[int | None] = mapped_column(Integer)
+    approved_conditions: Mapped[str | None] = mapped_column(Text)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a disbursement review passed, unpaid since
+    collateral_registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disbursed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the first drawdown
+
+
+class Payment(Base):
+    """One drawdown paid out (分次放款): what, to whom, by whom; the sum never exceeds the approved amount."""
+
+    __tablename__ = "payment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    task_id: Mapped[str] = mapped_column(String(36))
+    mode: Mapped[str] = mapped_column(String(16))  # direct (自主支付) or entrusted (受托支付)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    counterparty_name: Mapped[str | None] = mapped_column(String(200))
+    counterparty_account: Mapped[str | None] = mapped_column(String(64))
+    reference: Mapped[str] = mapped_column(String(64))
+    paid_by: Mapped[str] = mapped_column(String(64))
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ProcessInstance(Base):

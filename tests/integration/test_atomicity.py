@@ -7,7 +7,7 @@ from sqlalchemy import func, select, text
 
 from engine.bootstrap import BUNDLED_BPMN
 from engine.errors import InvalidInput, NotAllowed, NotFound, ScriptFailed
-from engine.store.models import AuditEvent, DutyRecord, Loan, ProcessInstance, WorkItem
+from engine.store.models import AuditEvent, DutyRecord, Loan, Payment, ProcessInstance, WorkItem
 
 
 def snapshot(engine, ref):
@@ -20,6 +20,7 @@ def snapshot(engine, ref):
                           for i in s.scalars(select(ProcessInstance).where(ProcessInstance.loan_id == loan.id))],
             "items": [(w.id, w.task_id, w.claimed_by) for w in s.scalars(select(WorkItem).where(WorkItem.loan_id == loan.id))],
             "duties": s.scalar(select(func.count()).select_from(DutyRecord).where(DutyRecord.loan_id == loan.id)),
+            "payments": s.scalar(select(func.count()).select_from(Payment).where(Payment.loan_id == loan.id)),
         }
 
 

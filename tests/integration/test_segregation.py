@@ -260,7 +260,9 @@ def test_sod10_a_classification_is_proposed_and_approved_by_different_people(eng
     assert engine.loan(ref).classification == "substandard"
 
 
-def test_two_missed_inspections_block_the_customer_manager_until_the_post_loan_head_lifts_it(engine, driver, clock):
+def test_two_missed_inspections_block_the_manager_who_led_them_until_the_post_loan_head_lifts_it(engine, driver,
+                                                                                              clock):
+    engine.grant_role("plm_guo", "customer_manager", "BJ01")  # a post-loan manager who also originates loans
     ref = disbursed_loan(driver)
     for _round in range(2):
         clock.advance(days=93 if _round else 16)
@@ -272,12 +274,13 @@ def test_two_missed_inspections_block_the_customer_manager_until_the_post_loan_h
         driver.do(ref, "assist_inspection", "cm_wang")
         driver.do(ref, "review_inspection_report", "plh_luo")
     with pytest.raises(PolicyDenied) as refused:
-        driver.start(borrower="Blocked Co.")
+        driver.start(originator="plm_guo", borrower="Blocked Co.")
     assert refused.value.rule == "BLOCK-01"
+    assert driver.start(borrower="Originator Not Charged Co.")  # cm_wang assisted; the lead missed it
     with pytest.raises(NotAllowed):
-        engine.lift_origination_block("cm_wang", "plm_guo", "not my call")
-    engine.lift_origination_block("cm_wang", "plh_luo", "Both inspections done late; manager retrained.")
-    assert driver.start(borrower="Unblocked Co.")
+        engine.lift_origination_block("plm_guo", "cm_wang", "not my call")
+    engine.lift_origination_block("plm_guo", "plh_luo", "Both inspections done late; manager retrained.")
+    assert driver.start(originator="plm_guo", borrower="Unblocked Co.")
 
 
 def test_warning_deadlines_count_business_days(engine, driver, clock):
