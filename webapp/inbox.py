@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from engine.queries.inbox import INBOX_KINDS, InboxFilter
+from engine.roles import SUPERVISOR_ROLES
 
 from .extensions import credit_engine
 from .templating import STAGE_LABELS, bank_time
@@ -54,4 +55,5 @@ def index():
     rows, total = credit_engine().inbox(current_user.username, kind, filters, page=page, per_page=per_page)
     pages = max(1, -(-total // per_page))
     return render_template("inbox/index.html", kind=kind, rows=rows, total=total, page=page, pages=pages,
-                           filters=echo, branches=sorted(b for b in current_user.branches() if b))
+                           filters=echo, branches=sorted(b for b in current_user.branches() if b),
+                           supervisor_roles=tuple(SUPERVISOR_ROLES))

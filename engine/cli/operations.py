@@ -33,7 +33,7 @@ def tick(ctx, now):
     started = engine.clock.now()
     fired = engine.tick()
     click.echo(_("%(count)s process instance(s) moved on.", count=fired))
-    failed = [i for i in engine.incidents() if i.last_seen >= started and i.kind != "task"]
+    failed = [i for i in engine.incidents() if i.last_seen >= started and i.kind in ("timer", "message")]
     if failed:
         click.echo(_("%(count)s instance(s) failed and wait on an incident (see `creditflow incidents list`).",
                      count=len(failed)), err=True)
@@ -91,7 +91,8 @@ def incidents_list(ctx, show_all):
         return
     for i in rows:
         wait = (i.next_attempt_at.isoformat(timespec="minutes") if i.next_attempt_at
-                else _("when the task is completed again") if i.kind == "task" else _("waits for a person"))
+                else _("when the task is completed again") if i.kind == "task"
+                else _("when someone allowed does the task") if i.kind == "unserved" else _("waits for a person"))
         click.echo(f"#{i.id}  {i.loan_ref}  {i.kind:<7} {i.status:<8} {i.process_id} v{i.process_version} "
                    f"{i.step or '?'}  " + _("attempts %(n)s", n=i.attempts) + f"  {wait}")
         click.echo(f"      {i.error}")

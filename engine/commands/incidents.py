@@ -29,6 +29,9 @@ def retry_incident(kernel: Kernel, incident_id: int, actor: str, to_latest: bool
         if incident.kind == "task":
             raise InvalidInput("A failed task completion is retried by completing the task again; "
                                "it closes by itself when the step goes through.")
+        if incident.kind == "unserved":
+            raise InvalidInput("Nobody may perform this task: grant the role to someone the rules allow, or have "
+                               "a supervisor reassign it; the incident closes when the task is done.")
         instance = unit.session.get(ProcessInstance, incident.instance_id)
         loan = unit.session.get(Loan, instance.loan_id)
         if to_latest:

@@ -11,8 +11,6 @@ from engine.store.people import get_user
 def reassign(unit: Unit, actor: str, item_id: int, to_user: str, reason: str) -> None:
     """The branch head (origination) or the post-loan head (post-loan work) reassigns a task, with a reason; the
     new person must be someone the policy lets do it now, and the claim, if any, is released."""
-    if not (reason or "").strip():
-        raise InvalidInput("Give the reason for the reassignment.", fields={"reason": "This field is required."})
     item, _instance = locked_item(unit, item_id)
     loan = unit.session.get(Loan, item.loan_id)
     supervisor = get_user(unit.session, actor)
@@ -23,6 +21,8 @@ def reassign(unit: Unit, actor: str, item_id: int, to_user: str, reason: str) ->
                for g in supervisor.grants):
         raise NotAllowed("Only the branch head (origination) or the post-loan head (post-loan work) may reassign "
                          "this task.")
+    if not (reason or "").strip():
+        raise InvalidInput("Give the reason for the reassignment.", fields={"reason": "This field is required."})
     target = get_user(unit.session, to_user)
     unit.gate.check_reassignment(unit, target, item, loan)
     before = {"assigned_to": item.candidate_user, "claimed_by": item.claimed_by}

@@ -98,7 +98,8 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
     except ScriptFailed as err:
         err.task = item.bpmn_id
         raise
-    failures.resolve(unit.session, unit.audit, instance, ("task",), now, actor, loan.reference, task=item.bpmn_id)
+    failures.resolve(unit.session, unit.audit, instance, ("task", "unserved"), now, actor, loan.reference,
+                     task=item.bpmn_id)
     if meta.loan_event:
         payments.apply_loan_event(unit, loan, meta.loan_event, dict(task.data), actor, instance)
     for field_name in meta.loan_updates:

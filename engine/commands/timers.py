@@ -8,6 +8,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.clock import utc
 from engine.commands import failures
+from engine.commands.escalations import escalate_overdue
 from engine.commands.flow import advance
 from engine.commands.messages import retry_due_messages
 from engine.commands.unit import open_unit
@@ -66,4 +67,5 @@ def tick(kernel: Kernel, now: datetime | None = None) -> int:
         moved = sum(1 for instance_id in due if fire_timers(kernel, instance_id))
         fired += moved
         if not moved:
+            escalate_overdue(kernel)
             return fired

@@ -8,12 +8,13 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.kernel import Kernel
+from engine.roles import SUPERVISOR_ROLES
 from engine.store.lookups import work_item
 from engine.store.models import DutyRecord, Loan, RoleGrant, User, WorkItem
 from engine.store.people import get_user, on_leave
 from engine.views import ActView, WorkItemView
 
-INBOX_KINDS = ("mine", "available", "done")
+INBOX_KINDS = ("mine", "available", "done", "escalated")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ def inbox(session: Session, kernel: Kernel, username: str, kind: str, filters: I
     user = get_user(session, username)
     if kind == "done":
         return _done_by(session, user, page, per_page)
+    if kind == "escalated":
+        return _escalated_to(session, kernel, user, page, per_page)
     query = select(WorkItem, Loan).join(Loan, Loan.id == WorkItem.loan_id)
     if kind == "mine":
         query = query.where(or_(WorkItem.claimed_by == username,
@@ -98,6 +101,25 @@ def inbox(session: Session, kernel: Kernel, username: str, kind: str, filters: I
                 offered.append(item_view(item, loan))
     more = session.scalar(select(func.count()).select_from(query.subquery())) - batch_offset
     return offered[start:start + per_page], len(offered) + max(more, 0)
+
+
+def _escalated_to(session: Session, kernel: Kernel, user: User, page: int, per_page: int):
+    """Escalated tasks of the processes this user supervises (a branch head: in the branches of the grant)."""
+    today = kernel.policy.local_date(kernel.clock.now())
+    clauses = []
+    for g in user.grants:
+        if g.role not in SUPERVISOR_ROLES or (g.valid_from and g.valid_from > today) or \
+                (g.valid_to and g.valid_to < today):
+            continue
+        clause = WorkItem.process_id.in_(SUPERVISOR_ROLES[g.role])
+        clauses.append(and_(clause, WorkItem.branch == g.branch) if g.branch and g.role == "branch_head" else clause)
+    if not clauses:
+        return [], 0
+    query = (select(WorkItem, Loan).join(Loan, Loan.id == WorkItem.loan_id)
+             .where(WorkItem.escalated_at.is_not(None), or_(*clauses)).order_by(WorkItem.due_at, WorkItem.id))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
+    return [item_view(i, loan) for i, loan in rows], total
 
 
 def _done_by(session: Session, user: User, page: int, per_page: int):

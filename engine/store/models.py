@@ -222,6 +222,8 @@ class WorkItem(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation: Mapped[str | None] = mapped_column(String(16))  # overdue, or unserved (no one may do it)
 
 
 class DutyRecord(Base):

@@ -16,7 +16,7 @@ ACTIONS = {
     "instance_completed": _l("Process ended"), "task_started": _l("Task started"), "task_claimed": _l("Task claimed"),
     "task_released": _l("Task released"), "task_completed": _l("Task completed"), "task_cancelled": _l("Task withdrawn"),
     "step_completed": _l("Automatic step"), "loan_updated": _l("Loan field changed"),
-    "task_reassigned": _l("Task reassigned"),
+    "task_reassigned": _l("Task reassigned"), "task_escalated": _l("Task escalated"),
     "loan_approved": _l("Approved terms fixed"), "payment_released": _l("Payment released by review"),
     "collateral_registered": _l("Collateral registered"), "payment_made": _l("Payment made"),
     "message_thrown": _l("Message sent"), "message_received": _l("Message received"), "refused": _l("Refused by policy"),
