@@ -55,6 +55,7 @@ CASES = [
     ("SOD-11", "investigate", "register_collateral", None, LOAN),
     ("SOD-12", "design_process", "approve_deployment", "origination@v4", None),
     ("SOD-12", "edit_policy", "approve_deployment", "policy@2026.2", None),
+    ("SOD-13", "approve", "approve", None, LOAN),
 ]
 
 
