@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from engine.application import APPLICATION_SCHEMA
+from engine.audit.search import EventFilter, count_events
 from engine.commands import blocks, deployment, loans, messages, people, sessions, tasks, timers
 from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
@@ -238,6 +239,9 @@ class CreditEngine:
 
     def tokens(self, username: str) -> list[tuple[int, datetime, datetime | None, bool]]:
         return self._read(people_queries.tokens, username)
+
+    def count_events(self, action: str, since: datetime | None = None) -> int:
+        return self._read(count_events, EventFilter(action=action, since=since))
 
     def count(self, model) -> int:
         with self.db.reading() as session:

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import func, and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine.store.models import AuditEvent
@@ -81,6 +81,11 @@ def _conditions(f: EventFilter) -> list:
     if f.until:
         conds.append(AuditEvent.occurred_at < f.until)
     return conds
+
+
+def count_events(session: Session, filters: EventFilter) -> int:
+    """How many events match (for summaries such as a simulation's escalations)."""
+    return session.scalar(select(func.count()).select_from(AuditEvent).where(*_conditions(filters)))
 
 
 def _beyond(session: Session, event_id: int, older: bool):

@@ -28,6 +28,8 @@ class Summary:
     inspections: int = 0
     stuck: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    drawdowns: int = 0
+    escalations: int = 0
 
     def render(self) -> str:
         lines = [
@@ -37,6 +39,8 @@ class Summary:
             _("Human tasks completed: %(tasks)s; timer firings: %(timers)s; inspections: %(inspections)s",
               tasks=self.tasks, timers=self.timers, inspections=self.inspections),
         ]
+        lines.append(_("Drawdowns paid: %(drawdowns)s; tasks escalated (overdue or nobody allowed): %(escalations)s",
+                       drawdowns=self.drawdowns, escalations=self.escalations))
         if self.tasks:
             lines.append(_("Mean time per human task, including everything it set off: %(ms).1f ms",
                            ms=1000 * self.seconds / self.tasks))
@@ -74,7 +78,7 @@ class Simulation:
 
     def run(self, count: int, progress: bool = False) -> Summary:
         summary = Summary()
-        started = time.perf_counter()
+        started, since = time.perf_counter(), self.clock.now()
         if progress:
             from rich.progress import Progress
             with Progress() as bar:
@@ -86,7 +90,12 @@ class Simulation:
             for _i in range(count):
                 self.one_loan(summary)
         summary.seconds = time.perf_counter() - started
+        self._count_controls(summary, since)
         return summary
+
+    def _count_controls(self, summary: Summary, since) -> None:
+        summary.drawdowns = self.engine.count_events("payment_made", since)
+        summary.escalations = self.engine.count_events("task_escalated", since)
 
     def one_loan(self, summary: Summary) -> str:
         originator = self.rng.choice(self.customer_managers)
@@ -98,11 +107,12 @@ class Simulation:
         """Finish every loan a previous run left open (a crash, a kill): each command was atomic, so each loan is
         exactly where its last committed step left it."""
         summary = Summary()
-        started = time.perf_counter()
+        started, since = time.perf_counter(), self.clock.now()
         for ref in self.engine.open_loans():
             summary.loans += 1
             self.drive(ref, summary)
         summary.seconds = time.perf_counter() - started
+        self._count_controls(summary, since)
         return summary
 
     def drive(self, ref: str, summary: Summary) -> str:
