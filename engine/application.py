@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from engine.errors import InvalidInput
 from engine.forms import coerce_form, form_errors
+from engine.identifiers import customer_kind
 
 PRODUCTS = ["working_capital", "fixed_asset", "personal_consumer", "personal_business"]
 LOAN_TYPES = ["new", "extension", "refinancing", "restructuring"]
@@ -23,8 +24,14 @@ APPLICATION_SCHEMA = {
                                          "personal_consumer": "个人消费贷款", "personal_business": "个人经营贷款"}},
         "amount": {"type": "number", "exclusiveMinimum": 0, "maximum": 100_000_000_000,
                    "title": "Amount (CNY)", "x-title-zh": "金额（人民币元）"},
-        "group_exposure": {"type": "number", "minimum": 0, "maximum": 1_000_000_000_000_000, "title": "Group exposure incl. this loan (CNY)",
-                           "x-title-zh": "集团授信敞口（含本笔）"},
+        "borrower_id": {"type": "string", "maxLength": 18, "format": "cn-unified-id", "title": "Borrower's unified identifier (unified social "
+                        "credit code, or resident ID for a person)", "x-title-zh": "借款人统一社会信用代码或居民身份证号"},
+        "group_identifier": {"type": "string", "maxLength": 18, "format": "cn-uscc", "title": "Group (集团客户): the parent's unified social "
+                             "credit code", "x-title-zh": "所属集团客户（母公司统一社会信用代码）"},
+        "group_name": {"type": "string", "maxLength": 200, "title": "Group name", "x-title-zh": "集团名称"},
+        "group_exposure": {"type": "number", "minimum": 0, "maximum": 1_000_000_000_000_000,
+                           "title": "Your estimate of the group exposure (the engine computes it)",
+                           "x-title-zh": "集团授信敞口估计（以系统计算为准）"},
         "branch": {"type": "string", "maxLength": 32, "title": "Branch", "x-title-zh": "机构"},
         "loan_type": {"type": "string", "enum": LOAN_TYPES, "default": "new", "title": "Type", "x-title-zh": "业务类型",
                       "x-enum-titles": {"new": "New loan", "extension": "Extension", "refinancing": "Refinancing",
@@ -65,5 +72,18 @@ def validate_application(data: dict) -> dict:
         if name not in values and "default" in prop:
             values[name] = prop["default"]
     values.setdefault("project_investment", 0)
-    values["group_exposure"] = max(values.get("group_exposure") or 0, values["amount"])
+    problems = {}
+    for name in ("borrower_id", "group_identifier"):
+        code = (values.get(name) or "").strip().upper()
+        if code:
+            kind = customer_kind(code)
+            if kind is None or (name == "group_identifier" and kind != "company"):
+                problems[name] = ("Not a valid identifier: check the 18 characters and the check character.", {})
+            values[name] = code
+        else:
+            values.pop(name, None)
+    if problems:
+        raise InvalidInput("The application has errors; no loan was created.", field_templates=problems)
+    if values.get("group_exposure") is not None:  # the customer manager's estimate is kept, but only for information
+        values["declared_group_exposure"] = values.pop("group_exposure")
     return values

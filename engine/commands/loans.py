@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.commands import customers
 from engine.commands.flow import start_instance
 from engine.commands.unit import Unit
 from engine.store.lookups import latest_version, loan_row
@@ -25,10 +26,13 @@ def start_loan(unit: Unit, actor: str, application: dict) -> str:
     branch = values.get("branch") or unit.gate.home_branch(user, "customer_manager")
     values["branch"] = branch or ""
     now = unit.clock.now()
+    customer = customers.customer_for(unit, values, actor)
+    values["group_exposure"] = customers.exposure(unit, values["amount"], customer)
     loan = Loan(reference="pending", borrower=values["borrower"], product=values["product"],
                 amount=values["amount"], branch=branch, originator=actor, loan_type=values["loan_type"],
                 stage="investigation", application=execution.plain_data(values), created_at=now, updated_at=now,
-                classification=RESTRUCTURED_FLOOR if values["loan_type"] == "restructuring" else "normal")
+                classification=RESTRUCTURED_FLOOR if values["loan_type"] == "restructuring" else "normal",
+                customer_id=customer.id if customer else None)
     unit.gate.check_origination(unit, user, loan)
     unit.session.add(loan)
     unit.session.flush()

@@ -117,6 +117,29 @@ class ProcessVersion(Base):
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class CustomerGroup(Base):
+    """A group of related borrowers (集团客户): its exposure is what the approval tier is chosen by."""
+
+    __tablename__ = "customer_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(18), unique=True)  # the parent's unified social credit code
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Customer(Base):
+    """A borrower with its unified identifier; every loan of the customer links to one customer file."""
+
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(18), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # company or person
+    name: Mapped[str] = mapped_column(String(200))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("customer_group.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Loan(Base):
     """The credit file (信贷档案): one loan, several process instances over its life."""
 
@@ -146,6 +169,7 @@ class Loan(Base):
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a disbursement review passed, unpaid since
     collateral_registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disbursed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the first drawdown
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
 
 
 class Payment(Base):

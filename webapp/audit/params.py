@@ -17,6 +17,7 @@ ACTIONS = {
     "task_released": _l("Task released"), "task_completed": _l("Task completed"), "task_cancelled": _l("Task withdrawn"),
     "step_completed": _l("Automatic step"), "loan_updated": _l("Loan field changed"),
     "task_reassigned": _l("Task reassigned"), "task_escalated": _l("Task escalated"),
+    "customer_added": _l("Customer file opened"), "customer_grouped": _l("Customer put in a group"),
     "loan_approved": _l("Approved terms fixed"), "payment_released": _l("Payment released by review"),
     "collateral_registered": _l("Collateral registered"), "payment_made": _l("Payment made"),
     "message_thrown": _l("Message sent"), "message_received": _l("Message received"), "refused": _l("Refused by policy"),
