@@ -29,4 +29,5 @@ INCIDENT_ROLES = ("admin", "process_designer")
 LEAVE_REPORT_ROLES = ("branch_head", "auditor")
 
 # Who may hand an open task to someone else (with a reason, under the same pair rules), and for which processes.
-SUPERVISOR_ROLES = {"branch_head": ("origination",), "post_loan_head": ("post_loan", "post_loan_inspection")}
+SUPERVISOR_ROLES = {"branch_head": ("origination", "risk_warning", "classification"),
+                    "post_loan_head": ("post_loan", "post_loan_inspection")}

@@ -9,8 +9,8 @@ from engine.store.people import get_user
 
 
 def reassign(unit: Unit, actor: str, item_id: int, to_user: str, reason: str) -> None:
-    """The branch head (origination) or the post-loan head (post-loan work) reassigns a task, with a reason; the
-    new person must be someone the policy lets do it now, and the claim, if any, is released."""
+    """The branch head (origination, warnings, classifications) or the post-loan head (post-loan work) reassigns a
+    task, with a reason; the new person must be someone the policy lets do it now, and any claim is released."""
     item, _instance = locked_item(unit, item_id)
     loan = unit.session.get(Loan, item.loan_id)
     supervisor = get_user(unit.session, actor)
@@ -19,8 +19,8 @@ def reassign(unit: Unit, actor: str, item_id: int, to_user: str, reason: str) ->
                and (g.branch in (None, loan.branch) or g.role != "branch_head")
                and not (g.valid_from and g.valid_from > today) and not (g.valid_to and g.valid_to < today)
                for g in supervisor.grants):
-        raise NotAllowed("Only the branch head (origination) or the post-loan head (post-loan work) may reassign "
-                         "this task.")
+        raise NotAllowed("Only the branch head (origination, warnings, classifications) or the post-loan head "
+                         "(post-loan work) may reassign this task.")
     if not (reason or "").strip():
         raise InvalidInput("Give the reason for the reassignment.", fields={"reason": "This field is required."})
     target = get_user(unit.session, to_user)
