@@ -84,6 +84,6 @@ def validate_application(data: dict) -> dict:
             values.pop(name, None)
     if problems:
         raise InvalidInput("The application has errors; no loan was created.", field_templates=problems)
-    if values.get("group_exposure") is not None:  # the customer manager's estimate is kept, but only for information
+    if values.get("group_exposure") is not None:  # the customer manager's estimate: it can raise, never lower
         values["declared_group_exposure"] = values.pop("group_exposure")
     return values

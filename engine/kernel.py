@@ -1,7 +1,10 @@
 """What every command and query works with: database, clock, policy, settings, the gate and the workflows."""
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date, datetime, time, timedelta, timezone
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.access import Gate
 from engine.audit.chain import AuditLog
@@ -44,9 +47,15 @@ class Kernel:
 
     @staticmethod
     def date_after(day: str, period: str) -> str:
-        """For BPMN scripts: an ISO date plus an ISO duration (P15D, P1M, P3M), for schedules that do not drift."""
-        start = datetime.combine(date.fromisoformat(str(day)), time(), tzinfo=timezone.utc)
-        return (start + duration_from(str(period), start)).date().isoformat()
+        """For BPMN scripts: an ISO date plus an ISO duration (P15D, P1M, P3M) in calendar months, the day clamped
+        to the month's end (01-31 + P1M = 02-28), for inspection schedules that do not drift."""
+        start = date.fromisoformat(str(day))
+        duration_from(str(period), datetime.combine(start, time(), tzinfo=timezone.utc))  # refuses what is no duration
+        parts = TimerEventDefinition.parse_iso_duration(str(period))
+        months = start.month - 1 + int(parts.get("years", 0)) * 12 + int(parts.get("months", 0))
+        year, month = start.year + months // 12, months % 12 + 1
+        moved = date(year, month, min(start.day, monthrange(year, month)[1]))
+        return (moved + timedelta(weeks=int(parts.get("weeks", 0)), days=int(parts.get("days", 0)))).isoformat()
 
     def remind_at(self, day: str, lead_days=0) -> str:
         """For BPMN timers (timeDate): 09:00 bank time, `lead_days` calendar days before `day`."""

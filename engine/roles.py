@@ -31,3 +31,6 @@ LEAVE_REPORT_ROLES = ("branch_head", "auditor")
 # Who may hand an open task to someone else (with a reason, under the same pair rules), and for which processes.
 SUPERVISOR_ROLES = {"branch_head": ("origination", "risk_warning", "classification"),
                     "post_loan_head": ("post_loan", "post_loan_inspection")}
+
+# Tasks whose performer is part of the record (a committee member's named vote, the chair's veto): never handed on.
+PERSONAL_DUTIES = ("vote", "chair_veto", "convene_committee")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 
 CALLS = {"_", "N_", "gettext", "EngineError", "NotFound", "InvalidInput", "NotAllowed", "ConcurrentChange",
-         "ScriptFailed", "DeploymentRejected", "TooManyAttempts", "DatabaseUnavailable"}
+         "ScriptFailed", "DeploymentRejected", "TooManyAttempts", "DatabaseUnavailable", "NoEligiblePerformer"}
 MESSAGE_DICTS = {"MESSAGES", "TYPE_WORDS"}
 
 

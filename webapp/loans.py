@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.errors import InvalidInput
-from engine.roles import SUPERVISOR_ROLES
+from engine.roles import PERSONAL_DUTIES, SUPERVISOR_ROLES
 
 from .access import get_loan, role_required
 from .errors import field_messages
@@ -58,7 +58,8 @@ def show(reference: str):
     incidents = credit_engine().incidents(loan_ref=reference) if current_user.has_role("process_designer") else []
     supervised = {process for role, processes in SUPERVISOR_ROLES.items() if current_user.has_role(role)
                   for process in processes}
-    reassignable = {i.id: credit_engine().reassign_candidates(i.id) for i in items if i.process_id in supervised}
+    reassignable = {i.id: credit_engine().reassign_candidates(i.id) for i in items
+                    if i.process_id in supervised and i.duty not in PERSONAL_DUTIES}
     return render_template("loans/show.html", loan=loan, items=items, warning_roles=WARNING_ROLES,
                            incidents=incidents, reassignable=reassignable)
 
@@ -68,6 +69,8 @@ def show(reference: str):
 def reassign(reference: str, item_id: int):
     """A supervisor hands an open task to someone else; the engine checks the supervisor, the person and the rules."""
     get_loan(reference)
+    if item_id not in {i.id for i in credit_engine().loan_items(reference)}:
+        abort(404)
     try:
         credit_engine().reassign(current_user.username, item_id, request.form.get("to_user", ""),
                                  request.form.get("reason", ""), source="web")

@@ -5,14 +5,17 @@ from sqlalchemy import select
 
 from engine.commands.unit import Unit
 from engine.errors import InvalidInput, NotAllowed
-from engine.store.models import DutyRecord, Loan, ProcessInstance, User
+from engine.store.models import DutyRecord, Loan, ProcessInstance, User, WorkItem
 from engine.store.people import get_user
 
 
 def inspection_missed(unit: Unit, loan: Loan, instance: ProcessInstance, payload: dict) -> None:
     """The `inspection_missed` message: one more miss for whoever was responsible for the inspection (the
     post-loan manager who leads it, named in the message; else the originator); the policy says when that blocks."""
-    responsible = payload.get("responsible") or loan.originator
+    lead = unit.session.scalar(select(WorkItem).where(WorkItem.instance_id == instance.id,
+                                                      WorkItem.duty == "lead_inspection"))
+    responsible = (lead.claimed_by or lead.candidate_user if lead else None) or payload.get("responsible") \
+        or loan.originator
     manager = unit.session.scalar(select(User).where(User.username == responsible)) \
         or unit.session.scalar(select(User).where(User.username == loan.originator))
     manager.missed_inspections = (manager.missed_inspections or 0) + 1
@@ -20,7 +23,8 @@ def inspection_missed(unit: Unit, loan: Loan, instance: ProcessInstance, payload
                                 duty="missed_inspection", process_id=instance.process_version.process_id,
                                 performed_at=unit.clock.now()))
     unit.audit.record("inspection_missed", loan_ref=loan.reference, instance_id=instance.id,
-                      process_id=instance.process_version.process_id, actor=None,
+                      process_id=instance.process_version.process_id,
+                      process_version=instance.process_version.version, actor=None,
                       detail={"responsible": manager.username, "missed": manager.missed_inspections})
     if unit.policy.blocks_origination(manager.missed_inspections) and not manager.origination_blocked:
         manager.origination_blocked = True

@@ -2,14 +2,20 @@
 an incident the administrator sees, never a silent stall."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.commands import failures
 from engine.commands.unit import open_unit
-from engine.errors import EngineError
+from engine.errors import DatabaseUnavailable, EngineError
 from engine.kernel import Kernel
 from engine.roles import SUPERVISOR_ROLES
 from engine.store.models import Loan, ProcessInstance, RoleGrant, User, WorkItem
+
+
+log = logging.getLogger("creditflow.escalations")
 
 
 class NoEligiblePerformer(EngineError):
@@ -30,15 +36,23 @@ def escalate_overdue(kernel: Kernel, limit: int = 200) -> int:
         due = list(session.scalars(select(WorkItem.id).where(
             WorkItem.escalated_at.is_(None), WorkItem.due_at < now).order_by(WorkItem.due_at).limit(limit)))
     for item_id in due:
-        _escalate(kernel, item_id)
+        try:
+            _escalate(kernel, item_id)
+        except (DatabaseUnavailable, OperationalError, InterfaceError):
+            raise  # the database is away: the worker waits and reconnects
+        except Exception:  # noqa: BLE001 - one item must not stop the others
+            log.exception("escalating task %s failed", item_id)
     return len(due)
 
 
 def _escalate(kernel: Kernel, item_id: int) -> None:
     unserved = None
     with open_unit(kernel, "timer", "escalate") as unit:
-        item = unit.session.get(WorkItem, item_id)
-        if item is None or item.escalated_at is not None:
+        query = select(WorkItem).where(WorkItem.id == item_id, WorkItem.escalated_at.is_(None))
+        if kernel.db.is_postgres:  # another worker escalating it meanwhile skips it
+            query = query.with_for_update(skip_locked=True)
+        item = unit.session.scalar(query)
+        if item is None:
             return
         loan = unit.session.get(Loan, item.loan_id)
         holders = unit.session.scalars(select(User).join(RoleGrant).where(

@@ -57,6 +57,10 @@ def _move_to_latest(unit: Unit, instance: ProcessInstance, loan: Loan, actor: st
     workflow, _old = unit.workflows.restore(instance)
     new = unit.workflows.loaded(latest)
     removed = execution.migrate(workflow, new, unit.workflows.serializer.registry)
+    params = {k: unit.policy.params[k] for k in execution.PROCESS_PARAMETERS if k in unit.policy.params}
+    for task in workflow.get_tasks():  # parameters a newer version reads, which older instances never got
+        for name, value in params.items():
+            task.data.setdefault(name, value)
     before = instance.process_version.version
     instance.process_version, instance.process_version_id = latest, latest.id
     unit.audit.record("instance_migrated", actor=actor, loan_ref=loan.reference, instance_id=instance.id,

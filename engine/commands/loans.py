@@ -1,6 +1,8 @@
 """Loans: an application starts origination; a warning raised on a disbursed loan starts the warning process."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import select
 
 from engine.commands import customers
@@ -27,7 +29,8 @@ def start_loan(unit: Unit, actor: str, application: dict) -> str:
     values["branch"] = branch or ""
     now = unit.clock.now()
     customer = customers.customer_for(unit, values, actor)
-    values["group_exposure"] = customers.exposure(unit, values["amount"], customer)
+    declared = Decimal(str(values.get("declared_group_exposure") or 0))  # never lowers the computed figure
+    values["group_exposure"] = max(customers.exposure(unit, values["amount"], customer), declared)
     loan = Loan(reference="pending", borrower=values["borrower"], product=values["product"],
                 amount=values["amount"], branch=branch, originator=actor, loan_type=values["loan_type"],
                 stage="investigation", application=execution.plain_data(values), created_at=now, updated_at=now,

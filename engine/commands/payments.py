@@ -26,7 +26,7 @@ def apply_loan_event(unit: Unit, loan: Loan, event: str, data: dict, actor: str 
     where = dict(loan_ref=loan.reference, actor=actor, instance_id=getattr(instance, "id", None),
                  process_id=getattr(version, "process_id", None), process_version=getattr(version, "version", None))
     if event == "approved" and loan.approved_at is None:
-        loan.approved_amount = Decimal(str(data.get("amount", loan.amount)))
+        loan.approved_amount = loan.amount  # what the tier, the limits and the signers were checked against
         loan.approved_term_months = int(data["term_months"]) if data.get("term_months") is not None else None
         loan.approved_conditions = str(data.get("approval_conditions") or "") or None
         loan.approved_at = now
@@ -58,14 +58,25 @@ def fixed_terms(loan: Loan, values: dict, payment_task: bool) -> None:
                            field_templates={k: ("Fixed by the approval.", {}) for k in fixed})
 
 
-def take_payment(unit: Unit, loan: Loan, instance, task_id: str, mode: str, values: dict, actor: str) -> dict:
-    """Check one drawdown against the approval and record it; returns what the process reads next."""
+def take_payment(unit: Unit, loan: Loan, instance, item, mode: str, values: dict, actor: str) -> dict:
+    """Check one drawdown against the approval and record it; returns what the process reads next. Every refusal
+    is recorded as a refusal event; the loan row is locked so that one release pays once."""
+    if unit.kernel.db.is_postgres:
+        unit.session.execute(select(Loan.id).where(Loan.id == loan.id).with_for_update())
+        unit.session.refresh(loan)
+    refusal = _refusal_fields(loan, item, actor)
+    if loan.status not in ("active", "disbursed"):
+        raise _refused(NotAllowed("Loan %(loan)s is %(status)s; nothing more may be paid.", loan=loan.reference,
+                                  status=loan.status), refusal, "PAY-STATUS")
     if loan.approved_at is None:
-        raise NotAllowed("Loan %(loan)s has no recorded approval; nothing may be paid.", loan=loan.reference)
+        raise _refused(NotAllowed("Loan %(loan)s has no recorded approval; nothing may be paid.",
+                                  loan=loan.reference), refusal, "PAY-APPROVAL")
     if loan.released_at is None:
-        raise NotAllowed("No disbursement review has released this payment; each drawdown is reviewed first.")
+        raise _refused(NotAllowed("No disbursement review has released this payment; each drawdown is reviewed "
+                                  "first."), refusal, "PAY-RELEASE")
     if (loan.application or {}).get("guarantee_type", "secured") == "secured" and loan.collateral_registered_at is None:
-        raise NotAllowed("The collateral of this secured loan is not registered yet; it cannot be paid.")
+        raise _refused(NotAllowed("The collateral of this secured loan is not registered yet; it cannot be paid."),
+                       refusal, "PAY-COLLATERAL")
     left = undrawn(unit, loan)
     amount = values.get("payment_amount")
     amount = Decimal(str(amount)) if amount is not None else None
@@ -73,6 +84,8 @@ def take_payment(unit: Unit, loan: Loan, instance, task_id: str, mode: str, valu
     errors = {}
     if amount is None or amount <= 0:
         errors["payment_amount"] = ("Must be more than 0.", {})
+    elif amount != amount.quantize(Decimal("0.01")):
+        errors["payment_amount"] = ("At most two decimal places (fen).", {})
     elif amount > left:
         errors["payment_amount"] = ("At most %(left)s %(currency)s of the approved %(approved)s is left to pay.",
                                     {"left": f"{left:,.2f}", "currency": loan.currency,
@@ -90,11 +103,12 @@ def take_payment(unit: Unit, loan: Loan, instance, task_id: str, mode: str, valu
     if further and amount is not None and "payment_amount" not in errors and left - amount <= 0:
         errors["further_drawdown"] = ("Nothing is left to draw after this payment.", {})
     if errors:
-        raise InvalidInput("The payment was refused; nothing was paid.", field_templates=errors)
+        raise _refused(InvalidInput("The payment was refused; nothing was paid.", field_templates=errors), refusal,
+                       "PAY-AMOUNT", {"fields": sorted(errors)})
     now = unit.clock.now()
     count = unit.session.scalar(select(func.count()).select_from(Payment).where(Payment.loan_id == loan.id)) + 1
     unit.session.add(Payment(
-        loan_id=loan.id, instance_id=instance.id, task_id=task_id, mode=mode, amount=amount, currency=currency,
+        loan_id=loan.id, instance_id=instance.id, task_id=item.task_id, mode=mode, amount=amount, currency=currency,
         counterparty_name=values.get("counterparty_name"), counterparty_account=values.get("counterparty_account"),
         reference=str(values.get("payment_reference") or ""), paid_by=actor, paid_at=now))
     loan.released_at = None  # the next drawdown needs a review of its own
@@ -113,3 +127,15 @@ def _same_party(name, borrower: str) -> bool:
     def norm(text):
         return re.sub(r"\s+", " ", str(text or "")).strip().casefold()
     return bool(name) and norm(name) == norm(borrower)
+
+
+def _refusal_fields(loan: Loan, item, actor: str) -> dict:
+    return dict(actor=actor, role=item.role, loan_ref=loan.reference, process_id=item.process_id,
+                instance_id=item.instance_id, step=item.bpmn_id, step_name=item.name)
+
+
+def _refused(error, fields: dict, rule: str, detail: dict | None = None):
+    """A payment refusal is an event too (recorded after the refused command rolled back)."""
+    error.audit_fields = {**fields, "rule": rule, "reason": str(error),
+                          "detail": {"attempted": "execute_payment", **(detail or {})}}
+    return error

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from engine.commands.unit import Unit, locked_item
 from engine.errors import InvalidInput, NotAllowed
-from engine.roles import SUPERVISOR_ROLES
+from engine.roles import PERSONAL_DUTIES, SUPERVISOR_ROLES
 from engine.store.models import Loan, ProcessInstance
 from engine.store.people import get_user
 
@@ -16,11 +16,14 @@ def reassign(unit: Unit, actor: str, item_id: int, to_user: str, reason: str) ->
     supervisor = get_user(unit.session, actor)
     today = unit.policy.local_date(unit.clock.now())
     if not any(g.role in SUPERVISOR_ROLES and item.process_id in SUPERVISOR_ROLES[g.role]
-               and (g.branch in (None, loan.branch) or g.role != "branch_head")
+               and g.branch in (None, loan.branch)
                and not (g.valid_from and g.valid_from > today) and not (g.valid_to and g.valid_to < today)
                for g in supervisor.grants):
         raise NotAllowed("Only the branch head (origination, warnings, classifications) or the post-loan head "
                          "(post-loan work) may reassign this task.")
+    if item.duty in PERSONAL_DUTIES:
+        raise NotAllowed("A committee member's vote or the chair's decision belongs to that person; it cannot be "
+                         "handed to someone else (reconvene the committee instead).")
     if not (reason or "").strip():
         raise InvalidInput("Give the reason for the reassignment.", fields={"reason": "This field is required."})
     target = get_user(unit.session, to_user)

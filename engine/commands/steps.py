@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select
 
-from engine.commands import payments
+from engine.commands import failures, payments
 from engine.commands.unit import Unit
 from engine.errors import ScriptFailed
 from engine.runtime import execution
@@ -17,7 +17,8 @@ from engine.runtime.timers import duration_from
 from engine.store.models import Loan, ProcessInstance, WorkItem
 
 # End events whose id says what became of the loan (an end event may also declare `loan_status`).
-END_STATUS = {"rejected": "rejected", "withdrawn": "withdrawn", "disbursed": "disbursed", "archived": "closed"}
+END_STATUS = {"rejected": "rejected", "withdrawn": "withdrawn", "disbursed": "disbursed", "archived": "closed",
+              "facility_closed": "withdrawn"}
 # Loan fields set by automatic steps (decision tables).
 AUTOMATIC_LOAN_OUTPUTS = ("approval_tier",)
 
@@ -60,7 +61,7 @@ def _completed(unit: Unit, instance: ProcessInstance, workflow, loan: Loan) -> N
     instance.status = "completed"
     end = execution.end_event_reached(workflow)
     status = END_STATUS.get(end or "")
-    if status:
+    if status and (status == "closed" or loan.status == "active"):  # origination's ends decide an active loan only
         loan.status = status
     if loan.status in ("rejected", "withdrawn", "closed"):
         loan.stage = "closed"
@@ -84,6 +85,9 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
                                   step=item.bpmn_id, step_name=item.name, role=item.role,
                                   detail={"task_id": task_id, "claimed_by": item.claimed_by,
                                           "assigned_to": item.candidate_user})
+            if item.escalation == "unserved":
+                failures.resolve(unit.session, unit.audit, instance, ("unserved",), unit.clock.now(), None,
+                                 loan.reference, task=item.bpmn_id)
             unit.session.delete(item)
     now = unit.clock.now()
     for task_id, task in ready.items():

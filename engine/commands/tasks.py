@@ -75,7 +75,7 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
     meta = loaded.user_tasks[task.task_spec.name]
     values = _validated_form(unit, actor, meta.form, data or {}, loan, item)
     payments.fixed_terms(loan, values, payment_task=bool(meta.payment))
-    derived = payments.take_payment(unit, loan, instance, item.task_id, meta.payment, values, actor) \
+    derived = payments.take_payment(unit, loan, instance, item, meta.payment, values, actor) \
         if meta.payment else {}  # what the engine computed; the audit's before/after stays what the person typed
     if "committee_member" in user_fields(meta.form).values():
         values["committee_size"] = unit.gate.committee_size(unit.session, loan)

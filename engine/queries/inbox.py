@@ -112,7 +112,7 @@ def _escalated_to(session: Session, kernel: Kernel, user: User, page: int, per_p
                 (g.valid_to and g.valid_to < today):
             continue
         clause = WorkItem.process_id.in_(SUPERVISOR_ROLES[g.role])
-        clauses.append(and_(clause, WorkItem.branch == g.branch) if g.branch and g.role == "branch_head" else clause)
+        clauses.append(and_(clause, WorkItem.branch == g.branch) if g.branch else clause)
     if not clauses:
         return [], 0
     query = (select(WorkItem, Loan).join(Loan, Loan.id == WorkItem.loan_id)

@@ -63,8 +63,13 @@ def test_a_missed_inspection_is_charged_to_the_manager_who_leads_it(engine, driv
     reminder = datetime(2026, 11, 17, 9, 0, tzinfo=BEIJING) - timedelta(days=lead_days(engine))
     clock.set(reminder)
     engine.tick()  # the inspection task appears
-    clock.set(reminder + timedelta(days=engine.policy.params["inspection_grace_days"], minutes=1))
-    engine.tick()  # and is still open when the grace period is over
+    clock.set(datetime(2026, 11, 17, 9, 0, tzinfo=BEIJING) + timedelta(days=engine.policy.params["inspection_grace_days"],
+                                                                      minutes=-1))
+    engine.tick()  # still within the grace period after the due date
+    with engine.db.reading() as session:
+        assert not session.query(User).filter_by(username="plm_guo").one().missed_inspections
+    clock.advance(minutes=2)
+    engine.tick()  # and still open when the grace period is over
     with engine.db.reading() as session:
         missed = {u.username: u.missed_inspections for u in session.query(User)}
     assert missed["plm_guo"] == 1 and not missed.get("cm_wang")

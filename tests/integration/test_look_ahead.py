@@ -48,3 +48,15 @@ def test_a_branch_head_reassigns_a_task_with_a_reason(engine, driver):
         event = session.query(AuditEvent).filter_by(action="task_reassigned").one()
         assert (event.actor, event.reason, event.detail["after"]["assigned_to"]) == ("head_qian", "cm_wang is ill",
                                                                                        "cm_zhao")
+
+
+def test_a_committee_vote_is_never_handed_to_someone_else(engine, driver):
+    ref = driver.start(amount=8_000_000)
+    driver.do(ref, "investigate", "cm_wang")
+    driver.do(ref, "assist_investigation", "cm_li")
+    driver.do(ref, "review", "rev_chen")
+    members = ["member1", "member2", "member3", "member4", "member5", "chair_huang"]
+    driver.do(ref, "convene_committee", "chair_huang", committee_members=members, meeting_date="2026-11-10")
+    vote = driver.item(ref, "committee_vote", "member1")
+    with pytest.raises(NotAllowed):
+        engine.reassign("head_qian", vote.id, "member6", "member1 is away", source="cli")

@@ -174,3 +174,24 @@ def test_a_secured_loan_is_never_paid_before_its_collateral_is_registered(engine
     with pytest.raises(NotAllowed) as excinfo:
         driver.do(ref, "execute_payment", "acct_ma")
     assert "collateral" in str(excinfo.value)
+
+
+def test_the_reviewer_closes_the_undrawn_facility_and_the_loop_ends(engine, driver):
+    ref = approved_and_released(driver, amount=3_000_000)
+    driver.do(ref, "execute_payment", "acct_ma", payment_amount=1_000_000, further_drawdown=True)
+    driver.do(ref, "review_disbursement", "disb_xu", decision="close_facility", remarks="Borrower needs no more.")
+    origination = next(i for i in engine.loan(ref).instances if i.process_id == "origination")
+    assert origination.status == "completed" and engine.loan(ref).status == "disbursed"
+    assert paid(engine, ref) == [Decimal("1000000")]
+
+
+def test_a_refused_payment_is_recorded_as_a_refusal(engine, driver):
+    from engine.store.models import AuditEvent
+    ref = approved_and_released(driver)
+    with pytest.raises(InvalidInput):
+        driver.do(ref, "execute_payment", "acct_ma", payment_amount=9_999_999)
+    with pytest.raises(InvalidInput):
+        driver.do(ref, "execute_payment", "acct_ma", payment_amount=100.005)
+    with engine.db.reading() as session:
+        refusals = [(e.actor, e.rule) for e in session.query(AuditEvent).filter_by(action="refused", loan_ref=ref)]
+    assert refusals == [("acct_ma", "PAY-AMOUNT")] * 2
