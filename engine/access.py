@@ -122,7 +122,8 @@ class Gate:
         if history is None:
             history = history_of(session, loan)
         return Request(actor=actor, duty=duty, loan=loan_facts(loan), history=history,
-                       now=now, role=role, acting_for=acting_for, subject=subject)
+                       now=now, role=role, acting_for=acting_for, subject=subject,
+                       recused=frozenset(a.username for a in history if a.duty == "recuse"))
 
     def decide(self, session: Session, user: User, item: WorkItem, loan: Loan, memo: dict | None = None) -> Decision:
         """The verdict for this user doing this work item now (no side effects)."""

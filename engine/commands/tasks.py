@@ -6,7 +6,7 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from policies.committee import convening_problem
+from policies.committee import RECUSE, convening_problem
 
 from engine.commands import failures, payments
 from engine.commands.flow import advance
@@ -18,6 +18,8 @@ from engine.runtime import execution
 from engine.store.models import DutyRecord, Loan, ProcessInstance, WorkItem
 from engine.store.people import get_user
 
+# The duty a committee member's declared conflict of interest (回避) is recorded as.
+RECUSAL = "recuse"
 # Loan fields a task may change (the task declares them in its `loan_updates` property).
 LOAN_FIELDS_FROM_TASKS = ("classification",)
 
@@ -81,7 +83,9 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
         values["committee_size"] = unit.gate.committee_size(unit.session, loan)
     before = {k: task.data.get(k) for k in values}
     now = unit.clock.now()
-    unit.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=actor, duty=item.duty,
+    duty = RECUSAL if item.duty in unit.policy.committee.vote_duties and values.get("decision") == RECUSE \
+        else item.duty  # a declared conflict of interest is remembered on the loan, and is not a vote
+    unit.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=actor, duty=duty,
                                 process_id=item.process_id, bpmn_id=item.bpmn_id, subject=subject_of(instance),
                                 on_behalf_of=decision.on_behalf_of, performed_at=now))
     _record_assignments(unit, meta.form, values, loan, instance, now)

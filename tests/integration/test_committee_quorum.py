@@ -64,3 +64,17 @@ def test_a_recused_member_does_not_count_and_the_rest_decide(engine, driver):
     result = task.data["committee_result"]
     assert (result["cast"], result["approvals"], result["present"]) == (5, 4, 5)
     assert any("member1" in note for note in result["rule_notes"])
+
+
+def test_a_member_who_declared_a_conflict_cannot_vote_on_the_loan_again(engine, driver):
+    ref = at_committee(driver)
+    five = ["member1", "member2", "member3", "member4", "chair_huang"]
+    convene(driver, ref, five)
+    driver.do(ref, "committee_vote", "member1", decision="recuse", reason="My brother-in-law owns the borrower.")
+    for member in five[1:]:
+        driver.do(ref, "committee_vote", member)
+    assert driver.open_steps(ref) == ["convene_committee"]  # no quorum: reconvene
+    with pytest.raises(InvalidInput) as excinfo:
+        convene(driver, ref, ["member1", "member2", "member3", "member5", "member6", "chair_huang"])
+    template, params = excinfo.value.field_templates["committee_members"]
+    assert "member1" in template % params
