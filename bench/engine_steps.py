@@ -49,12 +49,16 @@ def raw_spiff(loans: int, sim: Simulation, params: dict) -> list[float]:
     parser.add_dmn_files_by_glob(str(BUNDLED_BPMN / "*.dmn"))
     spec, subs = parser.get_spec("origination"), parser.get_subprocess_specs("origination")
     serializer = StateSerializer().full_serializer()
-    script_engine = PythonScriptEngine(environment=TaskDataEnvironment({"tally_votes": lambda *a: {}}))
+    kernel = sim.engine.kernel
+    script_engine = PythonScriptEngine(environment=TaskDataEnvironment({
+        "tally_votes": lambda *a: {}, "today": kernel.today, "date_after": kernel.date_after,
+        "remind_at": kernel.remind_at}))
     forms = sim.engine.workflows.specs.get("origination", *_latest(sim.engine)).user_tasks
     timings = []
     for n in range(loans):
         wf = BpmnWorkflow(spec, subs, script_engine=script_engine)
         application = validate_application(dict(SMALL_LOAN))
+        application["group_exposure"] = application["amount"]  # what the engine computes for a borrower with no identifier
         wf.task_tree.data.update({**params, **application, "branch": "BJ01", "loan_id": f"L-RAW-{n}",
                                   "originator": sim.customer_managers[0]})
         for t in wf.get_tasks():
@@ -70,6 +74,8 @@ def raw_spiff(loans: int, sim: Simulation, params: dict) -> list[float]:
                 break
             task = ready[0]
             data = sim.form_data(forms[task.task_spec.name].form, _Item(SMALL_LOAN["amount"]))
+            if "payment_amount" in data:  # what the engine adds after checking a payment: one drawdown, all of it
+                data.update(currency="CNY", further_drawdown=False, drawdowns_paid=1, undrawn=0)
             task.data.update({**data, "completed_by": "bench_user"})
             task.run()
             wf.do_engine_steps()
@@ -103,7 +109,12 @@ def ours(engine, sim: Simulation, loans: int) -> list[float]:
                 break
             item = items[0]
             actor = item.candidate_user or random.choice(engine.candidates(item.id))
-            data = sim.form_data(engine.task(actor, item.id).form, item)
+            form = engine.task(actor, item.id).form
+            data = sim.form_data(form, item)
+            if "payment_amount" in data:  # one drawdown of the whole approval, as the raw baseline does
+                data.update(payment_amount=float(item.amount), further_drawdown=False, currency="CNY")
+                if "counterparty_account" in form["properties"]:
+                    data["counterparty_account"] = "6222000011112222"
             started = time.perf_counter()
             engine.complete(actor, item.id, data, source="cli")
             timings.append(time.perf_counter() - started)
