@@ -1,6 +1,8 @@
 """A supervisor hands an open task to someone else: a stuck or mis-assigned task never waits for one person."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from engine.commands.unit import Unit, locked_item
 from engine.errors import InvalidInput, NotAllowed
 from engine.roles import PERSONAL_DUTIES, SUPERVISOR_ROLES
@@ -30,6 +32,9 @@ def reassign(unit: Unit, actor: str, item_id: int, to_user: str, reason: str) ->
     unit.gate.check_reassignment(unit, target, item, loan)
     before = {"assigned_to": item.candidate_user, "claimed_by": item.claimed_by}
     item.candidate_user, item.claimed_by = target.username, None
+    if item.escalated_at is not None:  # the new person gets a deadline of their own; a new miss escalates again
+        item.due_at = unit.clock.now() + timedelta(days=int(unit.policy.params.get("task_due_days", 3)))
+        item.escalated_at = item.escalation = None
     instance = unit.session.get(ProcessInstance, item.instance_id)
     instance.updated_at = unit.clock.now()  # a concurrent command on the instance fails cleanly
     unit.audit.record("task_reassigned", actor=actor, loan_ref=loan.reference, process_id=item.process_id,

@@ -23,6 +23,10 @@ def test_an_overdue_task_escalates_to_the_branch_head(engine, driver, clock):
     assert total == 1 and rows[0].id == item.id
     assert engine.inbox("cm_li", "escalated") == ([], 0)
     engine.tick()  # escalated once, not at every tick
+    engine.reassign("head_qian", item.id, "cm_zhao", "cm_wang is on a training course", source="cli")
+    moved = driver.item(ref, "investigate")
+    assert moved.candidate_user == "cm_zhao" and moved.due_at > clock.now()  # a deadline of its own
+    assert engine.inbox("head_qian", "escalated") == ([], 0)
     with engine.db.reading() as session:
         events = session.query(AuditEvent).filter_by(action="task_escalated").all()
         assert len(events) == 1 and events[0].detail["reason"] == "overdue"
