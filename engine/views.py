@@ -24,6 +24,7 @@ class WorkItemView:
     claimed_by: str | None
     created_at: datetime
     due_at: datetime | None
+    escalation: str | None = None  # overdue, or unserved (nobody may do it), once escalated to the supervisor
 
     def overdue(self, now: datetime) -> bool:
         return self.due_at is not None and self.due_at < now

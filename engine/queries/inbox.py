@@ -37,7 +37,7 @@ class DoneView:
 def item_view(item: WorkItem, loan: Loan) -> WorkItemView:
     return WorkItemView(item.id, loan.id, loan.reference, loan.borrower, loan.amount, loan.branch, item.process_id,
                         item.bpmn_id, item.name, item.role, item.duty, item.stage, item.candidate_user,
-                        item.claimed_by, item.created_at, item.due_at)
+                        item.claimed_by, item.created_at, item.due_at, item.escalation)
 
 
 def _eligibility_clause(kernel: Kernel, user: User):

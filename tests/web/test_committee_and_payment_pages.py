@@ -63,3 +63,15 @@ def test_the_branch_head_reassigns_an_open_task_from_the_loan_page(client, auth,
     auth.logout()
     auth.login("cm_wang")
     assert "Reassign to" not in client.get(f"/loans/{ref}").text
+
+
+def test_the_branch_head_sees_escalated_tasks_with_the_reason(client, auth, loans, engine, clock):
+    from datetime import timedelta
+    ref = loans.start()
+    item = loans.item(ref, "investigate")
+    clock.set(item.due_at + timedelta(minutes=1))
+    engine.tick()
+    auth.login("head_qian")
+    page = client.get("/?kind=escalated", headers={"Accept-Language": "en"}).text
+    assert "Escalated to me" in page and ref in page and "Overdue" in page
+    assert f'/loans/{ref}' in page and "Reassign" in page
