@@ -20,6 +20,17 @@ def at_committee(driver) -> str:
     return ref
 
 
+def lost_quorum(driver) -> str:
+    """Five convened, one declares a conflict of interest, four vote: no quorum."""
+    ref = at_committee(driver)
+    five = ["member1", "member2", "member3", "member4", "chair_huang"]
+    convene(driver, ref, five)
+    driver.do(ref, "committee_vote", "member1", decision="recuse", reason="My brother-in-law owns the borrower.")
+    for member in five[1:]:
+        driver.do(ref, "committee_vote", member)
+    return ref
+
+
 def convene(driver, ref, members):
     driver.do(ref, "convene_committee", "chair_huang", committee_members=members, meeting_date="2026-11-10")
 
@@ -38,12 +49,7 @@ def test_a_committee_without_quorum_cannot_be_convened(engine, driver, members, 
 
 
 def test_a_vote_that_loses_its_quorum_reconvenes_and_never_rejects(engine, driver):
-    ref = at_committee(driver)
-    five = ["member1", "member2", "member3", "member4", "chair_huang"]
-    convene(driver, ref, five)
-    driver.do(ref, "committee_vote", "member1", decision="recuse", reason="My brother-in-law owns the borrower.")
-    for member in five[1:]:
-        driver.do(ref, "committee_vote", member)
+    ref = lost_quorum(driver)
     assert driver.open_steps(ref) == ["convene_committee"]
     assert engine.loan(ref).status not in ("rejected", "closed")
     convene(driver, ref, ["member2", "member3", "member4", "member5", "member6", "chair_huang"])
@@ -67,12 +73,7 @@ def test_a_recused_member_does_not_count_and_the_rest_decide(engine, driver):
 
 
 def test_a_member_who_declared_a_conflict_cannot_vote_on_the_loan_again(engine, driver):
-    ref = at_committee(driver)
-    five = ["member1", "member2", "member3", "member4", "chair_huang"]
-    convene(driver, ref, five)
-    driver.do(ref, "committee_vote", "member1", decision="recuse", reason="My brother-in-law owns the borrower.")
-    for member in five[1:]:
-        driver.do(ref, "committee_vote", member)
+    ref = lost_quorum(driver)
     assert driver.open_steps(ref) == ["convene_committee"]  # no quorum: reconvene
     with pytest.raises(InvalidInput) as excinfo:
         convene(driver, ref, ["member1", "member2", "member3", "member5", "member6", "chair_huang"])

@@ -51,12 +51,9 @@ def test_a_branch_head_reassigns_a_task_with_a_reason(engine, driver):
 
 
 def test_a_committee_vote_is_never_handed_to_someone_else(engine, driver):
-    ref = driver.start(amount=8_000_000)
-    driver.do(ref, "investigate", "cm_wang")
-    driver.do(ref, "assist_investigation", "cm_li")
-    driver.do(ref, "review", "rev_chen")
-    members = ["member1", "member2", "member3", "member4", "member5", "chair_huang"]
-    driver.do(ref, "convene_committee", "chair_huang", committee_members=members, meeting_date="2026-11-10")
+    from tests.integration.test_committee_quorum import MEMBERS, at_committee, convene
+    ref = at_committee(driver)
+    convene(driver, ref, MEMBERS)
     vote = driver.item(ref, "committee_vote", "member1")
     with pytest.raises(NotAllowed):
         engine.reassign("head_qian", vote.id, "member6", "member1 is away", source="cli")
