@@ -25,7 +25,7 @@ def translations(locale: str) -> gettext.NullTranslations:
     return gettext.translation("messages", TRANSLATIONS, languages=[locale], fallback=True)
 
 
-def _(message: str, **params) -> str:
+def _(message: str, /, **params) -> str:
     """Translate for the command line, then fill %(name)s parameters."""
     text = translations(cli_locale()).gettext(message)
     return text % params if params else text

@@ -93,3 +93,18 @@ def test_api_tokens_expire_are_listed_and_revoked(database_url):
     clock.advance(days=engine.settings.token_valid_days, seconds=1)
     assert engine.user_for_token(second) is None  # expired
     engine.db.dispose()
+
+
+def test_send_message_says_how_many_instances_took_it_and_is_not_sent_twice(database_url):
+    from engine.bootstrap import build_engine
+    from engine.simulation.staff import seed_team
+    run(database_url, "init-db")
+    run(database_url, "deploy")
+    engine = build_engine(database_url)
+    seed_team(engine, None)
+    ref = engine.start_loan("cm_wang", {"borrower": "Hengda Co.", "product": "working_capital", "amount": 1_000_000,
+                                        "term_months": 12}, source="cli")
+    engine.db.dispose()
+    kept = run(database_url, "send-message", ref, "loan_repaid")
+    assert kept.exit_code == 0, kept.output
+    assert "No process waits for loan_repaid yet; it is kept" in kept.output
