@@ -101,8 +101,10 @@ class Gate:
         return None
 
     def request(self, session: Session, user: User, duty: str, loan: Loan, role: str | None,
-                candidate: str | None = None, subject: str | None = None, memo: dict | None = None) -> Request:
-        """`memo` lets a caller deciding many rows for one user reuse the actor and prefetched loan histories."""
+                candidate: str | None = None, subject: str | None = None, memo: dict | None = None,
+                branch: str | None = None) -> Request:
+        """`memo` lets a caller deciding many rows for one user reuse the actor and prefetched loan histories.
+        `branch`: where the work is done when it went up the authority chain (grants there count)."""
         now = self.clock.now()
         memo = {} if memo is None else memo
         actor = memo.get(("actor", user.id)) or memo.setdefault(("actor", user.id),
@@ -121,7 +123,10 @@ class Gate:
         history = memo.get(("history", loan.id))
         if history is None:
             history = history_of(session, loan)
-        return Request(actor=actor, duty=duty, loan=loan_facts(loan), history=history,
+        facts = loan_facts(loan)
+        if branch and branch != facts.branch:
+            facts = replace(facts, branch=branch)
+        return Request(actor=actor, duty=duty, loan=facts, history=history,
                        now=now, role=role, acting_for=acting_for, subject=subject,
                        recused=frozenset(a.username for a in history if a.duty == "recuse"))
 
@@ -133,7 +138,7 @@ class Gate:
                 return Decision(False, None, "This task is assigned to %(user)s.", {"user": item.candidate_user},
                                 kind="NotAssigned")
         request = self.request(session, user, item.duty, loan, item.role, item.candidate_user,
-                               subject=f"{item.process_id}:{item.instance_id}", memo=memo)
+                               subject=f"{item.process_id}:{item.instance_id}", memo=memo, branch=item.branch)
         decision = self.policy.check(request)
         if decision.allowed:
             return self._look_ahead(session, user, item, loan, request, memo) or decision
@@ -188,7 +193,7 @@ class Gate:
         """Could `target` do this task if it were handed to them? The same checks as a claim (pairs, limits,
         leave, look-ahead), whoever it is assigned to now."""
         request = self.request(session, target, item.duty, loan, item.role, None,
-                               subject=f"{item.process_id}:{item.instance_id}")
+                               subject=f"{item.process_id}:{item.instance_id}", branch=item.branch)
         decision = self.policy.check(request)
         if decision.allowed:
             decision = self._look_ahead(session, target, item, loan, request, None) or decision

@@ -32,5 +32,8 @@ LEAVE_REPORT_ROLES = ("branch_head", "auditor")
 SUPERVISOR_ROLES = {"branch_head": ("origination", "risk_warning", "classification"),
                     "post_loan_head": ("post_loan", "post_loan_inspection")}
 
+# Duties whose performers answer jointly for an approval (连带问责): the signatures and the committee's votes.
+SIGNING_DUTIES = ("sign_business", "approve", "vote", "chair_veto")
+
 # Tasks whose performer is part of the record (a committee member's named vote, the chair's veto): never handed on.
 PERSONAL_DUTIES = ("vote", "chair_veto", "convene_committee")

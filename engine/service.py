@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
-from engine.commands import blocks, deployment, loans, messages, people, sessions, tasks, timers
+from engine.commands import blocks, committee, deployment, loans, messages, people, sessions, tasks, timers
 from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
@@ -128,6 +128,11 @@ class CreditEngine:
     def reassign(self, actor: str, item_id: int, to_user: str, reason: str, source: str = "web") -> None:
         with self.command(source, "reassign") as unit:
             reassignment.reassign(unit, actor, item_id, to_user, reason)
+
+    def close_meeting(self, actor: str, loan_ref: str, reason: str, source: str = "web") -> list[str]:
+        """The chair closes the committee meeting with those present; returns who was recorded absent."""
+        with self.command(source, "close_meeting") as unit:
+            return committee.close_meeting(unit, actor, loan_ref, reason)
 
     def inbox(self, username: str, kind: str = "mine", filters: inbox.InboxFilter | None = None, page: int = 1,
               per_page: int = 50) -> tuple[list, int]:

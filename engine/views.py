@@ -24,7 +24,7 @@ class WorkItemView:
     claimed_by: str | None
     created_at: datetime
     due_at: datetime | None
-    escalation: str | None = None  # overdue, or unserved (nobody may do it), once escalated to the supervisor
+    escalation: str | None = None  # overdue, unserved (nobody may do it) or authority (up the chain)
 
     def overdue(self, now: datetime) -> bool:
         return self.due_at is not None and self.due_at < now
@@ -82,6 +82,8 @@ class ApprovalView:
     approved_at: datetime
     paid: Decimal
     payments: tuple[PaymentView, ...] = ()
+    # who signed or voted for it, in order: (username, duty); jointly accountable for it (连带问责)
+    signers: tuple[tuple[str, str], ...] = ()
 
     @property
     def undrawn(self) -> Decimal:

@@ -217,6 +217,24 @@ class _Builder:
             ))
         return tuple(out)
 
+    def escalation(self) -> dict[str, tuple[str, str | None]]:
+        """Up the authority chain: duty -> ("head_office", None) or ("role", the higher role)."""
+        out: dict[str, tuple[str, str | None]] = {}
+        for duty, step in self.doc["authority"].get("escalation", {}).items():
+            key = f"authority.escalation.{duty}"
+            self.duty(duty, key)
+            role = step.get("role")
+            if step["to"] == "role":
+                if role is None:
+                    self.fail(key, "name the higher role (role: ...)")
+                self.role(role, f"{key}.role")
+                if role not in self.duties[duty].roles:
+                    self.fail(f"{key}.role", f"role {role!r} may not perform {duty!r}; add it to the duty's roles")
+            elif role is not None:
+                self.fail(f"{key}.role", "a role is named only with to: role")
+            out[duty] = (step["to"], role)
+        return out
+
     def tier_settings(self, tier_names: set[str]) -> tuple[frozenset[str], frozenset[str], dict[str, str | None]]:
         a = self.doc["authority"]
         loan_types = frozenset(a["loan_types"])
@@ -279,6 +297,7 @@ class _Builder:
             tiers=tiers, loan_types=loan_types, one_tier_up=one_up, tier_checked_duties=tier_checked,
             committee=self.committee(tier_names), title=title.get("en", ""), raw=self.doc,
             closing_days=closing_days, working_days=working_days, mandatory_leave_roles=self.mandatory_leave_roles(),
+            escalation=self.escalation(),
         )
 
 

@@ -66,6 +66,14 @@ NO_LIMIT = N_(
     "Your %(role)s grant carries no approval limit, so it cannot cover loan %(loan_id)s "
     "of CNY %(amount)s (%(rule)s %(rule_name)s)."
 )
+BUSINESS_SIGNATURE_ORIGINATOR = N_(
+    "The business signature of loan %(loan_id)s is signed by %(originator)s, the customer manager who holds the "
+    "business (%(rule)s %(rule_name)s)."
+)
+BUSINESS_SIGNATURE_SECOND = N_(
+    "The business signature of loan %(loan_id)s is signed by a second customer manager who did not work on the "
+    "file; you %(earlier_act)s it (%(rule)s %(rule_name)s)."
+)
 TIER_TOO_LOW = N_(
     "Loan %(loan_id)s of CNY %(amount)s (%(loan_type)s) must be approved by %(required_tier)s; "
     "%(tier)s may approve up to CNY %(ceiling)s (%(rule)s %(rule_name)s)."

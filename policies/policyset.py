@@ -56,6 +56,8 @@ class PolicySet:
     closing_days: frozenset[date] = frozenset()
     working_days: frozenset[date] = frozenset()
     mandatory_leave_roles: tuple[str, ...] = ()  # roles whose holders take mandatory leave (强制休假) each year
+    # up the authority chain (向上级行申请授权): duty -> ("head_office", None) | ("role", higher role)
+    escalation: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
 
     # ------------------------------------------------------------ vocabulary
 
@@ -106,6 +108,7 @@ class PolicySet:
         yield from C.eligibility_verdicts(self, request)
         yield from R.tier_verdicts(self, request)
         yield from R.limit_verdicts(self, request)
+        yield from R.business_signature_verdicts(self, request)
 
     def _allowed(self, request: Request) -> Decision:
         template = M.ALLOWED if request.loan is not None else M.ALLOWED_NO_LOAN

@@ -336,3 +336,33 @@ def limit_verdicts(policy: PolicyTerms, request: Request) -> Iterator[Decision]:
         else:
             yield verdict(policy, request, rule, M.OVER_LIMIT, "AuthorityExceeded",
                           role=rule.role, amount=money(amount), limit=money(max(limits)))
+
+
+# ---------------------------------------------------------------- business signature (双签)
+
+
+def business_signature_verdicts(policy: PolicyTerms, request: Request) -> Iterator[Decision]:
+    """The business signature is the originator's attestation (default), or, when the policy says
+    `business_signature_by: second_customer_manager`, a customer manager who did not work on the file."""
+    rule = policy.controls.get("business_signature")
+    if rule is None:
+        return
+    loan = request.loan
+    if request.duty != "sign_business" or loan is None:
+        yield satisfied(policy, request, rule, applies=False)
+        return
+    who = request.acting_for or request.actor
+    if policy.params.get("business_signature_by", "originator") == "originator":
+        if who.username != loan.originator:
+            yield verdict(policy, request, rule, M.BUSINESS_SIGNATURE_ORIGINATOR, "WrongSigner",
+                          originator=loan.originator or "-")
+            return
+    else:
+        worked = policy.groups.get("file_originator", frozenset())
+        earlier = next((a for a in request.history if a.username == who.username and a.duty in worked), None)
+        if earlier is not None:
+            yield verdict(policy, request, rule, M.BUSINESS_SIGNATURE_SECOND, "WrongSigner", conflicting=earlier,
+                          earlier_act=policy.duty_specs[earlier.duty].done,
+                          earlier_act_zh=policy.duty_specs[earlier.duty].zh)
+            return
+    yield satisfied(policy, request, rule)

@@ -26,7 +26,7 @@ CODE_WORDS = (
     _l("dual_signature"), _l("branch_committee"), _l("head_office_committee"),
     _l("new"), _l("extension"), _l("refinancing"), _l("restructuring"),
     # duties
-    _l("originate"), _l("investigate"), _l("assist_investigation"), _l("review"), _l("approve"), _l("vote"),
+    _l("originate"), _l("investigate"), _l("assist_investigation"), _l("review"), _l("sign_business"), _l("approve"), _l("vote"),
     _l("chair_veto"), _l("convene_committee"), _l("prepare_contract"), _l("register_collateral"),
     _l("review_disbursement"), _l("execute_payment"), _l("assign_post_loan_manager"), _l("lead_inspection"),
     _l("assist_inspection"), _l("review_inspection_report"), _l("decide_disposition"), _l("raise_warning"),

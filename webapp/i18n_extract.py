@@ -8,7 +8,8 @@ from __future__ import annotations
 import ast
 
 CALLS = {"_", "N_", "gettext", "EngineError", "NotFound", "InvalidInput", "NotAllowed", "ConcurrentChange",
-         "ScriptFailed", "DeploymentRejected", "TooManyAttempts", "DatabaseUnavailable", "NoEligiblePerformer"}
+         "ScriptFailed", "DeploymentRejected", "TooManyAttempts", "DatabaseUnavailable", "NoEligiblePerformer",
+         "NoAuthorityCovers"}
 MESSAGE_DICTS = {"MESSAGES", "TYPE_WORDS"}
 
 

@@ -56,4 +56,4 @@ def index():
     pages = max(1, -(-total // per_page))
     return render_template("inbox/index.html", kind=kind, rows=rows, total=total, page=page, pages=pages,
                            filters=echo, branches=sorted(b for b in current_user.branches() if b),
-                           supervisor_roles=tuple(SUPERVISOR_ROLES))
+                           supervisor_roles=(*SUPERVISOR_ROLES, "committee_chair"))

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NotAllowed, NotFound
 from engine.roles import PERSONAL_DUTIES, SUPERVISOR_ROLES
 
 from .access import get_loan, role_required
@@ -60,8 +60,9 @@ def show(reference: str):
                   for process in processes}
     reassignable = {i.id: credit_engine().reassign_candidates(i.id) for i in items
                     if i.process_id in supervised and i.duty not in PERSONAL_DUTIES}
+    missing_votes = [i for i in items if i.duty == "vote"] if current_user.has_role("committee_chair") else []
     return render_template("loans/show.html", loan=loan, items=items, warning_roles=WARNING_ROLES,
-                           incidents=incidents, reassignable=reassignable)
+                           incidents=incidents, reassignable=reassignable, missing_votes=missing_votes)
 
 
 @bp.post("/<reference>/tasks/<int(max=2147483647):item_id>/reassign")
@@ -78,6 +79,22 @@ def reassign(reference: str, item_id: int):
         flash(error_message(exc) + " " + " ".join(field_messages(exc).values()), "error")
     else:
         flash(_("Task reassigned to %(user)s.", user=request.form.get("to_user", "")), "success")
+    return redirect(url_for("loans.show", reference=reference))
+
+
+@bp.post("/<reference>/close-meeting")
+@role_required("committee_chair")
+def close_meeting(reference: str):
+    """The chair closes the committee meeting with those present once the others' time to vote is over."""
+    get_loan(reference)
+    try:
+        absent = credit_engine().close_meeting(current_user.username, reference, request.form.get("reason", ""),
+                                               source="web")
+    except (InvalidInput, NotAllowed, NotFound) as exc:
+        flash(error_message(exc), "error")
+    else:
+        flash(_("Meeting closed with the members present; recorded absent: %(members)s.",
+                members=", ".join(absent)), "success")
     return redirect(url_for("loans.show", reference=reference))
 
 

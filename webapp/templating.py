@@ -48,7 +48,7 @@ STATUS_LABELS = {
 }
 DUTY_LABELS = {
     "originate": _l("originated"), "investigate": _l("investigated"), "assist_investigation": _l("assisted the investigation"),
-    "review": _l("reviewed"), "approve": _l("signed the approval"), "vote": _l("voted"), "chair_veto": _l("decided on the chair veto"),
+    "review": _l("reviewed"), "sign_business": _l("signed the business signature"), "approve": _l("signed the approval"), "vote": _l("voted"), "chair_veto": _l("decided on the chair veto"),
     "convene_committee": _l("convened the committee"), "prepare_contract": _l("prepared the contract"),
     "register_collateral": _l("registered the collateral"), "review_disbursement": _l("reviewed the disbursement"),
     "execute_payment": _l("executed the payment"), "assign_post_loan_manager": _l("assigned the post-loan manager"),

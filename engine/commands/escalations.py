@@ -12,7 +12,7 @@ from engine.commands.unit import open_unit
 from engine.errors import DatabaseUnavailable, EngineError
 from engine.kernel import Kernel
 from engine.roles import SUPERVISOR_ROLES
-from engine.store.models import Loan, ProcessInstance, RoleGrant, User, WorkItem
+from engine.store.models import DutyRecord, Loan, ProcessInstance, RoleGrant, User, WorkItem
 
 
 log = logging.getLogger("creditflow.escalations")
@@ -60,11 +60,17 @@ def _escalate(kernel: Kernel, item_id: int) -> None:
         served = any(unit.gate.decide(unit.session, user, item, loan).allowed for user in holders)
         item.escalated_at, item.escalation = unit.clock.now(), "overdue" if served else "unserved"
         instance = unit.session.get(ProcessInstance, item.instance_id)
+        to = supervisors_of(item.process_id)
+        chair = unit.session.scalar(select(DutyRecord.username).where(
+            DutyRecord.instance_id == item.instance_id, DutyRecord.duty == "convene_committee")
+            .order_by(DutyRecord.id.desc()).limit(1)) if item.duty == "vote" else None
+        if chair:  # a member who has not voted in time is reported to the chair of the meeting
+            to.append("committee_chair")
         unit.audit.record("task_escalated", loan_ref=loan.reference, process_id=item.process_id,
                           instance_id=item.instance_id, process_version=instance.process_version.version,
                           step=item.bpmn_id, step_name=item.name, role=item.role, actor=None,
                           detail={"task_id": item.task_id, "reason": item.escalation, "due_at": item.due_at,
-                                  "to": supervisors_of(item.process_id), "assigned_to": item.candidate_user,
+                                  "to": to, "chair": chair, "assigned_to": item.candidate_user,
                                   "claimed_by": item.claimed_by})
         if not served:
             unserved = NoEligiblePerformer("Nobody may perform %(task)s on loan %(loan)s under the policy; grant the "

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select
 
-from engine.commands import failures, payments
+from engine.commands import authority, failures, payments
 from engine.commands.unit import Unit
 from engine.errors import ScriptFailed
 from engine.runtime import execution
@@ -102,14 +102,17 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
                 unit.audit.record("assignee_unavailable", loan_ref=loan.reference, step=meta.bpmn_id,
                                   step_name=meta.name, detail={"assignee": candidate, "offered_to": meta.role})
                 candidate = None  # away without a stand-in: the task goes to everyone in the lane
-        unit.session.add(WorkItem(
+        item = WorkItem(
             instance_id=instance.id, loan_id=loan.id, task_id=task_id, bpmn_id=meta.bpmn_id, name=meta.name,
             process_id=loaded.process_id, role=meta.role, duty=meta.duty, stage=meta.stage or loan.stage,
-            branch=loan.branch, candidate_user=candidate, created_at=now, due_at=due_at(unit, meta, task, now)))
+            branch=loan.branch, candidate_user=candidate, created_at=now, due_at=due_at(unit, meta, task, now))
+        unit.session.add(item)
         unit.audit.record("task_started", loan_ref=loan.reference, process_id=loaded.process_id,
                           process_version=instance.process_version.version, instance_id=instance.id,
                           step=meta.bpmn_id, step_name=meta.name, role=meta.role,
                           detail={"duty": meta.duty, "assigned_to": candidate, "task_id": task_id})
+        if candidate is None:
+            authority.route_up(unit, item, loan, instance)
         if meta.stage:
             loan.stage = meta.stage
 

@@ -113,6 +113,10 @@ def _escalated_to(session: Session, kernel: Kernel, user: User, page: int, per_p
             continue
         clause = WorkItem.process_id.in_(SUPERVISOR_ROLES[g.role])
         clauses.append(and_(clause, WorkItem.branch == g.branch) if g.branch else clause)
+    if any(g.role == "committee_chair" for g in user.grants):  # overdue votes of the meetings this chair convened
+        clauses.append(and_(WorkItem.duty == "vote", WorkItem.instance_id.in_(
+            select(DutyRecord.instance_id).where(DutyRecord.username == user.username,
+                                                 DutyRecord.duty == "convene_committee"))))
     if not clauses:
         return [], 0
     query = (select(WorkItem, Loan).join(Loan, Loan.id == WorkItem.loan_id)

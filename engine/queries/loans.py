@@ -12,7 +12,8 @@ from engine.kernel import Kernel
 from engine.queries.inbox import item_view
 from engine.runtime import execution
 from engine.store.lookups import loan_row
-from engine.store.models import Loan, Payment, ProcessInstance, ProcessVersion, WorkItem
+from engine.roles import SIGNING_DUTIES
+from engine.store.models import DutyRecord, Loan, Payment, ProcessInstance, ProcessVersion, WorkItem
 from engine.store.people import get_user
 from engine.views import ActView, ApprovalView, InstanceView, LoanView, PaymentView, WorkItemView
 
@@ -53,8 +54,11 @@ def _approval(session: Session, row: Loan) -> ApprovalView | None:
     payments = tuple(PaymentView(p.paid_at, p.mode, p.amount, p.currency, p.counterparty_name, p.counterparty_account,
                                  p.reference, p.paid_by)
                      for p in session.scalars(select(Payment).where(Payment.loan_id == row.id).order_by(Payment.id)))
+    signers = tuple((r.username, r.duty) for r in session.scalars(
+        select(DutyRecord).where(DutyRecord.loan_id == row.id, DutyRecord.duty.in_(SIGNING_DUTIES),
+                                 DutyRecord.performed_at <= row.approved_at).order_by(DutyRecord.id)))
     return ApprovalView(row.approved_amount, row.currency, row.approved_term_months, row.approved_conditions,
-                        row.approved_at, sum((p.amount for p in payments), Decimal(0)), payments)
+                        row.approved_at, sum((p.amount for p in payments), Decimal(0)), payments, signers)
 
 
 def loan_items(session: Session, loan_ref: str) -> list[WorkItemView]:

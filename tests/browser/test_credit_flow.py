@@ -79,24 +79,26 @@ def test_loan_from_application_to_risk_signature(page, loans, shoot):
     page.wait_for_url("**/")
     sign_out(page)
 
-    # The investigator is not offered the approval, and is refused when posting it directly.
-    sign_business = loans.item(reference, "sign_business")
+    # The originator signs the business signature (engine API). Even holding a risk grant, the investigator is
+    # not offered the risk signature, and is refused when posting it directly (SOD-01).
+    loans.do(reference, "sign_business", "cm_wang")
+    loans.engine.grant_role("cm_wang", "risk_manager", "BJ01", limit=5_000_000)
+    sign_risk = loans.item(reference, "sign_risk")
     sign_in(page, "cm_wang")
     page.goto("/?kind=available")
-    assert page.locator(f"[data-task-id='{sign_business.id}']").count() == 0
-    response = page.goto(f"/tasks/{sign_business.id}")
+    assert page.locator(f"[data-task-id='{sign_risk.id}']").count() == 0
+    response = page.goto(f"/tasks/{sign_risk.id}")
     assert response.status == 403
     assert "must be different people" in page.inner_text(".error-message")
     shoot(page, "07-refusal-page")
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
-    posted = page.request.post(f"/tasks/{sign_business.id}/complete", form={
+    posted = page.request.post(f"/tasks/{sign_risk.id}/complete", form={
         "csrf_token": token, "decision": "approve", "conditions": "", "reason": "My own loan."},
         headers={"Accept-Language": "en"})
     assert posted.status == 403 and "must be different people" in posted.text()
     sign_out(page)
 
-    # Another customer manager signs for the business side (engine API); the risk manager signs in the browser.
-    loans.do(reference, "sign_business", "cm_li")
+    # The risk manager signs in the browser.
     sign_in(page, "risk_liu")
     open_task(page, "Sign approval (risk)", "available")
     page.select_option("#f-decision", "approve")

@@ -140,7 +140,7 @@ def test_gunicorn_workers_and_timer_workers_share_one_database(database_url, tmp
             engine.db.dispose()
 
         ref = api.ok("POST", "/api/v1/loans", tokens["cm_wang"], SMALL)["reference"]
-        for step, user in (("investigate", "cm_wang"), ("review", "rev_chen"), ("sign_business", "cm_li"),
+        for step, user in (("investigate", "cm_wang"), ("review", "rev_chen"), ("sign_business", "cm_wang"),
                            ("sign_risk", "risk_liu")):
             api.complete(tokens[user], ref, step)
         loan = api.ok("GET", f"/api/v1/loans/{ref}", tokens["cm_wang"])

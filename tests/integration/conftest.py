@@ -61,7 +61,7 @@ class Driver:
     def through_approval_dual(self, ref: str):
         self.do(ref, "investigate", "cm_wang")
         self.do(ref, "review", "rev_chen")
-        self.do(ref, "sign_business", "cm_li")
+        self.do(ref, "sign_business", "cm_wang")
         self.do(ref, "sign_risk", "risk_liu")
 
     def through_disbursement(self, ref: str, payment: str = "execute_payment"):

@@ -70,7 +70,9 @@ def test_policy_refusal_changes_nothing_but_is_recorded(engine, driver):
     ref = driver.start()
     driver.do(ref, "investigate", "cm_wang")
     driver.do(ref, "review", "rev_chen")
-    item = driver.item(ref, "sign_business")
+    driver.do(ref, "sign_business", "cm_wang")
+    engine.grant_role("cm_wang", "risk_manager", "BJ01", limit=5_000_000)
+    item = driver.item(ref, "sign_risk")
     before = snapshot(engine, ref)
     with pytest.raises(NotAllowed) as refused:
         engine.complete("cm_wang", item.id, {"decision": "approve", "conditions": "", "reason": "mine"})

@@ -14,6 +14,7 @@ from .conftest import FORMS
 
 def _small_loan_lifecycle(engine, driver, clock) -> str:
     """Dual signature with one refusal, disbursement, post-loan with a timer, an inspection, repayment, archive."""
+    engine.grant_role("cm_wang", "risk_manager", "BJ01", limit=5_000_000)  # a customer manager with a risk grant
     ref = driver.start()
     driver.do(ref, "investigate", "cm_wang")
     review = driver.item(ref, "review")
@@ -21,9 +22,9 @@ def _small_loan_lifecycle(engine, driver, clock) -> str:
     engine.release("rev_zhou", review.id, source="cli")
     engine.claim("rev_chen", review.id, source="cli")
     driver.do(ref, "review", "rev_chen")
+    driver.do(ref, "sign_business", "cm_wang")  # the originator's business signature
     with pytest.raises(PolicyDenied):
-        driver.do(ref, "sign_business", "cm_wang")  # the investigator may not approve (SOD-01)
-    driver.do(ref, "sign_business", "cm_li")
+        driver.do(ref, "sign_risk", "cm_wang")  # the investigator may not approve (SOD-01)
     driver.do(ref, "sign_risk", "risk_liu")
     driver.through_disbursement(ref)
     driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
@@ -56,8 +57,8 @@ def test_the_people_and_their_tasks_in_order(trail):
         ("loan_created", None, "cm_wang", "customer_manager"),
         ("task_completed", "investigate", "cm_wang", "customer_manager"),
         ("task_completed", "review", "rev_chen", "credit_reviewer"),
-        ("refused", "sign_business", "cm_wang", "customer_manager"),
-        ("task_completed", "sign_business", "cm_li", "customer_manager"),
+        ("task_completed", "sign_business", "cm_wang", "customer_manager"),
+        ("refused", "sign_risk", "cm_wang", "risk_manager"),
         ("task_completed", "sign_risk", "risk_liu", "risk_manager"),
         ("task_completed", "prepare_contract", "cm_wang", "customer_manager"),
         ("task_completed", "register_collateral", "coll_hu", "collateral_custodian"),
@@ -189,7 +190,7 @@ def test_the_refusal_names_rule_policy_version_and_the_conflicting_duty(engine, 
     _ref, trace = trail
     [refused] = [e for e in trace.events if e.action == "refused"]
     assert (refused.outcome, refused.rule, refused.policy_version) == ("denied", "SOD-01", engine.policy.version)
-    assert refused.actor == "cm_wang" and refused.step == "sign_business" and "SOD-01" in refused.reason
+    assert refused.actor == "cm_wang" and refused.step == "sign_risk" and "SOD-01" in refused.reason
     assert refused.detail["attempted"] == "complete" and refused.detail["kind"] == "DutyConflict"
     assert refused.detail["conflicting"]["duty"] == "investigate"
     assert refused.detail["conflicting"]["user"] == "cm_wang"
@@ -203,7 +204,7 @@ def test_both_instances_start_and_end_with_what_became_of_the_loan(trail):
     assert [(i.process_id, i.completed, i.current) for i in trace.instances] == [
         ("origination", True, ()), ("post_loan", True, ())]
     origination = {s.step: s for s in trace.instances[0].steps}
-    assert [p[0] for p in origination["sign_business"].performers] == ["cm_li"]
+    assert [p[0] for p in origination["sign_business"].performers] == ["cm_wang"]
     assert origination["decide_tier"].kind == "automatic"
 
 

@@ -40,8 +40,9 @@ def test_sod01_investigator_may_not_review_or_approve(engine, driver):
     assert rule == "SOD-01" and f"You investigated loan {ref} on 2026-11-02" in message
     assert "investigate and review must be different people" in message
     driver.do(ref, "review", "rev_chen")
-    assert refused_rule(engine, "cm_wang", driver.item(ref, "sign_business"), action="claim")[0] == "SOD-01"
-    driver.do(ref, "sign_business", "cm_li")
+    driver.do(ref, "sign_business", "cm_wang")  # the business signature is the originator's attestation
+    engine.grant_role("cm_wang", "risk_manager", "BJ01", limit=5_000_000)
+    assert refused_rule(engine, "cm_wang", driver.item(ref, "sign_risk"), action="claim")[0] == "SOD-01"
 
 
 def test_sod02_lead_and_assistant_investigator_differ(engine, driver):
@@ -53,14 +54,14 @@ def test_sod02_lead_and_assistant_investigator_differ(engine, driver):
 
 
 def test_sod03_investigator_and_approver_may_not_review_disbursement(engine, driver):
-    engine.grant_role("cm_li", "disbursement_reviewer", "BJ01")
+    engine.grant_role("risk_liu", "disbursement_reviewer", "BJ01")
     engine.grant_role("cm_wang", "disbursement_reviewer", "BJ01")
     ref = driver.start()
     driver.through_approval_dual(ref)
     driver.do(ref, "prepare_contract", "cm_wang")
     driver.do(ref, "register_collateral", "coll_hu")
     item = driver.item(ref, "review_disbursement")
-    assert refused_rule(engine, "cm_li", item)[0] == "SOD-03"   # signed the approval
+    assert refused_rule(engine, "risk_liu", item)[0] == "SOD-03"   # signed the approval
     assert refused_rule(engine, "cm_wang", item)[0] == "SOD-03"  # investigated
     driver.do(ref, "review_disbursement", "disb_xu")
 
@@ -141,7 +142,7 @@ def test_authority_limit_of_the_risk_signer(engine, driver):
     ref = driver.start(amount=1_500_000)
     driver.do(ref, "investigate", "cm_wang")
     driver.do(ref, "review", "rev_chen")
-    driver.do(ref, "sign_business", "cm_li")
+    driver.do(ref, "sign_business", "cm_wang")
     item = driver.item(ref, "sign_risk")
     rule, message = refused_rule(engine, "risk_yang", item)  # limit CNY 1,000,000
     assert rule == "AUTH-01" and "1,000,000" in message
@@ -161,7 +162,7 @@ def test_a_redesign_routing_fifty_million_to_dual_signature_is_still_refused(eng
     driver.do(ref, "assist_investigation", "cm_li")
     driver.do(ref, "review", "rev_chen")
     assert engine.loan_tier(ref) == "dual_signature"
-    rule, message = refused_rule(engine, "cm_zhao", driver.item(ref, "sign_business"))
+    rule, message = refused_rule(engine, "cm_wang", driver.item(ref, "sign_business"))
     assert rule == "TIER-01" and "50,000,000" in message
 
 

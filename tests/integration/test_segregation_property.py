@@ -1,6 +1,7 @@
 """Property: whatever random people with random extra grants try, through the engine, on random loans,
-no loan ends up with a duty pair done by one person, no signature exceeds the signer's limit,
-and every refused attempt left the loan exactly as it was."""
+no loan ends up with a duty pair done by one person, the two signatures of a dual signature always come from two
+people, no signature exceeds the signer's limit, every refused attempt left the loan exactly as it was, and once
+every deadline has passed no open task waits without someone allowed to do it or an escalation."""
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -57,6 +58,9 @@ def violations(engine, session):
             for person, duties in acts_by_person.items():
                 if duties & a and duties & b and not (duties & a == duties & b and len(duties & a) == 1):
                     found.append((loan.reference, rule.id, person, sorted(duties)))
+        signers = [a.username for a in acts if a.bpmn_id in ("sign_business", "sign_risk")]
+        if len(signers) != len(set(signers)):
+            found.append((loan.reference, "SOD-13", signers))
         for act in acts:
             if act.bpmn_id == "sign_risk":
                 grants = session.scalars(select(RoleGrant).join(User).where(
@@ -107,5 +111,10 @@ def test_random_people_never_break_a_pair_or_a_limit(grants, amounts, steps):
                     assert snapshot(engine, ref) == before
             with engine.db.reading() as session:
                 assert violations(engine, session) == []
+            clock.advance(days=30)  # every deadline passes: nothing may wait in silence
+            engine.tick()
+            for ref in refs:
+                for item in engine.loan_items(ref):
+                    assert engine.candidates(item.id) or item.escalation, (ref, item.bpmn_id)
         finally:
             engine.db.dispose()

@@ -184,4 +184,4 @@ def test_unknown_duty_is_a_programming_error():
 def test_explain_lists_every_rule():
     request = Request(cm("cm1"), "investigate", LOAN, (), NOW + timedelta(days=1))
     ids = [d.rule for d in POLICY.explain(request)]
-    assert set(ids) == {r.id for r in POLICY.rules} - {"COM-04", "COM-05", "COM-06", "COM-07"}
+    assert set(ids) == {r.id for r in POLICY.rules} - {"COM-04", "COM-05", "COM-06", "COM-07", "AUTH-03"}

@@ -74,9 +74,9 @@ def test_bad_input_is_400_with_fields(client, token):
 
 
 def test_policy_refusal_is_403_with_a_stable_code(client, token, loans):
-    ref = loans.at_approval("cm_wang")
-    sign = loans.item(ref, "sign_business")
-    response = client.post(f"/api/v1/tasks/{sign.id}/complete", headers=token("cm_wang"),
+    ref, person = loans.at_risk_signature()
+    sign = loans.item(ref, "sign_risk")
+    response = client.post(f"/api/v1/tasks/{sign.id}/complete", headers=token(person),
                            json={"data": {"decision": "approve", "conditions": "", "reason": "mine"}})
     assert response.status_code == 403
     assert response.json["code"] == "duty_conflict"
@@ -84,9 +84,9 @@ def test_policy_refusal_is_403_with_a_stable_code(client, token, loans):
 
 
 def test_policy_refusal_message_in_chinese(client, token, loans):
-    ref = loans.at_approval("cm_wang")
-    sign = loans.item(ref, "sign_business")
-    response = client.post(f"/api/v1/tasks/{sign.id}/claim", headers={**token("cm_wang"), "Accept-Language": "zh-CN"})
+    ref, person = loans.at_risk_signature()
+    sign = loans.item(ref, "sign_risk")
+    response = client.post(f"/api/v1/tasks/{sign.id}/claim", headers={**token(person), "Accept-Language": "zh-CN"})
     assert response.status_code == 403
     assert "须由不同人员办理" in response.json["message"]
 

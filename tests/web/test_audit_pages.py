@@ -23,13 +23,15 @@ SESSION_ONLY = {"auth.login", "auth.logout", "i18n.switch_locale"}
 
 @pytest.fixture
 def approved(loans, engine):
-    """A loan at its contract stage, with one refusal on the way (the investigator tried to approve)."""
-    ref = loans.start("cm_wang", borrower="<script>alert(1)</script> Trading Co.")
-    loans.do(ref, "investigate", "cm_wang", findings="<b>bold</b> & <script>alert('x')</script>")
+    """A loan at its contract stage, with one refusal on the way (the investigator, who also holds a risk grant,
+    tried to sign the risk signature)."""
+    person = loans.dual_hat()
+    ref = loans.start(person, borrower="<script>alert(1)</script> Trading Co.")
+    loans.do(ref, "investigate", person, findings="<b>bold</b> & <script>alert('x')</script>")
     loans.do(ref, "review", "rev_chen")
+    loans.do(ref, "sign_business", person)
     with pytest.raises(PolicyDenied):
-        loans.do(ref, "sign_business", "cm_wang")
-    loans.do(ref, "sign_business", "cm_li")
+        loans.do(ref, "sign_risk", person)
     loans.do(ref, "sign_risk", "risk_liu")
     return ref
 
@@ -117,7 +119,7 @@ def test_search_filters_pages_and_exports(client, auth, approved, engine):
     assert page.status_code == 200
     rows = re.findall(r'data-event="(\d+)"', page.text)
     assert len(rows) == 4  # investigate, review, and the two signatures
-    assert "cm_li" in page.text and "risk_liu" in page.text
+    assert "cm_dual" in page.text and "risk_liu" in page.text
     denied = client.get("/audit/?outcome=denied&rule=SOD-01").text
     assert len(re.findall(r'data-event="(\d+)"', denied)) == 1 and "row-denied" in denied
 
@@ -146,7 +148,8 @@ def test_trace_shows_path_performers_and_form_diffs_escaped(client, auth, approv
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;" in page  # the investigation's findings, before and after
     diagram = re.search(r'data-performers="([^"]*)"', page).group(1)
     performers = json.loads(diagram.replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&"))
-    assert performers["investigate"][0].startswith("cm_wang") and performers["sign_business"][0].startswith("cm_li")
+    assert performers["investigate"][0].startswith("cm_dual") and performers["sign_business"][0].startswith("cm_dual")
+    assert performers["sign_risk"][0].startswith("risk_liu")
     assert 'data-audit-diagram="trace"' in page and "/audit/versions/" in page
     assert "SOD-01" in page and "decide_tier" in page
     trace_json = json.loads(fetch(client, f"/audit/loans/{approved}/export.json").get_data(as_text=True))
@@ -171,8 +174,8 @@ def test_heatmap_counts_steps_on_the_chosen_version(client, auth, approved, engi
 def test_segregation_report_groups_the_refusal(client, auth, approved):
     auth.login(AUDITOR)
     page = client.get("/audit/segregation").text
-    assert re.search(r'<tr data-rule="SOD-01">.*?<td class="num">1</td>.*?cm_wang', page, re.S)
-    assert re.search(r'<tr data-user="cm_wang">.*?SOD-01', page, re.S)
+    assert re.search(r'<tr data-rule="SOD-01">.*?<td class="num">1</td>.*?cm_dual', page, re.S)
+    assert re.search(r'<tr data-user="cm_dual">.*?SOD-01', page, re.S)
     assert "None: the recorded duties satisfy every pair rule" in page
 
 

@@ -1,6 +1,8 @@
 """What the chair sees before deciding on a veto, and what a refused payment looks like to the accounting operator."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 MEMBERS = ["member1", "member2", "member3", "member4", "member5", "chair_huang"]
 
 
@@ -31,7 +33,7 @@ def test_a_payment_above_the_approval_is_refused_on_the_page_with_the_amount_lef
     ref = loans.start()
     loans.do(ref, "investigate", "cm_wang")
     loans.do(ref, "review", "rev_chen")
-    loans.do(ref, "sign_business", "cm_li")
+    loans.do(ref, "sign_business", "cm_wang")
     loans.do(ref, "sign_risk", "risk_liu")
     loans.do(ref, "prepare_contract", "cm_wang", contract_number="HT-9", signed_on="2026-11-20")
     loans.do(ref, "register_collateral", "coll_hu", collateral_description="Plant", registration_number="DJ-9",
@@ -75,3 +77,28 @@ def test_the_branch_head_sees_escalated_tasks_with_the_reason(client, auth, loan
     page = client.get("/?kind=escalated", headers={"Accept-Language": "en"}).text
     assert "Escalated to me" in page and ref in page and "Overdue" in page
     assert f'/loans/{ref}' in page and "Reassign" in page
+
+
+def test_the_chair_closes_a_meeting_whose_missing_votes_are_overdue(client, auth, loans, clock):
+    ref = loans.start(amount=8_000_000)
+    loans.do(ref, "investigate", "cm_wang")
+    loans.do(ref, "assist_investigation", "cm_li", assist_findings="Site visit confirms stock.", assist_opinion="concur")
+    loans.do(ref, "review", "rev_chen")
+    seven = MEMBERS + ["member6"]
+    loans.do(ref, "convene_committee", "chair_huang", committee_members=seven, meeting_date="2026-11-10")
+    votes = [i for i in loans.engine.loan_items(ref) if i.bpmn_id == "committee_vote"]
+    for item in votes:
+        if item.candidate_user not in ("member5", "member6"):
+            loans.engine.complete(item.candidate_user, item.id, {"decision": "approve", "conditions": "",
+                                                                 "reason": "Sound."}, source="cli")
+    auth.login("chair_huang")
+    page = client.get(f"/loans/{ref}", headers={"Accept-Language": "en"}).text
+    assert "Committee votes still missing" in page and "member5" in page and "member6" in page
+    early = auth.post(f"/loans/{ref}/close-meeting", {"reason": "Abroad."}, follow_redirects=True,
+                      headers={"Accept-Language": "en"})
+    assert "still have until" in early.text
+    clock.set(max(v.due_at for v in votes) + timedelta(minutes=1))
+    closed = auth.post(f"/loans/{ref}/close-meeting", {"reason": "Two members are abroad."}, follow_redirects=True,
+                       headers={"Accept-Language": "en"})
+    assert "recorded absent: member5, member6" in closed.text
+    assert [i.bpmn_id for i in loans.engine.loan_items(ref)] == ["chair_veto"]

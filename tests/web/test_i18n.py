@@ -38,9 +38,9 @@ def test_form_titles_and_choices_in_chinese(client, auth, loans):
 
 
 def test_refusal_in_chinese(client, auth, loans):
-    ref = loans.at_approval("cm_wang")
-    sign = loans.item(ref, "sign_business")
-    auth.login("cm_wang")
+    ref, person = loans.at_risk_signature()
+    sign = loans.item(ref, "sign_risk")
+    auth.login(person)
     page = client.get(f"/tasks/{sign.id}", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 403
     assert "须由不同人员办理" in page.text and "调查(主调)" in page.text

@@ -37,12 +37,12 @@ def test_each_role_sees_only_its_work(client, auth, loans):
 
 
 def test_approval_is_not_offered_to_the_investigator(client, auth, loans):
-    ref = loans.at_approval("cm_wang")
-    sign = loans.item(ref, "sign_business")
-    auth.login("cm_wang")
+    ref, person = loans.at_risk_signature()
+    sign = loans.item(ref, "sign_risk")
+    auth.login(person)
     assert sign.id not in task_ids(client.get("/?kind=available"))
     auth.logout()
-    auth.login("cm_li")
+    auth.login("risk_liu")
     assert sign.id in task_ids(client.get("/?kind=available"))
 
 

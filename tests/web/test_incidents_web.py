@@ -10,7 +10,7 @@ from engine.bootstrap import BUNDLED_BPMN
 from ..integration.conftest import FORMS
 from ..integration.test_incidents import poisoned_bundle
 
-STEPS = (("investigate", "cm_wang"), ("review", "rev_chen"), ("sign_business", "cm_li"), ("sign_risk", "risk_liu"),
+STEPS = (("investigate", "cm_wang"), ("review", "rev_chen"), ("sign_business", "cm_wang"), ("sign_risk", "risk_liu"),
          ("prepare_contract", "cm_wang"), ("register_collateral", "coll_hu"), ("review_disbursement", "disb_xu"),
          ("execute_payment", "acct_ma"))
 

@@ -13,12 +13,12 @@ def _refusals(engine, actor):
 
 
 def test_a_policy_refusal_on_the_web_task_form_is_audited(client, auth, engine, loans):
-    ref = loans.at_approval("cm_wang")
-    sign = loans.item(ref, "sign_business")
-    auth.login("cm_wang")
-    before = _refusals(engine, "cm_wang")
+    ref, person = loans.at_risk_signature()
+    sign = loans.item(ref, "sign_risk")
+    auth.login(person)
+    before = _refusals(engine, person)
     response = auth.post(f"/tasks/{sign.id}/complete", {"decision": "approve", "conditions": "", "reason": "mine"},
                          headers={"Accept-Language": "en"})
     assert response.status_code == 403 and "must be different people" in response.text
-    assert _refusals(engine, "cm_wang")[len(before):] == [("refused", "denied", "SOD-01", "web")]
-    assert "sign_business" in [i.bpmn_id for i in engine.loan_items(ref)]  # nothing changed
+    assert _refusals(engine, person)[len(before):] == [("refused", "denied", "SOD-01", "web")]
+    assert "sign_risk" in [i.bpmn_id for i in engine.loan_items(ref)]  # nothing changed

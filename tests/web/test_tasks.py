@@ -52,16 +52,16 @@ def test_completing_moves_the_loan_on(client, auth, loans, engine):
 
 
 def test_investigator_gets_a_plain_refusal_when_posting_the_approval(client, auth, loans):
-    ref = loans.at_approval("cm_wang")
-    sign = loans.item(ref, "sign_business")
-    auth.login("cm_wang")
+    ref, person = loans.at_risk_signature()
+    sign = loans.item(ref, "sign_risk")
+    auth.login(person)
     for response in (client.get(f"/tasks/{sign.id}"),
                      auth.post(f"/tasks/{sign.id}/complete", {"decision": "approve", "conditions": "", "reason": "x"}),
                      auth.post(f"/tasks/{sign.id}/claim")):
         assert response.status_code == 403
         assert "must be different people" in response.text
         assert "Traceback" not in response.text
-    assert loans.item(ref, "sign_business").id == sign.id
+    assert loans.item(ref, "sign_risk").id == sign.id
 
 
 def test_another_branch_cannot_open_or_complete_a_task_by_guessing_its_id(client, auth, loans):

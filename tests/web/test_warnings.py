@@ -4,7 +4,7 @@ from tests.integration.conftest import FORMS as ALL_FORMS
 
 def disbursed(loans):
     ref = loans.at_approval()
-    for bpmn_id, user in (("sign_business", "cm_li"), ("sign_risk", "risk_liu"), ("prepare_contract", "cm_wang"),
+    for bpmn_id, user in (("sign_business", "cm_wang"), ("sign_risk", "risk_liu"), ("prepare_contract", "cm_wang"),
                           ("register_collateral", "coll_hu"), ("review_disbursement", "disb_xu"),
                           ("execute_payment", "acct_ma")):
         loans.do(ref, bpmn_id, user, **ALL_FORMS[bpmn_id])

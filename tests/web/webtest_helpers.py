@@ -100,6 +100,22 @@ class Loans:
             self.engine.add_user(username, PASSWORD, username)
             self.engine.grant_role(username, role, "SH01")
 
+    def dual_hat(self, username: str = "cm_dual") -> str:
+        """A customer manager who also holds a risk manager grant (CNY 5m): the person segregation must stop."""
+        if username not in set(self.engine.usernames()):  # PostgreSQL keeps the staff between tests
+            self.engine.add_user(username, PASSWORD, username)
+            self.engine.grant_role(username, "customer_manager", "BJ01")
+            self.engine.grant_role(username, "risk_manager", "BJ01", limit=5_000_000)
+        return username
+
+    def at_risk_signature(self) -> tuple[str, str]:
+        """A loan whose originator investigated it, signed its business signature and holds a risk grant; returns
+        (reference, that person): the risk signature must be refused to them (SOD-01)."""
+        person = self.dual_hat()
+        ref = self.at_approval(person)
+        self.do(ref, "sign_business", person)
+        return ref, person
+
     def at_approval(self, originator: str = "cm_wang") -> str:
         ref = self.start(originator)
         self.do(ref, "investigate", originator)
