@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from engine.store.models import AuditEvent
@@ -65,7 +65,7 @@ class AuditLog:
         return self._head
 
     def record(self, action: str, *, outcome: str = "done", detail: dict | None = None, **fields) -> dict:
-        """Append one event; returns its column values (hash included)."""
+        """Append one event (chained and written by `write`); returns its column values."""
         unknown = set(fields) - set(CHAINED_FIELDS)
         if unknown:
             raise TypeError(f"unknown audit fields: {', '.join(sorted(unknown))}")
@@ -76,17 +76,22 @@ class AuditLog:
                    source=fields.get("source") or self.source,
                    policy_version=fields.get("policy_version") or self.policy_version)
         self.loan_ref = self.loan_ref or fields.get("loan_ref")
-        row["prev_hash"] = self._chain_head()
-        row["hash"] = event_hash(row["prev_hash"], row)
-        self._head = row["hash"]
         self._rows.append(row)
         return row
 
     def write(self) -> None:
-        """Insert what was recorded, in order, in one statement."""
-        if self._rows:
-            self.session.execute(insert(AuditEvent), self._rows)
-            self._rows = []
+        """Chain what was recorded and insert it, in order, in one statement. Called just before the commit: the
+        chain's head is read (on PostgreSQL under the chain's lock, held to the commit) only now, so writers queue
+        for the length of an insert, not for the whole command."""
+        if not self._rows:
+            return
+        prev = self._chain_head()
+        for row in self._rows:
+            row["prev_hash"] = prev
+            row["hash"] = prev = event_hash(prev, row)
+        self._head = prev
+        self.session.execute(insert(AuditEvent.__table__), self._rows)  # Core: one executemany, every column
+        self._rows = []
 
 
 @dataclass(frozen=True)
@@ -97,24 +102,52 @@ class ChainBreak:
     reason: str
 
 
-def verify_chain(session: Session, batch: int = 5000) -> tuple[int, ChainBreak | None]:
-    """Walk the chain in id order; return (events checked, first break or None)."""
-    prev = GENESIS
-    checked = 0
-    last_id = 0
+def verify_chain(session: Session, batch: int = 5000,
+                 start: tuple[int, str] | None = None) -> tuple[int, ChainBreak | None]:
+    """Walk the chain in id order; return (events checked, first break or None). `start`: (event id, its hash) of
+    an event already verified (a checkpoint): only the events after it are walked."""
+    walk = walk_chain(session, batch, start)
+    return walk.checked, walk.broken
+
+
+@dataclass
+class ChainWalk:
+    checked: int = 0
+    broken: ChainBreak | None = None
+    last: tuple[int, str] = (0, GENESIS)  # the newest event verified: (id, hash)
+
+
+def resume_point(session: Session, event_id: int) -> tuple[int, str] | None:
+    """Where a walk resumes so that it re-checks the event `event_id` itself (its content against its hash) and
+    everything after it: (the id before it, its recorded previous hash)."""
+    if not event_id:
+        return None
+    prev_hash = session.scalar(select(AuditEvent.prev_hash).where(AuditEvent.id == event_id))
+    before = session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.id < event_id)) or 0
+    return (before, prev_hash) if prev_hash is not None else None
+
+
+def walk_chain(session: Session, batch: int = 5000, start: tuple[int, str] | None = None) -> ChainWalk:
+    """`verify_chain`, also telling the newest event it verified (where a new checkpoint may be taken)."""
+    walk = ChainWalk(last=start or (0, GENESIS))
+    last_id, prev = walk.last
     while True:
         rows = session.scalars(
             select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
         ).all()
         if not rows:
-            return checked, None
+            walk.last = (last_id, prev)
+            return walk
         for event in rows:
             if event.prev_hash != prev:
-                return checked, ChainBreak(event.id, "its previous-hash does not match the event before it "
-                                                      "(an event was deleted, inserted or reordered)")
-            if event_hash(prev, event) != event.hash:
-                return checked, ChainBreak(event.id, "its content does not match its hash (the event was edited)")
+                walk.broken = ChainBreak(event.id, "its previous-hash does not match the event before it "
+                                                   "(an event was deleted, inserted or reordered)")
+            elif event_hash(prev, event) != event.hash:
+                walk.broken = ChainBreak(event.id, "its content does not match its hash (the event was edited)")
+            if walk.broken is not None:
+                walk.last = (last_id, prev)
+                return walk
             prev = event.hash
-            checked += 1
+            walk.checked += 1
             last_id = event.id
         session.expunge_all()

@@ -60,15 +60,28 @@ def export_rows(events: Iterable[EventView], fmt: str) -> str:
 
 
 # -- checkpoints ---------------------------------------------------------------------------------------
-def write_checkpoint(session: Session, clock) -> dict:
-    """Record the chain head now; the returned dict is what to keep outside the database."""
-    head = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
-    event_id, head_hash = (head.id, head.hash) if head else (0, "0" * 64)
+def write_checkpoint(session: Session, clock, at: tuple[int, str] | None = None) -> dict:
+    """Record the chain head now (or the event `at`, (id, hash), e.g. the newest one just verified); the returned
+    dict is what to keep outside the database."""
+    if at is not None:
+        event_id, head_hash = at
+    else:
+        head = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+        event_id, head_hash = (head.id, head.hash) if head else (0, "0" * 64)
     count = session.scalar(select(func.count()).select_from(AuditEvent))
     row = AuditCheckpoint(event_id=event_id, head_hash=head_hash, created_at=clock.now())
     session.add(row)
     session.flush()
     return {"checkpoint": row.id, "event_id": event_id, "head_hash": head_hash, "events": count,
+            "created_at": _plain(row.created_at)}
+
+
+def latest_checkpoint(session: Session) -> dict | None:
+    """The newest checkpoint recorded in the database, in the form `write_checkpoint` returns."""
+    row = session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
+    if row is None:
+        return None
+    return {"checkpoint": row.id, "event_id": row.event_id, "head_hash": row.head_hash,
             "created_at": _plain(row.created_at)}
 
 

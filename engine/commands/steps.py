@@ -44,6 +44,7 @@ def save_state(unit: Unit, instance: ProcessInstance, workflow, loaded: LoadedPr
                           detail=execution.plain_data({k: v for k, v in step.items() if k not in ("step", "name")}))
     for event, data in log.loan_events:
         payments.apply_loan_event(unit, loan, event, data, None, instance)
+    execution.prune_finished_subprocesses(workflow)
     instance.state = unit.workflows.dumps(workflow)
     unit.saved[instance.id] = (instance, workflow)
     instance.next_timer_due = execution.next_timer_due(workflow)

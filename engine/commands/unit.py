@@ -13,7 +13,6 @@ from engine.audit.chain import AuditLog
 from engine.errors import ConcurrentChange, EngineError, NotFound, ScriptFailed
 from engine.kernel import Kernel
 from engine.ops.metrics import observe_command
-from engine.store.lookups import work_item
 from engine.store.models import ProcessInstance, WorkItem
 
 
@@ -85,8 +84,8 @@ def locked_item(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance]:
     """The work item and its instance, locked for this transaction and read again after the lock: whoever comes
     second sees the first one's commit (the task gone, the claim taken), never a stale copy. Every command that
     changes an instance locks its row first, so they queue instead of deadlocking."""
-    item = work_item(unit.session, item_id)
-    query = select(ProcessInstance).where(ProcessInstance.id == item.instance_id)
+    query = select(ProcessInstance).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).where(
+        WorkItem.id == item_id)
     if unit.kernel.db.is_postgres:
         query = query.with_for_update(of=ProcessInstance)
     instance = unit.session.scalar(query.execution_options(populate_existing=True))

@@ -14,7 +14,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import utc
@@ -25,7 +26,8 @@ from engine.runtime.timers import TimerEventDefinition
 # Policy parameters the processes read as task data (injected into every new instance).
 PROCESS_PARAMETERS = ("dual_investigation_threshold", "first_inspection_days_small",
                       "first_inspection_days_other", "chair_veto_hours", "inspection_grace_days",
-                      "warning_register_business_days", "warning_decide_business_days", "inspection_lead_days")
+                      "warning_register_business_days", "warning_decide_business_days", "inspection_lead_days",
+                      "business_signature_by", "committee_vote_business_days")
 
 
 @dataclass
@@ -151,6 +153,88 @@ def _waiting_definitions(workflow: BpmnWorkflow):
             yield task, each
 
 
+def prune_finished_subprocesses(workflow: BpmnWorkflow) -> int:
+    """Drop every finished subprocess (an inspection round that is over) from the state, so that a loan's state
+    stays flat over its life; the audit trail keeps what happened in it. Returns how many were dropped."""
+    dropped = 0
+    if any(sp.completed for sp in workflow.subprocesses.values()):
+        _remember_path(workflow)  # what the finished rounds did stays on the diagram
+    for task_id, subprocess in list(workflow.subprocesses.items()):
+        if task_id not in workflow.subprocesses or not subprocess.completed:
+            continue
+        try:
+            parent = workflow.get_task_from_id(task_id)
+        except TaskNotFoundException:
+            continue
+        if parent is not None and parent.has_state(TaskState.FINISHED_MASK):
+            workflow.delete_subprocess(parent)
+            dropped += 1
+    _drop_spent_data(workflow)
+    _cut_finished_prefix(workflow)
+    return dropped
+
+
+_DEFINITE = TaskState.WAITING | TaskState.READY | TaskState.STARTED
+PATH_KEY = "creditflow_path_taken"  # in the workflow's own data: elements and flows of forgotten history
+
+
+def _remember_path(workflow: BpmnWorkflow) -> None:
+    done, _current, flows = path_taken(workflow)
+    workflow.data[PATH_KEY] = {"done": list(done), "flows": list(flows)}
+
+
+def _cut_finished_prefix(workflow: BpmnWorkflow) -> None:
+    """Everything above the lowest common ancestor of the live tasks (or above the last completed task, when that
+    is higher) is finished history, e.g. the rounds of a loop: hang it directly under the root and forget the rest. Skipped while a join waits (joins look back
+    at their splits), or when the last completed task or a subprocess's task would be forgotten."""
+    live = [t for t in workflow.tasks.values() if t.has_state(_DEFINITE)]
+    if not live or any(isinstance(t.task_spec, Join) for t in live):
+        return
+    paths = []
+    for task in live:
+        path = []
+        while task is not None:
+            path.append(task)
+            task = task.parent
+        paths.append(path[::-1])
+    ancestor = None
+    for nodes in zip(*paths):
+        if any(node is not nodes[0] for node in nodes):
+            break
+        ancestor = nodes[0]
+    root = workflow.task_tree
+    last = workflow.last_task
+    if ancestor is not None and last is not None and last in paths[0]:
+        ancestor = min(ancestor, last, key=paths[0].index)  # keep the last completed task (and its data) too
+    if ancestor is None or ancestor is root or ancestor.parent is root:
+        return
+    keep = {root.id}
+    stack = [ancestor]
+    while stack:
+        task = stack.pop()
+        keep.add(task.id)
+        stack.extend(task.children)
+    if (last is not None and last.id not in keep) or any(key not in keep for key in workflow.subprocesses):
+        return
+    _remember_path(workflow)  # the diagram still shows the path the forgotten tasks took
+    ancestor.parent = root
+    root.children = [ancestor]
+    for task_id in [t for t in workflow.tasks if t not in keep]:
+        del workflow.tasks[task_id]
+
+
+def _drop_spent_data(workflow: BpmnWorkflow) -> None:
+    """A finished task whose children are all finished too hands its data to nobody any more (each task carries
+    its own copy): keep its place in the tree (the path taken) but not the copy. The last completed task keeps
+    its data (messages that arrive later start from it)."""
+    last = workflow.last_task
+    for task in workflow.tasks.values():
+        if task is last or not task.data or not task.has_state(TaskState.FINISHED_MASK):
+            continue
+        if task.children and all(child.has_state(TaskState.FINISHED_MASK) for child in task.children):
+            task.data = {}
+
+
 def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
     """The earliest pending timer; None when the instance waits on no timer."""
     due = []
@@ -190,7 +274,8 @@ def end_event_reached(workflow: BpmnWorkflow) -> str | None:
 
 def path_taken(workflow: BpmnWorkflow) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(completed element ids, current element ids, taken flows as "source>target") for drawing on the diagram."""
-    done, current, flows = [], [], set()
+    history = workflow.data.get(PATH_KEY) or {}
+    done, current, flows = list(history.get("done", ())), [], set(history.get("flows", ()))
     for task in workflow.get_tasks():
         bpmn_id = getattr(task.task_spec, "bpmn_id", None)
         if bpmn_id is None:

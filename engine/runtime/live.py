@@ -42,7 +42,7 @@ class Workflows:
 
     def loaded(self, version) -> LoadedProcess:
         """The parsed spec of a `process_version` row (from the in-memory cache)."""
-        return self.specs.get(version.process_id, version.sha256, version.files)
+        return self.specs.get(version.process_id, version.sha256, lambda: version.files)
 
     def new(self, version) -> tuple[BpmnWorkflow, LoadedProcess]:
         loaded = self.loaded(version)

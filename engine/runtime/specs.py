@@ -99,11 +99,12 @@ class SpecCache:
         self._cache: dict[tuple[str, str], LoadedProcess] = {}
         self._lock = threading.Lock()
 
-    def get(self, process_id: str, sha256: str, files: dict[str, str]) -> LoadedProcess:
+    def get(self, process_id: str, sha256: str, files) -> LoadedProcess:
+        """`files`: the bundle, or a callable that reads it (called only when the spec is not cached)."""
         key = (process_id, sha256)
         loaded = self._cache.get(key)
         if loaded is None:
-            loaded = load_process(process_id, sha256, files)
+            loaded = load_process(process_id, sha256, files() if callable(files) else files)
             with self._lock:
                 self._cache[key] = loaded
         return loaded

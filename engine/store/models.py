@@ -110,7 +110,9 @@ class ProcessVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200), default="")
     sha256: Mapped[str] = mapped_column(String(64))
-    files: Mapped[dict] = mapped_column(JSON)  # file name -> text (BPMN, DMN, form schemas)
+    # file name -> text (BPMN, DMN, form schemas); deferred: an instance's version is joined on every command, and
+    # the parsed spec comes from the in-memory cache, so the bundle is read only when a process first needs it
+    files: Mapped[dict] = mapped_column(JSON, deferred=True)
     start_message: Mapped[str | None] = mapped_column(String(64))
     designed_by: Mapped[str | None] = mapped_column(String(64))
     approved_by: Mapped[str | None] = mapped_column(String(64))
@@ -247,7 +249,7 @@ class WorkItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    escalation: Mapped[str | None] = mapped_column(String(16))  # overdue, or unserved (no one may do it)
+    escalation: Mapped[str | None] = mapped_column(String(16))  # overdue, unserved (no one may do it), or authority (gone up the chain)
 
 
 class DutyRecord(Base):

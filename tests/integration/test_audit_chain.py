@@ -270,3 +270,41 @@ def test_a_refusal_written_after_a_rollback_keeps_the_chain_intact(chained):
         assert (last.action, last.outcome, last.rule) == ("refused", "denied", "SOD-01")
         assert not session.scalar(select(AuditEvent.id).where(AuditEvent.detail["username"].as_string() == "ghost"))
     assert _verify(chained)[1] is None
+
+
+def test_an_incremental_verify_walks_only_what_came_after_the_last_checkpoint(chained):
+    ids = _ids(chained)
+    first = _cli(chained, "verify", "--incremental")
+    assert first.exit_code == 0, first.output
+    assert f"{len(ids)} event(s) checked" in first.output and f"recorded at event {ids[-1]}" in first.output
+    chained.add_user("late_joiner", None, source="cli")
+    chained.add_user("later_joiner", None, source="cli")
+    second = _cli(chained, "verify", "--incremental")
+    assert second.exit_code == 0, second.output
+    # the checkpoint's own event is walked again (its content against its hash), then the two new ones
+    assert f"Starting after checkpoint 1 (event {ids[-1]})" in second.output and "3 event(s) checked" in second.output
+    chained.add_user("latest_joiner", None, source="cli")
+    newest = _ids(chained)[-1]
+    with _raw(chained) as conn:  # an edit after the last checkpoint is caught
+        conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE id = :id"), {"id": newest})
+    third = _cli(chained, "verify", "--incremental")
+    assert third.exit_code == 1 and f"event {newest}: its content does not match its hash" in third.stderr
+
+
+def test_an_incremental_verify_checks_the_checkpointed_event_itself(chained):
+    ids = _ids(chained)
+    assert _cli(chained, "verify", "--incremental").exit_code == 0
+    with _raw(chained) as conn:  # the hash column untouched: only recomputing the hash shows the edit
+        conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE id = :id"), {"id": ids[-1]})
+    edited = _cli(chained, "verify", "--incremental")
+    assert edited.exit_code == 1 and f"event {ids[-1]}: its content does not match its hash" in edited.stderr
+
+
+def test_an_incremental_verify_refuses_a_chain_rewritten_under_its_checkpoint(chained):
+    ids = _ids(chained)
+    assert _cli(chained, "verify", "--incremental").exit_code == 0
+    _rebuild_from(chained, ids[4], actor="mallory")
+    result = _cli(chained, "verify", "--incremental")
+    assert result.exit_code == 1
+    assert f"event {ids[-1]}: its hash differs from the checkpoint" in result.stderr
+    assert _cli(chained, "verify").exit_code == 0  # a full walk cannot see a consistent rebuild: the checkpoint does

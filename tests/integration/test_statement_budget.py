@@ -1,0 +1,39 @@
+"""A budget of SQL statements per task completion, so that a regression on the hot path shows: the worker restores
+the workflow from its row (nothing kept between commands), the parsed spec comes from memory, and the deployed
+file bundle is never read with an instance."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from engine.runtime.live import LiveWorkflows
+from tests.integration.conftest import FORMS
+
+# statements per completion on this path (BEGIN included); PostgreSQL adds the audit chain's advisory lock
+BUDGET = {"investigate": 18, "review": 21, "sign_business": 18, "sign_risk": 22}
+
+
+@pytest.fixture
+def statements(engine):
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, _params, _context, _many):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine.db.engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine.db.engine, "before_cursor_execute", count)
+
+
+def test_a_completion_stays_within_its_statement_budget(engine, driver, statements):
+    engine.workflows.live = LiveWorkflows(size=0)  # as another worker process: restored from the row every time
+    ref = driver.start()
+    extra = 1 if engine.db.is_postgres else 0
+    for step, user in (("investigate", "cm_wang"), ("review", "rev_chen"), ("sign_business", "cm_wang"),
+                       ("sign_risk", "risk_liu")):
+        item = driver.item(ref, step)
+        statements.clear()
+        engine.complete(user, item.id, FORMS[step], source="cli")
+        assert len(statements) <= BUDGET[step] + extra, (step, statements)
+        assert not [s for s in statements if "process_version.files" in s], step  # the bundle stays unread
+        assert sum(s.startswith("INSERT INTO audit_event") for s in statements) == 1, step  # one batch
