@@ -96,3 +96,18 @@ def test_user_picker_lists_people_holding_the_role(client, auth, loans, engine):
     block = field_block(page.text, "committee_members")
     assert 'type="checkbox" name="committee_members" value="member1"' in block
     assert "cm_wang" not in block
+
+
+def test_a_task_claimed_by_someone_else_shows_a_read_only_form(client, auth, loans, engine):
+    ref = loans.start("cm_wang")
+    loans.do(ref, "investigate", "cm_wang")
+    review = loans.item(ref, "review")
+    engine.claim("rev_chen", review.id, source="cli")
+    auth.login("rev_zhou")
+    page = client.get(f"/tasks/{review.id}", headers={"Accept-Language": "en"}).text
+    assert "rev_chen has claimed this task" in page
+    assert '<fieldset disabled' in page and "Complete task" not in page  # nothing typed here can be lost
+    auth.logout()
+    auth.login("rev_chen")
+    mine = client.get(f"/tasks/{review.id}", headers={"Accept-Language": "en"}).text
+    assert "Complete task" in mine and "<fieldset disabled" not in mine
