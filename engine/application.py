@@ -22,14 +22,14 @@ APPLICATION_SCHEMA = {
                                       "personal_business": "Personal business loan"},
                     "x-enum-titles-zh": {"working_capital": "流动资金贷款", "fixed_asset": "固定资产贷款",
                                          "personal_consumer": "个人消费贷款", "personal_business": "个人经营贷款"}},
-        "amount": {"type": "number", "exclusiveMinimum": 0, "maximum": 100_000_000_000,
+        "amount": {"type": "number", "exclusiveMinimum": 0, "maximum": 100_000_000_000, "x-unit": "CNY",
                    "title": "Amount (CNY)", "x-title-zh": "金额（人民币元）"},
         "borrower_id": {"type": "string", "maxLength": 18, "format": "cn-unified-id", "title": "Borrower's unified identifier (unified social "
                         "credit code, or resident ID for a person)", "x-title-zh": "借款人统一社会信用代码或居民身份证号"},
         "group_identifier": {"type": "string", "maxLength": 18, "format": "cn-uscc", "title": "Group (集团客户): the parent's unified social "
                              "credit code", "x-title-zh": "所属集团客户（母公司统一社会信用代码）"},
         "group_name": {"type": "string", "maxLength": 200, "title": "Group name", "x-title-zh": "集团名称"},
-        "group_exposure": {"type": "number", "minimum": 0, "maximum": 1_000_000_000_000_000,
+        "group_exposure": {"type": "number", "minimum": 0, "maximum": 1_000_000_000_000_000, "x-unit": "CNY",
                            "title": "Your estimate of the group exposure (the engine computes it)",
                            "x-title-zh": "集团授信敞口估计（以系统计算为准）"},
         "branch": {"type": "string", "maxLength": 32, "title": "Branch", "x-title-zh": "机构"},

@@ -13,6 +13,9 @@ MESSAGES = {
     "enum": "Must be one of: %(choices)s.",
     "minimum": "Must be at least %(limit)s.",
     "maximum": "Must be at most %(limit)s.",
+    "exclusiveMinimum": "Must be more than %(limit)s.",
+    "exclusiveMaximum": "Must be less than %(limit)s.",
+    "fen": "At most 2 decimal places (fen).",
     "maxLength": "Must be at most %(limit)s characters.",
     "minLength": "Must not be empty.",
     "minItems": "Choose at least %(limit)s.",
@@ -33,8 +36,9 @@ def validator_for(schema: dict) -> jsonschema.Draft202012Validator:
                                            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
-def form_errors(schema: dict, data: dict) -> dict[str, tuple[str, dict]]:
-    """Field name -> (message template, params); empty when the data is valid."""
+def form_errors(schema: dict, data: dict, fen: bool = True) -> dict[str, tuple[str, dict]]:
+    """Field name -> (message template, params); empty when the data is valid. `fen`: refuse amounts in CNY with
+    more than two decimal places (a payment task leaves that to the payment check, which records the refusal)."""
     errors: dict[str, tuple[str, dict]] = {}
     for err in validator_for(schema).iter_errors(data):
         kind = err.validator
@@ -52,13 +56,20 @@ def form_errors(schema: dict, data: dict) -> dict[str, tuple[str, dict]]:
             params = {"expected": TYPE_WORDS.get(err.validator_value, err.validator_value)}
         elif kind == "enum":
             params = {"choices": ", ".join(map(str, err.validator_value))}
-        elif kind in ("minimum", "maximum", "maxLength", "minItems"):
+        elif kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "maxLength", "minItems"):
             params = {"limit": err.validator_value}
         elif kind == "format":
             params = {"format": err.validator_value}
         if kind == "minLength" and err.validator_value > 1:
             kind = "other"
         errors.setdefault(field, (MESSAGES.get(kind, MESSAGES["other"]), params))
+    for name, prop in schema.get("properties", {}).items() if fen else ():  # yuan and fen, never rounded
+        value = data.get(name)
+        if prop.get("x-unit") == "CNY" and name not in errors and isinstance(value, (int, float, Decimal)) \
+                and not isinstance(value, bool):
+            exponent = Decimal(str(value)).normalize().as_tuple().exponent
+            if isinstance(exponent, int) and exponent < -2:
+                errors[name] = (MESSAGES["fen"], {})
     return errors
 
 

@@ -82,6 +82,9 @@ def _schemas(application: dict) -> dict:
                                                 "counterparty_account": _nullable("string"),
                                                 "reference": {"type": "string"}, "paid_by": {"type": "string"}}}}}}}}
     app_schema = copy.deepcopy(application)
+    for prop in app_schema.get("properties", {}).values():
+        if prop.get("x-unit") == "CNY":  # yuan and fen: the engine refuses a third decimal place
+            prop["multipleOf"] = 0.01
     return {
         "Error": {"type": "object", "required": ["code", "message"], "properties": {
             "code": {"type": "string", "description": "Stable machine-readable code, e.g. duty_conflict"},

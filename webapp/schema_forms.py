@@ -114,6 +114,8 @@ def _scalar(prop: dict, raw: str):
         except ValueError:
             return raw
     if kind == "number":
+        if "e" in raw.lower():  # 1e7: amounts are written in digits; the schema refuses the text
+            return raw
         try:
             value = Decimal(raw.replace(",", ""))
         except InvalidOperation:

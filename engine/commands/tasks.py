@@ -75,7 +75,7 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
     if task is None or task.state != TaskState.READY:  # the row and the state disagree: never run it twice
         raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
     meta = loaded.user_tasks[task.task_spec.name]
-    values = _validated_form(unit, actor, meta.form, data or {}, loan, item)
+    values = _validated_form(unit, actor, meta.form, data or {}, loan, item, fen=not meta.payment)
     payments.fixed_terms(loan, values, payment_task=bool(meta.payment))
     derived = payments.take_payment(unit, loan, instance, item, meta.payment, values, actor) \
         if meta.payment else {}  # what the engine computed; the audit's before/after stays what the person typed
@@ -119,8 +119,9 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
     advance(unit, instance, workflow, loaded, loan, log, completed_task_id=item.task_id)
 
 
-def _validated_form(unit: Unit, actor: str, schema: dict, data: dict, loan: Loan, item: WorkItem) -> dict:
-    errors = form_errors(schema, data)
+def _validated_form(unit: Unit, actor: str, schema: dict, data: dict, loan: Loan, item: WorkItem,
+                    fen: bool = True) -> dict:
+    errors = form_errors(schema, data, fen=fen)
     refused = {}  # fields naming someone the policy keeps off this loan: a refusal, recorded as one
     for name, role in user_fields(schema).items():
         if name in errors or name not in data:
