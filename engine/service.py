@@ -216,6 +216,9 @@ class CreditEngine:
     def users_with_role(self, role: str, branch: str | None = None) -> list[str]:
         return self._read(people_queries.users_with_role, role, branch)
 
+    def people_to_pick(self, role: str, branch: str | None = None) -> list[tuple[str, str, int]]:
+        return self._read(people_queries.people_to_pick, role, branch)
+
     def leave_report(self, year: int | None = None):
         """Who in a sensitive role has had the policy's consecutive business days of mandatory leave (强制休假)."""
         from engine.queries import leave  # imported here so this block stays one piece of the file

@@ -40,7 +40,7 @@ def build_fields(schema: dict, values: dict | None = None, errors: dict | None =
         items = prop.get("items", {}) if prop.get("type") == "array" else {}
         if prop.get("format") == "username" or items.get("format") == "username":
             role = prop.get("x-role") or items.get("x-role")
-            f.options = [(u, u) for u in (people(role, name) if people else [])]
+            f.options = [(u, u) if isinstance(u, str) else u for u in (people(role, name) if people else [])]
         elif "enum" in prop:
             f.options = [(str(v), enum_label(prop, v)) for v in prop["enum"]]
         elif "enum" in items:

@@ -29,7 +29,8 @@ def people_picker(loan):
         if not role:
             return []
         branch = head_office() if role.startswith("committee") and tier == "head_office_committee" else loan.branch
-        return engine.users_with_role(role, branch)
+        return [(name, _("%(name)s (%(user)s) · %(count)s open task(s)", name=shown, user=name, count=load))
+                for name, shown, load in engine.people_to_pick(role, branch)]
     return people
 
 

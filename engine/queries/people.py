@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.kernel import Kernel
-from engine.store.models import ApiToken, RoleGrant, User
+from engine.store.models import ApiToken, RoleGrant, User, WorkItem
 from engine.store.people import UserView, get_user, user_for_token, user_view
 
 
@@ -30,6 +30,18 @@ def users_with_role(session: Session, role: str, branch: str | None) -> list[str
     if branch:
         query = query.where(or_(RoleGrant.branch == branch, RoleGrant.branch.is_(None)))
     return sorted(set(session.scalars(query)))
+
+
+def people_to_pick(session: Session, role: str, branch: str | None) -> list[tuple[str, str, int]]:
+    """Who may be named for a role, for a picker: (username, display name, open tasks they hold: claimed, or
+    assigned to them and not yet claimed), by username."""
+    names = users_with_role(session, role, branch)
+    if not names:
+        return []
+    shown = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(names))).all())
+    holder = func.coalesce(WorkItem.claimed_by, WorkItem.candidate_user)
+    load = dict(session.execute(select(holder, func.count()).where(holder.in_(names)).group_by(holder)).all())
+    return [(name, shown.get(name) or name, load.get(name, 0)) for name in names]
 
 
 def tokens(session: Session, username: str) -> list[tuple[int, datetime, datetime | None, bool]]:
