@@ -68,6 +68,11 @@ def complete(item_id: int):
         return render_task(item_id, _flat(request.form), field_messages(exc),
                            status=400, refusal=error_message(exc))
     flash(_("Done: %(task)s on loan %(loan)s.", task=task.name, loan=task.loan_ref), "success")
+    ended = {"rejected": _("The loan was rejected; its file is closed."),
+             "withdrawn": _("The application was withdrawn; its file is closed."),
+             "closed": _("The loan is closed and its file archived.")}.get(engine.loan(task.loan_ref).status)
+    if ended:  # a decision that ends the loan says so, not only "done"
+        flash(ended, "info")
     return redirect(url_for("inbox.index"))
 
 

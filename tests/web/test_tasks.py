@@ -130,3 +130,14 @@ def test_a_user_picker_shows_names_and_how_much_work_each_person_holds(client, a
     auth.login("plh_luo")
     page = client.get(f"/tasks/{assign.id}", headers={"Accept-Language": "en"}).text
     assert re.search(r'<option value="plm_guo"[^>]*>[^<]*\(plm_guo\) · 0 open task\(s\)</option>', page)
+
+
+def test_a_decision_that_ends_the_loan_says_so(client, auth, loans):
+    ref = loans.start("cm_wang")
+    loans.do(ref, "investigate", "cm_wang")
+    review = loans.item(ref, "review")
+    auth.login("rev_chen")
+    done = auth.post(f"/tasks/{review.id}/complete", {"opinion": "Cash flow does not cover the debt.",
+                                                      "decision": "reject"},
+                     follow_redirects=True, headers={"Accept-Language": "en"})
+    assert "Done: Review credit file" in done.text and "The loan was rejected; its file is closed." in done.text
