@@ -30,15 +30,7 @@ def test_the_chair_sees_the_tally_and_every_vote_before_the_veto(client, auth, l
 
 
 def test_a_payment_above_the_approval_is_refused_on_the_page_with_the_amount_left(client, auth, loans):
-    ref = loans.start()
-    loans.do(ref, "investigate", "cm_wang")
-    loans.do(ref, "review", "rev_chen")
-    loans.do(ref, "sign_business", "cm_wang")
-    loans.do(ref, "sign_risk", "risk_liu")
-    loans.do(ref, "prepare_contract", "cm_wang", contract_number="HT-9", signed_on="2026-11-20")
-    loans.do(ref, "register_collateral", "coll_hu", collateral_description="Plant", registration_number="DJ-9",
-             collateral_value=3_000_000)
-    loans.do(ref, "review_disbursement", "disb_xu", decision="conditions_met", remarks="All met.")
+    ref = loans.released()
     item = loans.item(ref, "execute_payment")
     auth.login("acct_ma")
     response = auth.post(f"/tasks/{item.id}/complete", {"payment_reference": "P-9", "payment_amount": "9999999"},

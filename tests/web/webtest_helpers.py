@@ -116,6 +116,18 @@ class Loans:
         self.do(ref, "sign_business", person)
         return ref, person
 
+    def released(self) -> str:
+        """A loan approved by dual signature, contracted, its collateral registered and its payment released."""
+        ref = self.start()
+        for step, user in (("investigate", "cm_wang"), ("review", "rev_chen"), ("sign_business", "cm_wang"),
+                           ("sign_risk", "risk_liu")):
+            self.do(ref, step, user)
+        self.do(ref, "prepare_contract", "cm_wang", contract_number="HT-9", signed_on="2026-11-20")
+        self.do(ref, "register_collateral", "coll_hu", collateral_description="Plant", registration_number="DJ-9",
+                collateral_value=3_000_000)
+        self.do(ref, "review_disbursement", "disb_xu", decision="conditions_met", remarks="All met.")
+        return ref
+
     def at_approval(self, originator: str = "cm_wang") -> str:
         ref = self.start(originator)
         self.do(ref, "investigate", originator)
