@@ -37,3 +37,18 @@ SIGNING_DUTIES = ("sign_business", "approve", "vote", "chair_veto")
 
 # Tasks whose performer is part of the record (a committee member's named vote, the chair's veto): never handed on.
 PERSONAL_DUTIES = ("vote", "chair_veto", "convene_committee")
+
+
+def visible_branches(grants, head_office: str) -> set[str] | None:
+    """The branches whose loan files a person may open: None for every branch (a bank-wide or head-office grant).
+
+    A grant in a branch opens that branch's files; the administrator's grant opens none (it runs the system, it
+    does not read credit files)."""
+    branches: set[str] = set()
+    for grant in grants:
+        if grant.role == "admin":
+            continue
+        if grant.branch in (None, head_office):
+            return None
+        branches.add(grant.branch)
+    return branches

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
-from engine.commands import blocks, committee, deployment, loans, messages, people, sessions, tasks, timers
+from engine.commands import blocks, comments, committee, deployment, loans, messages, people, sessions, tasks, timers
 from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
@@ -18,6 +18,7 @@ from engine.errors import InvalidInput, ScriptFailed
 from engine.kernel import Kernel
 from engine.queries import doctor, inbox, incidents as incident_queries, loans as loan_queries, processes
 from engine.queries import people as people_queries, tasks as task_queries
+from engine.queries import file_record, loan_search
 from engine.runtime.specs import SpecCache, collect_files
 from engine.runtime.validation import DeploymentRejected, validate_files
 from engine.settings import Settings
@@ -88,6 +89,20 @@ class CreditEngine:
 
     def loan(self, loan_ref: str, with_paths: bool = False):
         return self._read(loan_queries.loan, self.kernel, loan_ref, with_paths)
+
+    def search_loans(self, username: str, search: loan_search.LoanSearch | None = None, page: int = 1,
+                     per_page: int = 50) -> tuple[list, int]:
+        """The credit files this user may open, filtered and sorted; one page and the total."""
+        return self._read(loan_search.search_loans, self.kernel, username, search or loan_search.LoanSearch(),
+                          page, per_page)
+
+    def file_record(self, loan_ref: str) -> list:
+        """Every decision on the loan as its own entry, and the comments, oldest first."""
+        return self._read(file_record.file_record, self.kernel, loan_ref)
+
+    def add_comment(self, actor: str, loan_ref: str, text: str, source: str = "web") -> None:
+        with self.command(source, "comment") as unit:
+            comments.add_comment(unit, actor, loan_ref, text)
 
     def loan_items(self, loan_ref: str):
         return self._read(loan_queries.loan_items, loan_ref)

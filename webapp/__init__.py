@@ -51,7 +51,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.extensions["creditflow"] = build_engine(app.config["DATABASE_URL"], clock=app.config["CLOCK"],
                                                 policy_path=app.config["POLICY_PATH"], settings=settings)
 
-    from . import api, audit, auth, errors, i18n, inbox, incidents, leave, loans, ops, security, tasks, templating
+    from . import (api, audit, auth, credit_file, errors, i18n, inbox, incidents, leave, loans, ops, security, tasks,
+                   templating)
     from .extensions import csrf, login_manager
 
     csrf.init_app(app)
@@ -63,6 +64,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(tasks.bp)
+    app.register_blueprint(credit_file.bp)
     app.register_blueprint(loans.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(audit.bp)

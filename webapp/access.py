@@ -7,6 +7,7 @@ from flask import abort
 from flask_login import UserMixin, current_user, login_required
 
 from engine.errors import NotFound
+from engine.roles import visible_branches
 
 from .extensions import credit_engine, login_manager
 
@@ -44,12 +45,8 @@ class WebUser(UserMixin):
 
     def sees_branch(self, branch: str, head_office: str = "HO") -> bool:
         """A loan's file is open to people with a grant in its branch, at head office, or bank-wide."""
-        for grant in self.view.grants:
-            if grant.role == "admin":
-                continue
-            if grant.branch in (None, branch, head_office):
-                return True
-        return False
+        scope = visible_branches(self.view.grants, head_office)
+        return scope is None or branch in scope
 
 
 @login_manager.user_loader

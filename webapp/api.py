@@ -9,13 +9,15 @@ from flask import Blueprint, g, jsonify, request, url_for
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from engine.errors import InvalidInput
+from engine.queries.inbox import INBOX_SORTS
 from engine.roles import INCIDENT_ROLES
 
 from .access import WebUser, get_loan
 from .extensions import credit_engine
+from .credit_file import read_search
 from .inbox import read_filters
 from .openapi import KINDS, openapi_document
-from .serialize import act_json, done_json, incident_json, item_json, loan_json, task_json
+from .serialize import act_json, done_json, incident_json, item_json, loan_json, loan_row_json, task_json
 from .templating import STAGE_LABELS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -101,6 +103,15 @@ def start_loan():
     return response, 201
 
 
+@bp.get("/loans")
+def search_loans():
+    """The credit files this client's user may open, searched and sorted like the loan list page."""
+    args = request.args
+    page, per_page = _whole(args, "page", 1, 1, 100_000), _whole(args, "per_page", 50, 1, 200)
+    rows, total = credit_engine().search_loans(username(), read_search(args), page=page, per_page=per_page)
+    return jsonify({"page": page, "per_page": per_page, "total": total, "loans": [loan_row_json(r) for r in rows]})
+
+
 @bp.get("/loans/<reference>")
 def loan_detail(reference: str):
     loan = get_loan(reference, g.api_user, with_paths=True)
@@ -126,6 +137,10 @@ def list_tasks():
         raise InvalidInput("branch must be 1 to 32 characters.")
     if args.get("overdue") not in (None, "true", "false"):
         raise InvalidInput("overdue must be true or false.")
+    if len(args.get("q") or "") > 100:
+        raise InvalidInput("%(field)s must be at most %(max)s characters.", field="q", max=100)
+    if args.get("sort") not in (None, *INBOX_SORTS):
+        raise InvalidInput("%(field)s must be one of: %(choices)s.", field="sort", choices=", ".join(INBOX_SORTS))
     filters, echo = read_filters(args)
     if "due" in args and "due" not in echo:
         raise InvalidInput("due must be a date, YYYY-MM-DD.")

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 
-from engine.queries.inbox import INBOX_KINDS, InboxFilter
+from engine.queries.inbox import INBOX_KINDS, INBOX_SORTS, InboxFilter
 from engine.roles import SUPERVISOR_ROLES
 
 from .extensions import credit_engine
@@ -31,10 +31,15 @@ def read_filters(args) -> tuple[InboxFilter, dict]:
         except ValueError:
             pass
     overdue = args.get("overdue") in ("1", "on", "true")
-    echo.update({k: v for k, v in (("stage", stage), ("branch", branch)) if v})
+    text = " ".join((args.get("q") or "").split())[:100] or None
+    sort = args.get("sort") if args.get("sort") in INBOX_SORTS else "due"
+    echo.update({k: v for k, v in (("stage", stage), ("branch", branch), ("q", text)) if v})
+    if sort != "due":
+        echo["sort"] = sort
     if overdue:
         echo["overdue"] = "1"
-    return InboxFilter(stage=stage, branch=branch, due_before=due_before, overdue_only=overdue), echo
+    return InboxFilter(stage=stage, branch=branch, due_before=due_before, overdue_only=overdue, text=text,
+                       sort=sort), echo
 
 
 def page_number(args) -> int:

@@ -53,6 +53,10 @@ def create():
 @bp.get("/<reference>")
 @login_required
 def show(reference: str):
+    return _render_show(reference)
+
+
+def _render_show(reference: str, comment: str = "", problem: str | None = None, status: int = 200):
     loan = get_loan(reference, with_paths=True)
     items = credit_engine().loan_items(reference)
     incidents = credit_engine().incidents(loan_ref=reference) if current_user.has_role("process_designer") else []
@@ -62,7 +66,23 @@ def show(reference: str):
                     if i.process_id in supervised and i.duty not in PERSONAL_DUTIES}
     missing_votes = [i for i in items if i.duty == "vote"] if current_user.has_role("committee_chair") else []
     return render_template("loans/show.html", loan=loan, items=items, warning_roles=WARNING_ROLES,
-                           incidents=incidents, reassignable=reassignable, missing_votes=missing_votes)
+                           incidents=incidents, reassignable=reassignable, missing_votes=missing_votes,
+                           record=credit_engine().file_record(reference), comment=comment,
+                           comment_problem=problem), status
+
+
+@bp.post("/<reference>/comments")
+@login_required
+def add_comment(reference: str):
+    """Write on the file; a refused comment comes back with what was typed and why."""
+    get_loan(reference)
+    text = request.form.get("comment", "")
+    try:
+        credit_engine().add_comment(current_user.username, reference, text, source="web")
+    except (InvalidInput, NotAllowed) as exc:
+        return _render_show(reference, text, error_message(exc), 400)
+    flash(_("Comment added to the file."), "success")
+    return redirect(url_for("loans.show", reference=reference, _anchor="file-record"))
 
 
 @bp.post("/<reference>/tasks/<int(max=2147483647):item_id>/reassign")

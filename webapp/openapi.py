@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import copy
 
-from .templating import STAGE_LABELS
+from engine.queries.inbox import INBOX_SORTS
+from engine.queries.loan_search import LOAN_SORTS
+
+from .credit_file import LOAN_STATUSES
+from .templating import CLASSIFICATION_LABELS, STAGE_LABELS
 
 MAX_ID = 2_147_483_647
 KINDS = ["mine", "available", "done"]
@@ -124,6 +128,17 @@ def _schemas(application: dict) -> dict:
                          "diagram_url": _nullable("string")}},
         "IncidentList": {"type": "object", "required": ["status", "incidents"], "properties": {
             "status": {"type": "string"}, "incidents": {"type": "array", "items": _ref("Incident")}}},
+        "LoanRow": {"type": "object", "required": ["reference", "borrower", "amount", "branch", "stage", "status"],
+                    "properties": {
+                        "reference": {"type": "string"}, "borrower": {"type": "string"},
+                        "customer_identifier": _nullable("string"), "product": {"type": "string"}, "amount": money,
+                        "currency": {"type": "string"}, "branch": {"type": "string"},
+                        "originator": {"type": "string"}, "stage": {"type": "string"},
+                        "status": {"type": "string"}, "classification": {"type": "string"},
+                        "created_at": time, "updated_at": time}},
+        "LoanList": {"type": "object", "required": ["page", "per_page", "total", "loans"], "properties": {
+            "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},
+            "loans": {"type": "array", "items": _ref("LoanRow")}}},
         "Retry": {"type": "object", "additionalProperties": False, "properties": {
             "to_latest": {"type": "boolean", "description": "First move the instance to the newest version"}}},
     }
@@ -138,8 +153,26 @@ def openapi_document(application_schema: dict) -> dict:
         {"name": "due", "in": "query", "schema": {"type": "string", "format": "date"},
          "description": "Only tasks due on or before this day (Beijing time)"},
         {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
+        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100},
+         "description": "Part of the loan reference, the borrower's name or the task's name"},
+        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(INBOX_SORTS), "default": "due"}},
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
         {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    ]
+    paging = [p for p in list_params if p["name"] in ("page", "per_page")]
+    loan_params = [
+        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100},
+         "description": "Part of the loan reference, the borrower's name or the customer's unified identifier"},
+        {"name": "branch", "in": "query", "schema": {"type": "string", "maxLength": 32}},
+        {"name": "stage", "in": "query", "schema": {"type": "string", "enum": sorted(STAGE_LABELS)}},
+        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(LOAN_STATUSES)}},
+        {"name": "classification", "in": "query", "schema": {"type": "string", "enum": list(CLASSIFICATION_LABELS)}},
+        {"name": "min", "in": "query", "schema": {"type": "string", "pattern": r"^(\d[\d,]{0,17}(\.\d{1,2})?)?$"},
+         "description": "Smallest amount in yuan"},
+        {"name": "max", "in": "query", "schema": {"type": "string", "pattern": r"^(\d[\d,]{0,17}(\.\d{1,2})?)?$"},
+         "description": "Largest amount in yuan"},
+        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(LOAN_SORTS), "default": "newest"}},
+        *paging,
     ]
     claim_state = _json(_ref("ClaimState"), "The task's claim after the change")
     return {
@@ -153,7 +186,10 @@ def openapi_document(application_schema: dict) -> dict:
         "paths": {
             "/api/v1/openapi.json": {"get": {"operationId": "openapi", "security": [], "summary": "This document",
                                              "responses": {"200": _json({"type": "object"}, "OpenAPI document")}}},
-            "/api/v1/loans": {"post": {
+            "/api/v1/loans": {"get": {
+                "operationId": "searchLoans", "summary": "The credit files I may open, searched and sorted",
+                "parameters": loan_params,
+                "responses": {"200": _json(_ref("LoanList"), "One page of loans"), **_errors(400, 401)}}, "post": {
                 "operationId": "startLoan", "summary": "Record an application and start origination",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Application")}}},
                 "responses": {"201": _json(_ref("LoanCreated"), "Loan started"), **_errors(400, 401, 403, 404, 422)}}},

@@ -52,6 +52,14 @@ def loan_json(loan, items, now: datetime | None = None) -> dict:
     }
 
 
+def loan_row_json(row) -> dict:
+    return {"reference": row.reference, "borrower": row.borrower, "customer_identifier": row.customer_identifier,
+            "product": row.product, "amount": _money(row.amount), "currency": row.currency, "branch": row.branch,
+            "originator": row.originator, "stage": row.stage, "status": row.status,
+            "classification": row.classification, "created_at": _time(row.created_at),
+            "updated_at": _time(row.updated_at)}
+
+
 def approval_json(approval) -> dict | None:
     if approval is None:
         return None

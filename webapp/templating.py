@@ -99,6 +99,9 @@ def init_app(app) -> None:
         duty=lambda c: label(DUTY_LABELS, c), field_title=lambda prop, name: field_title(name, prop),
     )
 
+    from .record_view import heading, recorded_fields
+    app.jinja_env.globals.update(entry_heading=heading, entry_fields=recorded_fields)
+
     @app.context_processor
     def common():
         return {"nav_counts": nav_counts(), "now": credit_engine().clock.now(), "locale_names": LOCALE_NAMES,

@@ -14,7 +14,21 @@ from engine.store.models import DutyRecord, Loan, RoleGrant, User, WorkItem
 from engine.store.people import get_user, on_leave
 from engine.views import ActView, WorkItemView
 
+
+def like_escape(text: str) -> str:
+    """What a person typed, matched literally inside a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 INBOX_KINDS = ("mine", "available", "done", "escalated")
+# What an inbox may be sorted by; due date first is the default (overdue work on top).
+INBOX_SORTS = {
+    "due": (WorkItem.due_at, WorkItem.id),
+    "amount": (Loan.amount.desc(), WorkItem.id),
+    "newest": (WorkItem.created_at.desc(), WorkItem.id.desc()),
+    "oldest": (WorkItem.created_at, WorkItem.id),
+    "loan": (Loan.reference, WorkItem.id),
+}
 
 
 @dataclass(frozen=True)
@@ -23,6 +37,8 @@ class InboxFilter:
     branch: str | None = None
     due_before: datetime | None = None
     overdue_only: bool = False
+    text: str | None = None  # part of the loan reference, the borrower's name or the task's name
+    sort: str = "due"
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,11 @@ def inbox(session: Session, kernel: Kernel, username: str, kind: str, filters: I
         query = query.where(WorkItem.due_at <= filters.due_before)
     if filters.overdue_only:
         query = query.where(WorkItem.due_at < kernel.clock.now())
-    query = query.order_by(WorkItem.due_at, WorkItem.id)
+    if filters.text:
+        pattern = f"%{like_escape(filters.text)}%"
+        query = query.where(or_(Loan.reference.ilike(pattern, escape="\\"), Loan.borrower.ilike(pattern, escape="\\"),
+                                WorkItem.name.ilike(pattern, escape="\\")))
+    query = query.order_by(*INBOX_SORTS.get(filters.sort, INBOX_SORTS["due"]))
     if kind == "mine":
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()

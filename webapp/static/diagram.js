@@ -33,7 +33,7 @@
         canvas.addMarker(e.id, "cf-taken");
       }
     });
-    canvas.zoom("fit-viewport", "auto");
+    window.cfDiagramControls(el, viewer, current.concat(failed));
     el.setAttribute("data-ready", "yes");
   }
 

@@ -73,7 +73,7 @@
     var loading = el.querySelector(".diagram-loading");
     if (loading) { loading.remove(); }
     if (el.getAttribute("data-audit-diagram") === "heatmap") { drawHeatmap(el, viewer); } else { drawTrace(el, viewer); }
-    viewer.get("canvas").zoom("fit-viewport", "auto");
+    window.cfDiagramControls(el, viewer, []);
     el.setAttribute("data-ready", "yes");
   }
 
