@@ -125,3 +125,14 @@ def test_a_comment_on_another_branch_is_refused_by_the_engine(engine):
     with pytest.raises(NotAllowed, match="BJ01"):
         engine.add_comment("cm_sh", ref, "Looks fine to me.", source="cli")
     assert [e for e in engine.file_record(ref) if e.action == "comment_added"] == []
+
+
+def test_a_loan_that_ended_says_so_and_by_whose_decision(client, auth, engine):
+    loans = Loans(engine)
+    ref = loans.start()
+    loans.do(ref, "investigate", "cm_wang")
+    loans.do(ref, "review", "rev_chen", opinion="Debt service not covered.", decision="reject")
+    auth.login("cm_wang")
+    page = client.get(f"/loans/{ref}", headers={"Accept-Language": "en"}).text
+    banner = re.search(r'<div class="alert alert-error loan-ended" role="status">(.*?)</div>', page, re.S)
+    assert banner and "This loan was rejected." in banner.group(1) and "陈审查" in banner.group(1)
