@@ -40,6 +40,7 @@ class CreditEngine:
     @settings.setter
     def settings(self, value: Settings) -> None:
         self.kernel.settings = value  # the composition root hands over the process's settings
+        self.workflows.live.resize(max_bytes=max(0, value.live_cache_mb) * 2**20)
 
     def command(self, source: str, name: str = "command"):
         return open_unit(self.kernel, source, name)

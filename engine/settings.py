@@ -36,6 +36,7 @@ class Settings:
     sign_in_free_attempts: int = 3
     sign_in_max_lock_seconds: int = 900
     inbox_page_size: int = 50
+    live_cache_mb: int = 64                  # saved workflow state this process keeps live between commands (0: none)
     token_valid_days: int = 90               # API bearer tokens expire after this many days
     config: str | None = None                # a TOML file with any of these keys (lower case)
     test_postgres_url: str | None = None     # the test suite's PostgreSQL server

@@ -10,25 +10,53 @@ from engine.runtime.serialization import StateSerializer
 from engine.runtime.specs import LoadedProcess, SpecCache
 
 
-class LiveWorkflows:
-    """Workflows this process saved last, by instance id and row version (a bounded, thread-safe LRU)."""
+DEFAULT_LIVE_BYTES = 64 * 2**20
 
-    def __init__(self, size: int = 512):
-        self._items: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
-        self._size = size
+
+class LiveWorkflows:
+    """Workflows this process saved last, by instance id and row version: a thread-safe LRU bounded by count and
+    by the bytes of their saved state (a proxy for their memory: a long-lived loan weighs more than a new one)."""
+
+    def __init__(self, size: int = 512, max_bytes: int = DEFAULT_LIVE_BYTES):
+        self._items: OrderedDict[int, tuple[int, BpmnWorkflow, int]] = OrderedDict()
+        self._size, self._max_bytes, self._bytes = size, max_bytes, 0
         self._lock = threading.Lock()
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def take(self, instance_id: int, version: int) -> BpmnWorkflow | None:
         with self._lock:
             entry = self._items.pop(instance_id, None)
+            if entry is not None:
+                self._bytes -= entry[2]
         return entry[1] if entry is not None and entry[0] == version else None
 
-    def keep(self, instance_id: int, version: int, workflow: BpmnWorkflow) -> None:
+    def keep(self, instance_id: int, version: int, workflow: BpmnWorkflow, nbytes: int = 0) -> None:
         with self._lock:
-            self._items[instance_id] = (version, workflow)
-            self._items.move_to_end(instance_id)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            old = self._items.pop(instance_id, None)
+            if old is not None:
+                self._bytes -= old[2]
+            if nbytes > self._max_bytes or self._size <= 0:
+                return
+            self._items[instance_id] = (version, workflow, nbytes)
+            self._bytes += nbytes
+            self._evict()
+
+    def resize(self, size: int | None = None, max_bytes: int | None = None) -> None:
+        with self._lock:
+            self._size = self._size if size is None else size
+            self._max_bytes = self._max_bytes if max_bytes is None else max_bytes
+            self._evict()
+
+    def _evict(self) -> None:
+        while self._items and (len(self._items) > self._size or self._bytes > self._max_bytes):
+            _id, (_version, _workflow, nbytes) = self._items.popitem(last=False)
+            self._bytes -= nbytes
 
 
 class Workflows:
@@ -72,4 +100,4 @@ class Workflows:
     def committed(self, saved: dict) -> None:
         """After a commit: the workflows the command saved become the live ones."""
         for instance, workflow in saved.values():
-            self.live.keep(instance.id, instance.version, workflow)
+            self.live.keep(instance.id, instance.version, workflow, len(instance.state or ""))
