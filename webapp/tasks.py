@@ -12,6 +12,7 @@ from .errors import field_messages
 from .extensions import credit_engine
 from .i18n import error_message
 from .schema_forms import build_fields, parse_submission
+from .templating import ROLE_LABELS, label
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -73,7 +74,21 @@ def complete(item_id: int):
              "closed": _("The loan is closed and its file archived.")}.get(engine.loan(task.loan_ref).status)
     if ended:  # a decision that ends the loan says so, not only "done"
         flash(ended, "info")
+    else:  # and one that moves it on, or sends it back, says where it is now
+        flash(_next_steps(engine, task.loan_ref), "info")
     return redirect(url_for("inbox.index"))
+
+
+def _next_steps(engine, loan_ref: str) -> str:
+    items = engine.loan_items(loan_ref)
+    if not items:
+        return _("Nothing is open on loan %(loan)s now; it waits for a date or an outside event.", loan=loan_ref)
+    steps = []
+    for item in items:
+        who = item.claimed_by or item.candidate_user
+        steps.append(_("%(task)s (%(role)s, %(who)s)", task=item.name, role=label(ROLE_LABELS, item.role), who=who)
+                     if who else _("%(task)s (%(role)s)", task=item.name, role=label(ROLE_LABELS, item.role)))
+    return _("Now open on loan %(loan)s: %(steps)s.", loan=loan_ref, steps="; ".join(dict.fromkeys(steps)))
 
 
 def _flat(form) -> dict:

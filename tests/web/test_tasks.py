@@ -51,6 +51,18 @@ def test_completing_moves_the_loan_on(client, auth, loans, engine):
     assert "Done: Investigate borrower" in client.get("/").text
 
 
+def test_a_decision_that_sends_the_loan_back_says_where_it_is_now(client, auth, loans):
+    ref = loans.start("cm_wang")
+    loans.do(ref, "investigate", "cm_wang")
+    review = loans.item(ref, "review")
+    auth.login("rev_chen")
+    auth.post(f"/tasks/{review.id}/complete", {"opinion": "Collateral valuation missing.",
+                                                "decision": "return_for_supplement"},
+              headers={"Accept-Language": "en"})
+    flashes = client.get("/", headers={"Accept-Language": "en"}).text
+    assert f"Now open on loan {ref}: Investigate borrower (Customer manager, cm_wang)." in flashes
+
+
 def test_investigator_gets_a_plain_refusal_when_posting_the_approval(client, auth, loans):
     ref, person = loans.at_risk_signature()
     sign = loans.item(ref, "sign_risk")
