@@ -79,7 +79,7 @@ def add_comment(reference: str):
     text = request.form.get("comment", "")
     try:
         credit_engine().add_comment(current_user.username, reference, text, source="web")
-    except (InvalidInput, NotAllowed) as exc:
+    except InvalidInput as exc:
         return _render_show(reference, text, error_message(exc), 400)
     flash(_("Comment added to the file."), "success")
     return redirect(url_for("loans.show", reference=reference, _anchor="file-record"))

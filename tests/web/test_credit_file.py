@@ -136,3 +136,12 @@ def test_a_loan_that_ended_says_so_and_by_whose_decision(client, auth, engine):
     page = client.get(f"/loans/{ref}", headers={"Accept-Language": "en"}).text
     banner = re.search(r'<div class="alert alert-error loan-ended" role="status">(.*?)</div>', page, re.S)
     assert banner and "This loan was rejected." in banner.group(1) and "陈审查" in banner.group(1)
+
+
+def test_the_auditor_reads_the_file_but_does_not_write_on_it(client, auth, engine):
+    ref = Loans(engine).start()
+    auth.login("auditor_xie")
+    page = client.get(f"/loans/{ref}")
+    assert page.status_code == 200 and 'name="comment"' not in page.text
+    assert auth.post(f"/loans/{ref}/comments", {"comment": "Noted."}).status_code == 403
+    assert [e for e in engine.file_record(ref) if e.action == "comment_added"] == []
