@@ -14,7 +14,7 @@ from engine.roles import INCIDENT_ROLES
 
 from .access import WebUser, get_loan
 from .extensions import credit_engine
-from .credit_file import read_search
+from .credit_file import SEARCH_KEYS, read_search
 from .inbox import read_filters
 from .openapi import KINDS, openapi_document
 from .serialize import act_json, done_json, incident_json, item_json, loan_json, loan_row_json, task_json
@@ -107,6 +107,10 @@ def start_loan():
 def search_loans():
     """The credit files this client's user may open, searched and sorted like the loan list page."""
     args = request.args
+    unknown = sorted(set(args) - {*SEARCH_KEYS, "page", "per_page"})
+    if unknown:
+        raise InvalidInput("Unknown parameter %(name)s; these are known: %(choices)s.", name=repr(unknown[0]),
+                           choices=", ".join((*SEARCH_KEYS, "page", "per_page")))
     page, per_page = _whole(args, "page", 1, 1, 100_000), _whole(args, "per_page", 50, 1, 200)
     rows, total = credit_engine().search_loans(username(), read_search(args), page=page, per_page=per_page)
     return jsonify({"page": page, "per_page": per_page, "total": total, "loans": [loan_row_json(r) for r in rows]})

@@ -16,7 +16,7 @@ ACTIONS = {
     "instance_completed": _l("Process ended"), "task_started": _l("Task started"), "task_claimed": _l("Task claimed"),
     "task_released": _l("Task released"), "task_completed": _l("Task completed"), "task_cancelled": _l("Task withdrawn"),
     "step_completed": _l("Automatic step"), "loan_updated": _l("Loan field changed"),
-    "task_reassigned": _l("Task reassigned"), "task_escalated": _l("Task escalated"), "meeting_closed": _l("Committee meeting closed with those present"),
+    "task_reassigned": _l("Task reassigned"), "comment_added": _l("Comment written on the file"), "task_escalated": _l("Task escalated"), "meeting_closed": _l("Committee meeting closed with those present"),
     "customer_added": _l("Customer file opened"), "customer_grouped": _l("Customer put in a group"),
     "loan_approved": _l("Approved terms fixed"), "payment_released": _l("Payment released by review"),
     "collateral_registered": _l("Collateral registered"), "payment_made": _l("Payment made"),
