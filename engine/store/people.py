@@ -42,6 +42,11 @@ class UserView:
     def has_role(self, role: str) -> bool:
         return role in self.roles
 
+    def reads_branch(self, branch: str, head_office: str = "HO") -> bool:
+        """A loan's file (and its documents) is open to people with a grant in its branch, at head office, or
+        bank-wide; an administrator's grant opens nothing."""
+        return any(g.role != "admin" and g.branch in (None, branch, head_office) for g in self.grants)
+
 
 def user_view(user: User, today: date | None = None) -> UserView:
     """The user as the web layer sees them; with `today`, only the grants valid that day."""
