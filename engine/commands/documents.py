@@ -28,7 +28,7 @@ def attach(unit: Unit, store: DocumentStore, actor: str, loan_ref: str | None, i
            filename: str, data: bytes, max_bytes: int) -> int:
     """Check who attaches what, store the bytes, record the document and its SHA-256; returns its id."""
     user = get_user(unit.session, actor)
-    item, form = None, {}
+    item, instance, form = None, None, {}
     if item_id is not None:
         item, instance = locked_item(unit, item_id)
         loan = unit.session.get(Loan, item.loan_id)
@@ -66,6 +66,7 @@ def attach(unit: Unit, store: DocumentStore, actor: str, loan_ref: str | None, i
     unit.session.flush()
     unit.audit.record("document_attached", actor=actor, role=item.role if item else None, loan_ref=loan.reference,
                       process_id=item.process_id if item else None, instance_id=item.instance_id if item else None,
+                      process_version=instance.process_version.version if item else None,
                       step=item.bpmn_id if item else None, step_name=item.name if item else None,
                       detail={"document_id": document.id, "name": name, "kind": kind, "size": len(data),
                               "sha256": sha256, "content_type": content_type,
