@@ -10,6 +10,7 @@ from engine.roles import PERSONAL_DUTIES, SUPERVISOR_ROLES
 
 from .access import get_loan, role_required
 from .errors import field_messages
+from .documents import kind_options
 from .extensions import credit_engine
 from .i18n import error_message
 from .schema_forms import build_fields, parse_submission
@@ -62,7 +63,8 @@ def show(reference: str):
                     if i.process_id in supervised and i.duty not in PERSONAL_DUTIES}
     missing_votes = [i for i in items if i.duty == "vote"] if current_user.has_role("committee_chair") else []
     return render_template("loans/show.html", loan=loan, items=items, warning_roles=WARNING_ROLES,
-                           incidents=incidents, reassignable=reassignable, missing_votes=missing_votes)
+                           incidents=incidents, reassignable=reassignable, missing_votes=missing_votes,
+                           documents=credit_engine().documents(reference), document_kinds=kind_options())
 
 
 @bp.post("/<reference>/tasks/<int(max=2147483647):item_id>/reassign")

@@ -87,6 +87,12 @@ class Loans:
         assert found, f"no {bpmn_id} on {ref}: {[i.bpmn_id for i in self.engine.loan_items(ref)]}"
         return found[0]
 
+    def ready(self, ref: str, bpmn_id: str, user: str):
+        """The task with the documents its checklist requires attached (as samples) by `user`."""
+        item = self.item(ref, bpmn_id)
+        attach_required(self.engine, user, item.id)
+        return item
+
     def do(self, ref: str, bpmn_id: str, user: str, **data):
         item = self.item(ref, bpmn_id)
         attach_required(self.engine, user, item.id)  # the checklist's required documents, as samples
