@@ -12,12 +12,12 @@ from engine.documents import KINDS
 from engine.errors import InvalidInput, NotAllowed
 
 from .access import get_loan
-from .errors import handle_http_error
+from .errors import error_body, handle_http_error
 from .extensions import credit_engine
 from .i18n import error_message, is_chinese, translate
 
 bp = Blueprint("documents", __name__)
-UPLOADS = {"documents.upload_on_task", "documents.upload_on_loan"}
+UPLOADS = {"documents.upload_on_task", "documents.upload_on_loan", "api.upload_document"}
 FORM_ROOM = 64 * 1024  # the multipart envelope and the other fields, on top of the largest file
 
 
@@ -75,10 +75,14 @@ def upload_on_loan(reference: str):
 
 @bp.get("/documents/<int(max=2147483647):document_id>")
 @login_required
-def download(document_id: int):
+def download_page(document_id: int):
+    return download(document_id, current_user.username, "web")
+
+
+def download(document_id: int, user: str, source: str):
     """The file as attached, only to people who may read the loan; bytes that no longer match the recorded
     SHA-256 are refused by the engine (and the refusal recorded)."""
-    view, data = credit_engine().document_file(current_user.username, document_id, source="web")
+    view, data = credit_engine().document_file(user, document_id, source=source)
     response = send_file(BytesIO(data), mimetype=view.content_type, as_attachment=True, download_name=view.filename,
                          max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -96,8 +100,11 @@ def allow_uploads():
 def too_large(error: RequestEntityTooLarge):
     if request.endpoint not in UPLOADS:
         return handle_http_error(error)
-    flash(_("The file is larger than %(limit)s, the largest accepted.",
-            limit=filesize(credit_engine().settings.document_max_bytes)), "error")
+    message = _("The file is larger than %(limit)s, the largest accepted.",
+                limit=filesize(credit_engine().settings.document_max_bytes))
+    if request.blueprint == "api":
+        return error_body("too_large", message, 413)
+    flash(message, "error")
     target = url_for("tasks.show", item_id=request.view_args["item_id"]) if "item_id" in (request.view_args or {}) \
         else url_for("loans.show", reference=request.view_args["reference"])
     return redirect(target + "#documents", 303)
