@@ -47,13 +47,15 @@ def render_task(item_id: int, values=None, errors=None, status: int = 200, refus
     view = engine.task(current_user.username, item_id)
     loan = engine.loan(view.item.loan_ref)
     checklist, attached = engine.checklist(item_id)
+    here = {d.id for d in attached}
+    on_file = [d for d in engine.documents(loan.reference) if d.id not in here]  # e.g. the investigation's files
     draft = engine.draft(current_user.username, item_id)  # only this person's own
     if values is None and draft is not None:
         values = draft.values  # as typed, amounts in yuan
     fields = build_fields(view.form, values, errors, people=people_picker(loan))
     return render_template("tasks/task.html", task=view, item=view.item, loan=loan, fields=fields,
                            case_data=case_data(view, loan), refusal=refusal, checklist=checklist,
-                           attached=attached, kinds=kind_options(checklist), draft=draft), status
+                           attached=attached, on_file=on_file, kinds=kind_options(checklist), draft=draft), status
 
 
 @bp.get("/<int(max=2147483647):item_id>")
