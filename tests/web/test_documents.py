@@ -35,7 +35,7 @@ def test_the_task_page_shows_the_checklist_and_takes_uploads(client, auth, loans
     auth.logout()
     auth.login("rev_chen")  # the reviewer reads the investigation's files from the review task
     review = client.get(f"/tasks/{loans.item(ref, 'review').id}").text
-    assert "Other documents on the loan&#39;s file" in review and "资产负债表.pdf" in review
+    assert "Other documents on the loan's file" in review and "资产负债表.pdf" in review
     loan_page = client.get(f"/loans/{ref}").text
     assert 'id="documents"' in loan_page and "资产负债表.pdf" in loan_page and "site.png" in loan_page
     assert "Investigate borrower" in loan_page  # the task each file was attached on
