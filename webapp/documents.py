@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine.documents import KINDS
-from engine.errors import InvalidInput, NotAllowed
+from engine.errors import InvalidInput
 
 from .access import get_loan
 from .errors import error_body, handle_http_error
@@ -46,16 +46,14 @@ def filesize(size: int) -> str:
 def _upload(loan_ref: str | None, item_id: int | None) -> None:
     """Attach the posted file; the engine decides who may, and refuses a wrong type or size with a reason."""
     upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        flash(_("Choose a file to attach."), "error")
-        return
-    try:
-        credit_engine().attach_document(current_user.username, request.form.get("kind", ""), upload.filename,
-                                        upload.read(), loan_ref=loan_ref, item_id=item_id, source="web")
-    except (InvalidInput, NotAllowed) as exc:
+    name, data = (upload.filename or "", upload.read()) if upload is not None else ("", b"")
+    try:  # who may attach is checked first: a refusal is a 403 page, as for a claim
+        credit_engine().attach_document(current_user.username, request.form.get("kind", ""), name, data,
+                                        loan_ref=loan_ref, item_id=item_id, source="web")
+    except InvalidInput as exc:
         flash(error_message(exc), "error")
     else:
-        flash(_("Document %(name)s attached.", name=upload.filename), "success")
+        flash(_("Document %(name)s attached.", name=name), "success")
 
 
 @bp.post("/tasks/<int(max=2147483647):item_id>/documents")

@@ -46,6 +46,8 @@ def attach(unit: Unit, store: DocumentStore, actor: str, loan_ref: str | None, i
     if not isinstance(kind, str) or not KIND_PATTERN.match(kind) or kind not in kinds:
         raise InvalidInput("Choose what kind of document this is.", fields={"kind": "This field is required."})
     name = clean_filename(filename)
+    if not filename and not data:
+        raise InvalidInput("Choose a file to attach.")
     if not data:
         raise InvalidInput("The file is empty; choose the file again.")
     if len(data) > max_bytes:
