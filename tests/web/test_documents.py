@@ -125,3 +125,24 @@ def test_uploads_need_the_csrf_token(client, auth, loans, engine):
     response = client.post(f"/loans/{ref}/documents", data={"kind": "other", "file": (BytesIO(PDF), "a.pdf")},
                            content_type="multipart/form-data")
     assert response.status_code == 400 and engine.documents(ref) == []
+
+
+def test_the_api_attaches_on_a_task_lists_and_downloads(client, loans, engine):
+    ref = loans.start("cm_wang")
+    item = loans.item(ref, "investigate")
+    cm = {"Authorization": f"Bearer {engine.issue_token('cm_wang')}", "Accept-Language": "en"}
+    created = client.post(f"/api/v1/loans/{ref}/documents", headers=cm, content_type="multipart/form-data",
+                          data={"kind": "financial_statements", "task": str(item.id), "file": (BytesIO(PDF), "fs.pdf")})
+    assert created.status_code == 201, created.json
+    assert created.json["sha256"] == hashlib.sha256(PDF).hexdigest() and created.json["task"] == item.id
+    assert created.headers["Location"] == f"/api/v1/documents/{created.json['id']}"
+    refused = client.post(f"/api/v1/loans/{ref}/documents", headers=cm, content_type="multipart/form-data",
+                          data={"kind": "site_visit", "task": str(item.id), "file": (BytesIO(b"MZ"), "site.png")})
+    assert refused.status_code == 400 and refused.json["code"] == "invalid_input"
+    assert "allowed: PDF, PNG" in refused.json["message"]
+    listed = client.get(f"/api/v1/loans/{ref}/documents", headers=cm).json
+    assert [d["filename"] for d in listed["documents"]] == ["fs.pdf"]
+    download = client.get(created.headers["Location"], headers=cm)
+    assert download.status_code == 200 and download.data == PDF
+    assert download.headers["Content-Type"] == "application/pdf"
+    assert client.get(created.headers["Location"]).status_code == 401
