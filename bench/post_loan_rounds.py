@@ -20,6 +20,7 @@ from sqlalchemy import func, select  # noqa: E402
 from engine.bootstrap import BUNDLED_BPMN, build_engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
 from engine.runtime.live import LiveWorkflows  # noqa: E402
+from engine.simulation.documents import attach_required  # noqa: E402
 from engine.simulation.driver import Simulation, Summary  # noqa: E402
 from engine.store.db import sqlite_url  # noqa: E402
 from engine.store.models import ProcessInstance, ProcessVersion  # noqa: E402
@@ -41,6 +42,7 @@ class Rounds(Simulation):
             return super().work(item, summary)
         actor = item.candidate_user or self.engine.candidates(item.id)[0]
         data = self.form_data(self.engine.task(actor, item.id).form, item)
+        attach_required(self.engine, actor, item.id)
         started = time.perf_counter()
         self.engine.complete(actor, item.id, data, source="cli")
         elapsed = (time.perf_counter() - started) * 1000

@@ -26,6 +26,7 @@ from sqlalchemy import func, select  # noqa: E402
 from engine.bootstrap import BUNDLED_BPMN, build_engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
 from engine.errors import ConcurrentChange  # noqa: E402
+from engine.simulation.documents import attach_required  # noqa: E402
 from engine.store.models import AuditEvent, DutyRecord  # noqa: E402
 from engine.store.schema import upgrade  # noqa: E402
 from engine_steps import SMALL_LOAN, StraightPath, scratch_postgres  # noqa: E402
@@ -54,6 +55,11 @@ def worker(url: str, seconds: float, seed: int, out) -> None:
                 data.update(payment_amount=float(item.amount), further_drawdown=False, currency="CNY")
                 if "counterparty_account" in data:
                     data["counterparty_account"] = "6222000011112222"
+            try:
+                attach_required(engine, actor, item.id)  # outside the timed part
+            except ConcurrentChange:
+                conflicts += 1
+                continue
             started = time.perf_counter()
             try:
                 engine.complete(actor, item.id, data, source="cli")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -270,6 +271,63 @@ class CreditEngine:
     def count(self, model) -> int:
         with self.db.reading() as session:
             return session.scalar(select(func.count()).select_from(model))
+
+    # -- documents and drafts -----------------------------------------------------------------
+    document_store_override = None  # a bank's own DocumentStore (e.g. an object store), set by the composition root
+
+    @property
+    def document_store(self):
+        """Where attached files live: the plugged-in store, else a folder (`documents_path`, or instance/documents)."""
+        from engine.store.files import FileStore
+
+        if self.document_store_override is not None:
+            return self.document_store_override
+        settings = self.settings
+        return FileStore(settings.documents_path or Path(settings.instance_path) / "documents")
+
+    def attach_document(self, actor: str, kind: str, filename: str, data: bytes, loan_ref: str | None = None,
+                        item_id: int | None = None, source: str = "web") -> int:
+        """Attach a file to a task (`item_id`) or to the loan as a whole; returns the document's id."""
+        from engine.commands import documents
+
+        with self.command(source, "attach_document") as unit:
+            return documents.attach(unit, self.document_store, actor, loan_ref, item_id, kind, filename, data,
+                                    self.settings.document_max_bytes)
+
+    def documents(self, loan_ref: str) -> list:
+        from engine.queries import documents
+
+        return self._read(documents.loan_documents, loan_ref)
+
+    def checklist(self, item_id: int) -> tuple[list, list]:
+        """A task's checklist (what is attached for each entry) and the documents attached on its step."""
+        from engine.queries import documents
+
+        return self._read(documents.checklist, self.kernel, item_id)
+
+    def document_file(self, username: str, document_id: int, source: str = "web"):
+        """(DocumentView, bytes) for someone who may read the loan; a refusal (another branch, a swapped file) is
+        recorded on the audit trail."""
+        from engine.errors import EngineError
+        from engine.queries import documents
+
+        try:
+            return self._read(documents.document_file, self.kernel, self.document_store, username, document_id)
+        except EngineError as err:
+            if getattr(err, "audit_fields", None):
+                self._record_refusal(source, err.audit_fields)
+            raise
+
+    def save_draft(self, actor: str, item_id: int, values: dict, source: str = "web") -> None:
+        from engine.commands import drafts
+
+        with self.command(source, "save_draft") as unit:
+            drafts.save_draft(unit, actor, item_id, values)
+
+    def draft(self, username: str, item_id: int):
+        from engine.queries import documents
+
+        return self._read(documents.draft, username, item_id)
 
 
 __all__ = ["CreditEngine", "DeploymentRejected"]

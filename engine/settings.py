@@ -40,6 +40,8 @@ class Settings:
     token_valid_days: int = 90               # API bearer tokens expire after this many days
     config: str | None = None                # a TOML file with any of these keys (lower case)
     test_postgres_url: str | None = None     # the test suite's PostgreSQL server
+    documents_path: str | None = None        # where attached files are kept; default: <instance>/documents
+    document_max_bytes: int = 20 * 1024 * 1024  # the largest file a person may attach
 
     def merged(self, **overrides) -> Settings:
         """These settings with explicit values (CLI options, test configuration) on top; None keeps the setting."""

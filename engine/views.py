@@ -154,3 +154,44 @@ class TaskFormView:
     name: str
     loan_ref: str
     form: dict
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """One file on a loan's credit file, with the SHA-256 it was stored with."""
+
+    id: int
+    loan_ref: str
+    kind: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+    step: str | None = None  # BPMN id of the task it was attached on; None for the loan as a whole
+    step_name: str | None = None
+    work_item_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ChecklistItemView:
+    """One document a task's checklist asks for, and what is attached for it on that step."""
+
+    kind: str
+    title: str
+    title_zh: str | None
+    required: bool
+    documents: tuple[DocumentView, ...] = ()
+
+    @property
+    def present(self) -> bool:
+        return bool(self.documents)
+
+
+@dataclass(frozen=True)
+class DraftView:
+    """What one person typed into a task's form and saved unfinished (as typed, not converted)."""
+
+    values: dict
+    saved_at: datetime

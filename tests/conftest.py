@@ -97,9 +97,10 @@ def engine_mode(request):
 
 
 @pytest.fixture
-def engine(database_url, clock, request):
+def engine(database_url, clock, request, tmp_path):
     """An engine on a fresh database with the bundled processes deployed (cold when the test asks for it)."""
     eng = build_engine(database_url, clock=clock)
+    eng.settings = eng.settings.merged(documents_path=str(tmp_path / "documents"))  # attached files of this test
     eng.deploy([BUNDLED_BPMN], actor=None, source="cli")
     cold = "engine_mode" in request.fixturenames and request.getfixturevalue("engine_mode") == "cold"
     yield ColdEngine(eng) if cold else eng

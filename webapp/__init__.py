@@ -50,6 +50,9 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.json.ensure_ascii = False  # Chinese messages readable in API responses
     app.extensions["creditflow"] = build_engine(app.config["DATABASE_URL"], clock=app.config["CLOCK"],
                                                 policy_path=app.config["POLICY_PATH"], settings=settings)
+    engine = app.extensions["creditflow"]  # attached files: DOCUMENTS_PATH, else the setting, else instance/documents
+    engine.settings = engine.settings.merged(documents_path=str(app.config.get("DOCUMENTS_PATH") or (
+        engine.settings.documents_path or Path(app.instance_path) / "documents")))
 
     from . import (api, audit, auth, credit_file, errors, i18n, inbox, incidents, leave, loans, ops, security, tasks,
                    templating)
@@ -72,6 +75,9 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.register_blueprint(leave.bp)
     app.register_blueprint(ops.bp)
     ops.init_app(app)
+    from . import documents, drafts
+    documents.init_app(app)
+    app.register_blueprint(drafts.bp)
     csrf.exempt(api.bp)
 
     from .init_db import init_db_command

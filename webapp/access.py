@@ -7,7 +7,6 @@ from flask import abort
 from flask_login import UserMixin, current_user, login_required
 
 from engine.errors import NotFound
-from engine.roles import visible_branches
 
 from .extensions import credit_engine, login_manager
 
@@ -44,9 +43,9 @@ class WebUser(UserMixin):
         return {g.branch for g in self.view.grants if role is None or g.role == role}
 
     def sees_branch(self, branch: str, head_office: str = "HO") -> bool:
-        """A loan's file is open to people with a grant in its branch, at head office, or bank-wide."""
-        scope = visible_branches(self.view.grants, head_office)
-        return scope is None or branch in scope
+        """A loan's file is open to people with a grant in its branch, at head office, or bank-wide (the engine's
+        rule, which also guards its documents)."""
+        return self.view.reads_branch(branch, head_office)
 
 
 @login_manager.user_loader

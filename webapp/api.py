@@ -221,3 +221,43 @@ def retry_incident(incident_id: int):
     incident = credit_engine().retry_incident(incident_id, username(), to_latest=payload.get("to_latest", False),
                                               source="api")
     return jsonify(incident_json(incident, g.api_user))
+
+
+# -- documents on a loan's file (multipart upload; the download is the file itself) ------------------------------
+def document_json(view) -> dict:
+    return {"id": view.id, "loan_ref": view.loan_ref, "kind": view.kind, "filename": view.filename,
+            "content_type": view.content_type, "size": view.size, "sha256": view.sha256,
+            "uploaded_by": view.uploaded_by, "uploaded_at": view.uploaded_at.isoformat(), "step": view.step,
+            "step_name": view.step_name, "task": view.work_item_id,
+            "url": url_for("api.download_document", document_id=view.id)}
+
+
+@bp.get("/loans/<reference>/documents")
+def loan_documents(reference: str):
+    loan = get_loan(reference, g.api_user)
+    return jsonify({"reference": loan.reference,
+                    "documents": [document_json(d) for d in credit_engine().documents(loan.reference)]})
+
+
+@bp.post("/loans/<reference>/documents")
+def upload_document(reference: str):
+    """multipart/form-data: `kind`, `file`, and `task` (a task id on this loan) to attach it on that task."""
+    loan = get_loan(reference, g.api_user)
+    upload, task = request.files.get("file"), request.form.get("task")
+    if task is not None and (not task.isdigit() or not 1 <= int(task) <= 2_147_483_647):
+        raise InvalidInput("task must be the id of a task on this loan.")
+    name, data = (upload.filename or "", upload.read()) if upload is not None else ("", b"")
+    engine = credit_engine()  # who may attach is checked before what was sent
+    document_id = engine.attach_document(username(), request.form.get("kind", ""), name, data,
+                                         loan_ref=loan.reference, item_id=int(task) if task else None, source="api")
+    view = next(d for d in engine.documents(loan.reference) if d.id == document_id)
+    response = jsonify(document_json(view))
+    response.headers["Location"] = url_for("api.download_document", document_id=document_id)
+    return response, 201
+
+
+@bp.get("/documents/<int(max=2147483647):document_id>")
+def download_document(document_id: int):
+    from .documents import download
+
+    return download(document_id, user=g.api_user.username, source="api")

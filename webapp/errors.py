@@ -104,7 +104,7 @@ def reject_nul_characters():
         abort(400)
     for values in (request.args, request.form):
         for key, value in values.items(multi=True):
-            if "\x00" in key or "\x00" in value:
+            if "\x00" in (key or "") or "\x00" in (value or ""):  # a multipart part may come without a name
                 if wants_json():
                     return error_body("invalid_input", _("Text may not contain NUL characters."), 400)
                 abort(400)

@@ -10,6 +10,7 @@ from engine.roles import PERSONAL_DUTIES, SUPERVISOR_ROLES
 
 from .access import get_loan, role_required
 from .errors import field_messages
+from .documents import kind_options
 from .extensions import credit_engine
 from .i18n import error_message
 from .schema_forms import build_fields, parse_submission
@@ -68,7 +69,8 @@ def _render_show(reference: str, comment: str = "", problem: str | None = None, 
     return render_template("loans/show.html", loan=loan, items=items, warning_roles=WARNING_ROLES,
                            incidents=incidents, reassignable=reassignable, missing_votes=missing_votes,
                            record=credit_engine().file_record(reference), comment=comment,
-                           comment_problem=problem), status
+                           comment_problem=problem, documents=credit_engine().documents(reference),
+                           document_kinds=kind_options()), status
 
 
 @bp.post("/<reference>/comments")

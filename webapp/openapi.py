@@ -141,6 +141,7 @@ def _schemas(application: dict) -> dict:
             "loans": {"type": "array", "items": _ref("LoanRow")}}},
         "Retry": {"type": "object", "additionalProperties": False, "properties": {
             "to_latest": {"type": "boolean", "description": "First move the instance to the newest version"}}},
+        **_document_schemas(time),
     }
 
 
@@ -220,6 +221,7 @@ def openapi_document(application_schema: dict) -> dict:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Completion")}}},
                 "responses": {"200": _json(_ref("Completed"), "Completed"),
                               **_errors(400, 401, 403, 404, 409, 422)}}},
+            **DOCUMENT_PATHS,
             "/api/v1/incidents": {"get": {
                 "operationId": "listIncidents", "summary": "Steps that failed (administrators, process designers)",
                 "parameters": [{"name": "status", "in": "query",
@@ -238,3 +240,54 @@ def openapi_document(application_schema: dict) -> dict:
             "schemas": _schemas(application_schema),
         },
     }
+
+
+DOCUMENT_ID = {"name": "document_id", "in": "path", "required": True,
+               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
+
+
+def _document_schemas(time: dict) -> dict:
+    document = {"type": "object", "required": ["id", "loan_ref", "kind", "filename", "size", "sha256", "url"],
+                "properties": {
+                    "id": {"type": "integer"}, "loan_ref": {"type": "string"}, "kind": {"type": "string"},
+                    "filename": {"type": "string"}, "content_type": {"type": "string"}, "size": {"type": "integer"},
+                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "uploaded_by": {"type": "string"},
+                    "uploaded_at": time, "step": _nullable("string"), "step_name": _nullable("string"),
+                    "task": _nullable("integer", description="The task it was attached on (null: the loan)"),
+                    "url": {"type": "string", "description": "Where to download it"}}}
+    return {
+        "Document": document,
+        "DocumentList": {"type": "object", "required": ["reference", "documents"], "properties": {
+            "reference": {"type": "string"}, "documents": {"type": "array", "items": _ref("Document")}}},
+        "DocumentUpload": {"type": "object", "required": ["kind", "file"], "properties": {
+            "kind": {"type": "string", "description": "financial_statements, site_visit, contract_scan, "
+                                                      "collateral_certificate, inspection_record, other, or a "
+                                                      "kind the task's checklist names"},
+            "file": {"type": "string", "format": "binary",
+                     "description": "PDF, PNG, JPEG, DOCX, XLSX, TXT or CSV; its leading bytes must agree"},
+            "task": {"type": "integer", "minimum": 1, "maximum": MAX_ID,
+                     "description": "Attach it on this open task of the loan (its checklist)"}}},
+    }
+
+
+DOCUMENT_PATHS = {
+    "/api/v1/loans/{reference}/documents": {
+        "get": {"operationId": "listDocuments", "summary": "The documents on a loan's file, with their SHA-256",
+                "parameters": [REFERENCE],
+                "responses": {"200": _json(_ref("DocumentList"), "Oldest first"), **_errors(401, 403, 404)}},
+        "post": {"operationId": "attachDocument", "summary": "Attach a file to the loan, or to one of its tasks",
+                 "parameters": [REFERENCE],
+                 "requestBody": {"required": True, "content": {"multipart/form-data": {
+                     "schema": _ref("DocumentUpload")}}},
+                 "responses": {"201": _json(_ref("Document"), "Attached; Location is its download address"),
+                               **_errors(400, 401, 403, 404, 409),
+                               "413": _json(_ref("Error"), "Larger than the largest accepted file")}}},
+    "/api/v1/documents/{document_id}": {"get": {
+        "operationId": "downloadDocument",
+        "summary": "The file as attached (refused when its bytes no longer match the recorded SHA-256)",
+        "parameters": [DOCUMENT_ID],
+        "responses": {"200": {"description": "The file, as an attachment",
+                              "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                                  "format": "binary"}}}},
+                      **_errors(401, 403, 404, 422)}}},
+}

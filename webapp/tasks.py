@@ -11,6 +11,7 @@ from .access import head_office
 from .errors import field_messages
 from .extensions import credit_engine
 from .i18n import error_message
+from .documents import kind_options
 from .schema_forms import build_fields, parse_submission
 from .templating import ROLE_LABELS, label
 
@@ -46,9 +47,16 @@ def render_task(item_id: int, values=None, errors=None, status: int = 200, refus
     engine = credit_engine()
     view = engine.task(current_user.username, item_id)
     loan = engine.loan(view.item.loan_ref)
+    checklist, attached = engine.checklist(item_id)
+    here = {d.id for d in attached}
+    on_file = [d for d in engine.documents(loan.reference) if d.id not in here]  # e.g. the investigation's files
+    draft = engine.draft(current_user.username, item_id)  # only this person's own
+    if values is None and draft is not None:
+        values = draft.values  # as typed, amounts in yuan
     fields = build_fields(view.form, values, errors, people=people_picker(loan))
     return render_template("tasks/task.html", task=view, item=view.item, loan=loan, fields=fields,
-                           case_data=case_data(view, loan), refusal=refusal), status
+                           case_data=case_data(view, loan), refusal=refusal, checklist=checklist,
+                           attached=attached, on_file=on_file, kinds=kind_options(checklist), draft=draft), status
 
 
 @bp.get("/<int(max=2147483647):item_id>")
@@ -94,6 +102,9 @@ def _next_steps(engine, loan_ref: str) -> str:
 def _flat(form) -> dict:
     """Echo what was typed: single values as strings, multi-selects as lists."""
     return {k: (v if len(v) > 1 else v[0]) for k, v in form.to_dict(flat=False).items()}
+
+
+flat_form = _flat  # a draft keeps what was typed the same way
 
 
 @bp.post("/<int(max=2147483647):item_id>/claim")

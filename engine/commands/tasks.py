@@ -5,17 +5,18 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete
 
 from policies.committee import RECUSE, convening_problem
 
-from engine.commands import failures, payments
+from engine.commands import documents, failures, payments
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
 from engine.commands.unit import Unit, locked_item
 from engine.errors import InvalidInput, NotAllowed, NotFound, ScriptFailed
 from engine.forms import coerce_form, form_errors, user_fields
 from engine.runtime import execution
-from engine.store.models import DutyRecord, Loan, ProcessInstance, WorkItem
+from engine.store.models import DutyRecord, Loan, ProcessInstance, TaskDraft, WorkItem
 from engine.store.people import get_user
 
 # The duty a committee member's declared conflict of interest (回避) is recorded as.
@@ -76,6 +77,7 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
         raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
     meta = loaded.user_tasks[task.task_spec.name]
     values = _validated_form(unit, actor, meta.form, data or {}, loan, item, fen=not meta.payment)
+    documents.check_checklist(unit, loan, item, meta.form)  # a required document missing: nothing changes
     payments.fixed_terms(loan, values, payment_task=bool(meta.payment))
     derived = payments.take_payment(unit, loan, instance, item, meta.payment, values, actor) \
         if meta.payment else {}  # what the engine computed; the audit's before/after stays what the person typed
@@ -116,6 +118,7 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
                               process_version=instance.process_version.version,
                               detail={"field": field_name, "before": getattr(loan, field_name), "after": value})
             setattr(loan, field_name, value)
+    unit.session.execute(delete(TaskDraft).where(TaskDraft.work_item_id == item.id))  # drafts end with the task
     advance(unit, instance, workflow, loaded, loan, log, completed_task_id=item.task_id)
 
 

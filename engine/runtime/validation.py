@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.documents import checklist_problems
 from engine.runtime.parser import ParsedBundle, SourceFile, XmlRejected, parse_bundle, parse_xml
 from engine.runtime.scripting import ExpressionRejected, compile_expression, compile_script
 from engine.runtime.timers import CLOCKED, duration_from
@@ -215,6 +216,9 @@ class _Checker:
             jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
             self.problem(bpmn_id, f"form '{form}' is not a valid JSON Schema: {exc.message}")
+        if "x-documents" in schema:  # the task's document checklist (versioned with the process)
+            for message in checklist_problems(schema["x-documents"]):
+                self.problem(bpmn_id, f"form '{form}' declares a document checklist that cannot be used: {message}")
         payment = props.get("payment")
         if payment and payment not in PAYMENT_MODES:
             self.problem(bpmn_id, f"user task '{label}' declares payment '{payment}'; known: {', '.join(PAYMENT_MODES)}")

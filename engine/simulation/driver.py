@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from engine.errors import EngineError, InvalidInput
 from engine.i18n import _
+from engine.simulation.documents import attach_required
 from engine.simulation.staff import BRANCH, HEAD_OFFICE, seed_team
 
 TERMINAL = {"rejected", "withdrawn", "closed"}
@@ -158,6 +159,7 @@ class Simulation:
             if "payment_amount" in data:
                 data.update(self.drawdown(task.form, task.data, item))
             try:
+                attach_required(self.engine, actor, item.id)
                 self.engine.complete(actor, item.id, data, source="cli")
                 summary.tasks += 1
                 self.clock.advance(hours=self.rng.randint(1, 20))

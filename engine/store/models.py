@@ -340,3 +340,42 @@ class Incident(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: waits for a person
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Document(Base):
+    """A file on a loan's credit file (财务报表, 现场照片, 合同扫描件, 他项权证): its bytes are kept by the document store
+    under a key derived from the SHA-256 recorded here, so a file swapped on disk is detected when it is read."""
+
+    __tablename__ = "document"
+    __table_args__ = (
+        Index("ix_document_loan_step", "loan_id", "instance_id", "step"),
+        {"sqlite_autoincrement": True},  # a document's id (its download link) is never given to a later file
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer)  # set when attached on a task
+    work_item_id: Mapped[int | None] = mapped_column(Integer)  # the task it was attached on (rows go when done)
+    step: Mapped[str | None] = mapped_column(String(64))  # BPMN id of that task
+    step_name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TaskDraft(Base):
+    """What one person typed into a task's form and saved unfinished: never a decision, never audited as one."""
+
+    __tablename__ = "task_draft"
+    __table_args__ = (UniqueConstraint("work_item_id", "username"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(Integer, index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    values: Mapped[dict] = mapped_column(JSON, default=dict)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.errors import InvalidInput, NotFound
+from engine.roles import visible_branches
 from engine.store.models import ApiToken, Delegation, Leave, RoleGrant, User
 from engine.roles import ROLES
 
@@ -41,6 +42,12 @@ class UserView:
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+    def reads_branch(self, branch: str, head_office: str = "HO") -> bool:
+        """A loan's file (and its documents) is open to people with a grant in its branch, at head office, or
+        bank-wide; an administrator's grant opens nothing."""
+        scope = visible_branches(self.grants, head_office)
+        return scope is None or branch in scope
 
 
 def user_view(user: User, today: date | None = None) -> UserView:

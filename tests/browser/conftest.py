@@ -27,7 +27,8 @@ def browser_template(tmp_path_factory):
 def live_app(tmp_path, browser_template):
     target = tmp_path / "browser.sqlite"
     shutil.copy(browser_template, target)
-    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": sqlite_url(target), "CLOCK": ManualClock(START)})
+    app = create_app({"SECRET_KEY": "browser-test", "DATABASE_URL": sqlite_url(target), "CLOCK": ManualClock(START),
+                      "DOCUMENTS_PATH": str(tmp_path / "documents")})
     yield app
     app.extensions["creditflow"].db.dispose()
 

@@ -5,7 +5,12 @@ import re
 
 import pytest
 
+from engine.simulation.documents import sample_pdf
+
 from ..web.webtest_helpers import PASSWORD
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00\x00:~\x9bU"
+       b"\x00\x00\x00\nIDATx\x9cc`\x00\x00\x00\x02\x00\x01H\xaf\xa4q\x00\x00\x00\x00IEND\xaeB`\x82")
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +63,23 @@ def test_loan_from_application_to_risk_signature(page, loans, shoot):
     page.fill("#f-findings", "Sales up 12% year on year; debt service coverage 1.8x.")
     page.fill("#f-repayment_source", "Operating cash flow from machinery sales")
     page.select_option("#f-recommendation", "proceed")
+    page.click("text=Save draft")  # kept as typed while the documents are gathered
+    assert "Draft saved" in page.inner_text(".flash")
+    assert page.locator(".doc-checklist .is-missing").count() == 2
+    # The checklist asks for the financial statements and the site-visit record: both are attached here.
+    for kind, name, mime, data in (("financial_statements", "财务报表2025.pdf", "application/pdf",
+                                    sample_pdf("Financial statements 2025")),
+                                   ("site_visit", "site-visit.png", "image/png", PNG)):
+        upload = page.locator("form.upload-form")
+        upload.locator("select[name=kind]").select_option(kind)
+        upload.locator("input[type=file]").set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
+        with page.expect_navigation():
+            upload.locator("button").click()
+        assert page.url.endswith("#documents")
+        assert "attached" in page.inner_text(".flash")
+    assert page.locator(".doc-checklist .is-missing").count() == 0
+    assert page.input_value("#f-findings") == "Sales up 12% year on year; debt service coverage 1.8x."  # the draft
+    shoot(page, "04b-task-documents-and-draft")
     page.click("text=Complete task")
     page.wait_for_url("**/")
     assert "Done: Investigate borrower" in page.inner_text(".flash")

@@ -19,6 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from engine.bootstrap import build_engine
+from engine.simulation.documents import sample_pdf
 from engine.simulation.staff import seed_team
 from tests.integration.conftest import FORMS, SMALL
 
@@ -72,7 +73,27 @@ class Api:
 
     def complete(self, token: str, ref: str, step: str) -> None:
         item_id = self.take(token, ref, step)
+        form = self.ok("GET", f"/api/v1/tasks/{item_id}", token)["form"]
+        for entry in form.get("x-documents", []):  # the task's checklist: attach what it requires
+            if entry.get("required"):
+                self.attach(token, ref, item_id, entry["kind"])
         self.ok("POST", f"/api/v1/tasks/{item_id}/complete", token, {"data": FORMS[step]})
+
+    def attach(self, token: str, ref: str, item_id: int, kind: str) -> None:
+        """A sample PDF on the task, as multipart/form-data."""
+        boundary = "creditflow-boundary"
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                 for name, value in (("kind", kind), ("task", item_id))]
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{kind}.pdf"\r\n'
+                     f"Content-Type: application/pdf\r\n\r\n".encode() + sample_pdf(kind) + b"\r\n")
+        request = urllib.request.Request(self.base + f"/api/v1/loans/{ref}/documents", method="POST",
+                                         data=b"".join(parts) + f"--{boundary}--\r\n".encode())
+        request.add_header("Authorization", f"Bearer {token}")
+        request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201, response.read()
+        with self.lock:
+            self.observed += 1
 
 
 def free_port() -> int:

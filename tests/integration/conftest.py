@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.simulation.documents import attach_required
 from engine.simulation.staff import seed_team
 
 SMALL = {"borrower": "Hengda Precision Machining Co., Ltd.", "product": "working_capital", "amount": 1_500_000,
@@ -52,6 +53,7 @@ class Driver:
 
     def do(self, ref: str, bpmn_id: str, user: str, **data):
         item = self.item(ref, bpmn_id, user)
+        attach_required(self.engine, user, item.id)  # the checklist's required documents, as samples
         self.engine.complete(user, item.id, {**FORMS.get(bpmn_id, {}), **data}, source="cli")
         return item
 

@@ -7,6 +7,7 @@ from sqlalchemy import func, select, text
 
 from engine.bootstrap import BUNDLED_BPMN
 from engine.errors import InvalidInput, NotAllowed, NotFound, ScriptFailed
+from engine.simulation.documents import attach_required
 from engine.store.models import AuditEvent, DutyRecord, Loan, Payment, ProcessInstance, WorkItem
 
 
@@ -56,6 +57,7 @@ def test_a_raising_script_rolls_the_whole_step_back(engine, driver, tmp_path):
     assert deployed["origination"] == (2, True) and deployed["post_loan"] == (1, False)
     ref = driver.start()
     item = driver.item(ref, "investigate")
+    attach_required(engine, "cm_wang", item.id)
     before, events = snapshot(engine, ref), audit_actions(engine)
     with pytest.raises(ScriptFailed, match="division by zero"):
         engine.complete("cm_wang", item.id, dict(findings="ok", repayment_source="cash", recommendation="proceed"))

@@ -51,8 +51,9 @@ def web_database_url(request, tmp_path, seeded_sqlite, clock):
 
 
 @pytest.fixture
-def app(web_database_url, clock):
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": web_database_url, "CLOCK": clock})
+def app(web_database_url, clock, tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": web_database_url, "CLOCK": clock,
+                      "DOCUMENTS_PATH": str(tmp_path / "documents")})
     yield app
     app.extensions["creditflow"].db.dispose()
 

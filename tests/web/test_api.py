@@ -40,8 +40,12 @@ def test_start_loan_list_claim_release_complete_and_read(client, token, loans):
     item_id = mine["items"][0]["id"]
     detail = client.get(f"/api/v1/tasks/{item_id}", headers=cm).json
     assert detail["form"]["properties"]["findings"] and detail["instructions"]
-    done = client.post(f"/api/v1/tasks/{item_id}/complete", headers=cm, json={"data": {
-        "findings": "Fine.", "repayment_source": "Operations", "recommendation": "proceed"}})
+    form = {"data": {"findings": "Fine.", "repayment_source": "Operations", "recommendation": "proceed"}}
+    missing = client.post(f"/api/v1/tasks/{item_id}/complete", headers=cm, json=form)
+    assert missing.status_code == 400 and missing.json["code"] == "missing_documents"
+    assert "Financial statements" in missing.json["message"]
+    loans.ready(ref, "investigate", "cm_wang")
+    done = client.post(f"/api/v1/tasks/{item_id}/complete", headers=cm, json=form)
     assert done.status_code == 200 and done.json == {"id": item_id, "completed": True}
 
     reviewer = token("rev_chen")

@@ -11,7 +11,7 @@ def test_a_killed_connection_is_a_503_and_the_next_request_works(app, client, en
     if not web_database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL connections are killed from the server side")
     ref = loans.start()
-    item = loans.item(ref, "investigate")
+    item = loans.ready(ref, "investigate", "cm_wang")
     headers = {"Authorization": f"Bearer {engine.issue_token('cm_wang')}", "Accept-Language": "en"}
     original = engine.workflows.checkout
     admin = create_engine(web_database_url, isolation_level="AUTOCOMMIT")

@@ -91,7 +91,7 @@ def test_a_failed_completion_is_a_clear_error_and_shows_on_the_incident_page(cli
                     encoding="utf-8")
     engine.deploy([folder], actor="designer_zheng", source="cli")
     ref = loans.start()
-    item = loans.item(ref, "investigate")
+    item = loans.ready(ref, "investigate", "cm_wang")
     auth.login("cm_wang")
     form = {"findings": "ok", "repayment_source": "cash", "recommendation": "proceed"}
     failed = auth.post(f"/tasks/{item.id}/complete", form, headers={"Accept-Language": "en"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from flask import url_for
 
+from engine.simulation.documents import sample_pdf
 from webapp import create_app
 
 from .webtest_helpers import PASSWORD, csrf_token
@@ -35,6 +36,9 @@ def get_path(app, endpoint: str, loans, engine) -> str:
     values = {"reference": ref, "item_id": loans.item(ref, "investigate").id, "version_id": 1, "fmt": "csv",
               "instance_id": engine.loan(ref).instances[0].id, "filename": FILES.get(endpoint)}
     rule = next(r for r in app.url_map.iter_rules(endpoint) if "GET" in r.methods)
+    if "document_id" in rule.arguments:  # a file on the loan to download
+        values["document_id"] = engine.attach_document("cm_wang", "other", "a.pdf", sample_pdf("A"), loan_ref=ref,
+                                                       source="cli")
     with app.test_request_context():
         return url_for(endpoint, **{name: values[name] for name in rule.arguments})
 

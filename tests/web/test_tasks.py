@@ -42,7 +42,7 @@ def test_invalid_form_shows_errors_next_to_the_fields(client, auth, loans, engin
 
 def test_completing_moves_the_loan_on(client, auth, loans, engine):
     ref = loans.start("cm_wang")
-    item = loans.item(ref, "investigate")
+    item = loans.ready(ref, "investigate", "cm_wang")
     auth.login("cm_wang")
     response = auth.post(f"/tasks/{item.id}/complete", {
         "findings": "Cash flow covers debt service.", "repayment_source": "Operations", "recommendation": "proceed"})

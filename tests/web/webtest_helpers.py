@@ -10,6 +10,7 @@ from engine.bootstrap import BUNDLED_BPMN, build_engine
 from engine.clock import ManualClock
 from engine.store.db import Database, sqlite_url
 from engine.store.schema import upgrade
+from engine.simulation.documents import attach_required
 from engine.simulation.staff import seed_team
 
 PASSWORD = "web-test-pass-1"
@@ -25,7 +26,7 @@ FORMS = {
 }
 # Tables that hold loans and their history; users and deployed processes survive between PostgreSQL tests.
 CASE_TABLES = ("work_item", "duty_record", "process_instance", "loan", "audit_event", "audit_checkpoint", "api_token",
-               "leave", "delegation", "pending_message", "incident", "payment", "customer", "customer_group")
+               "leave", "delegation", "pending_message", "incident", "payment", "customer", "customer_group", "document", "task_draft")
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
@@ -86,8 +87,15 @@ class Loans:
         assert found, f"no {bpmn_id} on {ref}: {[i.bpmn_id for i in self.engine.loan_items(ref)]}"
         return found[0]
 
+    def ready(self, ref: str, bpmn_id: str, user: str):
+        """The task with the documents its checklist requires attached (as samples) by `user`."""
+        item = self.item(ref, bpmn_id)
+        attach_required(self.engine, user, item.id)
+        return item
+
     def do(self, ref: str, bpmn_id: str, user: str, **data):
         item = self.item(ref, bpmn_id)
+        attach_required(self.engine, user, item.id)  # the checklist's required documents, as samples
         self.engine.complete(user, item.id, {**FORMS.get(bpmn_id, {}), **data}, source="cli")
         return item
 

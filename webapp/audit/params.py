@@ -32,6 +32,7 @@ ACTIONS = {
     "incident_retried": _l("Incident retried"), "incident_resolved": _l("Incident resolved"),
     "instance_migrated": _l("Moved to a newer process version"), "signed_out": _l("Signed out"),
     "token_revoked": _l("API token revoked"),
+    "document_attached": _l("Document attached"), "draft_saved": _l("Draft saved"),
 }
 OUTCOMES = {"done": _l("Done"), "denied": _l("Denied"), "failed": _l("Failed")}
 TEXT_FIELDS = ("loan", "actor", "role", "process", "action", "outcome", "rule")
