@@ -71,6 +71,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.register_blueprint(ops.bp)
     ops.init_app(app)
     csrf.exempt(api.bp)
+    from . import notifications
+    notifications.init_app(app)
 
     from .init_db import init_db_command
     app.cli.add_command(init_db_command)

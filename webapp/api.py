@@ -15,7 +15,7 @@ from .access import WebUser, get_loan
 from .extensions import credit_engine
 from .inbox import read_filters
 from .openapi import KINDS, openapi_document
-from .serialize import act_json, done_json, incident_json, item_json, loan_json, task_json
+from .serialize import act_json, done_json, incident_json, item_json, loan_json, notification_json, task_json
 from .templating import STAGE_LABELS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -202,3 +202,16 @@ def retry_incident(incident_id: int):
     incident = credit_engine().retry_incident(incident_id, username(), to_latest=payload.get("to_latest", False),
                                               source="api")
     return jsonify(incident_json(incident, g.api_user))
+
+
+@bp.get("/notifications")
+def list_notifications():
+    from .notifications import reader_locale
+
+    if request.args.get("unread") not in (None, "true", "false"):
+        raise InvalidInput("unread must be true or false.")
+    limit = _whole(request.args, "limit", 50, 1, 500)
+    rows = credit_engine().notifications(username(), reader_locale(), limit,
+                                         unread_only=request.args.get("unread") == "true")
+    return jsonify({"unread": credit_engine().unread_notifications(username()),
+                    "notifications": [notification_json(n) for n in rows]})

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select
 
-from engine.commands import authority, failures, payments
+from engine.commands import authority, failures, notifications, payments
 from engine.commands.unit import Unit
 from engine.errors import ScriptFailed
 from engine.runtime import execution
@@ -63,6 +63,8 @@ def _completed(unit: Unit, instance: ProcessInstance, workflow, loan: Loan) -> N
     end = execution.end_event_reached(workflow)
     status = END_STATUS.get(end or "")
     if status and (status == "closed" or loan.status == "active"):  # origination's ends decide an active loan only
+        if status in notifications.LOAN_OUTCOMES and loan.status != status:
+            notifications.loan_decided(unit, loan, notifications.LOAN_OUTCOMES[status])
         loan.status = status
     if loan.status in ("rejected", "withdrawn", "closed"):
         loan.stage = "closed"
@@ -114,6 +116,7 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
                           detail={"duty": meta.duty, "assigned_to": candidate, "task_id": task_id})
         if candidate is None:
             authority.route_up(unit, item, loan, instance)
+        notifications.task_opened(unit, item, loan)
         if meta.stage:
             loan.stage = meta.stage
 

@@ -8,7 +8,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from policies.committee import RECUSE, convening_problem
 
-from engine.commands import failures, payments
+from engine.commands import failures, notifications, payments
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
 from engine.commands.unit import Unit, locked_item
@@ -104,6 +104,8 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
         raise
     failures.resolve(unit.session, unit.audit, instance, ("task", "unserved"), now, actor, loan.reference,
                      task=item.bpmn_id)
+    if item.duty == notifications.DECIDE_WARNING:
+        notifications.warning_decided(unit, loan, dict(task.data), actor)
     if meta.loan_event:
         payments.apply_loan_event(unit, loan, meta.loan_event, dict(task.data), actor, instance)
     for field_name in meta.loan_updates:
