@@ -40,12 +40,11 @@ def notify(unit: Unit, username: str | None, kind: str, loan_ref: str | None = N
 
 
 def task_opened(unit: Unit, item: WorkItem, loan: Loan) -> None:
-    """A new task named for one person, or sent up the authority chain to those whose limit covers it."""
+    """A new task (flushed: its id is the link) named for one person, or sent up the authority chain to those
+    whose limit covers it."""
     if item.candidate_user:
-        unit.session.flush()  # the work item's id is the link
         notify(unit, item.candidate_user, "task_assigned", loan.reference, item.id, task=item.name)
     elif item.escalation == "authority":
-        unit.session.flush()
         amount = Decimal(str(loan.amount))
         for username in holders(unit, item.role, item.branch, amount, limited=True):
             notify(unit, username, "task_routed_up", loan.reference, item.id, task=item.name,

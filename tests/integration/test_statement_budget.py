@@ -9,8 +9,10 @@ from sqlalchemy import event
 from engine.runtime.live import LiveWorkflows
 from tests.integration.conftest import FORMS
 
-# statements per completion on this path (BEGIN included); PostgreSQL adds the audit chain's advisory lock
-BUDGET = {"investigate": 18, "review": 21, "sign_business": 18, "sign_risk": 22}
+# statements per completion on this path (BEGIN included); PostgreSQL adds the audit chain's advisory lock;
+# a task opened for one named person (the business signature, the contract) and the approval fed back to the
+# originator add their notification rows
+BUDGET = {"investigate": 18, "review": 22, "sign_business": 18, "sign_risk": 24}
 
 
 @pytest.fixture
