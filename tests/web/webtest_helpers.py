@@ -25,7 +25,8 @@ FORMS = {
 }
 # Tables that hold loans and their history; users and deployed processes survive between PostgreSQL tests.
 CASE_TABLES = ("work_item", "duty_record", "process_instance", "loan", "audit_event", "audit_checkpoint", "api_token",
-               "leave", "delegation", "pending_message", "incident", "payment", "customer", "customer_group")
+               "leave", "delegation", "pending_message", "incident", "payment", "customer", "customer_group",
+               "notification", "outbox")
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
