@@ -309,3 +309,28 @@ def test_two_workers_never_send_one_notification_twice(engine, driver, database_
     assert sum(counts) == len(refs)
     with engine.db.reading() as session:
         assert set(session.scalars(select(Outbox.status))) == {"sent"}
+
+
+def test_operators_set_contacts_and_send_the_outbox_from_the_command_line(engine, driver, database_url,
+                                                                         smtp_server):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    def cli(*args, **env):
+        return CliRunner().invoke(main, ["--database", database_url, *args], env={"CREDITFLOW_LANG": "en", **env})
+
+    off = cli("notifications", "send")
+    assert off.exit_code == 0 and "E-mail is off" in off.output
+    saved = cli("users", "contact", "cm_wang", "--email", "wang@bank.example", "--locale", "zh_CN")
+    assert saved.exit_code == 0 and "Contact details of cm_wang saved." in saved.output
+    bad = cli("users", "contact", "cm_wang", "--email", "wang at bank")
+    assert bad.exit_code == 1 and "'wang at bank' is not an e-mail address." in bad.output
+    handler, port = smtp_server()
+    mail_on(engine, port)
+    ref = driver.start()
+    sent = cli("notifications", "send", CREDITFLOW_LANG="zh_CN", CREDITFLOW_SMTP_HOST="127.0.0.1",
+               CREDITFLOW_SMTP_PORT=str(port), CREDITFLOW_SMTP_STARTTLS="false")
+    assert sent.exit_code == 0 and "已发送 1 封邮件，0 封稍后重试，0 封最终发送失败。" in sent.output
+    [(rcpt, message)] = handler.messages
+    assert rcpt == ["wang@bank.example"] and ref in subject_of(message)
