@@ -52,19 +52,12 @@ def sentence(kind: str, loan_ref: str | None, params: dict, locale: str) -> str:
     values = {**params, "loan": loan_ref or "—"}
     if "decision" in values:
         values["decision"] = gettext(DECISIONS.get(values["decision"], str(values["decision"])))
-    text = gettext(template)
-    try:
-        return text % values
-    except (KeyError, TypeError, ValueError):
-        return template % values if _fits(template, values) else gettext(UNKNOWN) % values
-
-
-def _fits(template: str, values: dict) -> bool:
-    try:
-        template % values
-        return True
-    except (KeyError, TypeError, ValueError):
-        return False
+    for text in (gettext(template), template):  # a translation that lost a parameter falls back to English
+        try:
+            return text % values
+        except (KeyError, TypeError, ValueError):
+            continue
+    return gettext(UNKNOWN) % values
 
 
 def title(kind: str, locale: str) -> str:

@@ -14,6 +14,7 @@ from engine.roles import INCIDENT_ROLES
 from .access import WebUser, get_loan
 from .extensions import credit_engine
 from .inbox import read_filters
+from .notifications import reader_locale
 from .openapi import KINDS, openapi_document
 from .serialize import act_json, done_json, incident_json, item_json, loan_json, notification_json, task_json
 from .templating import STAGE_LABELS
@@ -206,8 +207,6 @@ def retry_incident(incident_id: int):
 
 @bp.get("/notifications")
 def list_notifications():
-    from .notifications import reader_locale
-
     if request.args.get("unread") not in (None, "true", "false"):
         raise InvalidInput("unread must be true or false.")
     limit = _whole(request.args, "limit", 50, 1, 500)

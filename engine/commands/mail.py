@@ -54,8 +54,9 @@ def _send_next(kernel: Kernel) -> str | None:
         row = session.execute(_due(now)).first()
         if row is None:
             return None
-        outbox_id, attempts = row.Outbox.id, row.Outbox.attempts
-        error = _attempt(kernel, row.Outbox, row.Notification)
+        session.expunge_all()  # plain values from here on; no transaction stays open while the mail goes out
+    outbox_id, attempts = row.Outbox.id, row.Outbox.attempts
+    error = _attempt(kernel, row.Outbox, row.Notification)
     with kernel.db.transaction() as session:
         outbox = session.get(Outbox, outbox_id)
         if outbox.status != "pending" or outbox.attempts != attempts:
