@@ -92,3 +92,9 @@ def test_the_api_lists_my_notifications_in_the_request_language(client, engine, 
     bad = client.get("/api/v1/notifications?unread=maybe", headers=headers)
     assert bad.status_code == 400 and bad.get_json()["code"] == "invalid_input"
     assert client.get("/api/v1/notifications").status_code == 401
+
+
+def test_metrics_count_the_e_mails_waiting_and_failed(client):
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'creditflow_notification_emails{status="pending"} 0.0' in text
+    assert 'creditflow_notification_emails{status="failed"} 0.0' in text
