@@ -14,7 +14,7 @@ from engine.store.models import Loan, Notification, Outbox, RoleGrant, User, Wor
 
 # The end a loan's origination reached -> what the originator is told.
 LOAN_OUTCOMES = {"rejected": "loan_rejected", "withdrawn": "loan_withdrawn"}
-# The message that starts a risk warning, and the duty whose completion decides it.
+# The message that starts a risk warning (as engine/commands/loans.py throws it), and the duty that decides it.
 WARNING_MESSAGE = "warning_raised"
 DECIDE_WARNING = "decide_warning"
 
@@ -108,4 +108,8 @@ def mark_read(unit: Unit, username: str, notification_id: int | None = None) -> 
         if owned is None:
             raise NotFound("Notification %(id)s does not exist.", id=notification_id)
         query = query.where(Notification.id == notification_id)
-    return unit.session.execute(query.values(read_at=unit.clock.now())).rowcount
+    count = unit.session.execute(query.values(read_at=unit.clock.now())).rowcount
+    if count:
+        unit.audit.record("notifications_read", actor=username,
+                          detail={"notification": notification_id or "all", "count": count})
+    return count

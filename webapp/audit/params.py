@@ -32,6 +32,7 @@ ACTIONS = {
     "incident_retried": _l("Incident retried"), "incident_resolved": _l("Incident resolved"),
     "instance_migrated": _l("Moved to a newer process version"), "signed_out": _l("Signed out"),
     "token_revoked": _l("API token revoked"),
+    "user_contact_changed": _l("E-mail address or language changed"), "notifications_read": _l("Notifications read"),
 }
 OUTCOMES = {"done": _l("Done"), "denied": _l("Denied"), "failed": _l("Failed")}
 TEXT_FIELDS = ("loan", "actor", "role", "process", "action", "outcome", "rule")
