@@ -329,5 +329,36 @@ class CreditEngine:
 
         return self._read(documents.draft, username, item_id)
 
+    # -- notifications ------------------------------------------------------------------------
+    def notifications(self, username: str, locale: str, limit: int = 50, unread_only: bool = False) -> list:
+        """The user's notifications, newest first, with sentences in `locale`."""
+        from engine.queries import notifications as notification_queries  # one block, merged as one piece
+
+        return self._read(notification_queries.notifications, username, locale, limit, unread_only)
+
+    def unread_notifications(self, username: str) -> int:
+        from engine.queries import notifications as notification_queries
+
+        return self._read(notification_queries.unread_count, username)
+
+    def mark_notifications_read(self, username: str, notification_id: int | None = None, source: str = "web") -> int:
+        """One notification (or, without an id, all of them) read; returns how many were unread."""
+        from engine.commands import notifications
+
+        with self.command(source, "mark_notifications_read") as unit:
+            return notifications.mark_read(unit, username, notification_id)
+
+    def send_notifications(self, limit: int = 100):
+        """Send the due e-mails of the outbox (the worker calls this on every loop); returns a MailRun."""
+        from engine.commands import mail
+
+        return mail.send_pending(self.kernel, limit)
+
+    def set_contact(self, username: str, email: str | None = None, locale: str | None = None,
+                    actor: str | None = None, source: str = "cli") -> None:
+        """Where a user's notification e-mails go and in which language."""
+        with self.command(source, "set_contact") as unit:
+            people.set_contact(unit, username, email, locale, actor)
+
 
 __all__ = ["CreditEngine", "DeploymentRejected"]

@@ -38,6 +38,16 @@ class Settings:
     inbox_page_size: int = 50
     live_cache_mb: int = 64                  # saved workflow state this process keeps live between commands (0: none)
     token_valid_days: int = 90               # API bearer tokens expire after this many days
+    smtp_host: str | None = None             # e-mail notifications through this SMTP server; none: in-app only
+    smtp_port: int = 587
+    smtp_from: str | None = None             # the sender address of notification e-mails
+    smtp_user: str | None = None             # sign in to the SMTP server when set
+    smtp_password: str | None = None
+    smtp_starttls: bool = True               # upgrade the SMTP connection with STARTTLS before signing in
+    smtp_timeout_seconds: float = 20.0
+    mail_max_attempts: int = 5               # sending attempts before an e-mail is marked failed
+    mail_backoff_seconds: float = 60.0       # first wait after a failed attempt; doubles with every attempt
+    public_base_url: str = "http://localhost:5000"  # links in e-mails point here
     config: str | None = None                # a TOML file with any of these keys (lower case)
     test_postgres_url: str | None = None     # the test suite's PostgreSQL server
     documents_path: str | None = None        # where attached files are kept; default: <instance>/documents

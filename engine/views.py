@@ -195,3 +195,31 @@ class DraftView:
 
     values: dict
     saved_at: datetime
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    """One notification as its reader sees it: the sentence in their language and where it leads."""
+
+    id: int
+    kind: str
+    loan_ref: str | None
+    item_id: int | None
+    title: str
+    text: str
+    link: str
+    created_at: datetime
+    read_at: datetime | None
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None
+
+
+@dataclass(frozen=True)
+class MailRun:
+    """What one pass over the e-mail outbox did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0

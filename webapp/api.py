@@ -16,8 +16,10 @@ from .access import WebUser, get_loan
 from .extensions import credit_engine
 from .credit_file import SEARCH_KEYS, read_search
 from .inbox import read_filters
+from .notifications import reader_locale
 from .openapi import KINDS, openapi_document
-from .serialize import act_json, done_json, incident_json, item_json, loan_json, loan_row_json, task_json
+from .serialize import (act_json, done_json, incident_json, item_json, loan_json, loan_row_json, notification_json,
+                        task_json)
 from .templating import STAGE_LABELS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -261,3 +263,13 @@ def download_document(document_id: int):
     from .documents import download
 
     return download(document_id, user=g.api_user.username, source="api")
+
+@bp.get("/notifications")
+def list_notifications():
+    if request.args.get("unread") not in (None, "true", "false"):
+        raise InvalidInput("unread must be true or false.")
+    limit = _whole(request.args, "limit", 50, 1, 500)
+    rows = credit_engine().notifications(username(), reader_locale(), limit,
+                                         unread_only=request.args.get("unread") == "true")
+    return jsonify({"unread": credit_engine().unread_notifications(username()),
+                    "notifications": [notification_json(n) for n in rows]})

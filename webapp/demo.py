@@ -77,6 +77,7 @@ def seed_demo(database_url: str, password: str, now, policy_path: str | None = N
     try:
         engine.deploy([BUNDLED_BPMN], actor=None, source="cli")
         driver = DemoDriver(engine, clock, seed=11, inspections=0, password=password)
+        give_addresses(engine)
         results = []
         for originator, borrower, product, amount, target, prefer in DEMO_LOANS:
             driver.prefer = prefer
@@ -91,6 +92,16 @@ def seed_demo(database_url: str, password: str, now, policy_path: str | None = N
         return DemoResult(results)
     finally:
         engine.db.dispose()
+
+
+def give_addresses(engine, domain: str = "bank.example") -> None:
+    """Every demo user reads Chinese and has an address made of their surname (cm_wang: wang@bank.example), or of
+    the whole user name where two share a surname, so notification e-mails can be tried against a test server."""
+    names = engine.usernames()
+    surnames = [name.rsplit("_", 1)[-1] for name in names]
+    for name, surname in zip(names, surnames):
+        local = surname if surnames.count(surname) == 1 else name
+        engine.set_contact(name, f"{local}@{domain}", "zh_CN", actor=None, source="cli")
 
 
 def users_by_role(engine) -> dict[str, list[str]]:

@@ -142,6 +142,17 @@ def _schemas(application: dict) -> dict:
         "Retry": {"type": "object", "additionalProperties": False, "properties": {
             "to_latest": {"type": "boolean", "description": "First move the instance to the newest version"}}},
         **_document_schemas(time),
+        "Notification": {"type": "object", "required": ["id", "kind", "title", "text", "link", "created_at", "read"],
+                         "properties": {
+                             "id": {"type": "integer"}, "kind": {"type": "string"}, "loan": _nullable("string"),
+                             "task_id": _nullable("integer"), "title": {"type": "string"},
+                             "text": {"type": "string", "description": "What happened, in the request's language"},
+                             "link": {"type": "string", "description": "Path of the task or loan page"},
+                             "created_at": time, "read": {"type": "boolean"},
+                             "read_at": {"type": ["string", "null"], "format": "date-time"}}},
+        "NotificationList": {"type": "object", "required": ["unread", "notifications"], "properties": {
+            "unread": {"type": "integer", "description": "How many of all my notifications are unread"},
+            "notifications": {"type": "array", "items": _ref("Notification")}}},
     }
 
 
@@ -234,6 +245,15 @@ def openapi_document(application_schema: dict) -> dict:
                 "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("Retry")}}},
                 "responses": {"200": _json(_ref("Incident"), "The incident after the attempt"),
                               **_errors(400, 401, 403, 404, 409)}}},
+            "/api/v1/notifications": {"get": {
+                "operationId": "listNotifications", "summary": "My notifications, newest first",
+                "parameters": [
+                    {"name": "unread", "in": "query", "schema": {"type": "boolean"},
+                     "description": "Only the unread ones"},
+                    {"name": "limit", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}],
+                "responses": {"200": _json(_ref("NotificationList"), "Notifications, newest first"),
+                              **_errors(400, 401)}}},
         },
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},

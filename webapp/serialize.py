@@ -113,3 +113,10 @@ def _plain(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def notification_json(note) -> dict:
+    from flask import request
+    return {"id": note.id, "kind": note.kind, "loan": note.loan_ref, "task_id": note.item_id, "title": note.title,
+            "text": note.text, "link": request.script_root + note.link, "created_at": _time(note.created_at),
+            "read": not note.unread, "read_at": _time(note.read_at)}

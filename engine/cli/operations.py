@@ -57,6 +57,10 @@ def worker(ctx, interval):
                 away_since = None
                 if fired:
                     click.echo(_("%(count)s process instance(s) moved on.", count=fired))
+                mailed = engine.send_notifications()
+                if mailed.sent or mailed.failed:
+                    click.echo(_("%(sent)s e-mail(s) sent, %(failed)s failed for good.", sent=mailed.sent,
+                                 failed=mailed.failed))
             except (DatabaseUnavailable, OperationalError, InterfaceError) as exc:
                 away_since = away_since or time.monotonic()
                 away = time.monotonic() - away_since

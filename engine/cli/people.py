@@ -132,5 +132,16 @@ def users_revoke_token(ctx, token_id):
     click.echo(_("API token %(id)s revoked.", id=token_id))
 
 
+@users.command("contact", help=_("Set where a user's notification e-mails go and in which language."))
+@click.argument("username")
+@click.option("--email", help=_("E-mail address (an empty value removes it)."))
+@click.option("--locale", type=click.Choice(["zh_CN", "en"]), help=_("Language of the user's e-mails."))
+@click.pass_context
+def users_contact(ctx, username, email, locale):
+    engine = engine_from(ctx)
+    run(lambda: engine.set_contact(username, email, locale, actor=None, source="cli"))
+    click.echo(_("Contact details of %(username)s saved.", username=username))
+
+
 def register(main: click.Group) -> None:
     main.add_command(users)

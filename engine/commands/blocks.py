@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.commands.notifications import notify
 from engine.commands.unit import Unit
 from engine.errors import InvalidInput, NotAllowed
 from engine.store.models import DutyRecord, Loan, ProcessInstance, User, WorkItem
@@ -30,6 +31,7 @@ def inspection_missed(unit: Unit, loan: Loan, instance: ProcessInstance, payload
         manager.origination_blocked = True
         unit.audit.record("origination_blocked", loan_ref=loan.reference, rule="BLOCK-01",
                           detail={"username": manager.username, "missed": manager.missed_inspections})
+        notify(unit, manager.username, "origination_blocked", loan.reference, missed=manager.missed_inspections)
 
 
 def lift_origination_block(unit: Unit, username: str, actor: str, reason: str) -> None:
@@ -44,3 +46,4 @@ def lift_origination_block(unit: Unit, username: str, actor: str, reason: str) -
     manager.missed_inspections = 0
     unit.audit.record("origination_unblocked", actor=actor, role="post_loan_head", reason=reason,
                       detail={"username": username})
+    notify(unit, username, "origination_unblocked", by=actor)

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from engine.commands import failures
+from engine.commands import failures, notifications
 from engine.commands.unit import open_unit
 from engine.errors import DatabaseUnavailable, EngineError
 from engine.kernel import Kernel
@@ -72,6 +72,7 @@ def _escalate(kernel: Kernel, item_id: int) -> None:
                           detail={"task_id": item.task_id, "reason": item.escalation, "due_at": item.due_at,
                                   "to": to, "chair": chair, "assigned_to": item.candidate_user,
                                   "claimed_by": item.claimed_by})
+        notifications.task_escalated(unit, item, loan, to, chair)
         if not served:
             unserved = NoEligiblePerformer("Nobody may perform %(task)s on loan %(loan)s under the policy; grant the "
                                            "role or reassign it.", task=item.name, loan=loan.reference)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy import func, select
 
-from engine.commands import blocks
+from engine.commands import blocks, notifications
 from engine.commands.steps import save_state, subject_of
 from engine.commands.unit import Unit
 from engine.runtime import execution
@@ -46,6 +46,8 @@ def start_instance(unit: Unit, loan: Loan, version: ProcessVersion, data: dict, 
     execution.run_engine(workflow, log)
     if message is not None:
         execution.deliver_message(workflow, message, payload, log)
+        if message == notifications.WARNING_MESSAGE:
+            notifications.warning_raised(unit, loan, payload or {})
     if loaded.start_duty and loaded.start_initiator:
         _record_initiator(unit, loan, instance, workflow, loaded)
     advance(unit, instance, workflow, loaded, loan, log)

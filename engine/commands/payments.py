@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from engine.commands import notifications
 from engine.commands.unit import Unit
 from engine.errors import InvalidInput, NotAllowed
 from engine.runtime import execution
@@ -33,6 +34,7 @@ def apply_loan_event(unit: Unit, loan: Loan, event: str, data: dict, actor: str 
         unit.audit.record("loan_approved", **where, detail={
             "amount": loan.approved_amount, "currency": loan.currency, "term_months": loan.approved_term_months,
             "conditions": loan.approved_conditions, "tier": loan.approval_tier})
+        notifications.loan_decided(unit, loan, "loan_approved")
     elif event == "released":
         loan.released_at = now
         unit.audit.record("payment_released", **where, detail={"undrawn": undrawn(unit, loan)})

@@ -1,14 +1,20 @@
 """People: users, role grants, leave and delegations. Each change is an audit event."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from engine.commands.unit import Unit
+from engine.errors import InvalidInput
+from engine.i18n import LOCALES
 from engine.store import people as users
 from engine.store.models import User
 from engine.store.people import get_user
+
+# One address, no display name: local part, @, a domain with a dot.
+EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
 
 
 def add_user(unit: Unit, username: str, password: str | None, display_name: str, actor: str | None) -> None:
@@ -56,3 +62,22 @@ def delegate(unit: Unit, principal: str, stand_in: str, starts_on, ends_on, acto
     users.add_delegation(unit.session, principal, stand_in, starts_on, ends_on)
     unit.audit.record("delegation_recorded", actor=actor, detail={
         "principal": principal, "stand_in": stand_in, "from": starts_on, "to": ends_on})
+
+
+def set_contact(unit: Unit, username: str, email: str | None, locale: str | None, actor: str | None) -> None:
+    """A user's e-mail address ("" clears it) and language for notifications; None leaves a value as it is."""
+    user = get_user(unit.session, username)
+    before = {"email": user.email, "locale": user.locale}
+    if email is not None:
+        email = email.strip()
+        if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
+            raise InvalidInput("'%(value)s' is not an e-mail address.", value=email,
+                               field_templates={"email": ("Not an e-mail address.", {})})
+        user.email = email or None
+    if locale is not None:
+        if locale not in LOCALES:
+            raise InvalidInput("The language must be one of: %(choices)s.", choices=", ".join(LOCALES),
+                               field_templates={"locale": ("Not a known language.", {})})
+        user.locale = locale
+    unit.audit.record("user_contact_changed", actor=actor, detail={
+        "username": username, "before": before, "after": {"email": user.email, "locale": user.locale}})

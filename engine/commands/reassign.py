@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from engine.commands.notifications import notify
 from engine.commands.unit import Unit, locked_item
 from engine.errors import InvalidInput, NotAllowed
 from engine.roles import PERSONAL_DUTIES, SUPERVISOR_ROLES
@@ -41,3 +42,5 @@ def reassign(unit: Unit, actor: str, item_id: int, to_user: str, reason: str) ->
                       instance_id=item.instance_id, process_version=instance.process_version.version,
                       step=item.bpmn_id, step_name=item.name, role=item.role, reason=reason.strip(),
                       detail={"task_id": item.task_id, "before": before, "after": {"assigned_to": target.username}})
+    notify(unit, target.username, "task_reassigned", loan.reference, item.id, task=item.name, by=actor,
+           reason=reason.strip())

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import select
 
-from engine.commands import authority, failures, payments
+from engine.commands import authority, failures, notifications, payments
 from engine.commands.unit import Unit
 from engine.errors import ScriptFailed
 from engine.runtime import execution
@@ -52,9 +52,11 @@ def save_state(unit: Unit, instance: ProcessInstance, workflow, loaded: LoadedPr
     instance.updated_at = now
     if workflow.completed:
         _completed(unit, instance, workflow, loan)
-    refresh_work_items(unit, instance, workflow, loaded, loan, completed_task_id)
+    opened = refresh_work_items(unit, instance, workflow, loaded, loan, completed_task_id)
     loan.updated_at = now
     unit.session.flush()
+    for item in opened:  # ids known now; the notifications go in with the commit
+        notifications.task_opened(unit, item, loan)
 
 
 def _completed(unit: Unit, instance: ProcessInstance, workflow, loan: Loan) -> None:
@@ -63,6 +65,8 @@ def _completed(unit: Unit, instance: ProcessInstance, workflow, loan: Loan) -> N
     end = execution.end_event_reached(workflow)
     status = END_STATUS.get(end or "")
     if status and (status == "closed" or loan.status == "active"):  # origination's ends decide an active loan only
+        if status in notifications.LOAN_OUTCOMES and loan.status != status:
+            notifications.loan_decided(unit, loan, notifications.LOAN_OUTCOMES[status])
         loan.status = status
     if loan.status in ("rejected", "withdrawn", "closed"):
         loan.stage = "closed"
@@ -74,8 +78,9 @@ def _completed(unit: Unit, instance: ProcessInstance, workflow, loan: Loan) -> N
 
 
 def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: LoadedProcess, loan: Loan,
-                       completed_task_id: str | None = None) -> None:
-    """One work item per READY user task: new ones offered (and audited), vanished ones cancelled."""
+                       completed_task_id: str | None = None) -> list[WorkItem]:
+    """One work item per READY user task: new ones offered (and audited), vanished ones cancelled; returns the
+    new ones."""
     existing = {w.task_id: w for w in unit.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id))}
     ready = {str(t.id): t for t in execution.ready_user_tasks(workflow)}
     for task_id, item in existing.items():
@@ -91,6 +96,7 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
                                  loan.reference, task=item.bpmn_id)
             unit.session.delete(item)
     now = unit.clock.now()
+    opened = []
     for task_id, task in ready.items():
         if task_id in existing:
             continue
@@ -114,8 +120,10 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
                           detail={"duty": meta.duty, "assigned_to": candidate, "task_id": task_id})
         if candidate is None:
             authority.route_up(unit, item, loan, instance)
+        opened.append(item)
         if meta.stage:
             loan.stage = meta.stage
+    return opened
 
 
 def due_at(unit: Unit, meta, task, now: datetime) -> datetime:

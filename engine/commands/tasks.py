@@ -9,7 +9,7 @@ from sqlalchemy import delete
 
 from policies.committee import RECUSE, convening_problem
 
-from engine.commands import documents, failures, payments
+from engine.commands import documents, failures, notifications, payments
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
 from engine.commands.unit import Unit, locked_item
@@ -106,6 +106,8 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
         raise
     failures.resolve(unit.session, unit.audit, instance, ("task", "unserved"), now, actor, loan.reference,
                      task=item.bpmn_id)
+    if item.duty == notifications.DECIDE_WARNING:
+        notifications.warning_decided(unit, loan, dict(task.data), actor)
     if meta.loan_event:
         payments.apply_loan_event(unit, loan, meta.loan_event, dict(task.data), actor, instance)
     for field_name in meta.loan_updates:

@@ -60,3 +60,16 @@ class WorkCollector:
             chain = GaugeMetricFamily("creditflow_audit_chain_length", "Events in the audit chain")
             chain.add_metric([], session.scalar(select(func.max(AuditEvent.id))) or 0)
             yield chain
+            yield self._emails(session)
+
+    @staticmethod
+    def _emails(session):
+        """Notification e-mails waiting to go out, and those that failed for good."""
+        from engine.store.models import Outbox
+        emails = GaugeMetricFamily("creditflow_notification_emails", "Notification e-mails by status (pending, "
+                                   "failed)", labels=["status"])
+        counts = dict(session.execute(select(Outbox.status, func.count()).where(
+            Outbox.status.in_(("pending", "failed"))).group_by(Outbox.status)).all())
+        for status in ("pending", "failed"):
+            emails.add_metric([status], counts.get(status, 0))
+        return emails

@@ -48,6 +48,8 @@ class User(Base):
     missed_inspections: Mapped[int] = mapped_column(Integer, default=0)
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # bumped at sign-out
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    email: Mapped[str | None] = mapped_column(String(254))  # where notification e-mails go; none: in-app only
+    locale: Mapped[str | None] = mapped_column(String(8))  # zh_CN or en: the language of their e-mails
 
     grants: Mapped[list[RoleGrant]] = relationship(back_populates="user", cascade="all, delete-orphan",
                                                    lazy="selectin")
@@ -379,3 +381,36 @@ class TaskDraft(Base):
     username: Mapped[str] = mapped_column(String(64))
     values: Mapped[dict] = mapped_column(JSON, default=dict)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """Something a named person should know (a task for them, a decision fed back), written with the change."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_read", "username", "read_at"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    loan_ref: Mapped[str | None] = mapped_column(String(32))
+    item_id: Mapped[int | None] = mapped_column(Integer)  # the work item it is about (its link), if any
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Outbox(Base):
+    """One notification e-mail to send: the worker sends it after the change committed, with retries."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

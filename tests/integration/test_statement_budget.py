@@ -11,8 +11,10 @@ from engine.simulation.documents import attach_required
 from tests.integration.conftest import FORMS
 
 # statements per completion on this path (BEGIN included); PostgreSQL adds the audit chain's advisory lock.
-# Every completion deletes the task's drafts (one statement); a task with required documents reads what is attached.
-BUDGET = {"investigate": 20, "review": 22, "sign_business": 19, "sign_risk": 23}
+# Every completion deletes the task's drafts (one statement); a task with required documents reads what is attached;
+# a task opened for one named person (the business signature, the contract) and the approval fed back to the
+# originator add their notification rows.
+BUDGET = {"investigate": 20, "review": 23, "sign_business": 19, "sign_risk": 25}
 
 
 @pytest.fixture

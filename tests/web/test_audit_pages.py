@@ -18,7 +18,8 @@ PAGES = ["/audit/", "/audit/heatmap", "/audit/segregation", "/audit/loans/{ref}"
          "/audit/export.json", "/audit/loans/{ref}/export.csv", "/audit/loans/{ref}/export.json",
          "/audit/versions/1/diagram.bpmn", "/audit/static/audit.js"]
 # Posts that change only the visitor's own session, not the bank's data.
-SESSION_ONLY = {"auth.login", "auth.logout", "i18n.switch_locale"}
+SESSION_ONLY = {"auth.login", "auth.logout", "i18n.switch_locale",
+                "notifications.read_all", "notifications.read_one"}  # one's own notifications: no loan changes
 
 
 @pytest.fixture

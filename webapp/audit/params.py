@@ -33,6 +33,7 @@ ACTIONS = {
     "instance_migrated": _l("Moved to a newer process version"), "signed_out": _l("Signed out"),
     "token_revoked": _l("API token revoked"),
     "document_attached": _l("Document attached"), "draft_saved": _l("Draft saved"),
+    "user_contact_changed": _l("E-mail address or language changed"), "notifications_read": _l("Notifications read"),
 }
 OUTCOMES = {"done": _l("Done"), "denied": _l("Denied"), "failed": _l("Failed")}
 TEXT_FIELDS = ("loan", "actor", "role", "process", "action", "outcome", "rule")
