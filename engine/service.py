@@ -55,6 +55,12 @@ class CreditEngine:
         _bundle, problems = validate_files(collect_files(paths), self.gate.lane_roles)
         return problems
 
+    def untranslated(self, paths) -> list:
+        """Names and instructions the English catalogs beside the diagrams lack (warnings; deploying still works)."""
+        from engine.runtime.validation import untranslated
+
+        return untranslated(collect_files(paths))
+
     def deploy(self, paths, actor: str | None = None, source: str = "cli",
                approved_by: str | None = None) -> list[DeployResult]:
         return deployment.deploy(self.kernel, collect_files(paths), actor, approved_by, source)
