@@ -77,6 +77,12 @@ class CreditEngine:
     def policy_problems(self) -> list[str]:
         return self._read(processes.policy_problems, self.kernel)
 
+    def step_texts(self, locale: str | None):
+        """Names of steps and processes, and the diagrams, in the reader's language (one per request)."""
+        from engine.queries.texts import StepTexts, version_refs
+
+        return StepTexts(self._read(version_refs), self.kernel.texts, self.process_files, locale)
+
     # -- loans --------------------------------------------------------------------------------
     def start_loan(self, actor: str, application: dict, source: str = "web") -> str:
         with self.command(source, "start_loan") as unit:

@@ -154,3 +154,5 @@ class TaskFormView:
     name: str
     loan_ref: str
     form: dict
+    process_id: str = ""  # with bpmn_id: what the name is looked up by in the reader's language
+    bpmn_id: str = ""

@@ -94,10 +94,17 @@ class ProcessTexts:
     en: dict[str, ModelText] = field(default_factory=dict)
     diagrams: dict[str, str] = field(default_factory=dict)  # BPMN file -> its XML
     english: dict[str, dict] = field(default_factory=dict)  # BPMN file -> its catalog entries
+    fields: dict[str, dict] = field(default_factory=dict)  # form field -> its JSON Schema (titles, choices)
 
     @classmethod
     def of(cls, files: dict[str, str]) -> "ProcessTexts":
         texts = cls()
+        for name in sorted(files):
+            if name.startswith("forms/") and name.endswith(".json"):
+                properties = json.loads(files[name]).get("properties") or {}
+                for field_name, prop in properties.items():
+                    if isinstance(prop, dict):
+                        texts.fields.setdefault(field_name, prop)
         for name, content in files.items():
             if PurePosixPath(name).suffix not in (".bpmn", ".dmn"):
                 continue

@@ -14,7 +14,7 @@ from engine.errors import NotFound
 from ..extensions import credit_engine
 from ..i18n import is_chinese
 from ..serialize import diagram_response
-from ..templating import ROLE_LABELS
+from ..templating import ROLE_LABELS, step_texts
 from .blueprint import bp
 from .params import ACTIONS, OUTCOMES, changes, cursor, duration, other_detail, read_filters, shown
 
@@ -97,14 +97,12 @@ def export_trace(reference: str, fmt: str):
 
 @bp.get("/versions/<int(max=2147483647):version_id>/diagram.bpmn")
 def diagram(version_id: int):
-    try:
-        files = credit_engine().process_files(version_id)
-    except NotFound:
+    found = step_texts().diagram(version_id)  # names in the reader's language
+    if found is None:
         abort(404)
-    name = next((n for n in sorted(files) if n.endswith(".bpmn")), None)
-    if name is None:
-        abort(404)
-    return diagram_response(files[name], name)
+    response = diagram_response(found[1], found[0])
+    response.headers["Vary"] = "Cookie, Accept-Language"
+    return response
 
 
 @bp.get("/heatmap")
