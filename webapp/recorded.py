@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .i18n import CODE_WORDS, enum_label, field_title
+from .i18n import CODE_WORDS, enum_label, field_title, is_chinese
 
 # Variables the processes and the engine put on the file themselves (no form defines them).
 CASE_FIELD_TITLES = {
@@ -19,6 +19,8 @@ CASE_FIELD_TITLES = {
     "inspection_due_on": _l("Next inspection due on"), "inspection_period": _l("Inspection period"),
     "paid_total": _l("Paid so far"), "undrawn": _l("Undrawn"), "drawdowns_paid": _l("Drawdowns paid"),
     "floor_violation": _l("Better than the floor"), "first_inspection_days": _l("Days to the first inspection"),
+    "disbursed_on": _l("Disbursed on"), "inspection_count": _l("Inspections done"), "signal": _l("Warning signal"),
+    "raised_by": _l("Raised by"),
 }
 # Fields whose numbers are sums of money.
 MONEY_FIELDS = {"amount", "paid_total", "undrawn", "payment_amount", "collateral_value", "group_exposure",
@@ -41,13 +43,13 @@ def _money(value) -> str:
         return str(value)
 
 
-def value_text(name: str, value, prop: dict | None, fields: dict[str, dict]) -> str:
+def value_text(name: str, value, prop: dict | None, fields) -> str:
     """One recorded value in words: a choice by its title, a yes/no in words, an amount with separators."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
-    if isinstance(value, (int, float, Decimal)) and (name in MONEY_FIELDS or (prop or {}).get("x-unit") == "CNY"):
+    if isinstance(value, (int, float, Decimal, str)) and (name in MONEY_FIELDS or (prop or {}).get("x-unit") == "CNY"):
         return _money(value)
     if isinstance(value, list):
         return "、".join(value_text(name, v, (prop or {}).get("items"), fields) for v in value)
@@ -55,23 +57,56 @@ def value_text(name: str, value, prop: dict | None, fields: dict[str, dict]) -> 
         return "; ".join(f"{field_label(k, fields.get(k))}: {value_text(k, v, fields.get(k), fields)}"
                          for k, v in value.items())
     if isinstance(value, str):
-        if prop and value in (prop.get("enum") or []):
-            return enum_label(prop, value)
-        if value in CODES:
-            return _(value)
-        for other in fields.values():  # review_result holds a review form's decision, and so on
-            if value in (other.get("enum") or []) and (other.get("x-enum-titles") or other.get("x-enum-titles-zh")):
-                return enum_label(other, value)
+        return choice_text(value, prop, fields)
     return str(value)
 
 
-def recorded(pairs, fields: dict[str, dict]) -> list[tuple[str, str]]:
+def choice_text(value: str, prop: dict | None, fields) -> str:
+    """A choice by its title in the field's own form, else a code in words, else any form that offers it."""
+    if prop and value in (prop.get("enum") or []):
+        return enum_label(prop, value)
+    if value in CODES:
+        return _(value)
+    other = fields.choices.get(value)  # review_result holds the review form's decision, and so on
+    return enum_label(other, value) if other else value
+
+
+def recorded(pairs, fields) -> list[tuple[str, str]]:
     """(title, value in words) for each (field name, value)."""
     return [(field_label(name, fields.get(name)), value_text(name, value, fields.get(name), fields))
             for name, value in pairs]
 
 
-def recorded_diff(rows, fields: dict[str, dict]) -> list[tuple[str, str, str, bool]]:
+def recorded_diff(rows, fields) -> list[tuple[str, str, str, bool]]:
     """An audit event's form diff (field, before, after, changed) with titles and values in words."""
     return [(field_label(name, fields.get(name)), value_text(name, before, fields.get(name), fields),
              value_text(name, after, fields.get(name), fields), changed) for name, before, after, changed in rows]
+
+
+def refusal_reason(event) -> str:
+    """A refusal's reason in the reader's language, from the template and parameters it was recorded with; the
+    stored sentence for rows recorded before templates were kept."""
+    from .i18n import translate
+
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    template, params = detail.get("template"), detail.get("params")
+    if not isinstance(template, str) or not template:
+        return event.reason or ""
+    try:
+        return translate(template, params if isinstance(params, dict) else {})
+    except (KeyError, TypeError, ValueError):
+        return event.reason or ""
+
+
+def detail_words(value, fields, name: str | None = None):
+    """An event's other details with codes (duties, roles, tiers) and form choices put in words."""
+    if isinstance(value, dict):
+        if is_chinese() and isinstance(value.get("rule_name_zh"), str):  # the policy names its rules in both
+            value = {**value, "rule_name": value["rule_name_zh"]}
+            value.pop("rule_name_zh")
+        return {k: detail_words(v, fields, k) for k, v in value.items() if k != "template"}
+    if isinstance(value, list):
+        return [detail_words(v, fields, name) for v in value]
+    if isinstance(value, str):
+        return choice_text(value, fields.get(name) if name else None, fields)
+    return value

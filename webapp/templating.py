@@ -141,10 +141,14 @@ def task_instructions(item, stored: str = "") -> str:
     return step_texts().instructions(item.process_id, item.bpmn_id, stored)
 
 
-def form_fields(process_id=None, version=None) -> dict:
-    """Form field -> schema for a process version (all deployed processes when the event names none)."""
-    texts = step_texts()
-    return texts.fields(process_id, version) if process_id else texts.all_fields()
+def form_fields(process_id=None, version=None, step=None):
+    """Form fields and choices for values a step recorded (its own form first, then every deployed form)."""
+    book = step_texts().fields(process_id, version, step)
+    for name, prop in credit_engine().application_schema()["properties"].items():  # what the loan was started with
+        book.fields.setdefault(name, prop)
+        for value in (prop.get("enum") or []) if prop.get("x-enum-titles") else ():
+            book.choices.setdefault(str(value), prop)
+    return book
 
 
 def init_app(app) -> None:

@@ -26,6 +26,17 @@ def version_refs(session: Session) -> list[VersionRef]:
     return [VersionRef(*row) for row in rows]
 
 
+@dataclass(frozen=True)
+class FieldBook:
+    """Form field name -> its JSON Schema, and a choice's value -> a field offering it (for its titles)."""
+
+    fields: dict[str, dict]
+    choices: dict[str, dict]
+
+    def get(self, name: str) -> dict | None:
+        return self.fields.get(name)
+
+
 class StepTexts:
     """One reader's view of the deployed processes' words: built per request, the parsed words cached per sha256.
 
@@ -73,21 +84,24 @@ class StepTexts:
     def instructions(self, process_id: str, element_id: str, stored: str = "", version: int | None = None) -> str:
         return self._lookup("instructions", process_id, element_id, version) or stored
 
-    def fields(self, process_id: str | None, version: int | None = None) -> dict[str, dict]:
-        """Form field -> its schema, over every form of the process (for titles and choices of recorded values)."""
-        merged: dict[str, dict] = {}
-        for ref in self._refs(process_id, version):
-            for name, prop in self._texts(ref).fields.items():
-                merged.setdefault(name, prop)
-        return merged
-
-    def all_fields(self) -> dict[str, dict]:
-        """Form field -> its schema over the newest version of every process."""
-        merged: dict[str, dict] = {}
-        for ref in self._newest.values():
-            for name, prop in self._texts(ref).fields.items():
-                merged.setdefault(name, prop)
-        return merged
+    def fields(self, process_id: str | None = None, version: int | None = None, step: str | None = None) -> FieldBook:
+        """Form fields and choices for values recorded by a step: its own form first, then its process's forms,
+        then every deployed process's (a post-loan task reads what origination recorded)."""
+        book = FieldBook({}, {})
+        refs = list(self._refs(process_id, version)) if process_id else []
+        texts = [self._texts(ref) for ref in [*refs, *self._newest.values()]]
+        for each in texts[:len(refs)] if step else ():
+            for name, prop in each.step_fields.get(step, {}).items():
+                book.fields.setdefault(name, prop)
+                for value in prop.get("enum") or []:
+                    if prop.get("x-enum-titles") or prop.get("x-enum-titles-zh"):
+                        book.choices.setdefault(str(value), prop)
+        for each in texts:
+            for name, prop in each.fields.items():
+                book.fields.setdefault(name, prop)
+            for value, prop in each.choices.items():
+                book.choices.setdefault(value, prop)
+        return book
 
     def diagram(self, version_id: int) -> tuple[str, str] | None:
         """(file name, BPMN XML) of a version, its names in the reader's language; None if it has no diagram."""

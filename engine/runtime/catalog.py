@@ -21,6 +21,15 @@ def catalog_for(model_file: str) -> str:
     return str(path.with_name(path.stem + CATALOG_SUFFIX))
 
 
+FORM_PROPERTY = re.compile(r'<bpmn:userTask\b[^>]*\bid="([^"]+)"[^>]*>(?:(?!</bpmn:userTask>).)*?'
+                           r'<spiffworkflow:property name="form" value="([^"]+)"', re.S)
+
+
+def form_file(bpmn_file: str, form: str) -> str:
+    """Forms are referenced relative to the BPMN file that names them."""
+    return str(PurePosixPath(bpmn_file).parent / form) if "/" in bpmn_file else form
+
+
 def catalog_pairs(files) -> list:
     """(catalog file, the BPMN/DMN file it translates or None) for every catalog among the files."""
     models = {catalog_for(f.name): f for f in files if f.kind in ("bpmn", "dmn")}
@@ -95,16 +104,28 @@ class ProcessTexts:
     diagrams: dict[str, str] = field(default_factory=dict)  # BPMN file -> its XML
     english: dict[str, dict] = field(default_factory=dict)  # BPMN file -> its catalog entries
     fields: dict[str, dict] = field(default_factory=dict)  # form field -> its JSON Schema (titles, choices)
+    step_fields: dict[str, dict] = field(default_factory=dict)  # user task id -> its form's fields
+    choices: dict[str, dict] = field(default_factory=dict)  # a choice's value -> a field offering it, with titles
 
     @classmethod
     def of(cls, files: dict[str, str]) -> "ProcessTexts":
         texts = cls()
+        forms = {}
         for name in sorted(files):
             if name.startswith("forms/") and name.endswith(".json"):
                 properties = json.loads(files[name]).get("properties") or {}
-                for field_name, prop in properties.items():
-                    if isinstance(prop, dict):
-                        texts.fields.setdefault(field_name, prop)
+                forms[name] = {k: v for k, v in properties.items() if isinstance(v, dict)}
+                for field_name, prop in forms[name].items():
+                    texts.fields.setdefault(field_name, prop)
+                    items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+                    for choice_prop in (prop, items):
+                        if choice_prop.get("x-enum-titles") or choice_prop.get("x-enum-titles-zh"):
+                            for value in choice_prop.get("enum") or []:
+                                texts.choices.setdefault(str(value), choice_prop)
+        for name, content in files.items():
+            if name.endswith(".bpmn"):
+                for element_id, form in FORM_PROPERTY.findall(content):
+                    texts.step_fields[element_id] = forms.get(form_file(name, form), {})
         for name, content in files.items():
             if PurePosixPath(name).suffix not in (".bpmn", ".dmn"):
                 continue

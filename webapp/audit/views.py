@@ -13,6 +13,7 @@ from engine.errors import NotFound
 
 from ..extensions import credit_engine
 from ..i18n import is_chinese
+from ..recorded import detail_words, refusal_reason
 from ..serialize import diagram_response
 from ..templating import ROLE_LABELS, step_texts
 from .blueprint import bp
@@ -26,7 +27,8 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 @bp.context_processor
 def helpers():
     return {"changes": changes, "changed_count": lambda diff: sum(1 for row in diff if row[3]), "shown": shown,
-            "other_detail": other_detail, "duration": duration, "action_labels": ACTIONS, "outcome_labels": OUTCOMES}
+            "other_detail": other_detail, "duration": duration, "refusal_reason": refusal_reason,
+            "detail_words": detail_words, "action_labels": ACTIONS, "outcome_labels": OUTCOMES}
 
 
 @bp.get("/")
