@@ -34,6 +34,8 @@ ACTIONS = {
     "token_revoked": _l("API token revoked"),
 }
 OUTCOMES = {"done": _l("Done"), "denied": _l("Denied"), "failed": _l("Failed")}
+# Where an event came from (the audit's source column).
+SOURCES = {"web": _l("web page"), "cli": _l("command line"), "api": _l("API"), "timer": _l("timer")}
 TEXT_FIELDS = ("loan", "actor", "role", "process", "action", "outcome", "rule")
 COLUMN = {"loan": "loan_ref", "actor": "actor", "role": "role", "process": "process_id", "action": "action",
           "outcome": "outcome", "rule": "rule"}

@@ -17,7 +17,7 @@ from ..recorded import detail_words, refusal_reason
 from ..serialize import diagram_response
 from ..templating import ROLE_LABELS, step_texts
 from .blueprint import bp
-from .params import ACTIONS, OUTCOMES, changes, cursor, duration, other_detail, read_filters, shown
+from .params import ACTIONS, OUTCOMES, SOURCES, changes, cursor, duration, other_detail, read_filters, shown
 
 PER_PAGE = 50
 EXPORT_LIMIT = 200_000
@@ -28,7 +28,8 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 def helpers():
     return {"changes": changes, "changed_count": lambda diff: sum(1 for row in diff if row[3]), "shown": shown,
             "other_detail": other_detail, "duration": duration, "refusal_reason": refusal_reason,
-            "detail_words": detail_words, "action_labels": ACTIONS, "outcome_labels": OUTCOMES}
+            "detail_words": detail_words, "action_labels": ACTIONS, "outcome_labels": OUTCOMES,
+            "source_labels": SOURCES}
 
 
 @bp.get("/")
