@@ -41,12 +41,14 @@ POST_LOAN = (("lead_inspection", "plm_guo"), ("assist_inspection", "cm_wang"),
 
 
 def english_task_names() -> set[str]:
-    """Every user task's and process's English name in the catalogs beside the diagrams."""
+    """Every task's, event's and process's English name in the catalogs beside the diagrams."""
     names = set()
     for model_file in BPMN.glob("*.bpmn"):
         model = model_file.read_text(encoding="utf-8")
         catalog = model_file.with_name(model_file.stem + ".en.json")
-        tasks = set(re.findall(r'<bpmn:(?:userTask|process) id="([^"]+)"', model))
+        tasks = set(re.findall(r'<bpmn:(?:userTask|process|scriptTask|businessRuleTask|startEvent|endEvent|'
+                               r'intermediateThrowEvent|intermediateCatchEvent|callActivity|subProcess) id="([^"]+)"',
+                               model))
         names |= {entry["name"] for element, entry in json.loads(catalog.read_text())["elements"].items()
                   if element in tasks and entry.get("name")}
     return names
