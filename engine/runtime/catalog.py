@@ -12,17 +12,12 @@ from engine.runtime.parser import CATALOG_SUFFIX, is_catalog, parse_xml
 CATALOG_KEYS = ("name", "documentation", "instructions")
 # Elements whose `name` is a variable or a correlation key, not words for people.
 UNWORDED = {"message", "property", "inputDataItem", "outputDataItem", "dataInput", "dataOutput"}
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 
 
 def catalog_for(model_file: str) -> str:
     """The catalog's file name for a BPMN or DMN file."""
     path = PurePosixPath(model_file)
     return str(path.with_name(path.stem + CATALOG_SUFFIX))
-
-
-FORM_PROPERTY = re.compile(r'<bpmn:userTask\b[^>]*\bid="([^"]+)"[^>]*>(?:(?!</bpmn:userTask>).)*?'
-                           r'<spiffworkflow:property name="form" value="([^"]+)"', re.S)
 
 
 def form_file(bpmn_file: str, form: str) -> str:
@@ -52,6 +47,17 @@ class ModelText:
     name: str | None = None
     documentation: str | None = None
     instructions: str | None = None
+
+
+def task_forms(xml: bytes) -> dict[str, str]:
+    """User task id -> the form it names (its `form` extension property)."""
+    forms = {}
+    for task in parse_xml(xml).iter():
+        if _local(task.tag) == "userTask" and task.get("id"):
+            for prop in task.iter():
+                if _local(prop.tag) == "property" and prop.get("name") == "form" and prop.get("value"):
+                    forms[task.get("id")] = prop.get("value")
+    return forms
 
 
 def worded_elements(xml: bytes) -> dict[str, ModelText]:
@@ -124,7 +130,7 @@ class ProcessTexts:
                                 texts.choices.setdefault(str(value), choice_prop)
         for name, content in files.items():
             if name.endswith(".bpmn"):
-                for element_id, form in FORM_PROPERTY.findall(content):
+                for element_id, form in task_forms(content.encode("utf-8")).items():
                     texts.step_fields[element_id] = forms.get(form_file(name, form), {})
         for name, content in files.items():
             if PurePosixPath(name).suffix not in (".bpmn", ".dmn"):
