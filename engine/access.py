@@ -255,7 +255,9 @@ class Gate:
         if not decision.allowed:
             error = PolicyDenied(decision)
             error.audit_fields = dict(actor=approver, rule=decision.rule, reason=decision.message,
-                                      detail={"attempted": "approve_deployment", "designed_by": designer})
+                                      detail={"attempted": "approve_deployment", "designed_by": designer,
+                                              "template": decision.message_template,
+                                              "params": {k: str(v) for k, v in decision.params.items()}})
             raise error
 
     def _refusal(self, session: Session, decision: Decision, action: str, username: str, role: str | None,
@@ -273,6 +275,7 @@ class Gate:
             step=item.bpmn_id if item else None, step_name=item.name if item else None, rule=decision.rule,
             on_behalf_of=decision.on_behalf_of, reason=decision.message,
             detail={"attempted": action, "kind": decision.kind, "params": {k: str(v) for k, v in decision.params.items()},
+                    "template": decision.message_template,  # the reason is shown in the reader's language
                     "conflicting": {"duty": decision.conflicting.duty, "user": decision.conflicting.username,
                                     "at": decision.conflicting.performed_at.isoformat()} if decision.conflicting else None},
         )

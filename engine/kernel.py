@@ -10,6 +10,7 @@ from engine.access import Gate
 from engine.audit.chain import AuditLog
 from engine.runtime import execution
 from engine.runtime.calendar import WorkingCalendar, business_days
+from engine.runtime.catalog import TextsCache
 from engine.runtime.live import Workflows
 from engine.runtime.scripting import RestrictedScriptEngine
 from engine.runtime.specs import SpecCache
@@ -31,6 +32,7 @@ class Kernel:
             "tally_votes": self.tally_votes, "business_days": business_days, "today": self.today,
             "date_after": self.date_after, "remind_at": self.remind_at})
         self.workflows = Workflows(self.script_engine, spec_cache)
+        self.texts = TextsCache()  # process words per bundle sha256, for showing names in the reader's language
 
     def audit_log(self, session, source: str) -> AuditLog:
         return AuditLog(session, source, self.policy.version, self.clock)

@@ -58,6 +58,12 @@ class CreditEngine:
         _bundle, problems = validate_files(collect_files(paths), self.gate.lane_roles)
         return problems
 
+    def untranslated(self, paths) -> list:
+        """Names and instructions the English catalogs beside the diagrams lack (warnings; deploying still works)."""
+        from engine.runtime.validation import untranslated
+
+        return untranslated(collect_files(paths))
+
     def deploy(self, paths, actor: str | None = None, source: str = "cli",
                approved_by: str | None = None) -> list[DeployResult]:
         return deployment.deploy(self.kernel, collect_files(paths), actor, approved_by, source)
@@ -73,6 +79,12 @@ class CreditEngine:
 
     def policy_problems(self) -> list[str]:
         return self._read(processes.policy_problems, self.kernel)
+
+    def step_texts(self, locale: str | None):
+        """Names of steps and processes, and the diagrams, in the reader's language (one per request)."""
+        from engine.queries.texts import StepTexts, version_refs
+
+        return StepTexts(self._read(version_refs), self.kernel.texts, self.process_files, locale)
 
     # -- loans --------------------------------------------------------------------------------
     def start_loan(self, actor: str, application: dict, source: str = "web") -> str:

@@ -154,6 +154,8 @@ class TaskFormView:
     name: str
     loan_ref: str
     form: dict
+    process_id: str = ""  # with bpmn_id: what the name is looked up by in the reader's language
+    bpmn_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ class DocumentView:
     step: str | None = None  # BPMN id of the task it was attached on; None for the loan as a whole
     step_name: str | None = None
     work_item_id: int | None = None
+    process_id: str | None = None  # with `step`: what the step's name is looked up by in the reader's language
 
 
 @dataclass(frozen=True)

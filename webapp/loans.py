@@ -15,6 +15,7 @@ from .extensions import credit_engine
 from .i18n import error_message
 from .schema_forms import build_fields, parse_submission
 from .serialize import diagram_response
+from .templating import step_texts
 
 bp = Blueprint("loans", __name__, url_prefix="/loans")
 WARNING_ROLES = {"customer_manager", "risk_manager", "post_loan_manager", "post_loan_head"}
@@ -142,8 +143,9 @@ def diagram(reference: str, instance_id: int):
     instance = next((i for i in loan.instances if i.id == instance_id), None)
     if instance is None:
         abort(404)
-    files = credit_engine().process_files(instance.version_id)
-    name = next((n for n in sorted(files) if n.endswith(".bpmn")), None)
-    if name is None:
+    found = step_texts().diagram(instance.version_id)  # names in the reader's language
+    if found is None:
         abort(404)
-    return diagram_response(files[name], name)
+    response = diagram_response(found[1], found[0])
+    response.headers["Vary"] = "Cookie, Accept-Language"
+    return response

@@ -56,7 +56,9 @@ def _schemas(application: dict) -> dict:
                      "duty": {"type": "string"}, "stage": {"type": "string"},
                      "assigned_to": _nullable("string"), "claimed_by": _nullable("string"),
                      "created_at": time, "due_at": {"type": ["string", "null"], "format": "date-time"},
-                     "overdue": {"type": "boolean"}}}
+                     "overdue": {"type": "boolean"},
+                     "title": {"type": "string", "description": "the task's name in the request's language "
+                                                               "(Accept-Language); name is the one stored"}}}
     done_item = {"type": "object", "required": ["loan_ref", "duty", "performed_at"],
                  "properties": {"loan_ref": {"type": "string"}, "borrower": {"type": "string"}, **act["properties"]}}
     instance = {"type": "object", "required": ["id", "process_id", "version", "status"], "properties": {

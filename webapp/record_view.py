@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .i18n import enum_label, field_title, is_chinese
-from .templating import money
+from .templating import money, step_name
 
 HEADINGS = {
     "task_reassigned": _l("Task reassigned"), "meeting_closed": _l("Committee meeting closed"),
@@ -30,7 +30,7 @@ PLUMBING = {"completed_by", "committee_size", "loan_id", "originator"}
 def heading(entry) -> str:
     """What happened, in words: the step's name for a completed task."""
     if entry.action == "task_completed":
-        return entry.step_name or entry.step or _("Task completed")
+        return step_name(entry.process_id, entry.step, entry.step_name, entry.process_version) or _("Task completed")
     return str(HEADINGS.get(entry.action, entry.action))
 
 

@@ -18,8 +18,19 @@ def item_json(item, now: datetime) -> dict:
         "branch": item.branch, "process_id": item.process_id, "step": item.bpmn_id, "name": item.name,
         "role": item.role, "duty": item.duty, "stage": item.stage, "assigned_to": item.candidate_user,
         "claimed_by": item.claimed_by, "created_at": _time(item.created_at), "due_at": _time(item.due_at),
-        "overdue": item.overdue(now),
+        "overdue": item.overdue(now), "title": _task_title(item),
     }
+
+
+def _instructions(view) -> str:
+    from .templating import task_instructions
+    return task_instructions(view.item, view.instructions)
+
+
+def _task_title(item) -> str:
+    """The task's name in the request's language (`name` is the one stored with it)."""
+    from .templating import task_name
+    return task_name(item)
 
 
 def act_json(act) -> dict:
@@ -73,7 +84,7 @@ def approval_json(approval) -> dict | None:
 
 
 def task_json(view, now: datetime) -> dict:
-    return {"task": item_json(view.item, now), "instructions": view.instructions, "form": view.form,
+    return {"task": item_json(view.item, now), "instructions": _instructions(view), "form": view.form,
             "data": _plain(view.data)}
 
 

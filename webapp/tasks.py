@@ -12,8 +12,9 @@ from .errors import field_messages
 from .extensions import credit_engine
 from .i18n import error_message
 from .documents import kind_options
+from .recorded import recorded
 from .schema_forms import build_fields, parse_submission
-from .templating import ROLE_LABELS, label
+from .templating import ROLE_LABELS, form_fields, label, step_name, task_name
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -39,8 +40,9 @@ def people_picker(loan):
 def case_data(view, loan) -> list[tuple[str, object]]:
     """Scalar values recorded on the case so far (findings, opinions), for the reader of the next step."""
     skip = HIDDEN_DATA | set(loan.application)
-    return [(k, v) for k, v in sorted(view.data.items())
-            if k not in skip and not k.startswith("_") and isinstance(v, (str, int, float, bool)) and v != ""]
+    pairs = [(k, v) for k, v in sorted(view.data.items())
+             if k not in skip and not k.startswith("_") and isinstance(v, (str, int, float, bool)) and v != ""]
+    return recorded(pairs, form_fields(view.item.process_id))
 
 
 def render_task(item_id: int, values=None, errors=None, status: int = 200, refusal: str | None = None):
@@ -76,7 +78,8 @@ def complete(item_id: int):
     except InvalidInput as exc:
         return render_task(item_id, _flat(request.form), field_messages(exc),
                            status=400, refusal=error_message(exc))
-    flash(_("Done: %(task)s on loan %(loan)s.", task=task.name, loan=task.loan_ref), "success")
+    flash(_("Done: %(task)s on loan %(loan)s.", task=step_name(task.process_id, task.bpmn_id, task.name),
+                                                      loan=task.loan_ref), "success")
     ended = {"rejected": _("The loan was rejected; its file is closed."),
              "withdrawn": _("The application was withdrawn; its file is closed."),
              "closed": _("The loan is closed and its file archived.")}.get(engine.loan(task.loan_ref).status)
@@ -94,8 +97,9 @@ def _next_steps(engine, loan_ref: str) -> str:
     steps = []
     for item in items:
         who = item.claimed_by or item.candidate_user
-        steps.append(_("%(task)s (%(role)s, %(who)s)", task=item.name, role=label(ROLE_LABELS, item.role), who=who)
-                     if who else _("%(task)s (%(role)s)", task=item.name, role=label(ROLE_LABELS, item.role)))
+        name, role = task_name(item), label(ROLE_LABELS, item.role)
+        steps.append(_("%(task)s (%(role)s, %(who)s)", task=name, role=role, who=who)
+                     if who else _("%(task)s (%(role)s)", task=name, role=role))
     return _("Now open on loan %(loan)s: %(steps)s.", loan=loan_ref, steps="; ".join(dict.fromkeys(steps)))
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
-from flask import request
+from flask import g, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -53,6 +54,14 @@ DUTY_LABELS = {
     "register_collateral": _l("registered the collateral"), "review_disbursement": _l("reviewed the disbursement"),
     "execute_payment": _l("executed the payment"), "assign_post_loan_manager": _l("assigned the post-loan manager"),
     "post_loan_manager": _l("was named post-loan manager"),
+    "recuse": _l("declared a conflict of interest"), "lead_inspection": _l("led an inspection"),
+    "assist_inspection": _l("assisted an inspection"), "review_inspection_report": _l("reviewed an inspection report"),
+    "decide_disposition": _l("decided the disposition"), "raise_warning": _l("raised a warning"),
+    "register_warning": _l("registered a warning"), "decide_warning": _l("decided a warning"),
+    "act_on_warning": _l("acted on a warning"), "propose_classification": _l("proposed a classification"),
+    "approve_classification": _l("approved a classification"), "archive_file": _l("archived the file"),
+    "request_extension": _l("requested an extension"), "design_process": _l("designed a process"),
+    "edit_policy": _l("edited the policy"), "approve_deployment": _l("approved a deployment"),
 }
 
 
@@ -91,12 +100,68 @@ def nav_counts() -> dict:
         return {}
 
 
+def duty_done(code) -> str:
+    """What someone did, as words ("led an inspection", 主检): the policy's own name when no phrase is known."""
+    if code in DUTY_LABELS:
+        return str(DUTY_LABELS[code])
+    return duty_name(code)
+
+
+def duty_name(code) -> str:
+    """A duty as a noun ("Lead inspection", 贷后检查(主检)), from the policy's words for it, never its id."""
+    spec = credit_engine().policy.duty_specs.get(code) if code else None
+    if spec is None:
+        return str(code or "—")
+    return spec.zh if is_chinese() else spec.en[:1].upper() + spec.en[1:]
+
+
+def step_texts():
+    """The deployed processes' words in this request's language (looked up once per request)."""
+    if "step_texts" not in g:
+        g.step_texts = credit_engine().step_texts(str(get_locale() or ""))
+    return g.step_texts
+
+
+def task_name(item) -> str:
+    """A work item's name in the reader's language; the name stored with it when the diagrams do not know it."""
+    return step_texts().step(item.process_id, item.bpmn_id, item.name)
+
+
+def step_name(process_id, step, stored=None, version=None) -> str:
+    return step_texts().step(process_id, step, stored, version)
+
+
+def process_name(process_id, stored=None, version=None, version_id=None) -> str:
+    if not process_id:
+        return stored or "—"
+    return step_texts().process(process_id, stored, version, version_id)
+
+
+def task_instructions(item, stored: str = "") -> str:
+    return step_texts().instructions(item.process_id, item.bpmn_id, stored)
+
+
+def form_fields(process_id=None, version=None, step=None):
+    """Form fields and choices for values a step recorded (its own form first, then every deployed form)."""
+    book = step_texts().fields(process_id, version, step)
+    for name, prop in credit_engine().application_schema()["properties"].items():  # what the loan was started with
+        book.fields.setdefault(name, prop)
+        for value in (prop.get("enum") or []) if prop.get("x-enum-titles") else ():
+            book.choices.setdefault(str(value), prop)
+    return book
+
+
 def init_app(app) -> None:
+    from .recorded import recorded_diff
+
+    app.jinja_env.globals.update(step_name=step_name, process_name=process_name, task_instructions=task_instructions,
+                                 form_fields=form_fields, recorded_diff=recorded_diff)
+    app.jinja_env.filters.update(task_name=task_name, duty_name=duty_name)
     app.jinja_env.filters.update(
         money=money, local_time=local_time, product=product_label,
         role=lambda c: label(ROLE_LABELS, c), stage=lambda c: label(STAGE_LABELS, c),
         classification=lambda c: label(CLASSIFICATION_LABELS, c), status=lambda c: label(STATUS_LABELS, c),
-        duty=lambda c: label(DUTY_LABELS, c), field_title=lambda prop, name: field_title(name, prop),
+        duty=duty_done, field_title=lambda prop, name: field_title(name, prop),
     )
 
     from .record_view import heading, recorded_fields

@@ -6,7 +6,7 @@ import sys
 import click
 
 from engine.cli.common import engine_from, run
-from engine.i18n import _, translate_error
+from engine.i18n import _, cli_locale, translate_error
 
 
 @click.group(help=_("Segregation-of-duties policy: check and explain."))
@@ -47,14 +47,16 @@ def check(ctx):
 def explain(ctx, loan_ref, username):
     engine = engine_from(ctx)
     rows = run(lambda: engine.explain(loan_ref, username))
+    names = engine.step_texts(cli_locale())  # task names in the command line's language
     click.echo(_("Loan %(loan)s, user %(user)s, policy %(version)s:", loan=loan_ref, user=username,
                  version=engine.policy.version))
     for row in rows:
         state = _("open now") if row.open else _("not reached")
+        task = names.step(row.process_id, row.bpmn_id, row.task)
         if row.decision.allowed:
-            click.echo("  " + _("MAY    %(task)s [%(duty)s] (%(state)s)", task=row.task, duty=row.duty, state=state))
+            click.echo("  " + _("MAY    %(task)s [%(duty)s] (%(state)s)", task=task, duty=row.duty, state=state))
         else:
-            click.echo("  " + _("REFUSED %(task)s [%(duty)s] (%(state)s): %(rule)s: %(reason)s", task=row.task,
+            click.echo("  " + _("REFUSED %(task)s [%(duty)s] (%(state)s): %(rule)s: %(reason)s", task=task,
                                 duty=row.duty, state=state, rule=row.decision.rule or "-",
                                 reason=translate_error(row.decision)))
 

@@ -26,9 +26,16 @@ def init_db(ctx):
 @click.pass_context
 def validate(ctx, paths):
     try:
-        problems = engine_from(ctx, need_schema=False).validate(list(paths))
+        engine = engine_from(ctx, need_schema=False)
+        problems = engine.validate(list(paths))
+        warnings = engine.untranslated(list(paths))
     except FileNotFoundError as exc:
         fail(str(exc))
+    if warnings:
+        click.echo(_("%(count)s name(s) without an English translation in the catalogs:", count=len(warnings)),
+                   err=True)
+        for w in warnings:
+            click.echo(f"  - {w}", err=True)
     if problems:
         click.echo(_("%(count)s problem(s) found; nothing can be deployed until they are fixed:", count=len(problems)), err=True)
         for p in problems:

@@ -165,7 +165,8 @@ def _claimed_by_other(item: WorkItem, loan: Loan, actor: str, action: str) -> No
     error = NotAllowed("This task is already claimed by %(user)s." if action == "claim"
                        else "This task is claimed by %(user)s.", user=item.claimed_by)
     error.audit_fields = _task_refusal_fields(item, loan, actor, action, "CLAIMED", str(error),
-                                              {"claimed_by": item.claimed_by})
+                                              {"claimed_by": item.claimed_by, "template": error.template,
+                                               "params": {k: str(v) for k, v in error.params.items()}})
     return error
 
 

@@ -11,7 +11,7 @@ from engine.errors import EngineError, NotAllowed, NotFound
 from engine.kernel import Kernel
 from engine.store.files import DocumentStore
 from engine.store.lookups import loan_row, work_item
-from engine.store.models import Document, Loan, ProcessInstance, TaskDraft
+from engine.store.models import Document, Loan, ProcessInstance, ProcessVersion, TaskDraft
 from engine.store.people import get_user, user_view
 from engine.views import ChecklistItemView, DocumentView, DraftView
 
@@ -22,16 +22,19 @@ class DocumentTampered(EngineError):
     code = "document_tampered"
 
 
-def _view(doc: Document, loan_ref: str) -> DocumentView:
+def _view(doc: Document, loan_ref: str, process_id: str | None = None) -> DocumentView:
     return DocumentView(doc.id, loan_ref, doc.kind, doc.filename, doc.content_type, doc.size, doc.sha256,
-                        doc.uploaded_by, doc.uploaded_at, doc.step, doc.step_name, doc.work_item_id)
+                        doc.uploaded_by, doc.uploaded_at, doc.step, doc.step_name, doc.work_item_id, process_id)
 
 
 def loan_documents(session: Session, loan_ref: str) -> list[DocumentView]:
     """Every document on the loan's file, oldest first."""
     loan = loan_row(session, loan_ref)
-    return [_view(d, loan.reference) for d in session.scalars(
-        select(Document).where(Document.loan_id == loan.id).order_by(Document.id))]
+    rows = session.execute(select(Document, ProcessVersion.process_id)
+                           .outerjoin(ProcessInstance, ProcessInstance.id == Document.instance_id)
+                           .outerjoin(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+                           .where(Document.loan_id == loan.id).order_by(Document.id)).all()
+    return [_view(d, loan.reference, process_id) for d, process_id in rows]
 
 
 def checklist(session: Session, kernel: Kernel, item_id: int) -> tuple[list[ChecklistItemView], list[DocumentView]]:

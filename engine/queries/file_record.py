@@ -26,6 +26,7 @@ class FileEntry:
     role: str | None
     on_behalf_of: str | None
     process_id: str | None
+    process_version: int | None
     step: str | None
     step_name: str | None
     reason: str | None
@@ -55,7 +56,7 @@ def file_record(session: Session, kernel: Kernel, loan_ref: str) -> list[FileEnt
                 values.update(detail["after"])
         entries.append(FileEntry(event.id, event.occurred_at, event.action, event.actor,
                                  display_name or event.actor or "", event.role, event.on_behalf_of, event.process_id,
-                                 event.step, event.step_name, event.reason, values, form))
+                                 event.process_version, event.step, event.step_name, event.reason, values, form))
     return entries
 
 

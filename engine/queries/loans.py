@@ -25,6 +25,8 @@ class ExplainRow:
     role: str
     open: bool
     decision: object
+    process_id: str = ""  # with bpmn_id: the task's name is looked up in the reader's language
+    bpmn_id: str = ""
 
 
 def loan(session: Session, kernel: Kernel, loan_ref: str, with_paths: bool) -> LoanView:
@@ -80,7 +82,8 @@ def explain(session: Session, kernel: Kernel, loan_ref: str, username: str) -> l
     gate = kernel.gate
     rows, seen = [], set()
     for item in session.scalars(select(WorkItem).where(WorkItem.loan_id == row.id).order_by(WorkItem.id)):
-        rows.append(ExplainRow(item.name, item.duty, item.role, True, gate.decide(session, user, item, row)))
+        rows.append(ExplainRow(item.name, item.duty, item.role, True, gate.decide(session, user, item, row),
+                               item.process_id, item.bpmn_id))
         seen.add((item.process_id, item.bpmn_id))
     running = session.scalars(select(ProcessInstance).where(ProcessInstance.loan_id == row.id,
                                                              ProcessInstance.status == "running"))
@@ -91,7 +94,8 @@ def explain(session: Session, kernel: Kernel, loan_ref: str, username: str) -> l
                 continue
             seen.add((loaded.process_id, meta.bpmn_id))
             request = gate.request(session, user, meta.duty, row, meta.role)
-            rows.append(ExplainRow(meta.name, meta.duty, meta.role, False, kernel.policy.check(request)))
+            rows.append(ExplainRow(meta.name, meta.duty, meta.role, False, kernel.policy.check(request),
+                                   loaded.process_id, meta.bpmn_id))
     return rows
 
 

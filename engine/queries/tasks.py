@@ -39,4 +39,4 @@ def task_form(session: Session, kernel: Kernel, item_id: int) -> TaskFormView:
     loan = session.get(Loan, item.loan_id)
     loaded = kernel.workflows.loaded(session.get(ProcessInstance, item.instance_id).process_version)
     meta = next(m for m in loaded.user_tasks.values() if m.bpmn_id == item.bpmn_id)
-    return TaskFormView(item.id, item.name, loan.reference, meta.form)
+    return TaskFormView(item.id, item.name, loan.reference, meta.form, item.process_id, item.bpmn_id)

@@ -10,13 +10,31 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from engine.roles import ROLES
 from engine.runtime.timers import BoundaryEventParser, IntermediateCatchEventParser, StartEventParser
 
 MAX_FILE_BYTES = 1_000_000
+# `origination.bpmn` is translated by `origination.en.json` beside it (see engine/runtime/catalog.py).
+CATALOG_SUFFIX = ".en.json"
+
+
+def is_catalog(file_name: str) -> bool:
+    return file_name.endswith(CATALOG_SUFFIX) and "/" not in file_name
+
+
+ROLE_BY_NAME = {name: role for role, name in ROLES.items()}
+
+
+def lane_role(lane_name: str | None) -> str | None:
+    """A lane is named with the role's Chinese name (客户经理) or its id (customer_manager); the engine uses the id."""
+    if lane_name is None:
+        return None
+    name = lane_name.strip()
+    return ROLE_BY_NAME.get(name, name)
 
 
 class CreditflowBpmnParser(SpiffBpmnParser):
-    """Spiff's parser with engine-clock timers."""
+    """Spiff's parser with engine-clock timers, and lanes read as role ids."""
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
@@ -24,6 +42,12 @@ class CreditflowBpmnParser(SpiffBpmnParser):
         full_tag("intermediateCatchEvent"): (IntermediateCatchEventParser, IntermediateCatchEvent),
         full_tag("boundaryEvent"): (BoundaryEventParser, BoundaryEvent),
     }
+
+    def _add_diagram_indexes(self, bpmn):
+        super()._add_diagram_indexes(bpmn)
+        lanes = self.document_lanes.get(self._document_key(bpmn), {})
+        for node_id, name in lanes.items():
+            lanes[node_id] = lane_role(name)
 
 
 def hardened_xml_parser() -> etree.XMLParser:
@@ -117,6 +141,6 @@ def parse_bundle(files: list[SourceFile], xsd_validate: bool = True) -> ParsedBu
         else:
             parser.add_dmn_xml(root, filename=f.name)
     for f in files:
-        if f.kind == "json":
+        if f.kind == "json" and not is_catalog(f.name):
             bundle.forms[f.name] = json.loads(f.data)
     return bundle

@@ -12,6 +12,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 
+from engine.runtime.catalog import catalog_for
 from engine.runtime.parser import SourceFile, parse_bundle
 from engine.runtime.validation import DeploymentRejected, form_path, user_task_properties, validate_files
 
@@ -57,6 +58,9 @@ def collect_files(paths: list[str | Path]) -> list[SourceFile]:
         candidates = sorted([*path.glob("*.bpmn"), *path.glob("*.dmn")]) if path.is_dir() else [path]
         for candidate in candidates:
             files[candidate.name] = SourceFile(candidate.name, candidate.read_bytes())
+            catalog = candidate.parent / catalog_for(candidate.name)
+            if catalog.is_file():
+                files[catalog.name] = SourceFile(catalog.name, catalog.read_bytes())
             forms_dir = candidate.parent / "forms"
             for form in sorted(forms_dir.glob("*.json")) if forms_dir.is_dir() else []:
                 files.setdefault(f"forms/{form.name}", SourceFile(f"forms/{form.name}", form.read_bytes()))
@@ -64,10 +68,12 @@ def collect_files(paths: list[str | Path]) -> list[SourceFile]:
 
 
 def bundle_for(process_id: str, files: list[SourceFile], bundle) -> dict[str, str]:
-    """The files one process version consists of: its BPMN, every DMN, the forms it names."""
+    """The files one process version consists of: its BPMN, every DMN, their English catalogs, the forms it names."""
     spec = bundle.parser.get_spec(process_id)
     bpmn_file = spec.file
     chosen = {f.name: f.data.decode("utf-8") for f in files if f.name == bpmn_file or f.kind == "dmn"}
+    catalogs = {catalog_for(name) for name in chosen}
+    chosen.update({f.name: f.data.decode("utf-8") for f in files if f.name in catalogs})
     for each in [spec, *bundle.parser.get_subprocess_specs(process_id).values()]:
         for ts in each.task_specs.values():
             form = user_task_properties(ts).get("form")

@@ -114,7 +114,54 @@ def validate_files(files: list[SourceFile], known_roles: set[str]) -> tuple[Pars
     checker = _Checker(bundle, known_roles)
     for process_id in bundle.process_ids:
         checker.check_process(process_id)
-    return bundle, checker.problems
+    return bundle, checker.problems + catalog_problems(files)
+
+
+def catalog_problems(files: list[SourceFile]) -> list[Problem]:
+    """An English catalog must belong to a BPMN/DMN file of the set and name only elements that exist in it."""
+    from engine.runtime.catalog import catalog_pairs, read_catalog, worded_elements
+
+    problems = []
+    for catalog, model in catalog_pairs(files):
+        if model is None:
+            problems.append(Problem(catalog.name, None, None, "no BPMN or DMN file of that name is beside it to "
+                                                              "translate"))
+            continue
+        try:
+            entries = read_catalog(catalog.data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            problems.append(Problem(catalog.name, None, None, f"not a valid catalog: {exc}"))
+            continue
+        known = worded_elements(model.data)
+        for element_id in entries:
+            if element_id not in known:
+                problems.append(Problem(catalog.name, None, element_id,
+                                        f"translates element '{element_id}', which {model.name} does not have "
+                                        "(or which has no name)"))
+    return problems
+
+
+def untranslated(files: list[SourceFile]) -> list[Problem]:
+    """Warnings, not refusals: names and instructions a BPMN/DMN file shows that its English catalog lacks."""
+    from engine.runtime.catalog import catalog_for, read_catalog, worded_elements
+
+    by_name = {f.name: f for f in files}
+    warnings = []
+    for model in files:
+        if model.kind not in ("bpmn", "dmn"):
+            continue
+        catalog = by_name.get(catalog_for(model.name))
+        try:
+            entries = read_catalog(catalog.data.decode("utf-8")) if catalog else {}
+        except (ValueError, UnicodeDecodeError):
+            continue  # reported by catalog_problems
+        for element_id, text in worded_elements(model.data).items():
+            entry = entries.get(element_id, {})
+            missing = [key for key in ("name", "instructions") if getattr(text, key) and not entry.get(key)]
+            if missing:
+                warnings.append(Problem(catalog_for(model.name), None, element_id,
+                                        f"no English {' or '.join(missing)} for '{text.name or element_id}'"))
+    return warnings
 
 
 def _spiff_message(exc: ValidationException) -> str:

@@ -137,6 +137,8 @@ def test_loan_from_application_to_risk_signature(page, loans, shoot):
     assert page.locator(".djs-connection.cf-taken").count() >= 5
     for step in ("investigate", "review", "sign_business", "sign_risk"):
         assert "cf-done" in (page.locator(f"[data-element-id='{step}']").first.get_attribute("class") or ""), step
+    labels = page.inner_text("[data-diagram]")  # the English names from the catalog beside the Chinese BPMN
+    assert "Investigate borrower" in labels and "Customer manager" in labels and "调查借款人" not in labels
     shoot(page, "09-loan-page-diagram")
 
 
@@ -161,11 +163,13 @@ def test_pages_in_chinese_with_overdue_work(chromium, live_server, live_app, loa
         assert "我的任务" in page.inner_text("h1")
         assert page.locator("tr.row-overdue").count() == 2 and "已逾期" in page.inner_text("table")
         shoot(page, "11-inbox-zh-overdue")
-        open_task(page, "Investigate borrower", "mine")
+        open_task(page, "调查借款人", "mine")
         assert "调查结论" in page.content()
         shoot(page, "12-task-zh")
         page.goto(f"/loans/{reference}")
         page.wait_for_selector("[data-diagram][data-ready=yes]")
+        labels = page.inner_text("[data-diagram]")
+        assert "调查借款人" in labels and "客户经理" in labels and "Investigate borrower" not in labels
         shoot(page, "13-loan-zh")
     finally:
         context.close()

@@ -92,13 +92,13 @@ def test_running_instances_stay_on_their_version_and_redeploying_unchanged_files
     redesign = tmp_path / "bpmn"
     shutil.copytree(BUNDLED_BPMN, redesign)
     path = redesign / "origination.bpmn"
-    path.write_text(path.read_text().replace('name="Investigate borrower"', 'name="Investigate borrower (v2)"'))
+    path.write_text(path.read_text().replace('name="调查借款人"', 'name="调查借款人 (v2)"'))
     engine.deploy([redesign])
     new = driver.start(borrower="New Version Co.")
     assert [i.version for i in engine.loan(old).instances] == [1]
     assert [i.version for i in engine.loan(new).instances] == [2]
-    assert driver.item(old, "investigate").name == "Investigate borrower"
-    assert driver.item(new, "investigate").name == "Investigate borrower (v2)"
+    assert driver.item(old, "investigate").name == "调查借款人"
+    assert driver.item(new, "investigate").name == "调查借款人 (v2)"
     driver.do(old, "investigate", "cm_wang")
     assert driver.open_steps(old) == ["review"]
 
@@ -107,9 +107,9 @@ def test_a_rejected_deployment_deploys_nothing(engine, tmp_path):
     redesign = tmp_path / "bpmn"
     shutil.copytree(BUNDLED_BPMN, redesign)
     (redesign / "post_loan.bpmn").write_text((redesign / "post_loan.bpmn").read_text().replace(
-        'name="post_loan_head"', 'name="branch_president"'))
+        'name="贷后管理部门负责人"', 'name="branch_president"'))
     path = redesign / "origination.bpmn"
-    path.write_text(path.read_text().replace('name="Investigate borrower"', 'name="Investigate again"'))
+    path.write_text(path.read_text().replace('name="调查借款人"', 'name="Investigate again"'))
     from engine.runtime.validation import DeploymentRejected
     with pytest.raises(DeploymentRejected, match="lane 'branch_president', which is not a known role"):
         engine.deploy([redesign])

@@ -108,3 +108,21 @@ def test_send_message_says_how_many_instances_took_it_and_is_not_sent_twice(data
     kept = run(database_url, "send-message", ref, "loan_repaid")
     assert kept.exit_code == 0, kept.output
     assert "No process waits for loan_repaid yet; it is kept" in kept.output
+
+
+def test_explain_names_the_tasks_in_the_command_lines_language(database_url, clock):
+    from engine.bootstrap import build_engine
+    from engine.simulation.staff import seed_team
+
+    assert run(database_url, "init-db").exit_code == 0
+    engine = build_engine(database_url, clock=clock)
+    engine.deploy([BUNDLED_BPMN], actor=None, source="cli")
+    seed_team(engine, None)
+    ref = engine.start_loan("cm_wang", {"borrower": "恒达精密机械有限公司", "product": "working_capital",
+                                        "amount": 1_500_000, "term_months": 12}, source="cli")
+    engine.db.dispose()
+    args = ["--database", database_url, "policy", "explain", "--loan", ref, "--user", "cm_wang"]
+    english = CliRunner(env={"CREDITFLOW_LANG": "en"}).invoke(main, args, catch_exceptions=False).output
+    chinese = CliRunner(env={"CREDITFLOW_LANG": "zh_CN"}).invoke(main, args, catch_exceptions=False).output
+    assert "MAY    Investigate borrower" in english and "调查借款人" not in english
+    assert "调查借款人" in chinese and "Investigate borrower" not in chinese

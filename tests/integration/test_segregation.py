@@ -128,7 +128,7 @@ def test_sod12_designer_may_not_approve_their_own_deployment(engine, driver, tmp
     redesign = tmp_path / "bpmn"
     shutil.copytree(BUNDLED_BPMN, redesign)
     path = redesign / "origination.bpmn"
-    path.write_text(path.read_text().replace('name="Investigate borrower"', 'name="Investigate applicant"'))
+    path.write_text(path.read_text().replace('name="调查借款人"', 'name="Investigate applicant"'))
     with pytest.raises(PolicyDenied) as refused:
         engine.deploy([redesign], actor="designer_zheng", approved_by="designer_zheng")
     assert refused.value.rule == "SOD-12"

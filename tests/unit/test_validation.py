@@ -162,3 +162,59 @@ def test_form_patterns_that_can_hang_are_refused(pattern, risky):
     schema = json.dumps({"type": "object", "properties": {"ok": {"type": "string", "pattern": pattern}}})
     source_files = files()[:1] + [SourceFile("forms/check.json", schema.encode())]
     assert any("repeats a repetition" in p for p in problems_of(source_files)) == risky
+
+
+# -- the English catalog beside a diagram ---------------------------------------------------------------------
+def catalog(elements) -> SourceFile:
+    return SourceFile("tiny.en.json", json.dumps({"language": "en", "elements": elements}).encode())
+
+
+def test_a_catalog_naming_an_element_the_diagram_lacks_is_refused_with_file_and_element():
+    found = problems_of(files() + [catalog({"check": {"name": "Check the file"}, "chek": {"name": "Typo"}})])
+    assert found == ["tiny.en.json, element 'chek': translates element 'chek', which tiny.bpmn does not have "
+                     "(or which has no name)"]
+
+
+def test_a_malformed_catalog_or_one_without_its_diagram_is_refused():
+    assert problems_of(files() + [catalog({"check": {"title": "Check"}})]) == [
+        "tiny.en.json: not a valid catalog: the entry of 'check' has unknown keys: title"]
+    orphan = SourceFile("other.en.json", json.dumps({"elements": {}}).encode())
+    assert problems_of(files() + [orphan]) == [
+        "other.en.json: no BPMN or DMN file of that name is beside it to translate"]
+
+
+def test_untranslated_names_are_listed_not_refused():
+    from engine.runtime.validation import untranslated
+
+    chinese = [SourceFile("tiny.bpmn", files()[0].data.replace(b'name="Check the file"', 'name="审核档案"'.encode())),
+               files()[1], catalog({"check": {"name": "Check the file"}})]
+    assert problems_of(chinese) == []
+    assert [str(w) for w in untranslated(chinese)] == [
+        "tiny.en.json, element 'lane_a': no English name for 'customer_manager'",
+        "tiny.en.json, element 'wait': no English name for 'Wait'",
+        "tiny.en.json, element 'calc': no English name for 'Calculate'"]
+
+
+def test_a_lane_named_with_the_roles_chinese_name_is_that_role():
+    assert problems_of(files(lane="客户经理")) == []
+    assert any("is in lane '柜员'" in p for p in problems_of(files(lane="柜员")))
+
+
+def test_the_catalog_is_part_of_the_deployed_version():
+    from engine.runtime.specs import prepare_deployment, sha256_of
+
+    plain = prepare_deployment(files(), LANE_ROLES)["tiny"]
+    with_catalog = prepare_deployment(files() + [catalog({"check": {"name": "Check the file"}})], LANE_ROLES)["tiny"]
+    assert "tiny.en.json" in with_catalog and sha256_of(plain) != sha256_of(with_catalog)
+
+
+def test_the_english_diagram_takes_its_names_from_the_catalog_and_keeps_its_ids():
+    from engine.runtime.catalog import ProcessTexts
+
+    chinese = files()[0].data.decode().replace('name="Check the file"', 'name="审核档案"')
+    texts = ProcessTexts.of({"tiny.bpmn": chinese, "tiny.en.json": catalog({"check": {"name": "Check & file"}})
+                             .data.decode(), "forms/check.json": FORM.decode()})
+    assert texts.text("check", "zh_CN").name == "审核档案" and texts.text("check", "en").name == "Check & file"
+    english = texts.diagram("tiny.bpmn", "en")
+    assert '<bpmn:userTask id="check" name="Check &amp; file">' in english
+    assert texts.diagram("tiny.bpmn", "zh_CN") == chinese

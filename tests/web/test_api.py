@@ -39,7 +39,10 @@ def test_start_loan_list_claim_release_complete_and_read(client, token, loans):
     assert mine["total"] == 1 and mine["items"][0]["step"] == "investigate" and mine["items"][0]["loan_ref"] == ref
     item_id = mine["items"][0]["id"]
     detail = client.get(f"/api/v1/tasks/{item_id}", headers=cm).json
-    assert detail["form"]["properties"]["findings"] and detail["instructions"]
+    assert detail["form"]["properties"]["findings"] and detail["instructions"].startswith("Investigate the borrower")
+    assert detail["task"]["title"] == "Investigate borrower" and detail["task"]["name"] == "调查借款人"
+    chinese = client.get(f"/api/v1/tasks/{item_id}", headers={**cm, "Accept-Language": "zh-CN"}).json
+    assert chinese["task"]["title"] == "调查借款人" and chinese["instructions"].startswith("调查借款人")
     form = {"data": {"findings": "Fine.", "repayment_source": "Operations", "recommendation": "proceed"}}
     missing = client.post(f"/api/v1/tasks/{item_id}/complete", headers=cm, json=form)
     assert missing.status_code == 400 and missing.json["code"] == "missing_documents"

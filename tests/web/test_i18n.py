@@ -33,7 +33,9 @@ def test_form_titles_and_choices_in_chinese(client, auth, loans):
     auth.login("cm_wang")
     page = client.get(f"/tasks/{item.id}", headers={"Accept-Language": "zh-CN"}).text
     assert "调查结论" in page and "第一还款来源" in page and "提交审查" in page
-    assert "Investigate borrower" in page  # task names stay as the BPMN has them
+    assert "调查借款人" in page and "Investigate borrower" not in page  # the task's name in the reader's language
+    english = client.get(f"/tasks/{item.id}", headers={"Accept-Language": "en"}).text
+    assert "Investigate borrower" in english and "调查借款人" not in english  # from the catalog beside the BPMN
     assert "流动资金贷款" in page and "1,500,000.00" in page
 
 

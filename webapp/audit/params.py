@@ -36,6 +36,8 @@ ACTIONS = {
     "user_contact_changed": _l("E-mail address or language changed"), "notifications_read": _l("Notifications read"),
 }
 OUTCOMES = {"done": _l("Done"), "denied": _l("Denied"), "failed": _l("Failed")}
+# Where an event came from (the audit's source column).
+SOURCES = {"web": _l("web page"), "cli": _l("command line"), "api": _l("API"), "timer": _l("timer")}
 TEXT_FIELDS = ("loan", "actor", "role", "process", "action", "outcome", "rule")
 COLUMN = {"loan": "loan_ref", "actor": "actor", "role": "role", "process": "process_id", "action": "action",
           "outcome": "outcome", "rule": "rule"}

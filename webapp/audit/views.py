@@ -13,10 +13,11 @@ from engine.errors import NotFound
 
 from ..extensions import credit_engine
 from ..i18n import is_chinese
+from ..recorded import detail_words, refusal_reason
 from ..serialize import diagram_response
-from ..templating import ROLE_LABELS
+from ..templating import ROLE_LABELS, step_texts
 from .blueprint import bp
-from .params import ACTIONS, OUTCOMES, changes, cursor, duration, other_detail, read_filters, shown
+from .params import ACTIONS, OUTCOMES, SOURCES, changes, cursor, duration, other_detail, read_filters, shown
 
 PER_PAGE = 50
 EXPORT_LIMIT = 200_000
@@ -26,7 +27,9 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 @bp.context_processor
 def helpers():
     return {"changes": changes, "changed_count": lambda diff: sum(1 for row in diff if row[3]), "shown": shown,
-            "other_detail": other_detail, "duration": duration, "action_labels": ACTIONS, "outcome_labels": OUTCOMES}
+            "other_detail": other_detail, "duration": duration, "refusal_reason": refusal_reason,
+            "detail_words": detail_words, "action_labels": ACTIONS, "outcome_labels": OUTCOMES,
+            "source_labels": SOURCES}
 
 
 @bp.get("/")
@@ -97,14 +100,12 @@ def export_trace(reference: str, fmt: str):
 
 @bp.get("/versions/<int(max=2147483647):version_id>/diagram.bpmn")
 def diagram(version_id: int):
-    try:
-        files = credit_engine().process_files(version_id)
-    except NotFound:
+    found = step_texts().diagram(version_id)  # names in the reader's language
+    if found is None:
         abort(404)
-    name = next((n for n in sorted(files) if n.endswith(".bpmn")), None)
-    if name is None:
-        abort(404)
-    return diagram_response(files[name], name)
+    response = diagram_response(found[1], found[0])
+    response.headers["Vary"] = "Cookie, Accept-Language"
+    return response
 
 
 @bp.get("/heatmap")
