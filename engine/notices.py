@@ -45,11 +45,13 @@ def locale_of(value: str | None) -> str:
     return value if value in LOCALES else "zh_CN"
 
 
-def sentence(kind: str, loan_ref: str | None, params: dict, locale: str) -> str:
-    """What happened, as one sentence in `locale`."""
+def sentence(kind: str, loan_ref: str | None, params: dict, locale: str, names=None) -> str:
+    """What happened, as one sentence in `locale`; `names(process_id, step, stored)` puts a task's name in it."""
     gettext = translations(locale_of(locale)).gettext
     template = KINDS[kind][1] if kind in KINDS else UNKNOWN
     values = {**params, "loan": loan_ref or "—"}
+    if names is not None and params.get("step"):
+        values["task"] = names(params.get("process_id"), params["step"], params.get("task"))
     if "decision" in values:
         values["decision"] = gettext(DECISIONS.get(values["decision"], str(values["decision"])))
     for text in (gettext(template), template):  # a translation that lost a parameter falls back to English
@@ -75,13 +77,13 @@ def link(loan_ref: str | None, item_id: int | None) -> str:
 
 
 def email(kind: str, loan_ref: str | None, item_id: int | None, params: dict, locale: str,
-          base_url: str) -> tuple[str, str]:
+          base_url: str, names=None) -> tuple[str, str]:
     """The subject and the plain-text body of the e-mail, in `locale`."""
     gettext = translations(locale_of(locale)).gettext
     subject = f"[creditflow] {loan_ref + ' ' if loan_ref else ''}{title(kind, locale)}"
     url = base_url.rstrip("/") + link(loan_ref, item_id)
     body = "\n".join([
-        sentence(kind, loan_ref, params, locale), "",
+        sentence(kind, loan_ref, params, locale, names), "",
         gettext("Open it: %(url)s") % {"url": url}, "",
         gettext("All your notifications: %(url)s") % {"url": base_url.rstrip("/") + "/notifications"}, "",
         gettext("This message was sent by creditflow; do not reply to it."),

@@ -346,7 +346,7 @@ class CreditEngine:
         """The user's notifications, newest first, with sentences in `locale`."""
         from engine.queries import notifications as notification_queries  # one block, merged as one piece
 
-        return self._read(notification_queries.notifications, username, locale, limit, unread_only)
+        return self._read(notification_queries.notifications, self.kernel, username, locale, limit, unread_only)
 
     def unread_notifications(self, username: str) -> int:
         from engine.queries import notifications as notification_queries

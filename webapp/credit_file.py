@@ -49,8 +49,6 @@ def read_search(args) -> LoanSearch:
             raise InvalidInput("%(field)s must be one of: %(choices)s.", field=name, choices=", ".join(allowed))
         picks[name] = value
     low, high = _amount(args, "min"), _amount(args, "max")
-    if low is not None and high is not None and low > high:
-        raise InvalidInput("The smallest amount (%(low)s) is larger than the largest (%(high)s).", low=low, high=high)
     sort = args.get("sort") or "newest"
     if sort not in LOAN_SORTS:
         raise InvalidInput("%(field)s must be one of: %(choices)s.", field="sort", choices=", ".join(LOAN_SORTS))
@@ -67,6 +65,9 @@ def index():
     problem, rows, total = None, [], 0
     try:
         search = read_search(request.args)
+        if search.amount_min is not None and search.amount_max is not None and search.amount_min > search.amount_max:
+            raise InvalidInput("The smallest amount (%(low)s) is larger than the largest (%(high)s).",
+                               low=search.amount_min, high=search.amount_max)
     except InvalidInput as exc:
         problem = error_message(exc)
     else:

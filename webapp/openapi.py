@@ -10,6 +10,7 @@ from .credit_file import LOAN_STATUSES
 from .templating import CLASSIFICATION_LABELS, STAGE_LABELS
 
 MAX_ID = 2_147_483_647
+NO_NUL = "^[^\\x00]*$"  # no database keeps NUL in text: the API refuses it
 KINDS = ["mine", "available", "done"]
 
 
@@ -163,11 +164,11 @@ def openapi_document(application_schema: dict) -> dict:
         {"name": "kind", "in": "query", "schema": {"type": "string", "enum": KINDS, "default": "mine"},
          "description": "mine: claimed by or assigned to me; available: my roles, allowed by policy; done: by me"},
         {"name": "stage", "in": "query", "schema": {"type": "string", "enum": sorted(STAGE_LABELS)}},
-        {"name": "branch", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 32}},
+        {"name": "branch", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 32, "pattern": NO_NUL}},
         {"name": "due", "in": "query", "schema": {"type": "string", "format": "date"},
          "description": "Only tasks due on or before this day (Beijing time)"},
         {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
-        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100},
+        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100, "pattern": NO_NUL},
          "description": "Part of the loan reference, the borrower's name or the task's name"},
         {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(INBOX_SORTS), "default": "due"}},
         {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
@@ -175,9 +176,9 @@ def openapi_document(application_schema: dict) -> dict:
     ]
     paging = [p for p in list_params if p["name"] in ("page", "per_page")]
     loan_params = [
-        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100},
+        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100, "pattern": NO_NUL},
          "description": "Part of the loan reference, the borrower's name or the customer's unified identifier"},
-        {"name": "branch", "in": "query", "schema": {"type": "string", "maxLength": 32}},
+        {"name": "branch", "in": "query", "schema": {"type": "string", "maxLength": 32, "pattern": NO_NUL}},
         {"name": "stage", "in": "query", "schema": {"type": "string", "enum": sorted(STAGE_LABELS)}},
         {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(LOAN_STATUSES)}},
         {"name": "classification", "in": "query", "schema": {"type": "string", "enum": list(CLASSIFICATION_LABELS)}},

@@ -11,6 +11,7 @@ from email.utils import formatdate
 from sqlalchemy import select
 
 from engine import notices
+from engine.queries.texts import step_texts_in
 from engine.kernel import Kernel
 from engine.settings import Settings
 from engine.store.models import Notification, Outbox
@@ -67,8 +68,10 @@ def _send_next(kernel: Kernel) -> str | None:
 def _attempt(kernel: Kernel, outbox: Outbox, note: Notification) -> str | None:
     """Send the e-mail in the recipient's language; returns the error, or None when the server took it."""
     settings = kernel.settings
-    subject, body = notices.email(note.kind, note.loan_ref, note.item_id, note.params or {}, outbox.locale,
-                                  settings.public_base_url)
+    with kernel.db.reading() as session:
+        names = step_texts_in(session, kernel.texts, outbox.locale)
+        subject, body = notices.email(note.kind, note.loan_ref, note.item_id, note.params or {}, outbox.locale,
+                                      settings.public_base_url, names.step)
     try:
         deliver(settings, outbox.recipient, subject, body, f"<notification-{note.id}.{outbox.id}@creditflow>")
     except (smtplib.SMTPException, OSError, ValueError) as exc:

@@ -43,25 +43,25 @@ def task_opened(unit: Unit, item: WorkItem, loan: Loan) -> None:
     """A new task (flushed: its id is the link) named for one person, or sent up the authority chain to those
     whose limit covers it."""
     if item.candidate_user:
-        notify(unit, item.candidate_user, "task_assigned", loan.reference, item.id, task=item.name)
+        notify(unit, item.candidate_user, "task_assigned", loan.reference, item.id, task=item.name, process_id=item.process_id, step=item.bpmn_id)
     elif item.escalation == "authority":
         amount = Decimal(str(loan.amount))
         for username in holders(unit, item.role, item.branch, amount, limited=True):
-            notify(unit, username, "task_routed_up", loan.reference, item.id, task=item.name,
+            notify(unit, username, "task_routed_up", loan.reference, item.id, task=item.name, process_id=item.process_id, step=item.bpmn_id,
                    amount=f"{amount:,.2f}", branch=loan.branch)
 
 
 def task_escalated(unit: Unit, item: WorkItem, loan: Loan, supervisor_roles: list[str], chair: str | None) -> None:
     """An overdue task: its holder is reminded, the supervisors see it on their list."""
     holder = item.claimed_by or item.candidate_user
-    notify(unit, holder, "task_overdue", loan.reference, item.id, task=item.name)
+    notify(unit, holder, "task_overdue", loan.reference, item.id, task=item.name, process_id=item.process_id, step=item.bpmn_id)
     told = {holder}
     recipients = [u for role in supervisor_roles if role in SUPERVISOR_ROLES
                   for u in holders(unit, role, item.branch)] + ([chair] if chair else [])
     for username in recipients:
         if username not in told:
             told.add(username)
-            notify(unit, username, "task_escalated", loan.reference, item.id, task=item.name)
+            notify(unit, username, "task_escalated", loan.reference, item.id, task=item.name, process_id=item.process_id, step=item.bpmn_id)
 
 
 def holders(unit: Unit, role: str, branch: str | None, amount: Decimal | None = None,

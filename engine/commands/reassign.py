@@ -42,5 +42,5 @@ def reassign(unit: Unit, actor: str, item_id: int, to_user: str, reason: str) ->
                       instance_id=item.instance_id, process_version=instance.process_version.version,
                       step=item.bpmn_id, step_name=item.name, role=item.role, reason=reason.strip(),
                       detail={"task_id": item.task_id, "before": before, "after": {"assigned_to": target.username}})
-    notify(unit, target.username, "task_reassigned", loan.reference, item.id, task=item.name, by=actor,
+    notify(unit, target.username, "task_reassigned", loan.reference, item.id, task=item.name, process_id=item.process_id, step=item.bpmn_id, by=actor,
            reason=reason.strip())

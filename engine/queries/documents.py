@@ -43,7 +43,7 @@ def checklist(session: Session, kernel: Kernel, item_id: int) -> tuple[list[Chec
     loan = session.get(Loan, item.loan_id)
     loaded = kernel.workflows.loaded(session.get(ProcessInstance, item.instance_id).process_version)
     form = next((m.form for m in loaded.user_tasks.values() if m.bpmn_id == item.bpmn_id), {})
-    attached = [_view(d, loan.reference) for d in session.scalars(select(Document).where(
+    attached = [_view(d, loan.reference, item.process_id) for d in session.scalars(select(Document).where(
         Document.loan_id == loan.id, Document.instance_id == item.instance_id, Document.step == item.bpmn_id)
         .order_by(Document.id))]
     entries = [ChecklistItemView(e.kind, e.title, e.title_zh, e.required,
@@ -81,7 +81,10 @@ def document_file(session: Session, kernel: Kernel, store: DocumentStore, userna
         error.audit_fields = _refusal(username, loan, doc, "DOCUMENT_INTEGRITY", str(error),
                                       {"found_sha256": found, "size_found": len(data) if data is not None else None})
         raise error
-    return _view(doc, loan.reference), data
+    process_id = session.scalar(select(ProcessVersion.process_id).join(
+        ProcessInstance, ProcessInstance.process_version_id == ProcessVersion.id)
+        .where(ProcessInstance.id == doc.instance_id)) if doc.instance_id else None
+    return _view(doc, loan.reference, process_id), data
 
 
 def _refusal(username: str, loan: Loan, doc: Document, rule: str, reason: str, extra: dict | None = None) -> dict:

@@ -111,3 +111,10 @@ class StepTexts:
         texts = self._texts(ref)
         name = next(iter(sorted(texts.diagrams)), None)
         return (name, texts.diagram(name, self.locale)) if name else None
+
+
+def step_texts_in(session: Session, cache: TextsCache, locale: str | None) -> StepTexts:
+    """The same words for a reader inside an open session (notifications, e-mails)."""
+    def read_files(version_id: int) -> dict:
+        return dict(session.get(ProcessVersion, version_id).files)
+    return StepTexts(version_refs(session), cache, read_files, locale)

@@ -31,7 +31,7 @@ def test_the_list_in_english_and_in_chinese_links_to_the_task(client, auth, loan
     assert f"New task for you: Investigate borrower on loan {ref}." in page
     assert f'href="/tasks/{item.id}"' in page and "Mark all read" in page
     chinese = client.get("/notifications/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-    assert f"您有新任务：贷款 {ref} 的“Investigate borrower”。" in chinese and "全部标为已读" in chinese
+    assert f"您有新任务：贷款 {ref} 的“调查借款人”。" in chinese and "全部标为已读" in chinese
     assert "通知" in chinese
 
 
