@@ -112,7 +112,7 @@ class CreditEngine:
 
     def file_record(self, loan_ref: str) -> list:
         """Every decision on the loan as its own entry, and the comments, oldest first."""
-        return self._read(file_record.file_record, self.kernel, loan_ref)
+        return self._read(file_record.file_record, loan_ref)
 
     def add_comment(self, actor: str, loan_ref: str, text: str, source: str = "web") -> None:
         with self.command(source, "comment") as unit:

@@ -21,9 +21,14 @@ CASE_FIELD_TITLES = {
     "floor_violation": _l("Better than the floor"), "first_inspection_days": _l("Days to the first inspection"),
     "disbursed_on": _l("Disbursed on"), "inspection_count": _l("Inspections done"), "signal": _l("Warning signal"),
     "raised_by": _l("Raised by"),
+    # what acts without a form record (an approval, a payment, a meeting closed, a task reassigned)
+    "present": _l("Members present"), "absent": _l("Recorded absent"), "votes_cast": _l("Votes cast"),
+    "currency": _l("Currency"), "term_months": _l("Term (months)"), "conditions": _l("Conditions"),
+    "tier": _l("Approval tier"), "mode": _l("Payment mode"), "reference": _l("Payment reference"),
+    "counterparty": _l("Counterparty"), "assigned_to": _l("Assigned to"), "paid": _l("Paid so far"),
 }
 # Fields whose numbers are sums of money.
-MONEY_FIELDS = {"amount", "paid_total", "undrawn", "payment_amount", "collateral_value", "group_exposure",
+MONEY_FIELDS = {"amount", "paid", "paid_total", "undrawn", "payment_amount", "collateral_value", "group_exposure",
                 "declared_group_exposure", "project_investment"}
 CODES = {str(code._args[0]) if hasattr(code, "_args") else str(code) for code in CODE_WORDS}
 
