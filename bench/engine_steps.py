@@ -152,6 +152,8 @@ def store_loans(engine, count: int) -> None:
             insts.append(dict(loan_id=lid, process_version_id=inst.process_version_id, status="running",
                               state=inst.state, created_at=inst.created_at, updated_at=inst.updated_at, version=1))
         session.execute(insert(Loan), loans)
+        if session.bind.dialect.name == "postgresql":  # ids given explicitly: move the sequence past them
+            session.execute(text("SELECT setval(pg_get_serial_sequence('loan', 'id'), (SELECT max(id) FROM loan))"))
         session.execute(insert(ProcessInstance), insts)
         rows = session.execute(select(ProcessInstance.id, ProcessInstance.loan_id)
                                .where(ProcessInstance.loan_id > base)).all()

@@ -32,13 +32,13 @@ from engine.simulation.staff import BRANCH, seed_team  # noqa: E402
 
 PASSWORD = "bench-pass-2026"
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
-# (bpmn id, name, role, duty, stage, assigned to the originator?)
-STEPS = [("investigate", "Investigate borrower", "customer_manager", "investigate", "investigation", True),
-         ("review", "Review credit file", "credit_reviewer", "review", "review", False),
-         ("sign_business", "Sign approval (business)", "customer_manager", "approve", "approval", False),
-         ("sign_risk", "Sign approval (risk)", "risk_manager", "approve", "approval", False),
-         ("register_collateral", "Register collateral", "collateral_custodian", "register_collateral", "contract", False),
-         ("review_disbursement", "Review disbursement conditions", "disbursement_reviewer", "review_disbursement",
+# (bpmn id, name, role, duty, stage, assigned to the originator?) as the bundled origination process has them
+STEPS = [("investigate", "调查借款人", "customer_manager", "investigate", "investigation", True),
+         ("review", "审查授信材料", "credit_reviewer", "review", "review", False),
+         ("sign_business", "审批签字(业务)", "customer_manager", "sign_business", "approval", True),
+         ("sign_risk", "审批签字(风险)", "risk_manager", "approve", "approval", False),
+         ("register_collateral", "押品登记", "collateral_custodian", "register_collateral", "contract", False),
+         ("review_disbursement", "审核放款条件", "disbursement_reviewer", "review_disbursement",
           "disbursement", False)]
 BRANCHES = [BRANCH] + [f"B{n:03d}" for n in range(1, 40)]  # most loans belong to other branches
 

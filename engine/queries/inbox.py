@@ -108,18 +108,20 @@ def inbox(session: Session, kernel: Kernel, username: str, kind: str, filters: I
         rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
         return [item_view(i, loan) for i, loan in rows], total
     # available: the policy decides per row; scan in batches until the page is full
-    offered, batch_offset, memo = [], 0, {}
+    offered, examined, memo = [], 0, {}
     start = (page - 1) * per_page
     while len(offered) < start + per_page:
-        rows = session.execute(query.offset(batch_offset).limit(per_page * 2)).all()
+        rows = session.execute(query.offset(examined).limit(per_page * 2)).all()
         if not rows:
             break
-        batch_offset += len(rows)
         kernel.gate.prefetch_histories(session, [loan for _item, loan in rows], memo)
         for item, loan in rows:
+            examined += 1
             if kernel.gate.decide(session, user, item, loan, memo).allowed:
                 offered.append(item_view(item, loan))
-    more = session.scalar(select(func.count()).select_from(query.subquery())) - batch_offset
+                if len(offered) == start + per_page:  # the page is full: the rest is only counted
+                    break
+    more = session.scalar(select(func.count()).select_from(query.subquery())) - examined
     return offered[start:start + per_page], len(offered) + max(more, 0)
 
 
