@@ -111,7 +111,8 @@ def inbox(session: Session, kernel: Kernel, username: str, kind: str, filters: I
     offered, examined, memo = [], 0, {}
     start = (page - 1) * per_page
     while len(offered) < start + per_page:
-        rows = session.execute(query.offset(examined).limit(per_page * 2)).all()
+        wanted = start + per_page - len(offered)  # most rows are allowed: fetch what the page still lacks
+        rows = session.execute(query.offset(examined).limit(max(wanted + wanted // 4, 10))).all()
         if not rows:
             break
         kernel.gate.prefetch_histories(session, [loan for _item, loan in rows], memo)
