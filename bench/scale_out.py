@@ -10,6 +10,7 @@ clients pick the performer and the form data with their own engine, outside the 
 Figures only: nothing here fails on a timing.
 
     python bench/scale_out.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres [--k 1,2,4,8] [--http]
+                              [--shared 40]
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from engine.bootstrap import BUNDLED_BPMN, build_engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
-from engine.errors import ConcurrentChange  # noqa: E402
+from engine.errors import ConcurrentChange, NotFound  # noqa: E402
 from engine.simulation.documents import attach_required  # noqa: E402
 from engine.store.models import AuditEvent, DutyRecord  # noqa: E402
 from engine.store.schema import upgrade  # noqa: E402
@@ -54,7 +55,10 @@ class Api:
         return response.status
 
 
-def worker(url: str, seconds: float, seed: int, out, port: int | None = None, tokens: dict | None = None) -> None:
+def worker(url: str, seconds: float, seed: int, out, port: int | None = None, tokens: dict | None = None,
+           shared: list[str] | None = None) -> None:
+    """Own loans: start one, complete its tasks in turn, start the next. Shared loans: one task on each loan of a
+    common list in turn, so the K workers collide on the same loans (a loser is refused cleanly: a conflict)."""
     os.environ.setdefault("CREDITFLOW_LOG_LEVEL", "WARNING")
     import logging
     logging.getLogger("creditflow").setLevel(logging.WARNING)
@@ -64,39 +68,45 @@ def worker(url: str, seconds: float, seed: int, out, port: int | None = None, to
     api = Api(port) if port else None
     latencies, conflicts = [], 0
     deadline = time.perf_counter() + seconds
+    turn = seed
+    ref = None
     while time.perf_counter() < deadline:
-        ref = engine.start_loan(sim.customer_managers[seed % len(sim.customer_managers)], dict(SMALL_LOAN),
-                                source="cli")
-        while time.perf_counter() < deadline:
-            items = [i for i in engine.loan_items(ref) if i.process_id == "origination"]
-            if not items:
-                break
-            item = items[0]
+        if shared is not None:
+            turn += 1
+            ref = shared[turn % len(shared)]
+        elif ref is None:
+            ref = engine.start_loan(sim.customer_managers[seed % len(sim.customer_managers)], dict(SMALL_LOAN),
+                                    source="cli")
+        items = [i for i in engine.loan_items(ref) if i.process_id == "origination"]
+        if not items:
+            ref = None
+            continue
+        item = items[0]
+        try:
             actor = item.candidate_user or engine.candidates(item.id)[0]
             data = sim.form_data(engine.task(actor, item.id).form, item)
             if "payment_amount" in data:
                 data.update(payment_amount=float(item.amount), further_drawdown=False, currency="CNY")
                 if "counterparty_account" in data:
                     data["counterparty_account"] = "6222000011112222"
-            try:
-                attach_required(engine, actor, item.id)  # outside the timed part
-            except ConcurrentChange:
+            attach_required(engine, actor, item.id)  # outside the timed part
+        except (ConcurrentChange, NotFound, IndexError):  # someone else moved this loan meanwhile
+            conflicts += 1
+            continue
+        started = time.perf_counter()
+        if api is not None:
+            status = api.complete(tokens[actor], item.id, data)
+            if status in (404, 409):
                 conflicts += 1
                 continue
-            started = time.perf_counter()
-            if api is not None:
-                status = api.complete(tokens[actor], item.id, data)
-                if status == 409:
-                    conflicts += 1
-                    continue
-                assert status == 200, (status, item.bpmn_id)
-            else:
-                try:
-                    engine.complete(actor, item.id, data, source="cli")
-                except ConcurrentChange:
-                    conflicts += 1
-                    continue
-            latencies.append(time.perf_counter() - started)
+            assert status == 200, (status, item.bpmn_id)
+        else:
+            try:
+                engine.complete(actor, item.id, data, source="cli")
+            except (ConcurrentChange, NotFound):
+                conflicts += 1
+                continue
+        latencies.append(time.perf_counter() - started)
     engine.db.dispose()
     out.put((latencies, conflicts))
 
@@ -126,8 +136,13 @@ def gunicorn(url: str, k: int, port: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not answer /healthz")
 
 
-def run(url: str, k: int, seconds: float, http_mode: bool = False) -> None:
+def run(url: str, k: int, seconds: float, http_mode: bool = False, shared_loans: int = 0) -> None:
     engine = build_engine(url)
+    shared = None
+    if shared_loans:
+        sim = StraightPath(engine, ManualClock(), seed=0)
+        shared = [engine.start_loan(sim.customer_managers[n % len(sim.customer_managers)], dict(SMALL_LOAN),
+                                    source="cli") for n in range(shared_loans)]
     with engine.db.reading() as session:
         events_before = session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "task_completed"))
@@ -139,7 +154,7 @@ def run(url: str, k: int, seconds: float, http_mode: bool = False) -> None:
         server = gunicorn(url, k, port)
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(url, seconds, n + 1, out, port, tokens)) for n in range(k)]
+    procs = [ctx.Process(target=worker, args=(url, seconds, n + 1, out, port, tokens, shared)) for n in range(k)]
     for p in procs:
         p.start()
     results = [out.get() for _ in procs]
@@ -156,7 +171,8 @@ def run(url: str, k: int, seconds: float, http_mode: bool = False) -> None:
         duties = session.scalar(select(func.count()).select_from(DutyRecord).where(DutyRecord.duty != "originate")) - duties_before
     engine.db.dispose()
     done = len(latencies)
-    print(f"{'gunicorn ' if http_mode else ''}K={k}: {done / seconds:7.1f} completions/s   p50 {statistics.median(latencies):6.1f} ms   "
+    label = ("gunicorn " if http_mode else "") + ("shared " if shared else "own ")
+    print(f"{label:<16}K={k}: {done / seconds:7.1f} completions/s   p50 {statistics.median(latencies):6.1f} ms   "
           f"p95 {sorted(latencies)[int(0.95 * done)]:6.1f} ms   conflicts {conflicts}   "
           f"audit {events} / duty records {duties} for {done} completions"
           f"{'' if events == done == duties else '  MISMATCH'}")
@@ -168,6 +184,8 @@ def main() -> None:
     parser.add_argument("--k", default="1,2,4,8")
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--http", action="store_true", help="also through gunicorn and HTTP clients")
+    parser.add_argument("--shared", type=int, default=0, metavar="N",
+                        help="also with every worker taking turns on the same N loans (contention)")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores; own loans, origination tasks, {args.seconds:g} s per run")
     with scratch_postgres(args.postgres) as url:
@@ -181,6 +199,9 @@ def main() -> None:
         if args.http:
             for k in [int(n) for n in args.k.split(",")]:
                 run(url, k, args.seconds, http_mode=True)
+        if args.shared:
+            for k in [int(n) for n in args.k.split(",")]:
+                run(url, k, args.seconds, shared_loans=args.shared)
 
 
 if __name__ == "__main__":

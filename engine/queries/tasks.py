@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from SpiffWorkflow.exceptions import TaskNotFoundException
+
 from sqlalchemy.orm import Session
 
-from engine.errors import NotAllowed
+from engine.errors import NotAllowed, NotFound
 from engine.kernel import Kernel
 from engine.queries.inbox import item_view
 from engine.runtime import execution
@@ -26,7 +28,10 @@ def task(session: Session, kernel: Kernel, username: str, item_id: int) -> TaskV
             raise NotAllowed(decision.message_template, **decision.params)
     instance = session.get(ProcessInstance, item.instance_id)
     workflow, loaded = kernel.workflows.restore(instance)
-    spiff_task = workflow.get_task_from_id(UUID(item.task_id))
+    try:
+        spiff_task = workflow.get_task_from_id(UUID(item.task_id))
+    except TaskNotFoundException:  # another worker completed it after this reader found its row
+        raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id) from None
     meta = loaded.user_tasks[spiff_task.task_spec.name]
     facts = {k: v for k, v in spiff_task.data.items() if k not in execution.PROCESS_PARAMETERS}
     return TaskView(item_view(item, loan), meta.form, meta.instructions, execution.plain_data(facts))

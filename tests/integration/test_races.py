@@ -78,3 +78,29 @@ def test_eight_processes_complete_each_task_exactly_once(engine, driver, databas
             assert "sign_business" in driver.open_steps(ref)
         else:
             assert engine.loan(ref).status == "rejected"
+
+
+def test_a_task_page_read_while_another_worker_completes_it_says_it_is_gone(engine, driver, monkeypatch):
+    """A reader found the task's row, then another process completed the task before the reader restored the
+    workflow: the page answers 'already completed' (NotFound), never a crash. PostgreSQL reads each statement
+    afresh, so it happens there; SQLite's reader keeps its snapshot and shows the task as it was."""
+    from engine.errors import NotFound
+    from engine.queries import tasks as task_queries
+
+    ref = driver.start()
+    item = driver.item(ref, "investigate")
+    read_user = task_queries.get_user
+
+    def completed_meanwhile(session, username):  # between reading the row and restoring the workflow
+        monkeypatch.setattr(task_queries, "get_user", read_user)
+        driver.do(ref, "investigate", "cm_wang")
+        return read_user(session, username)
+
+    monkeypatch.setattr(task_queries, "get_user", completed_meanwhile)
+    with engine.db.reading() as session:
+        try:
+            view = task_queries.task(session, engine.kernel, "cm_wang", item.id)
+        except NotFound as err:
+            assert "already completed" in err.template
+        else:
+            assert view.item.id == item.id and not engine.db.is_postgres
