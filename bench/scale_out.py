@@ -33,7 +33,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from engine.bootstrap import BUNDLED_BPMN, build_engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
-from engine.errors import ConcurrentChange, NotFound  # noqa: E402
+from engine.errors import ConcurrentChange, NotAllowed, NotFound  # noqa: E402
 from engine.simulation.documents import attach_required  # noqa: E402
 from engine.store.models import AuditEvent, DutyRecord  # noqa: E402
 from engine.store.schema import upgrade  # noqa: E402
@@ -90,20 +90,20 @@ def worker(url: str, seconds: float, seed: int, out, port: int | None = None, to
                 if "counterparty_account" in data:
                     data["counterparty_account"] = "6222000011112222"
             attach_required(engine, actor, item.id)  # outside the timed part
-        except (ConcurrentChange, NotFound, IndexError):  # someone else moved this loan meanwhile
+        except (ConcurrentChange, NotFound, NotAllowed, IndexError):  # someone else moved this loan meanwhile
             conflicts += 1
             continue
         started = time.perf_counter()
         if api is not None:
             status = api.complete(tokens[actor], item.id, data)
-            if status in (404, 409):
+            if status in (403, 404, 409):
                 conflicts += 1
                 continue
             assert status == 200, (status, item.bpmn_id)
         else:
             try:
                 engine.complete(actor, item.id, data, source="cli")
-            except (ConcurrentChange, NotFound):
+            except (ConcurrentChange, NotFound, NotAllowed):
                 conflicts += 1
                 continue
         latencies.append(time.perf_counter() - started)
