@@ -72,6 +72,16 @@ def page(chromium, live_server):
 
 
 @pytest.fixture
+def zh_page(chromium, live_server):
+    """A desktop page in a Chinese browser (zh-CN), as the bank's staff use it."""
+    context = chromium.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
 def shoot():
     """Save a full-page screenshot as a test artifact."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
