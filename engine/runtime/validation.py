@@ -28,6 +28,8 @@ class Problem:
     line: int | None
     element: str | None
     message: str
+    severity: str = "error"  # "error": nothing deploys; "warning": shown, deploying still works
+    rule: str | None = None  # the lint rule that found it (None for validation)
 
     def __str__(self) -> str:
         where = self.file
