@@ -3,7 +3,8 @@ import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const out = '../vendor/modeler';
-
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
 
 await build({
   entryPoints: { 'creditflow-modeler': 'src/index.js', 'creditflow-modeler-styles': 'src/modeler.css' },
