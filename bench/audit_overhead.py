@@ -48,7 +48,7 @@ def run(mode: str, loans: int, seed: int, specs: SpecCache, folder: Path) -> tup
     engine = build_engine(sqlite_url(folder / f"{mode}.sqlite"), clock=clock)
     engine.workflows.specs = specs
     upgrade(engine.db)
-    engine.deploy([BUNDLED_BPMN])
+    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")
     if mode == "off":
         engine.kernel.audit_log = lambda session, source: NoAudit(session, source, None, clock)
     sim = Simulation(engine, clock, seed=seed, inspections=2)

@@ -202,7 +202,7 @@ def run_on(label: str, url: str, args) -> None:
     clock = ManualClock()
     engine = build_engine(url, clock=clock)
     upgrade(engine.db)
-    engine.deploy([BUNDLED_BPMN])
+    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")
     FLOOR.create(engine.db.engine, checkfirst=True)
     sim = StraightPath(engine, clock, seed=1)
     params = {k: engine.policy.params[k] for k in PROCESS_PARAMETERS if k in engine.policy.params}

@@ -46,7 +46,7 @@ BRANCHES = [BRANCH] + [f"B{n:03d}" for n in range(1, 40)]  # most loans belong t
 def populate(url: str, count: int) -> None:
     engine = build_engine(url, clock=ManualClock(NOW))
     upgrade(engine.db)
-    engine.deploy([BUNDLED_BPMN], source="cli")
+    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")
     seed_team(engine, PASSWORD)
     managers = engine.users_with_role("customer_manager", BRANCH)
     rng = random.Random(5)

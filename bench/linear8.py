@@ -46,9 +46,9 @@ def percentile(values, q):
 def prepare(url: str) -> None:
     engine = build_engine(url, clock=ManualClock())
     upgrade(engine.db)
-    engine.deploy([BUNDLED_BPMN])
+    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")
     seed_team(engine, None)
-    engine.deploy([PROCESS])
+    engine.deploy([PROCESS], actor="designer_zheng", approved_by="designer_wu", source="cli")
     engine.db.dispose()
 
 

@@ -62,7 +62,7 @@ def run_on(label: str, url: str, rounds: int) -> None:
     clock = ManualClock()
     engine = build_engine(url, clock=clock)
     upgrade(engine.db)
-    engine.deploy([BUNDLED_BPMN])
+    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")
     engine.workflows.live = LiveWorkflows(size=0)
     sim = Rounds(engine, clock, seed=3, inspections=rounds)
     sim.drive(engine.start_loan(sim.customer_managers[0], {

@@ -191,7 +191,7 @@ def main() -> None:
     with scratch_postgres(args.postgres) as url:
         engine = build_engine(url)
         upgrade(engine.db)
-        engine.deploy([BUNDLED_BPMN])
+        engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")
         StraightPath(engine, ManualClock(), seed=0)  # the staff
         engine.db.dispose()
         for k in [int(n) for n in args.k.split(",")]:

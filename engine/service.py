@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
-from engine.commands import blocks, comments, committee, deployment, loans, messages, people, sessions, tasks, timers
+from engine.commands import blocks, changes as change_commands, comments, committee, deployment, loans, messages
+from engine.commands import people, sessions, tasks, timers
 from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
@@ -19,7 +20,7 @@ from engine.errors import InvalidInput, ScriptFailed
 from engine.kernel import Kernel
 from engine.queries import doctor, inbox, incidents as incident_queries, loans as loan_queries, processes
 from engine.queries import people as people_queries, tasks as task_queries
-from engine.queries import file_record, loan_search
+from engine.queries import changes as change_queries, file_record, loan_search
 from engine.runtime.specs import SpecCache, collect_files
 from engine.runtime.validation import DeploymentRejected, validate_files
 from engine.settings import Settings
@@ -67,6 +68,44 @@ class CreditEngine:
     def deploy(self, paths, actor: str | None = None, source: str = "cli",
                approved_by: str | None = None) -> list[DeployResult]:
         return deployment.deploy(self.kernel, collect_files(paths), actor, approved_by, source)
+
+    # -- changes: four eyes on every redesign -------------------------------------------------
+    def current_files(self) -> dict[str, str]:
+        """Every file of the newest version of every process: what a change is laid over."""
+        return self._read(change_commands.current_files)
+
+    def check_files(self, files: dict[str, str]) -> list:
+        """Validation errors, then lint findings, for a whole candidate file set (nothing is stored)."""
+        _bundle, problems = validate_files(change_commands.source_files(files), self.gate.lane_roles)
+        return problems
+
+    def save_change(self, username: str, files: dict[str, str], note: str = "", change_id: int | None = None,
+                    source: str = "web"):
+        with self.command(source, "save_change") as unit:
+            row = change_commands.save_change(unit, username, files, note, change_id)
+            change_id = row.id
+        return self.change(username, change_id)
+
+    def submit_change(self, username: str, change_id: int, source: str = "web"):
+        with self.command(source, "submit_change") as unit:
+            change_commands.submit_change(unit, username, change_id, self.check_files)
+        return self.change(username, change_id)
+
+    def withdraw_change(self, username: str, change_id: int, source: str = "web"):
+        with self.command(source, "withdraw_change") as unit:
+            change_commands.withdraw_change(unit, username, change_id)
+        return self.change(username, change_id)
+
+    def decide_change(self, username: str, change_id: int, approve: bool, reason: str = "", source: str = "web"):
+        with self.command(source, "decide_change") as unit:
+            change_commands.decide_change(unit, username, change_id, approve, reason)
+        return self.change(username, change_id)
+
+    def change(self, username: str, change_id: int):
+        return self._read(change_queries.change, change_id, self.check_files)
+
+    def changes(self, username: str, status: str | None = None) -> list:
+        return self._read(change_queries.changes, status)
 
     def deployed(self) -> list[tuple[str, int, datetime]]:
         return self._read(processes.deployed)

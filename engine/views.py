@@ -129,6 +129,42 @@ class DeployResult:
 
 
 @dataclass(frozen=True)
+class ProblemView:
+    """A validation error or a lint finding, placed on its file, line and element."""
+
+    file: str
+    line: int | None
+    element: str | None
+    message: str
+    severity: str = "error"
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    """A process change on its way through four eyes; `files` are only the files it edits."""
+
+    id: int
+    author: str
+    status: str  # draft, submitted, approved, rejected, withdrawn
+    note: str
+    files: dict
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    reviewer: str | None
+    decided_at: datetime | None
+    reason: str | None
+    deployed: tuple[DeployResult, ...] = ()
+    problems: tuple[ProblemView, ...] = ()  # filled when one change is read, against what is deployed now
+    base_files: dict = field(default_factory=dict)  # the deployed files it is laid over (one change read only)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "error")
+
+
+@dataclass(frozen=True)
 class IncidentView:
     id: int
     loan_ref: str

@@ -7,6 +7,7 @@ from engine.queries.inbox import INBOX_SORTS
 from engine.queries.loan_search import LOAN_SORTS
 
 from .credit_file import LOAN_STATUSES
+from .openapi_changes import CHANGE_PATHS, change_schemas
 from .templating import CLASSIFICATION_LABELS, STAGE_LABELS
 
 MAX_ID = 2_147_483_647
@@ -145,6 +146,7 @@ def _schemas(application: dict) -> dict:
         "Retry": {"type": "object", "additionalProperties": False, "properties": {
             "to_latest": {"type": "boolean", "description": "First move the instance to the newest version"}}},
         **_document_schemas(time),
+        **change_schemas(time),
         "Notification": {"type": "object", "required": ["id", "kind", "title", "text", "link", "created_at", "read"],
                          "properties": {
                              "id": {"type": "integer"}, "kind": {"type": "string"}, "loan": _nullable("string"),
@@ -236,6 +238,7 @@ def openapi_document(application_schema: dict) -> dict:
                 "responses": {"200": _json(_ref("Completed"), "Completed"),
                               **_errors(400, 401, 403, 404, 409, 422)}}},
             **DOCUMENT_PATHS,
+            **CHANGE_PATHS,
             "/api/v1/incidents": {"get": {
                 "operationId": "listIncidents", "summary": "Steps that failed (administrators, process designers)",
                 "parameters": [{"name": "status", "in": "query",

@@ -44,7 +44,9 @@ def validate(ctx, paths):
     click.echo(_("Valid: no problems found."))
 
 
-@click.command(help=_("Deploy BPMN/DMN files (default: the bundled processes) as new versions."))
+@click.command(help=_("Deploy BPMN/DMN files (default: the bundled processes) as new versions. A change needs its "
+                      "designer (--by) and a different approver (--approved-by); only the first deployment into an "
+                      "empty database goes without them."))
 @click.argument("paths", nargs=-1)
 @click.option("--by", "actor", help=_("User name of the designer of the change."))
 @click.option("--approved-by", "approver", help=_("User name approving the deployment (never the designer)."))

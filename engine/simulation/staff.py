@@ -41,6 +41,7 @@ def standard_team(branch: str = BRANCH) -> list[Member]:
         _m("cro_gao", "高风险管理", ("credit_risk_officer", branch, None)),
         _m("head_qian", "钱支行负责人", ("branch_head", branch, None)),
         _m("designer_zheng", "郑流程设计", ("process_designer", None, None)),
+        _m("designer_wu", "吴流程设计", ("process_designer", None, None)),
         _m("auditor_xie", "谢合规审计", ("auditor", None, None)),
         _m("admin", "系统管理员", ("admin", None, None)),
     ]

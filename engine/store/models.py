@@ -121,6 +121,31 @@ class ProcessVersion(Base):
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ProcessChange(Base):
+    """A redesign on its way to deployment: drafted by one process designer, approved or rejected by another.
+    `files` holds only what the change edits (name -> text), laid over the deployed files when it is checked."""
+
+    __tablename__ = "process_change"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # a change's number is never given to a later one
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # draft, submitted, approved, rejected, withdrawn
+    note: Mapped[str] = mapped_column(Text, default="")
+    files: Mapped[dict] = mapped_column(JSON, deferred=True)
+    policy_text: Mapped[str | None] = mapped_column(Text, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewer: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    deployed: Mapped[list | None] = mapped_column(JSON)  # [[process id, version, created], ...] once approved
+    version_id: Mapped[int] = mapped_column(Integer, default=1)  # two reviewers deciding at once: one wins
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+
 class CustomerGroup(Base):
     """A group of related borrowers (集团客户): its exposure is what the approval tier is chosen by."""
 

@@ -53,7 +53,7 @@ def test_a_raising_script_rolls_the_whole_step_back(engine, driver, tmp_path):
     shutil.copytree(BUNDLED_BPMN, redesign)
     path = redesign / "origination.bpmn"
     path.write_text(path.read_text().replace('recommendation == "withdraw"', 'recommendation == "withdraw" or 1 / 0 > 0'))
-    deployed = {r.process_id: (r.version, r.created) for r in engine.deploy([redesign])}
+    deployed = {r.process_id: (r.version, r.created) for r in engine.deploy([redesign], actor="designer_zheng", approved_by="designer_wu", source="cli")}
     assert deployed["origination"] == (2, True) and deployed["post_loan"] == (1, False)
     ref = driver.start()
     item = driver.item(ref, "investigate")
@@ -88,12 +88,12 @@ def test_policy_refusal_changes_nothing_but_is_recorded(engine, driver):
 
 def test_running_instances_stay_on_their_version_and_redeploying_unchanged_files_is_a_no_op(engine, driver, tmp_path):
     old = driver.start()
-    assert {(r.version, r.created) for r in engine.deploy([BUNDLED_BPMN])} == {(1, False)}
+    assert {(r.version, r.created) for r in engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")} == {(1, False)}
     redesign = tmp_path / "bpmn"
     shutil.copytree(BUNDLED_BPMN, redesign)
     path = redesign / "origination.bpmn"
     path.write_text(path.read_text().replace('name="调查借款人"', 'name="调查借款人 (v2)"'))
-    engine.deploy([redesign])
+    engine.deploy([redesign], actor="designer_zheng", approved_by="designer_wu", source="cli")
     new = driver.start(borrower="New Version Co.")
     assert [i.version for i in engine.loan(old).instances] == [1]
     assert [i.version for i in engine.loan(new).instances] == [2]
@@ -112,7 +112,7 @@ def test_a_rejected_deployment_deploys_nothing(engine, tmp_path):
     path.write_text(path.read_text().replace('name="调查借款人"', 'name="Investigate again"'))
     from engine.runtime.validation import DeploymentRejected
     with pytest.raises(DeploymentRejected, match="lane 'branch_president', which is not a known role"):
-        engine.deploy([redesign])
+        engine.deploy([redesign], actor="designer_zheng", approved_by="designer_wu", source="cli")
     assert {v for _p, v, _at in engine.deployed()} == {1}
 
 
@@ -162,9 +162,9 @@ def test_an_absurd_due_time_is_refused_or_fails_the_one_completion_clearly(engin
     from engine.runtime.validation import DeploymentRejected
     if refused_at_deployment:
         with pytest.raises(DeploymentRejected, match="more than 3660 days"):
-            engine.deploy([redesign])
+            engine.deploy([redesign], actor="designer_zheng", approved_by="designer_wu", source="cli")
         return
-    engine.deploy([redesign])
+    engine.deploy([redesign], actor="designer_zheng", approved_by="designer_wu", source="cli")
     ref = driver.start()
     before = snapshot(engine, ref)
     with pytest.raises(ScriptFailed, match="more than"):

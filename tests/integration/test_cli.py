@@ -116,7 +116,7 @@ def test_explain_names_the_tasks_in_the_command_lines_language(database_url, clo
 
     assert run(database_url, "init-db").exit_code == 0
     engine = build_engine(database_url, clock=clock)
-    engine.deploy([BUNDLED_BPMN], actor=None, source="cli")
+    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")
     seed_team(engine, None)
     ref = engine.start_loan("cm_wang", {"borrower": "恒达精密机械有限公司", "product": "working_capital",
                                         "amount": 1_500_000, "term_months": 12}, source="cli")

@@ -175,7 +175,7 @@ def test_a_malformed_checklist_deploys_nothing(engine, tmp_path):
                              {"kind": "site_visit"}]
     form.write_text(json.dumps(schema))
     with pytest.raises(DeploymentRejected) as rejected:
-        engine.deploy([redesign])
+        engine.deploy([redesign], actor="designer_zheng", approved_by="designer_wu", source="cli")
     text = str(rejected.value)
     assert "origination.bpmn" in text and "element 'investigate'" in text and "investigate.schema.json" in text
     assert "x-documents[0]: kind 'Financial Statements!'" in text and "required must be true or false" in text

@@ -30,7 +30,7 @@ def second_cm(database_url, clock):
     doc["parameters"]["business_signature_by"] = "second_customer_manager"
     doc["version"] = "test.second-cm"
     engine = build_engine(database_url, clock=clock, policy=parse_policy(yaml.safe_dump(doc, allow_unicode=True)))
-    engine.deploy([BUNDLED_BPMN], actor=None, source="cli")
+    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")
     yield engine, Driver(engine, clock)
     engine.db.dispose()
 
@@ -56,7 +56,7 @@ def test_a_redesign_with_both_signatures_in_one_lane_still_needs_two_people(seco
     text = text.replace("<bpmn:flowNodeRef>sign_business</bpmn:flowNodeRef>",
                         "<bpmn:flowNodeRef>sign_business</bpmn:flowNodeRef><bpmn:flowNodeRef>sign_risk</bpmn:flowNodeRef>")
     (folder / "origination.bpmn").write_text(text, "utf-8")
-    engine.deploy([folder], actor=None, source="cli")
+    engine.deploy([folder], actor="designer_zheng", approved_by="designer_wu", source="cli")
     ref = signed_once(driver, "cm_li")
     assert driver.item(ref, "sign_risk").role == "customer_manager"
     with pytest.raises(PolicyDenied) as refused:

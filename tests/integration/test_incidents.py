@@ -52,10 +52,10 @@ def post_loan_version(engine, ref):
 def test_a_failing_instance_becomes_an_incident_and_the_others_fire(engine, driver, clock, tmp_path, database_url):
     redesign = poisoned_bundle(tmp_path)
     assert engine.validate([redesign]) == []  # validation cannot see a division by zero
-    engine.deploy([redesign], actor="designer_zheng", source="cli")
+    engine.deploy([redesign], actor="designer_zheng", approved_by="designer_wu", source="cli")
     poisoned = driver.start()
     disbursed(driver, poisoned)
-    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", source="cli")  # the fix, as a newer version
+    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")  # the fix, as a newer version
     healthy = [driver.start() for _ in range(2)]
     for ref in healthy:
         disbursed(driver, ref)
@@ -97,7 +97,7 @@ def test_a_failing_instance_becomes_an_incident_and_the_others_fire(engine, driv
 
 
 def test_after_the_last_attempt_the_incident_waits_for_a_person(engine, driver, clock, tmp_path):
-    engine.deploy([poisoned_bundle(tmp_path)], actor="designer_zheng", source="cli")
+    engine.deploy([poisoned_bundle(tmp_path)], actor="designer_zheng", approved_by="designer_wu", source="cli")
     ref = driver.start()
     disbursed(driver, ref)
     clock.advance(days=15, minutes=5)
@@ -123,7 +123,7 @@ def test_a_failed_completion_changes_nothing_and_is_counted(engine, driver, tmp_
     condition = 'recommendation == "proceed"'
     assert xml.count(condition) == 1
     path.write_text(xml.replace(condition, condition + " and amount / 0 &gt; 0"), encoding="utf-8")
-    engine.deploy([folder], actor="designer_zheng", source="cli")
+    engine.deploy([folder], actor="designer_zheng", approved_by="designer_wu", source="cli")
     ref = driver.start()
     before = (driver.open_steps(ref), engine.loan(ref).stage, engine.loan(ref).instances)
     with pytest.raises(ScriptFailed):

@@ -88,11 +88,11 @@ def test_the_worker_fires_the_others_and_keeps_running_past_a_poisoned_instance(
     incident for the third, and is still alive; SIGTERM stops it cleanly."""
     clock = ManualClock(datetime.now(timezone.utc) - timedelta(days=20))
     engine = build_engine(database_url, clock=clock)
-    engine.deploy([poisoned_bundle(tmp_path)], actor="designer_zheng", source="cli")
+    engine.deploy([poisoned_bundle(tmp_path)], actor="designer_zheng", approved_by="designer_wu", source="cli")
     driver = Driver(engine, clock)
     poisoned = driver.start()
     disbursed(driver, poisoned)
-    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", source="cli")
+    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")
     healthy = [driver.start() for _ in range(2)]
     for ref in healthy:
         disbursed(driver, ref)

@@ -121,7 +121,7 @@ def test_the_approved_terms_cannot_be_edited_by_a_later_task(engine, driver, tmp
     form = json.loads((folder / "forms" / "prepare_contract.schema.json").read_text("utf-8"))
     form["properties"]["amount"] = {"type": "number", "title": "Amount"}
     (folder / "forms" / "prepare_contract.schema.json").write_text(json.dumps(form), "utf-8")
-    engine.deploy([folder], actor=None, source="cli")
+    engine.deploy([folder], actor="designer_zheng", approved_by="designer_wu", source="cli")
     ref = driver.start()
     driver.through_approval_dual(ref)
     with pytest.raises(InvalidInput) as excinfo:
@@ -156,7 +156,7 @@ def test_nothing_is_paid_before_the_disbursement_review_releases_it(engine, driv
     from engine.runtime.validation import DeploymentRejected
     folder = redesign(tmp_path, ('<spiffworkflow:property name="loan_event" value="released" />', ""))
     with pytest.raises(DeploymentRejected) as rejected:
-        engine.deploy([folder], actor=None, source="cli")
+        engine.deploy([folder], actor="designer_zheng", approved_by="designer_wu", source="cli")
     assert "loan_event 'released'" in str(rejected.value.problems)
     ref = approved_and_released(driver)
     with engine.db.transaction() as session:  # as if the route had skipped the review
@@ -169,7 +169,7 @@ def test_nothing_is_paid_before_the_disbursement_review_releases_it(engine, driv
 
 def test_a_secured_loan_is_never_paid_before_its_collateral_is_registered(engine, driver, tmp_path):
     folder = redesign(tmp_path, ('<spiffworkflow:property name="loan_event" value="collateral_registered" />', ""))
-    engine.deploy([folder], actor=None, source="cli")
+    engine.deploy([folder], actor="designer_zheng", approved_by="designer_wu", source="cli")
     ref = approved_and_released(driver)
     with pytest.raises(NotAllowed) as excinfo:
         driver.do(ref, "execute_payment", "acct_ma")

@@ -36,7 +36,7 @@ def test_random_drawdowns_never_exceed_the_approval(tries):
         db.dispose()
         engine = build_engine(url, clock=ManualClock(START))
         try:
-            engine.deploy([BUNDLED_BPMN])
+            engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")
             driver = Driver(engine, engine.clock)
             ref = engine.start_loan("cm_wang", {**SMALL, "amount": int(APPROVED)}, source="cli")
             driver.through_approval_dual(ref)

@@ -82,7 +82,7 @@ def test_random_people_never_break_a_pair_or_a_limit(grants, amounts, steps):
         clock = ManualClock(START)
         engine = build_engine(url, clock=clock)
         try:
-            engine.deploy([BUNDLED_BPMN])
+            engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")
             engine.add_people(standard_team(), None)
             for username, role, limit in grants:
                 engine.grant_role(username, role, "BJ01", Decimal(limit) if limit else None)

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from werkzeug.security import check_password_hash
 
+from engine.bootstrap import BUNDLED_BPMN
 from engine.store.db import sqlite_url
 from engine.store.models import Base
 from webapp import create_app
@@ -79,3 +80,10 @@ def auth(client):
 @pytest.fixture
 def loans(engine):
     return Loans(engine)
+
+
+@pytest.fixture
+def bundled_afterwards(engine):
+    """The PostgreSQL test database keeps deployed versions between tests: leave the bundled ones latest."""
+    yield
+    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")

@@ -18,12 +18,12 @@ STEPS = (("investigate", "cm_wang"), ("review", "rev_chen"), ("sign_business", "
 @pytest.fixture
 def timer_incident(engine, loans, clock, tmp_path, bundled_afterwards):
     """A disbursed loan on a redesign whose step after the first inspection timer fails, then the fixed version."""
-    engine.deploy([poisoned_bundle(tmp_path)], actor="designer_zheng", source="cli")
+    engine.deploy([poisoned_bundle(tmp_path)], actor="designer_zheng", approved_by="designer_wu", source="cli")
     ref = loans.start()
     for step, user in STEPS:
         loans.do(ref, step, user, **FORMS[step])
     loans.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
-    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", source="cli")
+    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli")
     clock.advance(days=16)
     assert engine.tick() == 0
     [incident] = engine.incidents()
@@ -74,13 +74,6 @@ def test_officers_do_not_see_incidents(client, auth):
     assert "/incidents/" not in client.get("/").text
 
 
-@pytest.fixture
-def bundled_afterwards(engine):
-    """The PostgreSQL test database keeps deployed versions between tests: leave the bundled ones latest."""
-    yield
-    engine.deploy([BUNDLED_BPMN], actor="designer_zheng", source="cli")
-
-
 @pytest.mark.usefixtures("bundled_afterwards")
 def test_a_failed_completion_is_a_clear_error_and_shows_on_the_incident_page(client, auth, engine, loans, tmp_path):
     folder = tmp_path / "redesign"
@@ -89,7 +82,7 @@ def test_a_failed_completion_is_a_clear_error_and_shows_on_the_incident_page(cli
     condition = 'recommendation == "proceed"'
     path.write_text(path.read_text(encoding="utf-8").replace(condition, condition + " and amount / 0 &gt; 0"),
                     encoding="utf-8")
-    engine.deploy([folder], actor="designer_zheng", source="cli")
+    engine.deploy([folder], actor="designer_zheng", approved_by="designer_wu", source="cli")
     ref = loans.start()
     item = loans.ready(ref, "investigate", "cm_wang")
     auth.login("cm_wang")

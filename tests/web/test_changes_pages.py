@@ -1,0 +1,63 @@
+"""The studio's change pages: the author submits, another designer approves or rejects; nobody else decides."""
+from __future__ import annotations
+
+import pytest
+
+RENAMED = ('name="调查借款人"', 'name="调查借款人及担保人"')
+
+
+def draft(engine) -> int:
+    files = {"origination.bpmn": engine.current_files()["origination.bpmn"].replace(*RENAMED)}
+    return engine.save_change("designer_zheng", files, note="Guarantor named in the investigation").id
+
+
+@pytest.mark.usefixtures("bundled_afterwards")
+def test_the_author_submits_and_another_designer_approves_in_the_browser(client, auth, engine):
+    number = draft(engine)
+    auth.login("designer_zheng")
+    page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
+    assert "origination.bpmn" in page and "Submit for approval" in page and "Approve and deploy" not in page
+    assert auth.post(f"/studio/changes/{number}/submit").status_code == 302
+    page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
+    assert "Awaiting approval" in page and "you cannot approve your own" in page
+    refused = auth.post(f"/studio/changes/{number}/decide", data={"decision": "approve"}, follow_redirects=True)
+    assert "SOD-12" in refused.get_data(as_text=True) or "may not" in refused.get_data(as_text=True)
+    assert engine.change("designer_zheng", number).status == "submitted"
+    auth.logout()
+
+    auth.login("designer_wu")
+    listed = client.get("/studio/changes/").get_data(as_text=True)
+    assert f"/studio/changes/{number}" in listed
+    page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
+    assert "Approve and deploy" in page and "Reject" in page
+    before = {p: v for p, v, _ in engine.deployed()}
+    done = auth.post(f"/studio/changes/{number}/decide", data={"decision": "approve", "reason": "Fine."},
+                     follow_redirects=True).get_data(as_text=True)
+    assert f"Change {number} approved and deployed." in done
+    assert f"deployed as version {before['origination'] + 1}" in done
+    assert {p: v for p, v, _ in engine.deployed()}["origination"] == before["origination"] + 1
+
+
+def test_a_rejection_without_a_reason_is_refused_and_named(client, auth, engine):
+    number = draft(engine)
+    engine.submit_change("designer_zheng", number)
+    auth.login("designer_wu")
+    page = auth.post(f"/studio/changes/{number}/decide", data={"decision": "reject", "reason": ""},
+                     follow_redirects=True).get_data(as_text=True)
+    assert "Say why the change is rejected" in page and engine.change("designer_wu", number).status == "submitted"
+    auth.post(f"/studio/changes/{number}/decide", data={"decision": "reject", "reason": "Keep the wording."})
+    assert engine.change("designer_wu", number).status == "rejected"
+
+
+def test_credit_officers_never_see_changes_and_auditors_only_read(client, auth, engine):
+    number = draft(engine)
+    engine.submit_change("designer_zheng", number)
+    auth.login("cm_wang")
+    assert client.get("/studio/changes/").status_code == 403
+    assert auth.post(f"/studio/changes/{number}/decide", data={"decision": "approve"}).status_code == 403
+    auth.logout()
+    auth.login("auditor_xie")
+    page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
+    assert "origination.bpmn" in page and "Approve and deploy" not in page
+    assert auth.post(f"/studio/changes/{number}/decide", data={"decision": "approve"}).status_code == 403
+    assert engine.change("auditor_xie", number).status == "submitted"
