@@ -75,6 +75,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.register_blueprint(incidents.bp)
     from . import changes
     app.register_blueprint(changes.bp)
+    from . import modeler
+    app.register_blueprint(modeler.bp)
     app.register_blueprint(leave.bp)
     app.register_blueprint(ops.bp)
     ops.init_app(app)

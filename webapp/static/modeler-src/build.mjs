@@ -1,10 +1,20 @@
 // Bundles the modelers into ../vendor/modeler/ (minified, no source maps): `npm ci && npm run build`.
 import { build } from 'esbuild';
+import { resolve } from 'node:path';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const out = '../vendor/modeler';
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
+
+// Every import of domify goes through src/domify-csp.js (which alone imports the real one).
+const domifyUnderCsp = {
+  name: 'domify-under-csp',
+  setup(b) {
+    b.onResolve({ filter: /^domify$/ }, args => (
+      args.importer.endsWith('domify-csp.js') ? undefined : { path: resolve('src/domify-csp.js') }));
+  },
+};
 
 await build({
   entryPoints: { 'creditflow-modeler': 'src/index.js', 'creditflow-modeler-styles': 'src/modeler.css' },
@@ -19,6 +29,7 @@ await build({
   loader: { '.woff': 'file', '.woff2': 'file', '.ttf': 'file', '.eot': 'file', '.svg': 'file' },
   assetNames: 'fonts/[name]-[hash]',
   define: { 'process.env.NODE_ENV': '"production"' },
+  plugins: [ domifyUnderCsp ],
   logLevel: 'info',
 });
 
