@@ -30,18 +30,20 @@
   // -- BPMN ---------------------------------------------------------------------------------------------------------
   var bpmn = CreditflowModeler.bpmn({ container: "#modeler-canvas", properties: "#modeler-properties",
                                       settings: data.settings, translations: data.translations });
-  window.__modeler = bpmn;  // the page's modeler, for scripts that drive it (tests, the console)
   editors[data.bpmn.name] = { kind: "bpmn", modeler: bpmn, xml: data.bpmn.xml, dirty: false };
+  // The page's modelers, for scripts that drive them (tests, the browser console).
+  window.__modeler = bpmn;
+  window.__studio = { editors: editors, exportFiles: function (onlyChanged) { return exportFiles(onlyChanged); } };
   bpmn.on("commandStack.changed", function () { editors[data.bpmn.name].dirty = true; });
 
   function importBpmn(xml) {
     return bpmn.importXML(xml).then(function () {
       var canvas = bpmn.get("canvas");
       canvas.zoom("fit-viewport");
-      if (canvas.zoom() < 0.6) {  // a wide process: readable labels first, from its left edge
+      if (canvas.zoom() < 0.75) {  // a wide process: readable labels first, from its left edge
         var box = canvas.viewbox();
-        canvas.viewbox({ x: box.inner.x - 20, y: box.inner.y - 20, width: box.outer.width / 0.6,
-                         height: box.outer.height / 0.6 });
+        canvas.viewbox({ x: box.inner.x - 20, y: box.inner.y - 20, width: box.outer.width / 0.75,
+                         height: box.outer.height / 0.75 });
       }
       root.setAttribute("data-ready", "yes");
     });
@@ -235,13 +237,18 @@
       head.appendChild(tag);
       var where = document.createElement("span");
       where.className = "mono small";
+      var element = bpmnElement(problem), name = element && element.businessObject.name;
       where.textContent = " " + problem.file + (problem.line ? " · " + fmt(labels.line, { line: problem.line }) : "") +
-        (problem.element ? " · " + problem.element : "") + (problem.rule ? " · " + problem.rule : "");
+        (problem.rule ? " · " + problem.rule : "");
+      var what = document.createElement("div");
+      what.className = "problem-element";
+      what.textContent = name ? name + " (" + problem.element + ")" : (problem.element || "");
       head.appendChild(where);
       var message = document.createElement("div");
       message.className = "problem-message";
       message.textContent = problem.message;
       item.appendChild(head);
+      if (what.textContent) { item.appendChild(what); }
       item.appendChild(message);
       item.addEventListener("click", function () { select(problem); });
       item.addEventListener("keydown", function (e) { if (e.key === "Enter") { select(problem); } });

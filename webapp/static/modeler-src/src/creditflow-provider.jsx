@@ -140,9 +140,9 @@ export default class CreditflowPropertiesProvider {
       const title = label(this._settings, 'group', 'Credit workflow');
       if (is(element, 'bpmn:UserTask')) {
         groups.splice(Math.min(1, groups.length), 0,
-          { id: 'creditflow', label: title, entries: userTaskEntries() });
+          { id: 'creditflow', label: title, entries: userTaskEntries(), shouldOpen: true });
       } else if (is(element, 'bpmn:SequenceFlow')) {
-        groups.splice(Math.min(1, groups.length), 0, { id: 'creditflow', label: title,
+        groups.splice(Math.min(1, groups.length), 0, { id: 'creditflow', label: title, shouldOpen: true,
           entries: [ { id: 'cf-condition', component: ConditionEntry, isEdited: isTextAreaEntryEdited } ] });
       }
       return groups;

@@ -36,9 +36,10 @@ function bpmn(options) {
 
 /** A DMN modeler (DRD, decision tables, literal expressions) in options.container. */
 function dmn(options) {
-  return new DmnModeler({
+  const translated = { additionalModules: [ translateModule(options.translations) ] };
+  return new DmnModeler({  // each view gets its modules (dmn-js lets a view's options replace the common ones)
     container: options.container,
-    common: { additionalModules: [ translateModule(options.translations) ] },
+    drd: translated, decisionTable: translated, literalExpression: translated, boxedExpression: translated,
   });
 }
 
