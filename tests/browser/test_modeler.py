@@ -95,10 +95,11 @@ def test_a_designer_sees_the_duty_adds_a_step_and_check_marks_the_missing_duty(z
     assert "补充核查" in listed.first.inner_text() and "duty" in page.inner_text("[data-problems]")
     assert page.locator(f'.djs-element[data-element-id="{new_id}"].cf-problem-error').count() == 1
     assert page.locator(f'.cf-problem-badge[data-problem-element="{new_id}"]').count() == 1
-    page.locator(f'.cf-problem-badge[data-problem-element="{new_id}"]').first.hover()
-    shot(page, "problem-marked")
     listed.first.click()
     assert page.evaluate("() => window.__modeler.get('selection').get().map(e => e.id)") == [new_id]
+    page.locator(f'.cf-problem-badge[data-problem-element="{new_id}"]').first.hover()
+    assert page.locator(".cf-problem-text", has_text="补充核查").first.is_visible()
+    shot(page, "problem-marked")
     assert page.locator("select[name=cf-duty]").input_value() == ""
     page.locator("select[name=cf-duty]").select_option("review")
     page.locator("select[name=cf-form]").select_option("forms/review.schema.json")
