@@ -146,3 +146,31 @@ def test_opening_and_saving_with_no_change_loses_nothing(zh_page, live_app):
             assert semantic(xml) == semantic(files[name]), name
         seen.update(exported)
     assert seen == {name for name in files if name.endswith((".bpmn", ".dmn"))}
+
+
+def test_files_made_in_another_modeler_are_uploaded_into_the_editor_and_saved(zh_page, live_app):
+    page = zh_page
+    engine = live_app.extensions["creditflow"]
+    files = engine.current_files()
+    sign_in(page, "designer_zheng")
+    open_modeler(page)
+    renamed = files["origination.bpmn"].replace('name="审查授信材料"', 'name="审查授信材料及担保"')
+    page.set_input_files("[data-upload]", files=[{"name": "授信发起.bpmn", "mimeType": "application/xml",
+                                                  "buffer": renamed.encode()}])
+    page.wait_for_function("() => document.querySelector('#modeler-canvas').textContent.includes('审查授信材料及担保')")
+    assert "已载入编辑器" in page.inner_text("[data-status]")
+    raised = files["approval_tier.dmn"].replace("<text>&lt;= 3000000</text>", "<text>&lt;= 5000000</text>", 1)
+    assert raised != files["approval_tier.dmn"]
+    page.set_input_files("[data-upload]", files=[{"name": "approval_tier.dmn", "mimeType": "application/xml",
+                                                  "buffer": raised.encode()}])
+    page.wait_for_selector('[data-tab="approval_tier.dmn"].active')
+    page.wait_for_selector('[data-pane="approval_tier.dmn"][data-ready=yes]')
+    assert "5000000" in page.inner_text('[data-pane="approval_tier.dmn"]')
+    shot(page, "uploaded-dmn")
+
+    page.click("[data-save]")
+    page.wait_for_selector("[data-status] a")
+    change = engine.changes("designer_zheng")[0]
+    assert sorted(change.files) == ["approval_tier.dmn", "origination.bpmn"]
+    assert "审查授信材料及担保" in change.files["origination.bpmn"]
+    assert "5000000" in change.files["approval_tier.dmn"]
