@@ -174,3 +174,42 @@ def test_files_made_in_another_modeler_are_uploaded_into_the_editor_and_saved(zh
     assert sorted(change.files) == ["approval_tier.dmn", "origination.bpmn"]
     assert "审查授信材料及担保" in change.files["origination.bpmn"]
     assert "5000000" in change.files["approval_tier.dmn"]
+
+
+CAMUNDA_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="http://bpmn.io/schema/bpmn"
+  exporter="Camunda Modeler" exporterVersion="5.30.0">
+  <bpmn:collaboration id="collab"><bpmn:participant id="pool" processRef="origination" /></bpmn:collaboration>
+  <bpmn:process id="origination" isExecutable="true">
+    <bpmn:laneSet id="lanes"><bpmn:lane id="lane_reviewer" name="授信审查岗">
+      <bpmn:flowNodeRef>check_file</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:userTask id="check_file" name="核对材料">
+      <bpmn:extensionElements><camunda:properties>
+        <camunda:property name="duty" value="review" />
+        <camunda:property name="form" value="forms/review.schema.json" />
+      </camunda:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="diagram"><bpmndi:BPMNPlane id="plane" bpmnElement="collab">
+    <bpmndi:BPMNShape id="pool_di" bpmnElement="pool" isHorizontal="true"><dc:Bounds x="100" y="80" width="600" height="200" /></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="lane_di" bpmnElement="lane_reviewer" isHorizontal="true"><dc:Bounds x="130" y="80" width="570" height="200" /></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="check_file_di" bpmnElement="check_file"><dc:Bounds x="300" y="140" width="100" height="80" /></bpmndi:BPMNShape>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>"""
+
+
+def test_properties_written_in_camunda_modeler_show_in_the_panel_and_survive_a_save(zh_page):
+    page = zh_page
+    sign_in(page, "designer_zheng")
+    open_modeler(page)
+    page.set_input_files("[data-upload]", files=[{"name": "camunda.bpmn", "mimeType": "application/xml",
+                                                  "buffer": CAMUNDA_BPMN.encode()}])
+    page.wait_for_selector('.djs-element[data-element-id="check_file"]')
+    page.click('.djs-element[data-element-id="check_file"]')
+    assert page.locator("select[name=cf-duty]").input_value() == "review"
+    assert page.locator("select[name=cf-form]").input_value() == "forms/review.schema.json"
+    assert "授信审查岗" in page.locator("input[name=cf-role]").input_value()
+    exported = page.evaluate("() => window.__modeler.saveXML().then(r => r.xml)")
+    assert semantic(exported) == semantic(CAMUNDA_BPMN)
