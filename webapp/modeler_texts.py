@@ -20,7 +20,7 @@ LABELS = {
     "assigneeHelp": _l("An expression naming one user, e.g. originator."),
     "instructions": _l("Instructions"),
     "condition": _l("Condition"),
-    "conditionHelp": _l("A Python expression over the loan's data, e.g. amount > dual_signature_limit."),
+    "conditionHelp": _l("A Python expression over the loan's data, e.g. amount > dual_investigation_threshold."),
     "none": _l("(none)"),
     "unknown": _l("(not in the policy)"),
     "checking": _l("Checking…"),
