@@ -107,6 +107,12 @@ class CreditEngine:
     def changes(self, username: str, status: str | None = None) -> list:
         return self._read(change_queries.changes, status)
 
+    def migrate_loans(self, actor: str, process_id: str, version: int, loan_refs: list[str], reason: str,
+                      source: str = "web") -> list:
+        """Move chosen loans' running instances to another version where it is safe; one outcome per loan."""
+        from engine.commands.migration import migrate_loans
+        return migrate_loans(self.kernel, actor, process_id, version, loan_refs, reason, source)
+
     def deployed(self) -> list[tuple[str, int, datetime]]:
         return self._read(processes.deployed)
 

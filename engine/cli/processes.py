@@ -71,6 +71,33 @@ def deploy(ctx, paths, actor, approver):
             click.echo(_("%(process)s: unchanged (version %(version)s)", process=r.process_id, version=r.version))
 
 
+@click.command(help=_("Move running loans to another version of a process, where it is safe: every step they "
+                      "have done or are at exists unchanged in that version."))
+@click.argument("loans", nargs=-1, required=True)
+@click.option("--process", "process_id", required=True, help=_("The process, e.g. origination."))
+@click.option("--to", "version", type=int, required=True, help=_("The version to move them to."))
+@click.option("--by", "actor", required=True, help=_("User name of the process designer moving them."))
+@click.option("--reason", required=True, help=_("Why; kept in the audit trail."))
+@click.pass_context
+def migrate(ctx, loans, process_id, version, actor, reason):
+    engine = engine_from(ctx)
+    try:
+        outcomes = engine.migrate_loans(actor, process_id, version, list(loans), reason, source="cli")
+    except EngineError as exc:
+        fail(translate_error(exc))
+    refused = 0
+    for o in outcomes:
+        if o.migrated:
+            click.echo(_("%(loan)s: moved from version %(old)s to %(new)s", loan=o.loan_ref, old=o.from_version,
+                         new=o.to_version))
+        else:
+            refused += 1
+            click.echo(_("%(loan)s: not moved: %(reason)s", loan=o.loan_ref, reason=_(o.template, **dict(o.params))),
+                       err=True)
+    if refused:
+        sys.exit(1)
+
+
 def register(main: click.Group) -> None:
-    for command in (init_db, validate, deploy):
+    for command in (init_db, validate, deploy, migrate):
         main.add_command(command)
