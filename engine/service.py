@@ -107,6 +107,11 @@ class CreditEngine:
     def changes(self, username: str, status: str | None = None) -> list:
         return self._read(change_queries.changes, status)
 
+    def running_instances(self, process_id: str):
+        """(the process's version numbers, its running instances with the steps they are at)."""
+        from engine.queries.running import running_instances
+        return self._read(running_instances, process_id)
+
     def migrate_loans(self, actor: str, process_id: str, version: int, loan_refs: list[str], reason: str,
                       source: str = "web") -> list:
         """Move chosen loans' running instances to another version where it is safe; one outcome per loan."""

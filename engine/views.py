@@ -129,6 +129,19 @@ class DeployResult:
 
 
 @dataclass(frozen=True)
+class RunningInstanceView:
+    """A running instance a designer may move to another version; `steps`: (element id, stored name) it is at."""
+
+    instance_id: int
+    loan_ref: str
+    borrower: str
+    process_id: str
+    version: int
+    steps: tuple[tuple[str, str], ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class ProblemView:
     """A validation error or a lint finding, placed on its file, line and element."""
 

@@ -73,8 +73,9 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.register_blueprint(api.bp)  # api_changes adds its routes to it
     app.register_blueprint(audit.bp)
     app.register_blueprint(incidents.bp)
-    from . import changes
+    from . import changes, migration
     app.register_blueprint(changes.bp)
+    app.register_blueprint(migration.bp)
     app.register_blueprint(leave.bp)
     app.register_blueprint(ops.bp)
     ops.init_app(app)

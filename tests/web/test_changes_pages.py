@@ -61,3 +61,30 @@ def test_credit_officers_never_see_changes_and_auditors_only_read(client, auth, 
     assert "origination.bpmn" in page and "Approve and deploy" not in page
     assert auth.post(f"/studio/changes/{number}/decide", data={"decision": "approve"}).status_code == 403
     assert engine.change("auditor_xie", number).status == "submitted"
+
+
+@pytest.mark.usefixtures("bundled_afterwards")
+def test_a_designer_moves_a_chosen_loan_to_the_new_version_with_a_reason(client, auth, engine, loans, tmp_path):
+    import shutil
+
+    from engine.bootstrap import BUNDLED_BPMN
+    ref = loans.start()
+    folder = tmp_path / "redesign"
+    shutil.copytree(BUNDLED_BPMN, folder)
+    path = folder / "origination.bpmn"
+    path.write_text(path.read_text(encoding="utf-8").replace('name="拟定并签订合同"', 'name="拟定、审核并签订合同"'),
+                    encoding="utf-8")
+    engine.deploy([folder], actor="designer_zheng", approved_by="designer_wu", source="cli")
+    new = {p: v for p, v, _ in engine.deployed()}["origination"]
+    auth.login("designer_zheng")
+    page = client.get("/studio/migrate/origination").get_data(as_text=True)
+    assert ref in page and f'value="{new}"' in page
+    refused = auth.post("/studio/migrate/origination", data={"loan": ref, "version": str(new), "reason": ""},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "Say why these loans move" in refused
+    moved = auth.post("/studio/migrate/origination", data={"loan": ref, "version": str(new), "reason": "Wording"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert f"{ref} moved from version" in moved and f"to {new}." in moved
+    auth.logout()
+    auth.login("cm_wang")
+    assert client.get("/studio/migrate/origination").status_code == 403
