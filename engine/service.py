@@ -55,7 +55,7 @@ class CreditEngine:
 
     # -- processes ----------------------------------------------------------------------------
     def validate(self, paths) -> list:
-        _bundle, problems = validate_files(collect_files(paths), self.gate.lane_roles)
+        _bundle, problems = validate_files(collect_files(paths), self.kernel.policy)
         return problems
 
     def untranslated(self, paths) -> list:

@@ -15,7 +15,7 @@ def deploy(kernel: Kernel, files, actor: str | None, approved_by: str | None, so
     validation raise DeploymentRejected before anything is written.
 
     `actor` designed the change and `approved_by` approves it: the policy's four-eyes rule applies."""
-    bundles = prepare_deployment(files, kernel.gate.lane_roles)
+    bundles = prepare_deployment(files, kernel.policy)
     with open_unit(kernel, source, "deploy") as unit:
         return _deploy(unit, bundles, actor, approved_by)
 

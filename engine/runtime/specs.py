@@ -12,6 +12,8 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 
+from policies import PolicySet
+
 from engine.runtime.catalog import catalog_for
 from engine.runtime.parser import SourceFile, parse_bundle
 from engine.runtime.validation import DeploymentRejected, form_path, user_task_properties, validate_files
@@ -90,9 +92,10 @@ def sha256_of(files: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def prepare_deployment(files: list[SourceFile], known_roles: set[str]) -> dict[str, dict[str, str]]:
-    """Validate; return process id -> its file bundle. Raises DeploymentRejected with every problem."""
-    bundle, problems = validate_files(files, known_roles)
+def prepare_deployment(files: list[SourceFile], policy: PolicySet) -> dict[str, dict[str, str]]:
+    """Validate against the policy; return process id -> its file bundle. Raises DeploymentRejected with every
+    problem."""
+    bundle, problems = validate_files(files, policy)
     if problems:
         raise DeploymentRejected(problems)
     return {pid: bundle_for(pid, files, bundle) for pid in bundle.process_ids}

@@ -14,7 +14,10 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from policies import PolicySet
+
 from engine.documents import checklist_problems
+from engine.roles import lane_roles
 from engine.runtime.parser import ParsedBundle, SourceFile, XmlRejected, parse_bundle, parse_xml
 from engine.runtime.scripting import ExpressionRejected, compile_expression, compile_script
 from engine.runtime.timers import CLOCKED, duration_from
@@ -92,8 +95,9 @@ def form_path(bpmn_file: str, form: str) -> str:
     return str(PurePosixPath(bpmn_file).parent / form) if "/" in bpmn_file else form
 
 
-def validate_files(files: list[SourceFile], known_roles: set[str]) -> tuple[ParsedBundle | None, list[Problem]]:
-    """Parse and check; returns the bundle (if it parsed) and every problem found."""
+def validate_files(files: list[SourceFile], policy: PolicySet) -> tuple[ParsedBundle | None, list[Problem]]:
+    """Parse and check against the policy the processes will run under; returns the bundle (if it parsed) and
+    every problem found."""
     rejected = []
     for f in files:
         if f.kind in ("bpmn", "dmn"):
@@ -113,7 +117,7 @@ def validate_files(files: list[SourceFile], known_roles: set[str]) -> tuple[Pars
         return None, [Problem("?", None, None, str(exc))]
     if not bundle.process_ids:
         return bundle, [Problem(files[0].name if files else "?", None, None, "no executable process found")]
-    checker = _Checker(bundle, known_roles)
+    checker = _Checker(bundle, policy)
     for process_id in bundle.process_ids:
         checker.check_process(process_id)
     return bundle, checker.problems + catalog_problems(files)
@@ -172,9 +176,10 @@ def _spiff_message(exc: ValidationException) -> str:
 
 
 class _Checker:
-    def __init__(self, bundle: ParsedBundle, known_roles: set[str]):
+    def __init__(self, bundle: ParsedBundle, policy: PolicySet):
         self.bundle = bundle
-        self.known_roles = known_roles
+        self.policy = policy
+        self.known_roles = lane_roles(policy)
         self.problems: list[Problem] = []
 
     def problem(self, element_id: str | None, message: str):
@@ -215,6 +220,10 @@ class _Checker:
             self.problem(bpmn_id, f"'{label}' declares loan_event '{loan_event}'; known: {', '.join(LOAN_EVENTS)}")
         if isinstance(ts, UserTask):
             self.check_user_task(ts, bpmn_id, label)
+        elif user_task_properties(ts).get("duty") not in (None, *self.policy.duties):  # who set a process off
+            self.problem(bpmn_id, f"'{label}' records duty '{user_task_properties(ts)['duty']}', which is not "
+                                  f"defined in policy {self.policy.version}; defined: "
+                                  f"{', '.join(sorted(self.policy.duties))}")
         for condition, target in getattr(ts, "cond_task_specs", []) or []:
             if condition is not None:
                 flow = self.bundle.flows.get((bpmn_id, target), bpmn_id)
@@ -243,6 +252,8 @@ class _Checker:
                                   f"(known: {', '.join(sorted(self.known_roles))})")
         if not props.get("duty"):
             self.problem(bpmn_id, f"user task '{label}' declares no duty; add the extension property 'duty'")
+        else:
+            self.check_duty(ts, bpmn_id, label, props["duty"])
         if props.get("assignee"):
             self.expression(bpmn_id, props["assignee"], "assignee expression")
         if props.get("due") and not props["due"].upper().startswith("P"):
@@ -278,6 +289,18 @@ class _Checker:
         for pattern in risky_patterns(schema):
             self.problem(bpmn_id, f"form '{form}' has the pattern '{pattern}', which repeats a repetition (such as "
                                   "(a+)+) and can hang on one input; write it without the nested quantifier")
+
+    def check_duty(self, ts, bpmn_id, label, duty):
+        """The policy must define the duty and let the lane's role do it, or nobody could ever be offered it."""
+        policy = self.policy
+        spec = policy.duty_specs.get(duty)
+        if spec is None:
+            self.problem(bpmn_id, f"user task '{label}': duty '{duty}' is not defined in policy {policy.version}; "
+                                  f"defined: {', '.join(sorted(policy.duties))}")
+        elif ts.lane in self.known_roles and ts.lane not in spec.roles:
+            self.problem(bpmn_id, f"user task '{label}' is in lane '{ts.lane}', but policy {policy.version} lets only "
+                                  f"{', '.join(spec.roles)} do duty '{duty}'; move the task to one of those lanes or "
+                                  "choose another duty")
 
     def check_decision(self, ts, bpmn_id):
         engine = getattr(ts, "dmnEngine", None)

@@ -4,8 +4,10 @@ import json
 import pytest
 
 from engine.runtime.parser import MAX_FILE_BYTES, SourceFile
-from engine.roles import LANE_ROLES
 from engine.runtime.validation import validate_files
+from policies import default_policy
+
+POLICY = default_policy()
 
 FORM = json.dumps({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}).encode()
 
@@ -64,7 +66,7 @@ def files(prolog: str = "", **changes) -> list[SourceFile]:
 
 
 def problems_of(source_files):
-    _bundle, problems = validate_files(source_files, LANE_ROLES)
+    _bundle, problems = validate_files(source_files, POLICY)
     return [str(p) for p in problems]
 
 
@@ -203,8 +205,8 @@ def test_a_lane_named_with_the_roles_chinese_name_is_that_role():
 def test_the_catalog_is_part_of_the_deployed_version():
     from engine.runtime.specs import prepare_deployment, sha256_of
 
-    plain = prepare_deployment(files(), LANE_ROLES)["tiny"]
-    with_catalog = prepare_deployment(files() + [catalog({"check": {"name": "Check the file"}})], LANE_ROLES)["tiny"]
+    plain = prepare_deployment(files(), POLICY)["tiny"]
+    with_catalog = prepare_deployment(files() + [catalog({"check": {"name": "Check the file"}})], POLICY)["tiny"]
     assert "tiny.en.json" in with_catalog and sha256_of(plain) != sha256_of(with_catalog)
 
 
@@ -218,3 +220,26 @@ def test_the_english_diagram_takes_its_names_from_the_catalog_and_keeps_its_ids(
     english = texts.diagram("tiny.bpmn", "en")
     assert '<bpmn:userTask id="check" name="Check &amp; file">' in english
     assert texts.diagram("tiny.bpmn", "zh_CN") == chinese
+
+
+# -- the policy the processes run under ---------------------------------------------------------------------
+def test_a_duty_the_policy_does_not_define_is_refused():
+    found = problems_of(files(duty='<spiffworkflow:property name="duty" value="inspect_vibes" />'))
+    assert len(found) == 1, found
+    assert found[0].startswith(f"tiny.bpmn, line 16, element 'check': user task 'Check the file': duty 'inspect_vibes' "
+                               f"is not defined in policy {POLICY.version}; defined: ")
+    assert "investigate" in found[0] and "review" in found[0]
+
+
+def test_a_lane_whose_role_may_never_do_the_duty_is_refused():
+    found = problems_of(files(lane="credit_reviewer"))
+    assert found == [f"tiny.bpmn, line 16, element 'check': user task 'Check the file' is in lane 'credit_reviewer', "
+                     f"but policy {POLICY.version} lets only customer_manager do duty 'investigate'; move the task "
+                     "to one of those lanes or choose another duty"]
+
+
+def test_the_bundled_processes_meet_the_bundled_policy():
+    from engine.bootstrap import BUNDLED_BPMN
+    from engine.runtime.specs import collect_files
+
+    assert problems_of(collect_files([BUNDLED_BPMN])) == []
