@@ -9,8 +9,10 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 
 from engine.roles import ROLES
+from engine.runtime.task_types import AutomaticTask
 from engine.runtime.timers import BoundaryEventParser, IntermediateCatchEventParser, StartEventParser
 
 MAX_FILE_BYTES = 1_000_000
@@ -33,15 +35,47 @@ def lane_role(lane_name: str | None) -> str | None:
     return ROLE_BY_NAME.get(name, name)
 
 
-class CreditflowBpmnParser(SpiffBpmnParser):
-    """Spiff's parser with engine-clock timers, and lanes read as role ids."""
+# Extension properties as the Camunda 7 and Camunda 8 modelers write them, read like spiffworkflow:properties.
+MODELER_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://camunda.org/schema/zeebe/1.0")
 
-    OVERRIDE_PARSER_CLASSES = {
+
+def modeler_properties(node) -> dict[str, str]:
+    """`camunda:properties` / `zeebe:properties` of one element, name -> value."""
+    found = {}
+    for ns in MODELER_NAMESPACES:
+        for prop in node.iterfind(f"{full_tag('extensionElements')}/{{{ns}}}properties/{{{ns}}}property"):
+            if prop.get("name"):
+                found[prop.get("name")] = prop.get("value", "")
+    return found
+
+
+class ModelerPropertiesMixin:
+    """Extension properties from spiffworkflow:, camunda: and zeebe: alike (Spiff's own win on a clash)."""
+
+    def parse_extensions(self, node=None):
+        extensions = super().parse_extensions(node)
+        foreign = modeler_properties(self.node if node is None else node)
+        if foreign:
+            extensions["properties"] = {**foreign, **(extensions.get("properties") or {})}
+        return extensions
+
+
+def _reading_modeler_properties(parsers: dict) -> dict:
+    return {tag: (type(parser.__name__, (ModelerPropertiesMixin, parser), {}), spec)
+            for tag, (parser, spec) in parsers.items()}
+
+
+class CreditflowBpmnParser(SpiffBpmnParser):
+    """Spiff's parser with engine-clock timers, lanes read as role ids, plain tasks run through on their own, and
+    extension properties read whichever modeler wrote them."""
+
+    OVERRIDE_PARSER_CLASSES = _reading_modeler_properties({
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("task"): (SpiffTaskParser, AutomaticTask),
         full_tag("startEvent"): (StartEventParser, StartEvent),
         full_tag("intermediateCatchEvent"): (IntermediateCatchEventParser, IntermediateCatchEvent),
         full_tag("boundaryEvent"): (BoundaryEventParser, BoundaryEvent),
-    }
+    })
 
     def _add_diagram_indexes(self, bpmn):
         super()._add_diagram_indexes(bpmn)

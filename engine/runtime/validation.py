@@ -19,6 +19,7 @@ from policies import PolicySet
 from engine.documents import checklist_problems
 from engine.roles import lane_roles
 from engine.runtime.parser import ParsedBundle, SourceFile, XmlRejected, parse_bundle, parse_xml
+from engine.runtime.task_types import refused_elements
 from engine.runtime.scripting import ExpressionRejected, compile_expression, compile_script
 from engine.runtime.timers import CLOCKED, duration_from
 
@@ -102,10 +103,13 @@ def validate_files(files: list[SourceFile], policy: PolicySet) -> tuple[ParsedBu
     for f in files:
         if f.kind in ("bpmn", "dmn"):
             try:
-                parse_xml(f.data)
+                root = parse_xml(f.data)
             except XmlRejected as exc:
                 rejected.append(Problem(f.name, exc.line, None, str(exc)))
-    if rejected:  # report every unreadable file at once; the rest cannot be checked without them
+                continue
+            if f.kind == "bpmn":
+                rejected += [Problem(f.name, line, element, message) for line, element, message in refused_elements(root)]
+    if rejected:  # report every unreadable file and unsupported element at once; the rest cannot be checked
         return None, rejected
     try:
         bundle = parse_bundle(files)

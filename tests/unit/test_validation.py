@@ -243,3 +243,21 @@ def test_the_bundled_processes_meet_the_bundled_policy():
     from engine.runtime.specs import collect_files
 
     assert problems_of(collect_files([BUNDLED_BPMN])) == []
+
+
+# -- element types the engine runs ----------------------------------------------------------------------------
+@pytest.mark.parametrize("element, expected", [
+    ('<bpmn:serviceTask id="x" name="Call core banking"/>', "serviceTask 'Call core banking' is not supported: "
+                                                             "the engine calls no outside services"),
+    ('<bpmn:sendTask id="x"/>', "use an intermediate throw event with a message definition"),
+    ('<bpmn:receiveTask id="x"/>', "use an intermediate catch event with a message definition"),
+    ('<bpmn:complexGateway id="x"/>', "complexGateway 'x' is not supported: use an exclusive, inclusive or parallel"),
+    ('<bpmn:intermediateThrowEvent id="x" name="Shout"><bpmn:signalEventDefinition id="s"/>'
+     '</bpmn:intermediateThrowEvent>', "intermediateThrowEvent 'Shout' is a signal event, which is not supported"),
+    ('<bpmn:subProcess id="x" triggeredByEvent="true"/>', "event sub-process 'x' is not supported"),
+    ('<bpmn:manualTask id="x" name="Sign"/>', "manualTask 'Sign' is not supported"),
+])
+def test_an_element_the_engine_cannot_run_is_refused_naming_what_to_draw_instead(element, expected):
+    found = problems_of(files(script="total = 1 + 1</bpmn:script></bpmn:scriptTask>" + element +
+                              "<bpmn:scriptTask id='unused'><bpmn:script>x = 1"))
+    assert len(found) == 1 and found[0].startswith("tiny.bpmn, line 32, element 'x': ") and expected in found[0], found
