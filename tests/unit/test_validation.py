@@ -261,3 +261,25 @@ def test_an_element_the_engine_cannot_run_is_refused_naming_what_to_draw_instead
     found = problems_of(files(script="total = 1 + 1</bpmn:script></bpmn:scriptTask>" + element +
                               "<bpmn:scriptTask id='unused'><bpmn:script>x = 1"))
     assert len(found) == 1 and found[0].startswith("tiny.bpmn, line 32, element 'x': ") and expected in found[0], found
+
+
+# -- files from other modelers -------------------------------------------------------------------------------
+@pytest.mark.parametrize("prefix, namespace", [("camunda", "http://camunda.org/schema/1.0/bpmn"),
+                                               ("zeebe", "http://camunda.org/schema/zeebe/1.0")])
+def test_extension_properties_written_by_camunda_modeler_are_read(prefix, namespace):
+    from engine.bootstrap import BUNDLED_BPMN
+    from engine.runtime.specs import collect_files
+
+    bundled = collect_files([BUNDLED_BPMN])
+    text = next(f for f in bundled if f.name == "origination.bpmn").data.decode("utf-8")
+    camunda = (text.replace("<spiffworkflow:properties>", f"<{prefix}:properties>")
+               .replace("</spiffworkflow:properties>", f"</{prefix}:properties>")
+               .replace("<spiffworkflow:property ", f"<{prefix}:property ")
+               .replace("<bpmn:definitions ", f'<bpmn:definitions xmlns:{prefix}="{namespace}" ', 1))
+    assert "spiffworkflow:property " not in camunda and f"<{prefix}:property name=\"duty\"" in camunda
+    redesign = [f if f.name != "origination.bpmn" else SourceFile(f.name, camunda.encode()) for f in bundled]
+    bundle, found = validate_files(redesign, POLICY)
+    assert found == []
+    from engine.runtime.validation import user_task_properties
+    review = bundle.parser.get_spec("origination").task_specs["review"]
+    assert user_task_properties(review)["duty"] == "review"
