@@ -20,7 +20,13 @@ from engine.documents import checklist_problems
 from engine.roles import lane_roles
 from engine.runtime.parser import ParsedBundle, SourceFile, XmlRejected, parse_bundle, parse_xml
 from engine.runtime.task_types import refused_elements
-from engine.runtime.scripting import ExpressionRejected, compile_expression, compile_script
+from engine.runtime.scripting import (
+    CALLABLE_NAMES,
+    ExpressionRejected,
+    compile_expression,
+    compile_script,
+    unknown_calls,
+)
 from engine.runtime.timers import CLOCKED, duration_from
 
 
@@ -339,6 +345,10 @@ class _Checker:
             self.problem(element_id, f"{what} '{source}' is not valid: {exc.msg}")
         except ExpressionRejected as exc:
             self.problem(element_id, f"{what} '{source}' is refused: {exc}")
+        else:
+            for name, _line in unknown_calls(source, "eval"):
+                self.problem(element_id, f"{what} '{source}' calls '{name}', which does not exist when it runs; "
+                                         f"the functions available are {', '.join(sorted(CALLABLE_NAMES))}")
 
     def script(self, element_id, source, what):
         try:
@@ -348,3 +358,7 @@ class _Checker:
         except ExpressionRejected as exc:
             where = f" line {exc.line}" if exc.line else ""
             self.problem(element_id, f"{what}{where} is refused: {exc}")
+        else:
+            for name, line in unknown_calls(source, "exec"):
+                self.problem(element_id, f"{what} line {line} calls '{name}', which does not exist when it runs; "
+                                         f"the functions available are {', '.join(sorted(CALLABLE_NAMES))}")

@@ -283,3 +283,33 @@ def test_extension_properties_written_by_camunda_modeler_are_read(prefix, namesp
     from engine.runtime.validation import user_task_properties
     review = bundle.parser.get_spec("origination").task_specs["review"]
     assert user_task_properties(review)["duty"] == "review"
+
+
+# -- functions a script or expression calls ---------------------------------------------------------------------
+@pytest.mark.parametrize("changes, expected", [
+    (dict(script="total = 1\\nnote = format_money(total)"),
+     "element 'calc': script line 2 calls 'format_money', which does not exist when it runs; the functions "
+     "available are Decimal, abs, all, any, bool, business_days, date_after,"),
+    (dict(condition="ok == True and approved(ok)"), "element 'f3': gateway condition 'ok == True and approved(ok)' "
+                                                    "calls 'approved', which does not exist when it runs"),
+    (dict(timer="iso_days(3)"), "element 'wait': timer expression 'iso_days(3)' calls 'iso_days'"),
+    (dict(script="print(1)"), "element 'calc': script line 1 is refused: print is not available"),
+])
+def test_a_call_to_a_function_that_does_not_exist_is_refused(changes, expected):
+    changes = {k: v.replace("\\n", "\n") for k, v in changes.items()}
+    found = problems_of(files(**changes))
+    assert len(found) == 1 and expected in found[0], found
+
+
+def test_builtins_helpers_methods_and_names_the_script_binds_may_be_called():
+    script = ("pick = max\ntotal = pick(1, 2) + len([1]) + business_days(2)\nday = date_after(today(), 'P1M')\n"
+              "names = ', '.join(sorted(str(v) for v in [1, 2]))")
+    assert problems_of(files(script=script)) == []
+
+
+def test_the_helpers_validation_allows_are_the_ones_the_engine_provides(clock):
+    from engine.kernel import Kernel
+    from engine.runtime.scripting import ENGINE_HELPERS
+
+    kernel = Kernel(None, clock, POLICY)
+    assert set(kernel.script_engine.environment.globals) == set(ENGINE_HELPERS)
