@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
@@ -53,8 +54,14 @@ class ModelerPropertiesMixin:
     """Extension properties from spiffworkflow:, camunda: and zeebe: alike (Spiff's own win on a clash)."""
 
     def parse_extensions(self, node=None):
-        extensions = super().parse_extensions(node)
-        foreign = modeler_properties(self.node if node is None else node)
+        node = self.node if node is None else node
+        try:
+            extensions = super().parse_extensions(node)
+        except KeyError as exc:  # Spiff reads a property's name and value without asking
+            raise ValidationException(f"an extension property of this element has no '{exc.args[0]}'; write each "
+                                      'as <spiffworkflow:property name="..." value="..." />', file_name=self.filename,
+                                      id=node.get("id", ""), line_number=node.sourceline) from None
+        foreign = modeler_properties(node)
         if foreign:
             extensions["properties"] = {**foreign, **(extensions.get("properties") or {})}
         return extensions
@@ -167,14 +174,29 @@ def parse_bundle(files: list[SourceFile], xsd_validate: bool = True) -> ParsedBu
                 bundle.element_file.setdefault(element_id, f.name)
                 if node.tag == full_tag("sequenceFlow"):
                     bundle.flows[(node.get("sourceRef"), node.get("targetRef"))] = element_id
-        if f.kind == "bpmn":
-            parser.add_bpmn_xml(root, filename=f.name)
-            for proc in root.iterfind(full_tag("process")):
-                if proc.get("isExecutable", "true").lower() == "true":
-                    bundle.process_ids.append(proc.get("id"))
-        else:
-            parser.add_dmn_xml(root, filename=f.name)
+        try:
+            _add_model(parser, bundle, f, root)
+        except ValidationException as exc:
+            exc.file_name = exc.file_name or f.name
+            raise
+        except Exception as exc:  # Spiff's readers assume a well-formed model; whatever else breaks is this file's
+            raise ValidationException(f"cannot be read as {f.kind.upper()} ({type(exc).__name__}: {exc}); open and "
+                                      "save it again in a BPMN/DMN modeler", file_name=f.name) from exc
     for f in files:
         if f.kind == "json" and not is_catalog(f.name):
             bundle.forms[f.name] = json.loads(f.data)
     return bundle
+
+
+def _add_model(parser: CreditflowBpmnParser, bundle: ParsedBundle, f: SourceFile, root) -> None:
+    if f.kind == "dmn":
+        parser.add_dmn_xml(root, filename=f.name)
+        return
+    executable = [proc for proc in root.iterfind(full_tag("process"))
+                  if proc.get("isExecutable", "true").lower() == "true"]
+    for proc in executable:
+        if not proc.get("id"):
+            raise ValidationException("this process has no id; give it one (the process id is how loans name it)",
+                                      file_name=f.name, line_number=proc.sourceline)
+    parser.add_bpmn_xml(root, filename=f.name)
+    bundle.process_ids += [proc.get("id") for proc in executable]

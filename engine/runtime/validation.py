@@ -1,6 +1,7 @@
 """Deployment checks: everything a risk manager can get wrong in a redesigned BPMN, named by file, element and line."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,7 +19,7 @@ from policies import PolicySet
 
 from engine.documents import checklist_problems
 from engine.roles import lane_roles
-from engine.runtime.parser import ParsedBundle, SourceFile, XmlRejected, parse_bundle, parse_xml
+from engine.runtime.parser import ParsedBundle, SourceFile, XmlRejected, is_catalog, parse_bundle, parse_xml
 from engine.runtime.task_types import refused_elements
 from engine.runtime.scripting import (
     CALLABLE_NAMES,
@@ -115,6 +116,8 @@ def validate_files(files: list[SourceFile], policy: PolicySet) -> tuple[ParsedBu
                 continue
             if f.kind == "bpmn":
                 rejected += [Problem(f.name, line, element, message) for line, element, message in refused_elements(root)]
+        elif f.kind == "json" and not is_catalog(f.name):
+            rejected += form_file_problems(f)
     if rejected:  # report every unreadable file and unsupported element at once; the rest cannot be checked
         return None, rejected
     try:
@@ -131,6 +134,20 @@ def validate_files(files: list[SourceFile], policy: PolicySet) -> tuple[ParsedBu
     for process_id in bundle.process_ids:
         checker.check_process(process_id)
     return bundle, checker.problems + catalog_problems(files)
+
+
+def form_file_problems(f: SourceFile) -> list[Problem]:
+    """A form must be UTF-8 JSON holding one object (its JSON Schema)."""
+    try:
+        schema = json.loads(f.data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return [Problem(f.name, None, None, f"is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")]
+    except json.JSONDecodeError as exc:
+        return [Problem(f.name, exc.lineno, None, f"is not valid JSON: {exc.msg} (column {exc.colno})")]
+    if not isinstance(schema, dict):
+        return [Problem(f.name, None, None, f"holds a JSON {type(schema).__name__}; a form is a JSON object (a JSON "
+                                            "Schema with 'type': 'object' and 'properties')")]
+    return []
 
 
 def catalog_problems(files: list[SourceFile]) -> list[Problem]:
@@ -205,10 +222,19 @@ class _Checker:
         except (ValidationException, SpiffWorkflowException) as exc:
             self.problem(getattr(exc, "id", None) or process_id, _spiff_message(exc))
             return
+        except Exception as exc:  # noqa: BLE001 - a model Spiff cannot read is a problem to report, not a crash
+            self.problem(process_id, f"process '{process_id}' cannot be read ({type(exc).__name__}: {exc}); open "
+                                     "and save it again in a BPMN modeler")
+            return
         events, payers = set(), []
         for each in [spec, *subprocess_specs.values()]:
             for task_spec in each.task_specs.values():
-                self.check_task(task_spec)
+                try:
+                    self.check_task(task_spec)
+                except Exception as exc:  # noqa: BLE001 - the element is named instead of a traceback
+                    self.problem(getattr(task_spec, "bpmn_id", None) or process_id,
+                                 f"'{getattr(task_spec, 'bpmn_name', None) or task_spec.name}' cannot be checked "
+                                 f"({type(exc).__name__}: {exc}); correct its properties or redraw it")
                 props = user_task_properties(task_spec)
                 events.add(props.get("loan_event"))
                 if props.get("payment"):
