@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from engine.commands.unit import Unit, open_unit
 from engine.kernel import Kernel
-from engine.runtime.specs import prepare_deployment, sha256_of
+from engine.runtime.specs import prepare_deployment, sha256_of, unchanged
 from engine.store.models import AuditEvent, ProcessVersion
 from engine.views import DeployResult
 
@@ -30,7 +30,8 @@ def _deploy(unit: Unit, bundles: dict, actor: str | None, approved_by: str | Non
         sha = sha256_of(bundle)
         latest = unit.session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id)
                                      .order_by(ProcessVersion.version.desc()).limit(1))
-        if latest is not None and latest.sha256 == sha:
+        # the latest version's files, not its stored sha256: versions deployed before canonical hashing count too
+        if latest is not None and unchanged(bundle, latest.files):
             results.append(DeployResult(process_id, latest.version, False))
             continue
         loaded = unit.workflows.specs.get(process_id, sha, bundle)

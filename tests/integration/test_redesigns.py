@@ -1,6 +1,8 @@
 """Redesigns a risk manager makes in a modeler: what deploys must run a loan to its end, the rest is refused."""
 from __future__ import annotations
 
+import json
+import re
 import shutil
 
 import pytest
@@ -74,3 +76,73 @@ def test_a_lane_the_policy_never_lets_do_the_duty_never_deploys(engine, tmp_path
         engine.deploy([str(folder)], source="cli")
     assert [(p.element, p.message.split(",")[0]) for p in refused.value.problems] == [
         ("sign_risk", "user task '审批签字(风险)' is in lane 'risk_manager'")]
+
+
+# -- what counts as a new version -------------------------------------------------------------------------------
+def saved_again_by_another_modeler(text: str, name: str) -> str:
+    """The same model as another tool writes it: other prefixes, attributes in another order, other indentation."""
+    from lxml import etree
+
+    if name.endswith(".bpmn"):  # bpmn: prefix -> default namespace
+        text = re.sub(r"<(/?)bpmn:", r"<\1", text).replace("xmlns:bpmn=", "xmlns=")
+        text = text.replace('xsi:type="bpmn:', 'xsi:type="')
+    else:  # default namespace -> dmn: prefix
+        text = re.sub(r"<(/?)([A-Za-z][\w.-]*)(?=[\s/>])", r"<\1dmn:\2", text).replace('xmlns="', 'xmlns:dmn="')
+    root = etree.fromstring(text.encode("utf-8"))
+    for node in root.iter():
+        if isinstance(node.tag, str):
+            items = list(node.attrib.items())
+            node.attrib.clear()
+            for key, value in reversed(items):
+                node.set(key, value)
+    etree.indent(root, space="\t")
+    root.set("exporter", "Camunda Modeler")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode("utf-8")
+
+
+def resaved(tmp_path):
+    folder = tmp_path / "resaved"
+    shutil.copytree(BUNDLED_BPMN, folder)
+    for path in [*folder.glob("*.bpmn"), *folder.glob("*.dmn")]:
+        path.write_text(saved_again_by_another_modeler(path.read_text(encoding="utf-8"), path.name), encoding="utf-8")
+    for path in [*folder.glob("*.json"), *(folder / "forms").glob("*.json")]:
+        path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")), indent=4, sort_keys=True),
+                        encoding="utf-8")
+    return folder
+
+
+def test_opening_and_saving_with_no_change_deploys_nothing(engine, tmp_path):
+    folder = resaved(tmp_path)
+    original = (BUNDLED_BPMN / "origination.bpmn").read_text(encoding="utf-8")
+    assert (folder / "origination.bpmn").read_text(encoding="utf-8") != original
+    assert "<userTask" in (folder / "origination.bpmn").read_text(encoding="utf-8")
+    assert "<dmn:decision" in (folder / "approval_tier.dmn").read_text(encoding="utf-8")
+    assert not [r for r in engine.deploy([str(folder)], source="cli") if r.created]
+
+    text = (folder / "origination.bpmn").read_text(encoding="utf-8")
+    (folder / "origination.bpmn").write_text(text.replace('name="审查授信材料"', 'name="审查全部授信材料"'),
+                                             encoding="utf-8")
+    assert [(r.process_id, r.version) for r in engine.deploy([str(folder)], source="cli") if r.created] == [
+        ("origination", 2)]
+
+
+def test_versions_deployed_with_every_decision_table_and_a_raw_hash_are_not_deployed_again(engine):
+    from sqlalchemy import select
+
+    from engine.store.models import ProcessVersion
+
+    every_table = {p.name: p.read_text(encoding="utf-8") for p in BUNDLED_BPMN.glob("*.dmn")}
+    every_table.update({f"{n[:-4]}.en.json": (BUNDLED_BPMN / f"{n[:-4]}.en.json").read_text(encoding="utf-8")
+                        for n in list(every_table)})
+    with engine.db.transaction() as session:  # as the versions deployed before this release were stored
+        for version in session.scalars(select(ProcessVersion)):
+            version.files = {**version.files, **every_table}
+            version.sha256 = "0" * 64
+    assert not [r for r in engine.deploy([BUNDLED_BPMN], source="cli") if r.created]
+
+
+def test_a_changed_decision_table_is_a_new_version_only_of_the_processes_that_call_it(engine, tmp_path):
+    folder = redesigned(tmp_path, {"classification_floor.dmn": [  # loss from 300 days overdue instead of 360
+        ("<text>&gt; 360</text>", "<text>&gt; 300</text>")]})
+    assert [(r.process_id, r.version) for r in engine.deploy([str(folder)], source="cli") if r.created] == [
+        ("classification", 2)]
