@@ -188,6 +188,20 @@ def parse_bundle(files: list[SourceFile], xsd_validate: bool = True) -> ParsedBu
     return bundle
 
 
+def form_file_problems(f: SourceFile) -> list[tuple[int | None, str]]:
+    """(line, message) when a form is not UTF-8 JSON holding one object (its JSON Schema)."""
+    try:
+        schema = json.loads(f.data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return [(None, f"is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")]
+    except json.JSONDecodeError as exc:
+        return [(exc.lineno, f"is not valid JSON: {exc.msg} (column {exc.colno})")]
+    if not isinstance(schema, dict):
+        return [(None, f"holds a JSON {type(schema).__name__}; a form is a JSON object (a JSON Schema with "
+                       "'type': 'object' and 'properties')")]
+    return []
+
+
 def _add_model(parser: CreditflowBpmnParser, bundle: ParsedBundle, f: SourceFile, root) -> None:
     if f.kind == "dmn":
         parser.add_dmn_xml(root, filename=f.name)

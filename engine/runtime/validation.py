@@ -1,7 +1,6 @@
 """Deployment checks: everything a risk manager can get wrong in a redesigned BPMN, named by file, element and line."""
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,14 +19,11 @@ from policies import PolicySet
 from engine.documents import checklist_problems
 from engine.roles import lane_roles
 from engine.runtime.parser import ParsedBundle, SourceFile, XmlRejected, is_catalog, parse_bundle, parse_xml
+from engine.runtime.parser import form_file_problems
+from engine.runtime.policy_fit import duty_problems, recorded_duty_problems
 from engine.runtime.task_types import refused_elements
-from engine.runtime.scripting import (
-    CALLABLE_NAMES,
-    ExpressionRejected,
-    compile_expression,
-    compile_script,
-    unknown_calls,
-)
+from engine.runtime.scripting import CALLABLE_NAMES, ExpressionRejected, compile_expression, compile_script
+from engine.runtime.scripting import unknown_calls
 from engine.runtime.timers import CLOCKED, duration_from
 
 
@@ -117,7 +113,7 @@ def validate_files(files: list[SourceFile], policy: PolicySet) -> tuple[ParsedBu
             if f.kind == "bpmn":
                 rejected += [Problem(f.name, line, element, message) for line, element, message in refused_elements(root)]
         elif f.kind == "json" and not is_catalog(f.name):
-            rejected += form_file_problems(f)
+            rejected += [Problem(f.name, line, None, message) for line, message in form_file_problems(f)]
     if rejected:  # report every unreadable file and unsupported element at once; the rest cannot be checked
         return None, rejected
     try:
@@ -134,20 +130,6 @@ def validate_files(files: list[SourceFile], policy: PolicySet) -> tuple[ParsedBu
     for process_id in bundle.process_ids:
         checker.check_process(process_id)
     return bundle, checker.problems + catalog_problems(files)
-
-
-def form_file_problems(f: SourceFile) -> list[Problem]:
-    """A form must be UTF-8 JSON holding one object (its JSON Schema)."""
-    try:
-        schema = json.loads(f.data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        return [Problem(f.name, None, None, f"is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")]
-    except json.JSONDecodeError as exc:
-        return [Problem(f.name, exc.lineno, None, f"is not valid JSON: {exc.msg} (column {exc.colno})")]
-    if not isinstance(schema, dict):
-        return [Problem(f.name, None, None, f"holds a JSON {type(schema).__name__}; a form is a JSON object (a JSON "
-                                            "Schema with 'type': 'object' and 'properties')")]
-    return []
 
 
 def catalog_problems(files: list[SourceFile]) -> list[Problem]:
@@ -256,10 +238,9 @@ class _Checker:
             self.problem(bpmn_id, f"'{label}' declares loan_event '{loan_event}'; known: {', '.join(LOAN_EVENTS)}")
         if isinstance(ts, UserTask):
             self.check_user_task(ts, bpmn_id, label)
-        elif user_task_properties(ts).get("duty") not in (None, *self.policy.duties):  # who set a process off
-            self.problem(bpmn_id, f"'{label}' records duty '{user_task_properties(ts)['duty']}', which is not "
-                                  f"defined in policy {self.policy.version}; defined: "
-                                  f"{', '.join(sorted(self.policy.duties))}")
+        else:
+            for message in recorded_duty_problems(self.policy, label, user_task_properties(ts).get("duty")):
+                self.problem(bpmn_id, message)
         for condition, target in getattr(ts, "cond_task_specs", []) or []:
             if condition is not None:
                 flow = self.bundle.flows.get((bpmn_id, target), bpmn_id)
@@ -289,7 +270,8 @@ class _Checker:
         if not props.get("duty"):
             self.problem(bpmn_id, f"user task '{label}' declares no duty; add the extension property 'duty'")
         else:
-            self.check_duty(ts, bpmn_id, label, props["duty"])
+            for message in duty_problems(self.policy, label, props["duty"], ts.lane, self.known_roles):
+                self.problem(bpmn_id, message)
         if props.get("assignee"):
             self.expression(bpmn_id, props["assignee"], "assignee expression")
         if props.get("due") and not props["due"].upper().startswith("P"):
@@ -325,18 +307,6 @@ class _Checker:
         for pattern in risky_patterns(schema):
             self.problem(bpmn_id, f"form '{form}' has the pattern '{pattern}', which repeats a repetition (such as "
                                   "(a+)+) and can hang on one input; write it without the nested quantifier")
-
-    def check_duty(self, ts, bpmn_id, label, duty):
-        """The policy must define the duty and let the lane's role do it, or nobody could ever be offered it."""
-        policy = self.policy
-        spec = policy.duty_specs.get(duty)
-        if spec is None:
-            self.problem(bpmn_id, f"user task '{label}': duty '{duty}' is not defined in policy {policy.version}; "
-                                  f"defined: {', '.join(sorted(policy.duties))}")
-        elif ts.lane in self.known_roles and ts.lane not in spec.roles:
-            self.problem(bpmn_id, f"user task '{label}' is in lane '{ts.lane}', but policy {policy.version} lets only "
-                                  f"{', '.join(spec.roles)} do duty '{duty}'; move the task to one of those lanes or "
-                                  "choose another duty")
 
     def check_decision(self, ts, bpmn_id):
         engine = getattr(ts, "dmnEngine", None)
