@@ -40,6 +40,14 @@ def lane_role(lane_name: str | None) -> str | None:
 MODELER_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://camunda.org/schema/zeebe/1.0")
 
 
+def modeler_decision(node) -> str | None:
+    """The decision a business rule task calls, as Camunda 7 (`camunda:decisionRef`) or 8
+    (`zeebe:calledDecision decisionId`) writes it."""
+    camunda, zeebe = MODELER_NAMESPACES
+    called = node.find(f"{full_tag('extensionElements')}/{{{zeebe}}}calledDecision")
+    return node.get(f"{{{camunda}}}decisionRef") or (called.get("decisionId") if called is not None else None)
+
+
 def modeler_properties(node) -> dict[str, str]:
     """`camunda:properties` / `zeebe:properties` of one element, name -> value."""
     found = {}
@@ -51,7 +59,8 @@ def modeler_properties(node) -> dict[str, str]:
 
 
 class ModelerPropertiesMixin:
-    """Extension properties from spiffworkflow:, camunda: and zeebe: alike (Spiff's own win on a clash)."""
+    """Extension properties, and the decision a business rule task calls, from spiffworkflow:, camunda: and zeebe:
+    alike (Spiff's own win on a clash)."""
 
     def parse_extensions(self, node=None):
         node = self.node if node is None else node
@@ -64,7 +73,14 @@ class ModelerPropertiesMixin:
         foreign = modeler_properties(node)
         if foreign:
             extensions["properties"] = {**foreign, **(extensions.get("properties") or {})}
+        if not extensions.get("calledDecisionId") and modeler_decision(node):
+            extensions["calledDecisionId"] = modeler_decision(node)
         return extensions
+
+    @staticmethod
+    def get_decision_ref(node):
+        """The decision a business rule task calls (Spiff asks this of the parser class, not of an instance)."""
+        return SpiffTaskParser._parse_extensions(node).get("calledDecisionId") or modeler_decision(node)
 
 
 def _reading_modeler_properties(parsers: dict) -> dict:

@@ -1,5 +1,6 @@
 """Deployment validation: every bad input is refused with file, element and line a risk manager can act on."""
 import json
+import re
 
 import pytest
 
@@ -276,13 +277,24 @@ def test_extension_properties_written_by_camunda_modeler_are_read(prefix, namesp
                .replace("</spiffworkflow:properties>", f"</{prefix}:properties>")
                .replace("<spiffworkflow:property ", f"<{prefix}:property ")
                .replace("<bpmn:definitions ", f'<bpmn:definitions xmlns:{prefix}="{namespace}" ', 1))
+    for decision in ("approval_tier", "entrusted_payment"):  # how each modeler names the decision to call
+        called = f"<spiffworkflow:calledDecisionId>{decision}</spiffworkflow:calledDecisionId>"
+        if prefix == "zeebe":
+            camunda = camunda.replace(called, f'<zeebe:calledDecision decisionId="{decision}" resultVariable="r" />')
+        else:
+            task = re.search(r'<bpmn:businessRuleTask id="\w+" name="[^"]+"(?=>\s*<bpmn:extensionElements>\s*'
+                             + re.escape(called) + ")", camunda).group(0)
+            camunda = camunda.replace(task, f'{task} camunda:decisionRef="{decision}"').replace(called, "")
     assert "spiffworkflow:property " not in camunda and f"<{prefix}:property name=\"duty\"" in camunda
+    assert "spiffworkflow:calledDecisionId>approval_tier" not in camunda
     redesign = [f if f.name != "origination.bpmn" else SourceFile(f.name, camunda.encode()) for f in bundled]
     bundle, found = validate_files(redesign, POLICY)
     assert found == []
     from engine.runtime.validation import user_task_properties
     review = bundle.parser.get_spec("origination").task_specs["review"]
     assert user_task_properties(review)["duty"] == "review"
+    from engine.runtime.specs import prepare_deployment
+    assert "approval_tier.dmn" in prepare_deployment(redesign, POLICY)["origination"]
 
 
 # -- functions a script or expression calls ---------------------------------------------------------------------
