@@ -41,6 +41,7 @@ def step_between_signatures(tmp_path, kind: str):
     ]})
 
 
+@pytest.mark.usefixtures("engine_mode")  # also with a fresh engine per command: the spec read back from its row
 def test_a_plain_task_is_a_step_that_runs_through_on_its_own(engine, driver, tmp_path):
     results = engine.deploy([str(step_between_signatures(tmp_path, "task"))], source="cli")
     assert [(r.process_id, r.version) for r in results if r.created] == [("origination", 2)]
