@@ -56,7 +56,7 @@ class CreditEngine:
 
     # -- processes ----------------------------------------------------------------------------
     def validate(self, paths) -> list:
-        _bundle, problems = validate_files(collect_files(paths), self.gate.lane_roles)
+        _bundle, problems = validate_files(collect_files(paths), self.kernel.policy)
         return problems
 
     def untranslated(self, paths) -> list:
@@ -76,7 +76,7 @@ class CreditEngine:
 
     def check_files(self, files: dict[str, str]) -> list:
         """Validation errors, then lint findings, for a whole candidate file set (nothing is stored)."""
-        _bundle, problems = validate_files(change_commands.source_files(files), self.gate.lane_roles)
+        _bundle, problems = validate_files(change_commands.source_files(files), self.kernel.policy)
         return problems
 
     def save_change(self, username: str, files: dict[str, str], note: str = "", change_id: int | None = None,

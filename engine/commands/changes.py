@@ -172,7 +172,7 @@ def decide_change(unit: Unit, username: str, change_id: int, approve: bool, reas
                           detail={"change": change.id, "designed_by": change.author})
     else:
         try:
-            bundles = prepare_deployment(source_files(candidate_files(unit.session, change)), unit.gate.lane_roles)
+            bundles = prepare_deployment(source_files(candidate_files(unit.session, change)), unit.policy)
         except DeploymentRejected as exc:
             raise InvalidInput("Change %(id)s no longer passes validation against what is deployed now: %(first)s",
                                id=change.id, first=str(exc.problems[0])) from exc

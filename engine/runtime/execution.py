@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.specs.Join import Join
@@ -173,7 +174,8 @@ def migration_blockers(workflow: BpmnWorkflow, new, registry) -> list[str]:
 
 
 def ready_user_tasks(workflow: BpmnWorkflow):
-    return workflow.get_tasks(state=TaskState.READY, manual=True)
+    """READY user tasks only: work items are offered for these, never for any other kind of step."""
+    return [t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if isinstance(t.task_spec, UserTask)]
 
 
 def _waiting_definitions(workflow: BpmnWorkflow):
