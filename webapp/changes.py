@@ -83,6 +83,7 @@ def withdraw(change_id: int):
 
 @bp.post("/<int(max=2147483647):change_id>/decide")
 def decide(change_id: int):
+    _designer_only()
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         abort(400)
