@@ -7,12 +7,13 @@ import re
 from sqlalchemy import select
 
 from engine.commands.deployment import deploy_bundles
+from engine.commands.notifications import notify
 from engine.commands.unit import Unit
 from engine.errors import InvalidInput, NotAllowed, NotFound
 from engine.runtime.parser import SourceFile
 from engine.runtime.specs import prepare_deployment
 from engine.runtime.validation import DeploymentRejected
-from engine.store.models import ProcessChange, ProcessVersion, User
+from engine.store.models import ProcessChange, ProcessVersion, RoleGrant, User
 
 # What a change may hold: diagrams, decision tables, their English catalogs, and form schemas under forms/.
 FILE_NAME_PATTERN = r"^(?!.*\.\.)(forms/)?[\w\-\u4e00-\u9fff][\w\-.\u4e00-\u9fff]{0,120}\.(bpmn|dmn|json)$"
@@ -136,7 +137,15 @@ def submit_change(unit: Unit, username: str, change_id: int, problems) -> Proces
                            id=change.id, count=len(errors), first=str(errors[0]))
     change.status, change.submitted_at, change.updated_at = "submitted", unit.clock.now(), unit.clock.now()
     unit.audit.record("change_submitted", actor=username, detail={"change": change.id, "files": sorted(change.files)})
+    for reviewer in _reviewers(unit, username):
+        notify(unit, reviewer, "change_submitted", author=username, change=change.id, note=change.note or "—")
     return change
+
+
+def _reviewers(unit: Unit, author: str) -> list[str]:
+    """The other process designers: they are told a change waits for one of them."""
+    return sorted(set(unit.session.scalars(select(User.username).join(RoleGrant).where(
+        RoleGrant.role == "process_designer", User.active.is_(True), User.username != author))))
 
 
 def withdraw_change(unit: Unit, username: str, change_id: int) -> ProcessChange:
@@ -183,4 +192,6 @@ def decide_change(unit: Unit, username: str, change_id: int, approve: bool, reas
                           detail={"change": change.id, "designed_by": change.author,
                                   "deployed": [f"{r.process_id} v{r.version}" for r in results if r.created]})
     change.reviewer, change.decided_at, change.reason, change.updated_at = username, now, reason or None, now
+    notify(unit, change.author, "change_decided", reviewer=username, change=change.id, decision=change.status,
+           reason=reason or "")
     return change

@@ -139,3 +139,14 @@ def test_a_policy_changed_without_a_new_version_number_is_refused(engine, driver
         assert session.scalar(select(func.count()).select_from(AuditEvent)
                               .where(AuditEvent.action == "policy_deployed")) == 1
     other.db.dispose()
+
+
+def test_the_other_designers_are_told_and_the_author_hears_the_decision(engine, driver):
+    draft = engine.save_change("designer_zheng", renamed_origination(engine), note="Guarantor too")
+    engine.submit_change("designer_zheng", draft.id)
+    [told] = [n for n in engine.notifications("designer_wu", "en") if n.kind == "change_submitted"]
+    assert told.link == f"/studio/changes/{draft.id}" and "designer_zheng" in told.text and "Guarantor too" in told.text
+    assert not [n for n in engine.notifications("designer_zheng", "en") if n.kind == "change_submitted"]
+    engine.decide_change("designer_wu", draft.id, approve=False, reason="Keep the wording.")
+    [heard] = [n for n in engine.notifications("designer_zheng", "en") if n.kind == "change_decided"]
+    assert heard.link == f"/studio/changes/{draft.id}" and "Keep the wording." in heard.text
