@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
 from engine.commands import blocks, changes as change_commands, comments, committee, deployment, loans, messages
-from engine.commands import people, sessions, tasks, timers
+from engine.commands import people, policy_versions, sessions, tasks, timers
 from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
@@ -32,8 +32,13 @@ class CreditEngine:
 
     def __init__(self, db, clock, policy, spec_cache: SpecCache | None = None):
         self.kernel = Kernel(db, clock, policy, spec_cache=spec_cache)
-        self.db, self.clock, self.policy = db, clock, policy
+        self.db, self.clock = db, clock
         self.gate, self.workflows = self.kernel.gate, self.kernel.workflows
+
+    @property
+    def policy(self):
+        """The policy this process asks now (a newer approved version replaces it in every worker)."""
+        return self.kernel.policy
 
     @property
     def settings(self) -> Settings:
@@ -74,15 +79,26 @@ class CreditEngine:
         """Every file of the newest version of every process: what a change is laid over."""
         return self._read(change_commands.current_files)
 
-    def check_files(self, files: dict[str, str]) -> list:
-        """Validation errors, then lint findings, for a whole candidate file set (nothing is stored)."""
-        _bundle, problems = validate_files(change_commands.source_files(files), self.kernel.policy)
+    def check_files(self, files: dict[str, str], policy_text: str | None = None) -> list:
+        """Validation errors, then lint findings, for a whole candidate file set, under the candidate policy when
+        one is given (nothing is stored)."""
+        policy = self.kernel.policy
+        if policy_text:
+            with self.db.reading() as session:
+                policy, problems = policy_versions.candidate(policy_text, self.kernel.policy, session)
+            if policy is None:
+                return problems
+        _bundle, problems = validate_files(change_commands.source_files(files), policy)
         return problems
 
+    def current_policy_text(self) -> str | None:
+        """The YAML of the policy in use (what a change edits)."""
+        return self._read(lambda session: policy_versions.current_text(self.kernel, session))
+
     def save_change(self, username: str, files: dict[str, str], note: str = "", change_id: int | None = None,
-                    source: str = "web"):
+                    source: str = "web", policy_text: str | None = None):
         with self.command(source, "save_change") as unit:
-            row = change_commands.save_change(unit, username, files, note, change_id)
+            row = change_commands.save_change(unit, username, files, note, change_id, policy_text)
             change_id = row.id
         return self.change(username, change_id)
 
@@ -99,6 +115,7 @@ class CreditEngine:
     def decide_change(self, username: str, change_id: int, approve: bool, reason: str = "", source: str = "web"):
         with self.command(source, "decide_change") as unit:
             change_commands.decide_change(unit, username, change_id, approve, reason)
+        policy_versions.load_newest(self.kernel)  # an approved policy applies from the next command on
         return self.change(username, change_id)
 
     def change(self, username: str, change_id: int):

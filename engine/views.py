@@ -171,6 +171,7 @@ class ChangeView:
     deployed: tuple[DeployResult, ...] = ()
     problems: tuple[ProblemView, ...] = ()  # filled when one change is read, against what is deployed now
     base_files: dict = field(default_factory=dict)  # the deployed files it is laid over (one change read only)
+    policy_text: str | None = None  # a new policy (YAML) the change carries
 
     @property
     def errors(self) -> int:
