@@ -13,8 +13,7 @@ from engine.runtime.validation import Problem
 TIER_OUTPUT = "approval_tier"
 EXPOSURE_INPUTS = ("group_exposure", "exposure", "amount")  # what the policy measures a tier's ceiling against
 LOAN_TYPE_INPUT = "loan_type"
-FEEL_HELP = ('write a literal ("text", 12, true), a comparison (<= 3000000), a range ([1..10], ]1..10[), '
-             'a list ("average","poor") or not(...) of these')
+FEEL_HELP = 'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") or not(...)'
 INF = Decimal("Infinity")
 
 
@@ -183,7 +182,10 @@ def tier_problems(bundle, table, policy) -> list[Problem]:
     tiers = [t.name for t in policy.tiers]
     problems, earlier = [], []
     for rule in table.rules:
-        cells = [read_entry(e.lhs[0] if e.lhs else None) for e in rule.inputEntries]
+        try:
+            cells = [read_entry(e.lhs[0] if e.lhs else None) for e in rule.inputEntries]
+        except FeelRejected:
+            continue  # reported by table_problems; nothing deploys
         text = (rule.outputEntries[out_at].text or "").strip() if out_at < len(rule.outputEntries) else ""
         earlier.append(cells)
         def say(message, rule=rule):

@@ -180,9 +180,10 @@ class _Reader:
                 raise FeelRejected(f"date({text}) is not a date written as \"YYYY-MM-DD\"") from None
         if kind == "name" and self.peek() == ("punct", "("):
             raise FeelRejected(f"the function {token}() is not available; compare with literal values")
+        if kind == "name" and len(self.tokens) == 1:
+            raise FeelRejected(f"'{token}' is a name, not a value; for the text write \"{token}\"")
         if kind == "name":
-            raise FeelRejected(f"'{token}' is a name (a variable, a path or a FEEL keyword); this engine compares "
-                               f"the input with literal values only: for the text write \"{token}\"")
+            raise FeelRejected(f"'{token}' is a name or keyword; only literal values can be compared")
         raise FeelRejected(f"expected a value, not {token!r}")
 
     @staticmethod
