@@ -60,10 +60,12 @@ def table_problems(bundle, table) -> list[Problem]:
     """Input cells must be FEEL unary tests this engine reads (or `?` Python); outputs expressions it evaluates."""
     problems = []
     for column in table.inputs:
-        message = _expression_problem(column.expression) if column.expression else "is missing"
-        if message:
+        if not (column.expression or "").strip():
+            problems.append(_problem(bundle, column.id, f"input '{_label(column)}' has no input expression; write "
+                                                        "the name of the value it reads (e.g. loan_type)"))
+        elif message := _expression_problem(column.expression):
             problems.append(_problem(bundle, column.id, f"input '{_label(column)}': the input expression "
-                                                        f"'{column.expression or ''}' {message}"))
+                                                        f"'{column.expression}' {message}"))
     for rule in table.rules:
         for entry in rule.inputEntries:
             for text in entry.lhs:

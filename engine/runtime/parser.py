@@ -55,13 +55,13 @@ class CreditflowBpmnParser(SpiffBpmnParser):
             unreadable = dmn_shape_problem(node)
             if unreadable:
                 message, element = unreadable
-                raise ValidationException(message, file_name=filename, id=element.get("id") or "",
+                raise UnreadableDecision(message, file_name=filename, id=element.get("id") or "",
                                           line_number=element.sourceline)
             super().add_dmn_xml(node, filename=filename)
         except ValidationException as exc:
             raise _located(exc, node, filename) from None
         except Exception as exc:  # noqa: BLE001 - Spiff raises IndexError, XPathEvalError... on DMN it cannot read
-            raise _located(ValidationException(_dmn_refusal(exc), file_name=filename), node, filename) from None
+            raise _located(UnreadableDecision(_dmn_refusal(exc), file_name=filename), node, filename) from None
 
     def get_engine(self, decision_ref, node):
         """The decision's table, evaluated with FEEL input entries (Spiff parses the decision here, lazily)."""
@@ -73,7 +73,7 @@ class CreditflowBpmnParser(SpiffBpmnParser):
             raise _located(exc, getattr(dmn_parser, "node", None), getattr(dmn_parser, "filename", None)) from None
         except Exception as exc:  # noqa: BLE001
             self.unreadable_decisions.add(decision_ref)
-            raise _located(ValidationException(_dmn_refusal(exc), file_name=dmn_parser.filename),
+            raise _located(UnreadableDecision(_dmn_refusal(exc), file_name=dmn_parser.filename),
                            dmn_parser.node, dmn_parser.filename) from None
         for rule in table.rules:  # dmn-js writes FEEL's true/false/null in output cells too
             for out in rule.outputEntries:
@@ -85,6 +85,13 @@ class CreditflowBpmnParser(SpiffBpmnParser):
         lanes = self.document_lanes.get(self._document_key(bpmn), {})
         for node_id, name in lanes.items():
             lanes[node_id] = lane_role(name)
+
+
+class UnreadableDecision(ValidationException):
+    """A DMN file this engine cannot run, said plainly (Spiff's own exceptions end their text with '. ')."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 FEEL_OUTPUT_LITERALS = {"true": "True", "false": "False", "null": "None"}
@@ -103,8 +110,9 @@ def dmn_shape_problem(root) -> tuple[str, object] | None:
     ns = {"dmn": namespace}
     decisions = root.findall("dmn:decision", ns)
     if len(decisions) != 1:
-        return (f"the file holds {len(decisions)} decisions; this engine runs exactly one decision (a decision "
-                "table) per DMN file: put each decision in a file of its own", decisions[1] if decisions else root)
+        held = f"{len(decisions)} decisions" if decisions else "no decision"
+        return (f"the file holds {held}; this engine runs exactly one decision (a decision table) per DMN file: "
+                "put each decision in a file of its own", decisions[1] if decisions else root)
     tables = decisions[0].findall("dmn:decisionTable", ns)
     if len(tables) != 1:
         kinds = ", ".join(sorted({etree.QName(c).localname for c in decisions[0] if isinstance(c.tag, str)}))
