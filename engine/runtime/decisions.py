@@ -30,7 +30,7 @@ def decision_problems(bundle, policy) -> list[Problem]:
     """Every decision of the bundle, called by a process or not, and the approval tiers against `policy`."""
     problems, tables = [], []
     for decision_id, dmn_parser in bundle.parser.dmn_parsers.items():
-        reported = decision_id in bundle.parser.unreadable_decisions  # a process calling it was refused for it
+        reported = decision_id in getattr(bundle.parser, "unreadable_decisions", ())  # a process calling it was refused for it
         try:
             tables.append(bundle.parser.get_engine(decision_id, None).decision_table)
         except ValidationException as exc:
