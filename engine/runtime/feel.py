@@ -258,7 +258,10 @@ class FeelDecisionEngine(DMNEngine):
     """Spiff's decision-table engine with input cells read as FEEL unary tests (see read_entry)."""
 
     def evaluate(self, input_expr, match_expr, task):
-        test = read_entry(match_expr).python
+        try:
+            test = read_entry(match_expr).python
+        except FeelRejected:  # only a version deployed before cells were read as FEEL has one: run it as it ran
+            return super().evaluate(input_expr, match_expr, task)
         if test is None:
             return True
         script_engine = task.workflow.script_engine

@@ -91,3 +91,10 @@ def test_a_new_relationship_rated_average_is_paid_by_entrusted_payment_when_the_
     assert decide(dmn.encode(), **loan, rating="average")["entrusted_payment"] is True
     assert decide(dmn.encode(), **loan, rating="poor")["entrusted_payment"] is True
     assert decide(dmn.encode(), **loan, rating="good")["entrusted_payment"] is False
+
+
+def test_a_cell_of_a_version_deployed_before_feel_still_runs_as_it_did():
+    """Validation now refuses Python's `== "a"`; loans on a version deployed earlier keep their reading."""
+    with pytest.raises(FeelRejected):
+        read_entry('== "a"')
+    assert hits('== "a"', "a") and not hits('== "a"', "c")
