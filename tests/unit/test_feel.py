@@ -5,8 +5,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.runtime.feel import FeelRejected, read_entry
+from engine.runtime.scripting import compile_expression
 from tests.unit.dmn_support import decide
 
 BUNDLED = Path(__file__).resolve().parents[2] / "bpmn"
@@ -98,3 +101,18 @@ def test_a_cell_of_a_version_deployed_before_feel_still_runs_as_it_did():
     with pytest.raises(FeelRejected):
         read_entry('== "a"')
     assert hits('== "a"', "a") and not hits('== "a"', "c")
+
+
+FEEL_PIECES = ['"a"', '"a,b"', "12", "-3", "1.5", "true", "null", 'date("2026-01-01")', "<", "<=", ">", ">=", "=",
+               "!=", "[", "]", "(", ")", "..", ",", "not", "?", "x", ".", "-", " ", "instance of", '"', "\\"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(FEEL_PIECES), max_size=8).map("".join))
+def test_any_cell_is_read_or_refused_by_name_and_what_is_read_compiles(cell):
+    try:
+        entry = read_entry(cell)
+    except FeelRejected:
+        return
+    if entry.python is not None and "?" not in cell:  # `?` cells are Python as written: validation compiles them
+        compile_expression(entry.python)
