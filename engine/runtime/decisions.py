@@ -1,4 +1,4 @@
-"""Decision tables checked before deployment: every cell readable, and the approval tiers they choose within the policy."""
+"""Decision tables checked before deployment: every cell readable, the approval tiers they choose within the policy."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -13,7 +13,8 @@ from engine.runtime.validation import Problem
 TIER_OUTPUT = "approval_tier"
 EXPOSURE_INPUTS = ("group_exposure", "exposure", "amount")  # what the policy measures a tier's ceiling against
 LOAN_TYPE_INPUT = "loan_type"
-FEEL_HELP = 'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") or not(...)'
+FEEL_HELP = ('write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+             "or not(...)")
 INF = Decimal("Infinity")
 
 
@@ -30,7 +31,8 @@ def decision_problems(bundle, policy) -> list[Problem]:
     """Every decision of the bundle, called by a process or not, and the approval tiers against `policy`."""
     problems, tables = [], []
     for decision_id, dmn_parser in bundle.parser.dmn_parsers.items():
-        reported = decision_id in getattr(bundle.parser, "unreadable_decisions", ())  # a process calling it was refused for it
+        # a process calling a decision Spiff cannot build was refused for it already
+        reported = decision_id in getattr(bundle.parser, "unreadable_decisions", ())
         try:
             tables.append(bundle.parser.get_engine(decision_id, None).decision_table)
         except ValidationException as exc:
@@ -188,36 +190,45 @@ def tier_problems(bundle, table, policy) -> list[Problem]:
             cells = [read_entry(e.lhs[0] if e.lhs else None) for e in rule.inputEntries]
         except FeelRejected:
             continue  # reported by table_problems; nothing deploys
-        text = (rule.outputEntries[out_at].text or "").strip() if out_at < len(rule.outputEntries) else ""
         earlier.append(cells)
-        def say(message, rule=rule):
-            return _problem(bundle, rule.id, f"{table_file(bundle, rule.id)} row {rule.row_number} {message}")
+        text = (rule.outputEntries[out_at].text or "").strip()
         tier = text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" else None
         if tier is None:
-            problems.append(say(f"chooses the approval tier {text or '(empty)'}, which is not a tier name in quotes "
-                                f"({', '.join(tiers)})"))
-            continue
-        if tier not in tiers:
-            problems.append(say(f"sends loans to '{tier}', a tier {named} does not know; known: {', '.join(tiers)}"))
-            continue
-        exposures = numbers_admitted(cells[exposure_at]) if exposure_at is not None else [(-INF, False, INF, False)]
-        if exposures is None:
-            problems.append(say(f"sends loans to {tier} under the exposure test '{cells[exposure_at].text}', which "
-                                f"cannot be checked against {named}; write it as a comparison or range in FEEL"))
-            continue
-        for loan_type in sorted(policy.loan_types, key=lambda t: (t in policy.one_tier_up, t)):
-            if type_at is not None and not _admits(cells[type_at], loan_type):
-                continue
-            reach = exposures
-            for before in earlier[:-1]:  # FIRST: rows above that take every such loan take part of these exposures
-                if table.hit_policy == "FIRST" and _covers(before, cells, exposure_at, type_at, loan_type):
-                    spans = numbers_admitted(before[exposure_at]) if exposure_at is not None else None
-                    reach = _intersect(reach, _complement(spans)) if spans is not None else reach
-            message = _over_ceiling(policy, named, tier, loan_type, reach)
-            if message:
-                problems.append(say(message))
-                break
+            message = (f"chooses the approval tier {text or '(empty)'}, which is not a tier name in quotes "
+                       f"({', '.join(tiers)})")
+        elif tier not in tiers:
+            message = f"sends loans to '{tier}', a tier {named} does not know; known: {', '.join(tiers)}"
+        else:
+            message = _beyond_policy(policy, named, table, earlier, exposure_at, type_at, tier)
+        if message:
+            problems.append(_problem(bundle, rule.id, f"{table_file(bundle, rule.id)} row {rule.row_number} {message}"))
     return problems
+
+
+def _exposures(cells, exposure_at) -> list | None:
+    return numbers_admitted(cells[exposure_at]) if exposure_at is not None else [(-INF, False, INF, False)]
+
+
+def _beyond_policy(policy, named, table, earlier, exposure_at, type_at, tier) -> str | None:
+    """What the last row of `earlier` sends to `tier` that the policy does not let that tier approve."""
+    cells = earlier[-1]
+    exposures = _exposures(cells, exposure_at)
+    if exposures is None:
+        return (f"sends loans to {tier} under the exposure test '{cells[exposure_at].text}', which cannot be checked "
+                f"against {named}; write it as a comparison or range in FEEL")
+    for loan_type in sorted(policy.loan_types, key=lambda t: (t in policy.one_tier_up, t)):
+        if type_at is not None and not _admits(cells[type_at], loan_type):
+            continue
+        reach = exposures
+        for before in earlier[:-1]:  # FIRST: a row above that takes every such loan takes its exposures first
+            spans = _exposures(before, exposure_at)
+            if table.hit_policy == "FIRST" and spans is not None and _covers(before, cells, exposure_at, type_at,
+                                                                              loan_type):
+                reach = _intersect(reach, _complement(spans))
+        message = _over_ceiling(policy, named, tier, loan_type, reach)
+        if message:
+            return message
+    return None
 
 
 def table_file(bundle, element_id: str) -> str:

@@ -17,7 +17,6 @@ from functools import lru_cache
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 
 INPUT = "dmninputexpr"  # the name the input value has in the Python an entry becomes (Spiff's name for `?`)
-COMPARISONS = ("<=", ">=", "!=", "<", ">", "=")
 PYTHON_LITERALS = {"True": True, "False": False, "None": None}  # older tables of ours wrote Python's spelling
 FEEL_LITERALS = {"true": True, "false": False, "null": None}
 
@@ -44,7 +43,7 @@ class Literal:
 
 @dataclass(frozen=True)
 class Compare:
-    op: str  # one of COMPARISONS
+    op: str  # < <= > >= = !=
     value: Literal
 
 
@@ -116,7 +115,8 @@ class _Reader:
     def take(self, value: str | None = None) -> str:
         kind, token = self.peek()
         if kind == "end" or (value is not None and token != value):
-            raise FeelRejected(f"expected {value or 'a value'} {'at the end' if kind == 'end' else f'before {token!r}'}")
+            where = "at the end" if kind == "end" else f"before {token!r}"
+            raise FeelRejected(f"expected {value or 'a value'} {where}")
         self.at += 1
         return token
 

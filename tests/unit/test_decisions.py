@@ -1,4 +1,4 @@
-"""Decision tables at deployment: unreadable cells named by row and input, tiers the policy refuses named with both files."""
+"""Decision tables at deployment: unreadable cells named by row and input; tiers the policy refuses, by both files."""
 from __future__ import annotations
 
 import inspect
