@@ -70,10 +70,12 @@ def located(exc: ValidationException, root, filename: str | None) -> ValidationE
     return exc
 
 
-def read_dmn(add, node, filename: str | None) -> None:
-    """Spiff's DMN reading (`add`), with whatever it trips over reported as a ValidationException on the file."""
+def read_dmn(add, node, filename: str | None, strict: bool = True) -> None:
+    """Spiff's DMN reading (`add`), with whatever it trips over reported as a ValidationException on the file.
+    `strict` (validation) also refuses the shapes Spiff would trip over only later, or in a decision no process
+    calls; a version deployed before is read as it was."""
     try:
-        unreadable = dmn_shape_problem(node)
+        unreadable = dmn_shape_problem(node) if strict else None
         if unreadable:
             message, element = unreadable
             raise UnreadableDecision(message, file_name=filename, id=element.get("id") or "",

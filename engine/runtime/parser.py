@@ -53,7 +53,7 @@ class CreditflowBpmnParser(SpiffBpmnParser):
     # Decision tables: read strictly, evaluated with FEEL cells (engine/runtime/dmn_files.py, feel.py).
 
     def add_dmn_xml(self, node, filename=None):
-        read_dmn(super().add_dmn_xml, node, filename)
+        read_dmn(super().add_dmn_xml, node, filename, strict=self.validator is not None)
 
     def get_engine(self, decision_ref, node):
         unreadable = self.__dict__.setdefault("unreadable_decisions", set())  # reported when a process called them

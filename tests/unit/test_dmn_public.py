@@ -65,3 +65,14 @@ def test_a_public_table_in_plain_feel_is_accepted(name):
     path = next(p for p in FILES if p.name == name)
     dmn = SourceFile(path.name, path.read_bytes())
     assert problems_of([dmn, caller_for(dmn.data)]) == []
+
+
+def test_a_version_deployed_before_with_an_uncalled_decision_of_another_shape_still_loads():
+    """Validation refuses a file with several decisions; a process deployed earlier beside one keeps running."""
+    from engine.runtime.parser import parse_bundle
+    from tests.unit.test_feel import BUNDLED
+    several = next(p for p in FILES if p.name == "RequiredDecision.dmn")
+    files = [SourceFile(p.name, p.read_bytes()) for p in BUNDLED.glob("*.*") if p.suffix in (".bpmn", ".dmn")]
+    files.append(SourceFile("extra.dmn", several.read_bytes()))
+    assert any("holds 3 decisions" in str(p) for p in problems_of(files))
+    assert parse_bundle(files, xsd_validate=False).parser.get_spec("origination")
