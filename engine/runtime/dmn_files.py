@@ -62,6 +62,10 @@ def dmn_refusal(exc: Exception) -> str:
 
 def located(exc: ValidationException, root, filename: str | None) -> ValidationException:
     """Spiff leaves DMN errors without a line (it reads `line_number`, lxml says `sourceline`): find the element."""
+    if type(exc) is ValidationException:  # Spiff's own: said plainly, without its trailing '. '
+        exc = UnreadableDecision(str(exc.args[0] if exc.args else "").strip(), file_name=exc.file_name,
+                                 id=getattr(exc, "id", ""), line_number=getattr(exc, "line_number", ""),
+                                 tag=getattr(exc, "tag", ""), name=getattr(exc, "name", ""))
     exc.file_name = exc.file_name or filename or ""
     if not exc.line_number and root is not None:
         found = root.xpath("//*[@id=$id]", id=exc.id) if getattr(exc, "id", "") else []
