@@ -15,6 +15,7 @@ from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from engine.roles import ROLES
 from engine.runtime.task_types import AutomaticTask
 from engine.runtime.timers import BoundaryEventParser, IntermediateCatchEventParser, StartEventParser
+from engine.runtime.dmn_files import feel_engine, read_dmn
 
 MAX_FILE_BYTES = 1_000_000
 # `origination.bpmn` is translated by `origination.en.json` beside it (see engine/runtime/catalog.py).
@@ -106,6 +107,15 @@ class CreditflowBpmnParser(SpiffBpmnParser):
         for node_id, name in lanes.items():
             lanes[node_id] = lane_role(name)
 
+    # Decision tables: read strictly, evaluated with FEEL cells (engine/runtime/dmn_files.py, feel.py).
+
+    def add_dmn_xml(self, node, filename=None):
+        read_dmn(super().add_dmn_xml, node, filename, strict=self.validator is not None)
+
+    def get_engine(self, decision_ref, node):
+        unreadable = self.__dict__.setdefault("unreadable_decisions", set())  # reported when a process called them
+        return feel_engine(super().get_engine, self.dmn_parsers.get(decision_ref), unreadable, decision_ref, node)
+
 
 def hardened_xml_parser() -> etree.XMLParser:
     """No entity expansion, no DTD loading, no network, no huge trees."""
@@ -166,6 +176,7 @@ class ParsedBundle:
     element_file: dict[str, str] = field(default_factory=dict)  # element id -> file
     forms: dict[str, dict] = field(default_factory=dict)  # form path -> schema
     flows: dict[tuple[str, str], str] = field(default_factory=dict)  # (source id, target id) -> flow id
+    checked_decisions: set[str] = field(default_factory=set)  # decision tables validation has looked at
 
 
 def parse_bundle(files: list[SourceFile], xsd_validate: bool = True) -> ParsedBundle:

@@ -309,30 +309,8 @@ class _Checker:
                                   "(a+)+) and can hang on one input; write it without the nested quantifier")
 
     def check_decision(self, ts, bpmn_id):
-        engine = getattr(ts, "dmnEngine", None)
-        table = getattr(engine, "decision_table", None)
-        if table is None:
-            return
-        for rule in table.rules:
-            for entry in rule.inputEntries:
-                for lhs in entry.lhs:
-                    if lhs and lhs.strip() and lhs.strip() != "-":
-                        expr = entry.input.expression or "None"
-                        self.dmn_entry(table.id, rule.row_number, expr, lhs)
-            for out in rule.outputEntries:
-                if out.text and out.text.strip():
-                    self.expression(table.id, out.text, f"decision output (row {rule.row_number})")
-
-    def dmn_entry(self, table_id, row, input_expr, lhs):
-        if "?" in lhs:  # Spiff's "?" stands for the input value
-            self.expression(table_id, lhs.replace("?", "dmninputexpr"), f"decision rule (row {row})")
-            return
-        try:
-            compile_expression(f"({input_expr}) == ({lhs})")
-        except SyntaxError:
-            self.expression(table_id, f"{input_expr} {lhs}", f"decision rule (row {row})")
-        except ExpressionRejected as exc:
-            self.problem(table_id, f"decision rule (row {row}) '{lhs}' is refused: {exc}")
+        from engine.runtime.decisions import task_decision_problems
+        self.problems += task_decision_problems(self.bundle, ts)
 
     def expression(self, element_id, source, what):
         try:
