@@ -129,7 +129,8 @@ def validate_files(files: list[SourceFile], policy: PolicySet) -> tuple[ParsedBu
     checker = _Checker(bundle, policy)
     for process_id in bundle.process_ids:
         checker.check_process(process_id)
-    return bundle, checker.problems + catalog_problems(files)
+    from engine.runtime.decisions import decision_problems  # decisions imports this module
+    return bundle, checker.problems + decision_problems(bundle, policy) + catalog_problems(files)
 
 
 def catalog_problems(files: list[SourceFile]) -> list[Problem]:

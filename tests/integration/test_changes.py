@@ -130,7 +130,7 @@ def test_deploy_refuses_a_change_without_a_second_person(engine, driver, tmp_pat
 
 def test_a_policy_changed_without_a_new_version_number_is_refused(engine, driver, database_url, clock):
     text = Path(DEFAULT_POLICY).read_text()
-    changed = parse_policy(text.replace("tier_ceiling_dual_signature: 3000000", "tier_ceiling_dual_signature: 2000000"))
+    changed = parse_policy(text.replace("task_due_days: 3 ", "task_due_days: 4 "))
     assert changed.version == engine.policy.version and changed.sha256 != engine.policy.sha256
     other = build_engine(database_url, clock=clock, policy=changed)
     with pytest.raises(NotAllowed, match="new version number"):

@@ -34,6 +34,6 @@ def payment_step(driver, **application) -> list[str]:
 
 
 def test_a_new_relationship_rated_average_is_paid_by_entrusted_payment(engine, driver, tmp_path):
-    engine.deploy([with_feel_rating_cell(tmp_path)], actor=None, source="cli")
+    engine.deploy([with_feel_rating_cell(tmp_path)], actor="designer_zheng", approved_by="designer_wu", source="cli")
     assert payment_step(driver, **NEW_AVERAGE) == ["execute_entrusted_payment"]
     assert payment_step(driver, new_relationship=True, rating="good") == ["execute_payment"]

@@ -43,7 +43,7 @@ def step_between_signatures(tmp_path, kind: str):
 
 @pytest.mark.usefixtures("engine_mode")  # also with a fresh engine per command: the spec read back from its row
 def test_a_plain_task_is_a_step_that_runs_through_on_its_own(engine, driver, tmp_path):
-    results = engine.deploy([str(step_between_signatures(tmp_path, "task"))], source="cli")
+    results = engine.deploy([str(step_between_signatures(tmp_path, "task"))], actor="designer_zheng", approved_by="designer_wu", source="cli")
     assert [(r.process_id, r.version) for r in results if r.created] == [("origination", 2)]
     ref = driver.start()
     driver.through_approval_dual(ref)
@@ -53,7 +53,7 @@ def test_a_plain_task_is_a_step_that_runs_through_on_its_own(engine, driver, tmp
 
 def test_a_manual_task_is_refused_with_what_to_draw_instead(engine, tmp_path):
     with pytest.raises(DeploymentRejected) as refused:
-        engine.deploy([str(step_between_signatures(tmp_path, "manualTask"))], source="cli")
+        engine.deploy([str(step_between_signatures(tmp_path, "manualTask"))], actor="designer_zheng", approved_by="designer_wu", source="cli")
     [problem] = refused.value.problems
     assert (problem.file, problem.element) == ("origination.bpmn", "record_business_signature") and problem.line
     assert "manualTask '登记业务签字' is not supported" in problem.message and "user task" in problem.message
@@ -65,7 +65,7 @@ def test_a_duty_the_policy_does_not_define_never_deploys(engine, tmp_path):
         ('<spiffworkflow:property name="duty" value="review" />',
          '<spiffworkflow:property name="duty" value="double_check" />')]})
     with pytest.raises(DeploymentRejected) as refused:
-        engine.deploy([str(folder)], source="cli")
+        engine.deploy([str(folder)], actor="designer_zheng", approved_by="designer_wu", source="cli")
     assert any("duty 'double_check' is not defined in policy" in p.message for p in refused.value.problems)
 
 
@@ -74,7 +74,7 @@ def test_a_lane_the_policy_never_lets_do_the_duty_never_deploys(engine, tmp_path
         ('<spiffworkflow:property name="duty" value="approve" />',
          '<spiffworkflow:property name="duty" value="review" />')]})  # the risk signature as a review
     with pytest.raises(DeploymentRejected) as refused:
-        engine.deploy([str(folder)], source="cli")
+        engine.deploy([str(folder)], actor="designer_zheng", approved_by="designer_wu", source="cli")
     assert [(p.element, p.message.split(",")[0]) for p in refused.value.problems] == [
         ("sign_risk", "user task '审批签字(风险)' is in lane 'risk_manager'")]
 
@@ -112,18 +112,18 @@ def resaved(tmp_path):
     return folder
 
 
-def test_opening_and_saving_with_no_change_deploys_nothing(engine, tmp_path):
+def test_opening_and_saving_with_no_change_deploys_nothing(engine, driver, tmp_path):
     folder = resaved(tmp_path)
     original = (BUNDLED_BPMN / "origination.bpmn").read_text(encoding="utf-8")
     assert (folder / "origination.bpmn").read_text(encoding="utf-8") != original
     assert "<userTask" in (folder / "origination.bpmn").read_text(encoding="utf-8")
     assert "<dmn:decision" in (folder / "approval_tier.dmn").read_text(encoding="utf-8")
-    assert not [r for r in engine.deploy([str(folder)], source="cli") if r.created]
+    assert not [r for r in engine.deploy([str(folder)], actor="designer_zheng", approved_by="designer_wu", source="cli") if r.created]
 
     text = (folder / "origination.bpmn").read_text(encoding="utf-8")
     (folder / "origination.bpmn").write_text(text.replace('name="审查授信材料"', 'name="审查全部授信材料"'),
                                              encoding="utf-8")
-    assert [(r.process_id, r.version) for r in engine.deploy([str(folder)], source="cli") if r.created] == [
+    assert [(r.process_id, r.version) for r in engine.deploy([str(folder)], actor="designer_zheng", approved_by="designer_wu", source="cli") if r.created] == [
         ("origination", 2)]
 
 
@@ -139,11 +139,11 @@ def test_versions_deployed_with_every_decision_table_and_a_raw_hash_are_not_depl
         for version in session.scalars(select(ProcessVersion)):
             version.files = {**version.files, **every_table}
             version.sha256 = "0" * 64
-    assert not [r for r in engine.deploy([BUNDLED_BPMN], source="cli") if r.created]
+    assert not [r for r in engine.deploy([BUNDLED_BPMN], actor="designer_zheng", approved_by="designer_wu", source="cli") if r.created]
 
 
-def test_a_changed_decision_table_is_a_new_version_only_of_the_processes_that_call_it(engine, tmp_path):
+def test_a_changed_decision_table_is_a_new_version_only_of_the_processes_that_call_it(engine, driver, tmp_path):
     folder = redesigned(tmp_path, {"classification_floor.dmn": [  # loss from 300 days overdue instead of 360
         ("<text>&gt; 360</text>", "<text>&gt; 300</text>")]})
-    assert [(r.process_id, r.version) for r in engine.deploy([str(folder)], source="cli") if r.created] == [
+    assert [(r.process_id, r.version) for r in engine.deploy([str(folder)], actor="designer_zheng", approved_by="designer_wu", source="cli") if r.created] == [
         ("classification", 2)]
