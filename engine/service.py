@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
@@ -15,11 +16,12 @@ from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
 from engine.commands.unit import open_unit, record_refusal
-from engine.errors import InvalidInput, ScriptFailed
+from engine.errors import EngineError, InvalidInput, ScriptFailed
 from engine.kernel import Kernel
 from engine.queries import doctor, inbox, incidents as incident_queries, loans as loan_queries, processes
 from engine.queries import people as people_queries, tasks as task_queries
 from engine.queries import file_record, loan_search
+from engine.runtime.parser import SourceFile
 from engine.runtime.specs import SpecCache, collect_files
 from engine.runtime.validation import DeploymentRejected, validate_files
 from engine.settings import Settings
@@ -57,6 +59,26 @@ class CreditEngine:
     def validate(self, paths) -> list:
         _bundle, problems = validate_files(collect_files(paths), self.gate.lane_roles)
         return problems
+
+    def check_files(self, files: dict[str, str]) -> list:
+        """Validation problems, then lint findings (warnings; errors where a loan would stall), for a working set."""
+        return self._check([SourceFile(name, text.encode("utf-8")) for name, text in files.items()])
+
+    def check(self, paths) -> list:
+        return self._check(collect_files(paths))
+
+    def _check(self, sources) -> list:
+        from engine.queries.staff import staff
+        from engine.runtime.lint import lint
+
+        bundle, problems = validate_files(files=sources, known_roles=self.gate.lane_roles)
+        if bundle is None:
+            return problems
+        try:
+            people = self._read(staff, self.kernel)
+        except (EngineError, SQLAlchemyError):  # no database yet: the checks that count people are skipped
+            people = None
+        return problems + lint(bundle, self.policy, people)
 
     def untranslated(self, paths) -> list:
         """Names and instructions the English catalogs beside the diagrams lack (warnings; deploying still works)."""

@@ -27,10 +27,12 @@ def init_db(ctx):
 def validate(ctx, paths):
     try:
         engine = engine_from(ctx, need_schema=False)
-        problems = engine.validate(list(paths))
+        found = engine.check(list(paths))
         warnings = engine.untranslated(list(paths))
     except FileNotFoundError as exc:
         fail(str(exc))
+    problems = [p for p in found if p.severity == "error"]
+    advice = [p for p in found if p.severity != "error"]
     if warnings:
         click.echo(_("%(count)s name(s) without an English translation in the catalogs:", count=len(warnings)),
                    err=True)
@@ -39,7 +41,12 @@ def validate(ctx, paths):
     if problems:
         click.echo(_("%(count)s problem(s) found; nothing can be deployed until they are fixed:", count=len(problems)), err=True)
         for p in problems:
-            click.echo(f"  - {p}", err=True)
+            click.echo(f"  - {p}" + (f" [{p.rule}]" if p.rule else ""), err=True)
+    if advice:
+        click.echo(_("%(count)s warning(s) from lint; deploying still works:", count=len(advice)), err=True)
+        for p in advice:
+            click.echo(f"  - {p} [{p.rule}]", err=True)
+    if problems:
         sys.exit(1)
     click.echo(_("Valid: no problems found."))
 

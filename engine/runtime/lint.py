@@ -2,6 +2,7 @@
 tasks nobody may do, one person on both sides of a pair, deadlines that cannot work), as warnings and errors."""
 from __future__ import annotations
 
+import ast
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,11 +12,14 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from engine.i18n import _
 from engine.runtime.conditions import COVERED, all_false
 from engine.runtime.execution import PROCESS_PARAMETERS
-from engine.runtime.flowgraph import FlowGraph, flow_graph
+from engine.runtime.flowgraph import BPMN_NS, FlowGraph, flow_graph
 from engine.runtime.parser import ParsedBundle
 from engine.runtime.validation import Problem, form_path, user_task_properties
 
 log = logging.getLogger("creditflow.lint")
+
+# What the engine's script helpers return, by key (policies.model.CommitteeOutcome for `tally_votes`).
+HELPER_RESULTS = {"tally_votes": {"outcome": ("approved", "rejected", "no_quorum")}}
 
 
 @dataclass(frozen=True)
@@ -164,8 +168,24 @@ class _Linter:
                 todo.extend(backward.get(current, ()))
         return forms
 
+    def helper_domains(self) -> dict[str, tuple]:
+        """`committee_result["outcome"]` after a script `committee_result = tally_votes(...)`: the helper's values."""
+        domains = {}
+        for element in self.graph.elements.values():
+            script = element.find(f"{{{BPMN_NS}}}script")
+            try:
+                tree = ast.parse(script.text or "") if script is not None else None
+            except (SyntaxError, ValueError):
+                continue
+            for node in ast.walk(tree) if tree is not None else ():
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                        and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name):
+                    for key, values in HELPER_RESULTS.get(node.value.func.id, {}).items():
+                        domains[f"{node.targets[0].id}[{key!r}]"] = values
+        return domains
+
     def gateways(self) -> None:
-        every_form = form_domains(self.bundle.forms.values())
+        every_form = {**form_domains(self.bundle.forms.values()), **self.helper_domains()}
         constants = process_constants(self.policy)
         for node, kind in self.graph.kinds.items():
             if kind not in ("exclusiveGateway", "inclusiveGateway"):
