@@ -253,13 +253,14 @@ class _Linter:
         if first.duty == second.duty:
             involved = [r for r in rules if r.involves(first.duty)]
             if involved and not any(first.duty in r.opposite(first.duty) for r in rules):
-                rule = involved[0]
+                rule = min(involved, key=lambda r: len(r.opposite(first.duty)))  # the closest twin: SOD-02
                 self.add(second.id, "pair-one-person", "warning",
                          _("'%(first)s' (%(first_id)s) and '%(second)s' (%(second_id)s) both record duty '%(duty)s', "
                            "which the policy never keeps apart from itself: one person may do both; if two people "
-                           "are meant, give one of them the paired duty of rule %(rule)s (%(name)s)",
+                           "are meant, give one of them the paired duty (%(paired)s) of rule %(rule)s (%(name)s)",
                            first=first.name, first_id=first.id, second=second.name, second_id=second.id,
-                           duty=first.duty, rule=rule.id, name=rule.name))
+                           duty=first.duty, paired=", ".join(sorted(rule.opposite(first.duty))), rule=rule.id,
+                           name=rule.name))
             return
         if first.assignee and first.assignee == second.assignee:
             for rule in rules:
