@@ -129,7 +129,8 @@ class _Linter:
         for node in graph.kinds:
             outer = graph.container.get(node)
             if node not in reached:
-                if (outer is not None and outer not in reached) or graph.attached.get(node, "") in graph.kinds.keys() - reached:
+                host = graph.attached.get(node)
+                if (outer is not None and outer not in reached) or (host is not None and host not in reached):
                     continue  # its subprocess or its activity is reported instead
                 self.add(node, "unreachable", "warning",
                          _("'%(step)s' can never be reached from a start event; remove it or connect it",
