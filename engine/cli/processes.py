@@ -31,7 +31,8 @@ def validate(ctx, paths):
         warnings = engine.untranslated(list(paths))
     except FileNotFoundError as exc:
         fail(str(exc))
-    problems = [p for p in found if p.severity == "error"]
+    problems = [p for p in found if p.severity == "error" and not p.rule]
+    stalls = [p for p in found if p.severity == "error" and p.rule]
     advice = [p for p in found if p.severity != "error"]
     if warnings:
         click.echo(_("%(count)s name(s) without an English translation in the catalogs:", count=len(warnings)),
@@ -41,12 +42,16 @@ def validate(ctx, paths):
     if problems:
         click.echo(_("%(count)s problem(s) found; nothing can be deployed until they are fixed:", count=len(problems)), err=True)
         for p in problems:
-            click.echo(f"  - {p}" + (f" [{p.rule}]" if p.rule else ""), err=True)
+            click.echo(f"  - {p}", err=True)
+    if stalls:
+        click.echo(_("%(count)s lint error(s): loans would stall here:", count=len(stalls)), err=True)
+        for p in stalls:
+            click.echo(f"  - {p} [{p.rule}]", err=True)
     if advice:
-        click.echo(_("%(count)s warning(s) from lint; deploying still works:", count=len(advice)), err=True)
+        click.echo(_("%(count)s lint warning(s); deploying still works:", count=len(advice)), err=True)
         for p in advice:
             click.echo(f"  - {p} [{p.rule}]", err=True)
-    if problems:
+    if problems or stalls:
         sys.exit(1)
     click.echo(_("Valid: no problems found."))
 

@@ -45,9 +45,12 @@ class Step:
 
 
 def lint(bundle: ParsedBundle, policy, staff: Staff | None = None) -> list[Problem]:
-    """Every finding for every process of the bundle; `staff` None skips the checks that need the user base."""
+    """Every finding for every process of the bundle; `staff` None (or nobody at all) skips the checks that count
+    people."""
     from engine.runtime.deadlines import deadline_findings
 
+    if staff is not None and not any(staff.holders.values()):
+        staff = None  # a fresh installation with nobody yet is not judged on its staff
     findings: list[Problem] = []
     for process_id in bundle.process_ids:
         process = bundle.parser.process_parsers.get(process_id)
