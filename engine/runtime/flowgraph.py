@@ -121,10 +121,11 @@ def _add_scope(graph: FlowGraph, scope, container: str | None, top: bool) -> Non
         if kind in CONTAINERS:
             event_subprocess = child.get("triggeredByEvent", "false").lower() == "true"
             _add_scope(graph, child, node_id, top=event_subprocess)
-            if not event_subprocess:
-                for inner in child:
-                    if local(inner) == "startEvent" and inner.get("id"):
-                        graph.edges[node_id].append(inner.get("id"))
+            if event_subprocess:  # it starts on its own event, whenever its process runs
+                graph.starts.add(node_id)
+            for inner in child:
+                if local(inner) == "startEvent" and inner.get("id"):
+                    graph.edges[node_id].append(inner.get("id"))
         if kind == "startEvent" and top:
             graph.starts.add(node_id)
     for flow in scope.iterfind(f"{{{BPMN_NS}}}sequenceFlow"):
@@ -142,7 +143,9 @@ def _add_scope(graph: FlowGraph, scope, container: str | None, top: bool) -> Non
     for node_id in nodes:
         kind = graph.kinds[node_id]
         leaves = bool(graph.outgoing(node_id)) or node_id in thrown
-        if kind in CONTAINERS and _runs_inside(graph, node_id):
+        if kind in CONTAINERS and not _runs_inside(graph, node_id):
+            continue  # an event subprocess has no flows of its own; its end events end it
+        if kind in CONTAINERS:
             node_id, ends_path = f"{node_id}#done", not leaves
         else:
             ends_path = kind == "endEvent" or (not leaves and kind not in GATEWAYS and kind != "startEvent")

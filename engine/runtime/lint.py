@@ -56,7 +56,11 @@ def lint(bundle: ParsedBundle, policy, staff: Staff | None = None) -> list[Probl
         process = bundle.parser.process_parsers.get(process_id)
         if process is None:
             continue
-        linter = _Linter(bundle, policy, staff, process_id, flow_graph(process.node))
+        try:
+            linter = _Linter(bundle, policy, staff, process_id, flow_graph(process.node))
+        except Exception:  # noqa: BLE001 - lint only advises; validation says what is wrong with the file
+            log.exception("lint could not read process %s", process_id)
+            continue
         for rule in (linter.unreachable, linter.gateways, linter.performers, linter.pairs):
             try:
                 rule()

@@ -226,3 +226,64 @@ def test_a_process_nobody_supervises_escalates_to_nobody():
 
     found = findings(edit, file="classification.bpmn", rule="impossible-deadline")
     assert where(found) == {("reclassification", "warning")}
+
+
+# ---------------------------------------------------------------- a small process of its own
+
+SMALL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs" targetNamespace="t">
+  <bpmn:process id="origination" isExecutable="true">
+    <bpmn:laneSet id="ls">
+      <bpmn:lane id="lane_cm" name="customer_manager"><bpmn:flowNodeRef>check</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start" />
+    <bpmn:userTask id="check" name="Check the file">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="duty" value="investigate" />
+        <spiffworkflow:property name="form" value="forms/check.json" />
+        <spiffworkflow:property name="due" value="P2D" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:boundaryEvent id="too_late" attachedToRef="check" cancelActivity="true">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>"P5D"</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="done" />
+    <bpmn:endEvent id="expired" />
+    <bpmn:subProcess id="on_cancel" triggeredByEvent="true">
+      <bpmn:startEvent id="cancel_start" isInterrupting="true">
+        <bpmn:messageEventDefinition messageRef="cancelled" />
+      </bpmn:startEvent>
+      <bpmn:scriptTask id="note_cancel" name="Note"><bpmn:script>noted = True</bpmn:script></bpmn:scriptTask>
+      <bpmn:endEvent id="cancel_end" />
+      <bpmn:sequenceFlow id="c1" sourceRef="cancel_start" targetRef="note_cancel" />
+      <bpmn:sequenceFlow id="c2" sourceRef="note_cancel" targetRef="cancel_end" />
+    </bpmn:subProcess>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="done" />
+    <bpmn:sequenceFlow id="f3" sourceRef="too_late" targetRef="expired" />
+  </bpmn:process>
+  <bpmn:message id="cancelled" name="cancelled" />
+</bpmn:definitions>
+"""
+FORM = b'{"type": "object", "properties": {"ok": {"type": "boolean"}}}'
+
+
+def small_findings(text=SMALL):
+    bundle, problems = validate_files(files=[SourceFile("small.bpmn", text.encode()),
+                                             SourceFile("forms/check.json", FORM)], known_roles=LANE_ROLES)
+    assert bundle is not None and problems == [], problems
+    return lint(bundle, POLICY, EVERYONE)
+
+
+def test_boundary_events_and_event_subprocesses_count_as_reachable():
+    assert small_findings() == []
+
+
+def test_an_event_subprocess_that_never_ends_is_an_error():
+    found = small_findings(SMALL.replace('targetRef="cancel_end"', 'targetRef="note_cancel"'))
+    assert ("note_cancel", "error") in where(found)
+
+
+def test_a_boundary_timer_after_the_due_leaves_the_deadline_working():
+    assert small_findings(SMALL.replace('"P5D"', '"P1D"'))[0].element == "too_late"
