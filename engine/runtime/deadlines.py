@@ -14,12 +14,18 @@ from datetime import timedelta
 from engine.i18n import _
 from engine.roles import SUPERVISOR_ROLES
 from engine.runtime.calendar import MAX_BUSINESS_DAYS
+from engine.runtime.execution import PROCESS_PARAMETERS
 from engine.runtime.flowgraph import BPMN_NS
 from engine.runtime.timers import duration_from
 from engine.runtime.validation import REFERENCE_DAY
 
 YEAR = timedelta(days=366)
 BUSINESS_DAYS_A_YEAR = 250
+
+
+def process_constants(policy) -> dict[str, object]:
+    """The policy parameters a process reads by name (they are put into every new instance's data)."""
+    return {name: policy.params[name] for name in PROCESS_PARAMETERS if name in policy.params}
 
 
 def literal(expression: str, constants) -> object | None:
@@ -78,8 +84,7 @@ def span(value) -> Span | None:
 
 
 def deadline_findings(linter) -> list:
-    from engine.runtime.lint import process_constants
-
+    """The findings of rule `impossible-deadline` for the process `linter` (a lint._Linter) reads."""
     constants = process_constants(linter.policy)
     found_before = len(linter.findings)
     for step in linter.steps.values():

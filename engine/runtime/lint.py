@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
 from engine.i18n import _
 from engine.runtime.conditions import COVERED, all_false
-from engine.runtime.execution import PROCESS_PARAMETERS
+from engine.runtime.deadlines import deadline_findings, process_constants
 from engine.runtime.flowgraph import BPMN_NS, FlowGraph, flow_graph
 from engine.runtime.parser import ParsedBundle
 from engine.runtime.validation import Problem, form_path, user_task_properties
@@ -47,8 +47,6 @@ class Step:
 def lint(bundle: ParsedBundle, policy, staff: Staff | None = None) -> list[Problem]:
     """Every finding for every process of the bundle; `staff` None (or nobody at all) skips the checks that count
     people."""
-    from engine.runtime.deadlines import deadline_findings
-
     if staff is not None and not any(staff.holders.values()):
         staff = None  # a fresh installation with nobody yet is not judged on its staff
     findings: list[Problem] = []
@@ -72,11 +70,6 @@ def lint(bundle: ParsedBundle, policy, staff: Staff | None = None) -> list[Probl
             log.exception("lint rule deadlines failed on process %s", process_id)
         findings += linter.findings
     return findings
-
-
-def process_constants(policy) -> dict[str, object]:
-    """The policy parameters a process reads by name (they are put into every new instance's data)."""
-    return {name: policy.params[name] for name in PROCESS_PARAMETERS if name in policy.params}
 
 
 def form_domains(forms) -> dict[str, list]:
