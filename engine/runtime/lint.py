@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
-from engine.i18n import _
+from engine.i18n import _, cli_locale
 from engine.runtime.conditions import COVERED, all_false
 from engine.runtime.deadlines import deadline_findings, process_constants
 from engine.runtime.flowgraph import BPMN_NS, FlowGraph, flow_graph
@@ -70,6 +70,11 @@ def lint(bundle: ParsedBundle, policy, staff: Staff | None = None) -> list[Probl
             log.exception("lint rule deadlines failed on process %s", process_id)
         findings += linter.findings
     return findings
+
+
+def rule_name(rule) -> str:
+    """A pair rule's name in the language the messages are written in."""
+    return getattr(rule, "name_zh", "") if cli_locale() == "zh_CN" and getattr(rule, "name_zh", "") else rule.name
 
 
 def form_domains(forms) -> dict[str, list]:
@@ -246,7 +251,7 @@ class _Linter:
                     self.add(step.id, "pair-one-person", "warning",
                              _("'%(step)s' is assigned to the originator, whom rule %(rule)s (%(name)s) bars from "
                                "duty '%(duty)s': the assignment is always refused", step=step.name, rule=rule.id,
-                               name=rule.name, duty=step.duty))
+                               name=rule_name(rule), duty=step.duty))
                     break
 
     def pair_of(self, first: Step, second: Step) -> None:
@@ -261,7 +266,7 @@ class _Linter:
                            "are meant, give one of them the paired duty (%(paired)s) of rule %(rule)s (%(name)s)",
                            first=first.name, first_id=first.id, second=second.name, second_id=second.id,
                            duty=first.duty, paired=", ".join(sorted(rule.opposite(first.duty))), rule=rule.id,
-                           name=rule.name))
+                           name=rule_name(rule)))
             return
         if first.assignee and first.assignee == second.assignee:
             for rule in rules:
@@ -271,7 +276,7 @@ class _Linter:
                                "'%(assignee)s', but rule %(rule)s (%(name)s) needs two people for them: one of the "
                                "two assignments is always refused", first=first.name, first_id=first.id,
                                second=second.name, second_id=second.id, assignee=first.assignee, rule=rule.id,
-                               name=rule.name))
+                               name=rule_name(rule)))
                     return
 
     def co_running(self) -> set[tuple[str, str]]:

@@ -188,6 +188,14 @@ def test_the_same_assignee_on_both_sides_of_a_pair():
     assert "investigate" in found[0].message and "SOD-01" in found[0].message
 
 
+def test_a_step_assigned_to_the_originator_whom_the_policy_bars():
+    found = findings(lambda root: set_property(root, "lead_inspection", "assignee", "originator"), file="post_loan.bpmn",
+                     rule="pair-one-person")
+    assert where(found) == {("lead_inspection", "warning")}
+    rules = sorted(rule for p in found for rule in ("SOD-05", "SOD-07") if rule in p.message)
+    assert rules == ["SOD-05", "SOD-07"]  # barred as the originator, and the assistant is the originator too
+
+
 def test_steps_on_two_exclusive_branches_are_not_one_path():
     assert findings(lambda root: set_property(root, "execute_entrusted_payment", "assignee", "x"),
                     rule="pair-one-person") == []
