@@ -40,12 +40,19 @@ class FlowGraph:
     sinks: set[str] = field(default_factory=set)
     implicit_ends: set[str] = field(default_factory=set)  # nodes with no outgoing flow that are not end events
     attached: dict[str, str] = field(default_factory=dict)  # boundary event -> the activity it is attached to
+    _out: dict[str, list[Flow]] = field(default_factory=dict, repr=False)
+    _in: dict[str, list[Flow]] = field(default_factory=dict, repr=False)
+
+    def add_flow(self, flow: Flow) -> None:
+        self.flows.append(flow)
+        self._out.setdefault(flow.source, []).append(flow)
+        self._in.setdefault(flow.target, []).append(flow)
 
     def outgoing(self, node: str) -> list[Flow]:
-        return [f for f in self.flows if f.source == node]
+        return self._out.get(node, [])
 
     def incoming(self, node: str) -> list[Flow]:
-        return [f for f in self.flows if f.target == node]
+        return self._in.get(node, [])
 
     def reachable(self, roots) -> set[str]:
         seen, todo = set(), list(roots)
@@ -133,7 +140,7 @@ def _add_scope(graph: FlowGraph, scope, container: str | None, top: bool) -> Non
         if source in graph.kinds and target in graph.kinds:
             condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
             text = (condition.text or "").strip() if condition is not None else ""
-            graph.flows.append(Flow(flow.get("id"), source, target, text or None))
+            graph.add_flow(Flow(flow.get("id"), source, target, text or None))
             origin = f"{source}#done" if graph.kinds[source] in CONTAINERS and _runs_inside(graph, source) else source
             graph.edges[origin].append(target)
     for name, throws in links_thrown.items():
@@ -162,3 +169,55 @@ def _runs_inside(graph: FlowGraph, node_id: str) -> bool:
     """A subprocess a token enters (not an event subprocess, which starts on its own)."""
     element = graph.elements[node_id]
     return element.get("triggeredByEvent", "false").lower() != "true"
+
+
+class Together:
+    """Which two nodes one token run can both reach: one after the other (not by going round a loop again), or on
+    two branches of a split that runs every branch (parallel, inclusive). Reach is kept as bit sets, one per node."""
+
+    def __init__(self, graph: FlowGraph):
+        forward = graph.forward_edges()
+        nodes = sorted(set(forward) | {child for children in forward.values() for child in children})
+        self.bit = {node: 1 << i for i, node in enumerate(nodes)}
+        self.after: dict[str, int] = {}
+        for root in nodes:
+            stack = [(root, False)]
+            while stack:
+                node, expanded = stack.pop()
+                if node in self.after:
+                    continue
+                if expanded:
+                    reach = 0
+                    for child in forward.get(node, ()):
+                        reach |= self.bit[child] | self.after[child]
+                    self.after[node] = reach
+                else:
+                    stack.append((node, True))
+                    stack.extend((child, False) for child in forward.get(node, ()) if child not in self.after)
+        # per split, the nodes each branch alone reaches (what two branches both reach comes after the join)
+        self.splits: list[list[int]] = []
+        for node, kind in graph.kinds.items():
+            if kind in ("parallelGateway", "inclusiveGateway") and len(forward.get(node, ())) > 1:
+                branches = [self.bit[t] | self.after[t] for t in forward[node]]
+                self.splits.append([branch & ~_union(branches[:i] + branches[i + 1:])
+                                    for i, branch in enumerate(branches)])
+
+    def __call__(self, a: str, b: str) -> bool:
+        bit_a, bit_b = self.bit.get(a, 0), self.bit.get(b, 0)
+        if not bit_a or not bit_b:
+            return False
+        if self.after.get(a, 0) & bit_b or self.after.get(b, 0) & bit_a:
+            return True
+        for branches in self.splits:
+            holding_a = {i for i, branch in enumerate(branches) if branch & bit_a}
+            holding_b = {i for i, branch in enumerate(branches) if branch & bit_b}
+            if holding_a and holding_b and holding_a != holding_b:
+                return True
+        return False
+
+
+def _union(bit_sets) -> int:
+    union = 0
+    for bits in bit_sets:
+        union |= bits
+    return union

@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from engine.i18n import _, cli_locale
 from engine.runtime.conditions import COVERED, all_false
 from engine.runtime.deadlines import deadline_findings, process_constants
-from engine.runtime.flowgraph import BPMN_NS, FlowGraph, flow_graph
+from engine.runtime.flowgraph import BPMN_NS, FlowGraph, Together, flow_graph
 from engine.runtime.parser import ParsedBundle
 from engine.runtime.validation import Problem, form_path, user_task_properties
 
@@ -239,74 +239,55 @@ class _Linter:
 
     # ---------------------------------------------------------------- pair-one-person
     def pairs(self) -> None:
-        together = self.co_running()
-        ordered = sorted(self.steps.values(), key=lambda s: s.id)
-        for i, first in enumerate(ordered):
-            for second in ordered[i + 1:]:
-                if (first.id, second.id) in together and first.duty and second.duty:
-                    self.pair_of(first, second)
-        for step in ordered:
+        together = Together(self.graph)
+        same_duty: dict[str, list[Step]] = {}
+        same_assignee: dict[str, list[Step]] = {}
+        for step in sorted(self.steps.values(), key=lambda s: s.id):
+            if not step.duty:
+                continue
+            for earlier in same_duty.get(step.duty, []):  # one finding per step is enough to mark it
+                if together(earlier.id, step.id) and self.same_duty(earlier, step):
+                    break
+            for earlier in same_assignee.get(step.assignee or "", []):
+                if earlier.duty != step.duty and together(earlier.id, step.id) and self.same_assignee(earlier, step):
+                    break
+            same_duty.setdefault(step.duty, []).append(step)
+            if step.assignee:
+                same_assignee.setdefault(step.assignee, []).append(step)
             for rule in self.policy.pairs:
-                if step.assignee == "originator" and step.duty and "originate" in rule.opposite(step.duty):
+                if step.assignee == "originator" and "originate" in rule.opposite(step.duty):
                     self.add(step.id, "pair-one-person", "warning",
                              _("'%(step)s' is assigned to the originator, whom rule %(rule)s (%(name)s) bars from "
                                "duty '%(duty)s': the assignment is always refused", step=step.name, rule=rule.id,
                                name=rule_name(rule), duty=step.duty))
                     break
 
-    def pair_of(self, first: Step, second: Step) -> None:
+    def same_duty(self, first: Step, second: Step) -> bool:
+        """Two steps of one duty the policy pairs with another duty but never with itself: one person may do both."""
         rules = self.policy.pairs
-        if first.duty == second.duty:
-            involved = [r for r in rules if r.involves(first.duty)]
-            if involved and not any(first.duty in r.opposite(first.duty) for r in rules):
-                rule = min(involved, key=lambda r: len(r.opposite(first.duty)))  # the closest twin: SOD-02
-                self.add(second.id, "pair-one-person", "warning",
-                         _("'%(first)s' (%(first_id)s) and '%(second)s' (%(second_id)s) both record duty '%(duty)s', "
-                           "which the policy never keeps apart from itself: one person may do both; if two people "
-                           "are meant, give one of them the paired duty (%(paired)s) of rule %(rule)s (%(name)s)",
-                           first=first.name, first_id=first.id, second=second.name, second_id=second.id,
-                           duty=first.duty, paired=", ".join(sorted(rule.opposite(first.duty))), rule=rule.id,
-                           name=rule_name(rule)))
-            return
-        if first.assignee and first.assignee == second.assignee:
-            for rule in rules:
-                if second.duty in rule.opposite(first.duty):
-                    self.add(second.id, "pair-one-person", "warning",
-                             _("'%(first)s' (%(first_id)s) and '%(second)s' (%(second_id)s) are both assigned to "
-                               "'%(assignee)s', but rule %(rule)s (%(name)s) needs two people for them: one of the "
-                               "two assignments is always refused", first=first.name, first_id=first.id,
-                               second=second.name, second_id=second.id, assignee=first.assignee, rule=rule.id,
-                               name=rule_name(rule)))
-                    return
+        involved = [r for r in rules if r.involves(first.duty)]
+        if not involved or any(first.duty in r.opposite(first.duty) for r in rules):
+            return False
+        rule = min(involved, key=lambda r: len(r.opposite(first.duty)))  # the closest twin: SOD-02, not SOD-01
+        self.add(second.id, "pair-one-person", "warning",
+                 _("'%(first)s' (%(first_id)s) and '%(second)s' (%(second_id)s) both record duty '%(duty)s', "
+                   "which the policy never keeps apart from itself: one person may do both; if two people "
+                   "are meant, give one of them the paired duty (%(paired)s) of rule %(rule)s (%(name)s)",
+                   first=first.name, first_id=first.id, second=second.name, second_id=second.id,
+                   duty=first.duty, paired=", ".join(sorted(rule.opposite(first.duty))), rule=rule.id,
+                   name=rule_name(rule)))
+        return True
 
-    def co_running(self) -> set[tuple[str, str]]:
-        """Pairs of user tasks one loan can both reach: one after the other, or on two branches of a split that runs
-        them all (parallel or inclusive); going round a loop again does not count."""
-        forward = self.graph.forward_edges()
-        after: dict[str, set[str]] = {}
+    def same_assignee(self, first: Step, second: Step) -> bool:
+        """Two steps a pair rule keeps apart, assigned by the same expression: one assignment is always refused."""
+        rule = next((r for r in self.policy.pairs if second.duty in r.opposite(first.duty)), None)
+        if rule is None:
+            return False
+        self.add(second.id, "pair-one-person", "warning",
+                 _("'%(first)s' (%(first_id)s) and '%(second)s' (%(second_id)s) are both assigned to "
+                   "'%(assignee)s', but rule %(rule)s (%(name)s) needs two people for them: one of the "
+                   "two assignments is always refused", first=first.name, first_id=first.id,
+                   second=second.name, second_id=second.id, assignee=first.assignee, rule=rule.id,
+                   name=rule_name(rule)))
+        return True
 
-        def later(node: str) -> set[str]:
-            if node not in after:
-                after[node] = set()
-                todo, seen = list(forward.get(node, ())), set()
-                while todo:
-                    current = todo.pop()
-                    if current not in seen:
-                        seen.add(current)
-                        todo.extend(forward.get(current, ()))
-                after[node] = seen
-            return after[node]
-
-        pairs = set()
-        for a in self.steps:
-            for b in later(a) & set(self.steps):
-                pairs |= {(a, b), (b, a)}
-        for node, kind in self.graph.kinds.items():
-            if kind in ("parallelGateway", "inclusiveGateway"):
-                branches = [({t} | later(t)) & set(self.steps) for t in forward.get(node, ())]
-                for i, first in enumerate(branches):
-                    for second in branches[i + 1:]:
-                        one, other = first - second, second - first  # what both reach comes after the join
-                        pairs |= {(a, b) for a in one for b in other if a != b}
-                        pairs |= {(b, a) for a in one for b in other if a != b}
-        return pairs
