@@ -47,6 +47,8 @@ def _value(node, constants):
         return None if None in parts else tuple(parts)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
         left, right = _value(node.left, constants), _value(node.right, constants)
+        if isinstance(left, str) and re.search(r"%[^a-zA-Z%]*(\d{3}|\*)", left):
+            return None  # a width such as %0999999999d is not a deadline: never build it
         try:
             return left % right if isinstance(left, str) and right is not None else None
         except (TypeError, ValueError):

@@ -8,6 +8,7 @@ from lxml import etree
 from engine.bootstrap import BUNDLED_BPMN
 from engine.roles import LANE_ROLES
 from engine.runtime.conditions import COVERED, OPEN, UNKNOWN, all_false
+from engine.runtime.deadlines import literal
 from engine.runtime.lint import Staff, lint
 from engine.runtime.parser import SourceFile
 from engine.runtime.specs import collect_files
@@ -295,3 +296,16 @@ def test_an_event_subprocess_that_never_ends_is_an_error():
 
 def test_a_boundary_timer_after_the_due_leaves_the_deadline_working():
     assert small_findings(SMALL.replace('"P5D"', '"P1D"'))[0].element == "too_late"
+
+
+def test_a_repeating_timer_with_no_pause_is_an_error():
+    endless = SMALL.replace('cancelActivity="true"', 'cancelActivity="false"').replace(
+        '<bpmn:timeDuration>"P5D"</bpmn:timeDuration>', '<bpmn:timeCycle>"R/PT0S"</bpmn:timeCycle>')
+    assert where(small_findings(endless)) == {("too_late", "error")}
+    assert small_findings(endless.replace("R/PT0S", "R3/PT0S"))[0].severity == "warning"
+    assert small_findings(endless.replace("R/PT0S", "R/P1D")) == []
+
+
+def test_a_format_that_would_build_a_huge_string_is_not_evaluated():
+    assert literal('"PT%dH" % chair_veto_hours', {"chair_veto_hours": 24}) == "PT24H"
+    assert literal('"%0999999999d" % chair_veto_hours', {"chair_veto_hours": 24}) is None
