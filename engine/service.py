@@ -78,7 +78,9 @@ class CreditEngine:
             people = self._read(staff, self.kernel)
         except (EngineError, SQLAlchemyError):  # no database yet: the checks that count people are skipped
             people = None
-        return problems + lint(bundle, self.policy, people)
+        refused = {p.element for p in problems if p.element}  # said once: validation already refuses the element
+        return problems + [f for f in lint(bundle, self.policy, people)
+                           if not (f.rule == "nobody-can-perform" and f.element in refused)]
 
     def untranslated(self, paths) -> list:
         """Names and instructions the English catalogs beside the diagrams lack (warnings; deploying still works)."""

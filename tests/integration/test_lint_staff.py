@@ -54,3 +54,13 @@ def test_validate_prints_lint_findings_and_fails_only_on_errors(database_url, tm
     stalled = runner.invoke(main, validate, catch_exceptions=False)
     assert stalled.exit_code == 1
     assert "loans would stall here" in stalled.output and "nobody-can-perform" in stalled.output
+
+
+def test_a_task_in_a_lane_the_policy_never_lets_do_its_duty_is_reported_once(engine):
+    seed_team(engine, None)
+    files = bundled_files()
+    files["origination.bpmn"] = files["origination.bpmn"].replace(
+        '<spiffworkflow:property name="duty" value="review" />', '<spiffworkflow:property name="duty" value="approve" />')
+    about_review = [p for p in engine.check_files(files) if p.element == "review"]
+    assert len(about_review) == 1 and about_review[0].severity == "error"
+    assert "credit_reviewer" in about_review[0].message
