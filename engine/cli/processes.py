@@ -53,7 +53,8 @@ def validate(ctx, paths):
             click.echo(f"  - {p} [{p.rule}]", err=True)
     if problems or stalls:
         sys.exit(1)
-    click.echo(_("Valid: no problems found."))
+    click.echo(_("Valid, with %(count)s lint warning(s).", count=len(advice)) if advice
+               else _("Valid: no problems found."))
 
 
 @click.command(help=_("Deploy BPMN/DMN files (default: the bundled processes) as new versions."))

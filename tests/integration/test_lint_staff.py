@@ -47,6 +47,7 @@ def test_validate_prints_lint_findings_and_fails_only_on_errors(database_url, tm
     checked = runner.invoke(main, validate, catch_exceptions=False)
     assert checked.exit_code == 0, checked.output
     assert "pair-one-person" in checked.output and "assist_investigation" in checked.output
+    assert "Valid, with 1 lint warning(s)." in checked.output
     with staffed.db.transaction() as session:  # every customer manager leaves the bank
         session.execute(update(User).where(User.id.in_(
             select(RoleGrant.user_id).where(RoleGrant.role == "customer_manager"))).values(active=False))
