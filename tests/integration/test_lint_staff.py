@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 
 from click.testing import CliRunner
 from sqlalchemy import select, update
@@ -65,3 +66,11 @@ def test_a_task_in_a_lane_the_policy_never_lets_do_its_duty_is_reported_once(eng
     about_review = [p for p in engine.check_files(files) if p.element == "review"]
     assert len(about_review) == 1 and about_review[0].severity == "error"
     assert "credit_reviewer" in about_review[0].message
+
+
+def test_a_grant_that_has_expired_holds_no_role(engine, clock):
+    seed_team(engine, None)
+    yesterday = (clock.now() - timedelta(days=2)).date()
+    with engine.db.transaction() as session:
+        session.execute(update(RoleGrant).where(RoleGrant.role == "collateral_custodian").values(valid_to=yesterday))
+    assert nobody(engine.check_files(bundled_files())) == {"register_collateral"}
