@@ -10,9 +10,8 @@ from engine.roles import LANE_ROLES
 from engine.runtime.conditions import COVERED, OPEN, UNKNOWN, all_false
 from engine.runtime.deadlines import literal
 from engine.runtime.lint import Staff, lint
-from engine.runtime.parser import SourceFile
+from engine.runtime.parser import SourceFile, parse_bundle
 from engine.runtime.specs import collect_files
-from engine.runtime.validation import validate_files
 from policies import default_policy
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -30,9 +29,7 @@ def findings(edit=None, file="origination.bpmn", staff=EVERYONE, rule=None):
                 root = etree.fromstring(f.data)
                 edit(root)
                 files[i] = SourceFile(f.name, etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
-    bundle, problems = validate_files(files=files, known_roles=LANE_ROLES)
-    assert bundle is not None, problems
-    found = lint(bundle, POLICY, staff)
+    found = lint(parse_bundle(files), POLICY, staff)
     return [p for p in found if rule is None or p.rule == rule]
 
 
@@ -279,9 +276,7 @@ FORM = b'{"type": "object", "properties": {"ok": {"type": "boolean"}}}'
 
 
 def small_findings(text=SMALL):
-    bundle, problems = validate_files(files=[SourceFile("small.bpmn", text.encode()),
-                                             SourceFile("forms/check.json", FORM)], known_roles=LANE_ROLES)
-    assert bundle is not None and problems == [], problems
+    bundle = parse_bundle([SourceFile("small.bpmn", text.encode()), SourceFile("forms/check.json", FORM)])
     return lint(bundle, POLICY, EVERYONE)
 
 
