@@ -6,6 +6,7 @@ Anything else is "unknown", and lint then only warns."""
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -94,7 +95,11 @@ class _Reader:
 def _number(value):
     if isinstance(value, bool) or value is None:
         return value
-    if isinstance(value, (int, float, Decimal)):
+    if isinstance(value, (float, Decimal)) and not math.isfinite(value):
+        raise Unknown
+    if isinstance(value, float):  # the engine reads a float literal as the Decimal it is written as
+        return Fraction(Decimal(repr(value)))
+    if isinstance(value, (int, Decimal)):
         return Fraction(value)
     if isinstance(value, str):
         return value

@@ -139,6 +139,8 @@ def test_choices_of_the_form_before_the_gateway_count_as_every_value():
     (["paid", "not paid"], COVERED),
     (["ok == True", "ok == False"], COVERED),
     (["helper(x)"], UNKNOWN),
+    (["x > 0.1", "x < 0.1"], OPEN),
+    (["x >= 1e400", "x < 1e400"], UNKNOWN),
 ])
 def test_the_prover(conditions, expected):
     assert all_false(conditions)[0] == expected
