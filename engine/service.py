@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
@@ -16,7 +17,7 @@ from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
 from engine.commands.unit import open_unit, record_refusal
-from engine.errors import InvalidInput, ScriptFailed
+from engine.errors import EngineError, InvalidInput, ScriptFailed
 from engine.kernel import Kernel
 from engine.queries import doctor, inbox, incidents as incident_queries, loans as loan_queries, processes
 from engine.queries import people as people_queries, tasks as task_queries
@@ -64,6 +65,25 @@ class CreditEngine:
         _bundle, problems = validate_files(collect_files(paths), self.kernel.policy)
         return problems
 
+    def check(self, paths) -> list:
+        """Validation problems, then lint findings (warnings; errors where a loan would stall), for files on disk."""
+        return self._check(collect_files(paths), self.kernel.policy)
+
+    def _check(self, sources, policy) -> list:
+        from engine.queries.staff import staff
+        from engine.runtime.lint import lint
+
+        bundle, problems = validate_files(sources, policy)
+        if bundle is None:
+            return problems
+        try:
+            people = self._read(staff, self.kernel)
+        except (EngineError, SQLAlchemyError):  # no database yet: the checks that count people are skipped
+            people = None
+        refused = {p.element for p in problems if p.element}  # said once: validation already refuses the element
+        return problems + [f for f in lint(bundle, policy, people)
+                           if not (f.rule == "nobody-can-perform" and f.element in refused)]
+
     def untranslated(self, paths) -> list:
         """Names and instructions the English catalogs beside the diagrams lack (warnings; deploying still works)."""
         from engine.runtime.validation import untranslated
@@ -88,8 +108,7 @@ class CreditEngine:
                 policy, problems = policy_versions.candidate(policy_text, self.kernel.policy, session)
             if policy is None:
                 return problems
-        _bundle, problems = validate_files(change_commands.source_files(files), policy)
-        return problems
+        return self._check(change_commands.source_files(files), policy)
 
     def current_policy_text(self) -> str | None:
         """The YAML of the policy in use (what a change edits)."""

@@ -27,10 +27,13 @@ def init_db(ctx):
 def validate(ctx, paths):
     try:
         engine = engine_from(ctx, need_schema=False)
-        problems = engine.validate(list(paths))
+        found = engine.check(list(paths))
         warnings = engine.untranslated(list(paths))
     except FileNotFoundError as exc:
         fail(str(exc))
+    problems = [p for p in found if p.severity == "error" and not p.rule]
+    stalls = [p for p in found if p.severity == "error" and p.rule]
+    advice = [p for p in found if p.severity != "error"]
     if warnings:
         click.echo(_("%(count)s name(s) without an English translation in the catalogs:", count=len(warnings)),
                    err=True)
@@ -40,8 +43,18 @@ def validate(ctx, paths):
         click.echo(_("%(count)s problem(s) found; nothing can be deployed until they are fixed:", count=len(problems)), err=True)
         for p in problems:
             click.echo(f"  - {p}", err=True)
+    if stalls:
+        click.echo(_("%(count)s lint error(s): loans would stall here:", count=len(stalls)), err=True)
+        for p in stalls:
+            click.echo(f"  - {p} [{p.rule}]", err=True)
+    if advice:
+        click.echo(_("%(count)s lint warning(s); deploying still works:", count=len(advice)), err=True)
+        for p in advice:
+            click.echo(f"  - {p} [{p.rule}]", err=True)
+    if problems or stalls:
         sys.exit(1)
-    click.echo(_("Valid: no problems found."))
+    click.echo(_("Valid, with %(count)s lint warning(s).", count=len(advice)) if advice
+               else _("Valid: no problems found."))
 
 
 @click.command(help=_("Deploy BPMN/DMN files (default: the bundled processes) as new versions. A change needs its "
