@@ -5,18 +5,29 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from engine.bootstrap import BUNDLED_BPMN
 
 
-def deploy_renamed_sign_risk(engine, tmp_path) -> None:
-    """Version 2 of every process: the risk signature renamed and the dual-signature limit of the table raised."""
-    folder = tmp_path / "redesign"
-    shutil.copytree(BUNDLED_BPMN, folder)
-    bpmn = folder / "origination.bpmn"
-    bpmn.write_text(bpmn.read_text("utf-8").replace('name="审批签字(风险)"', 'name="风险审批签字"'), "utf-8")
-    results = engine.deploy([folder], actor="designer_zheng", approved_by="risk_liu", source="cli")
-    assert any(r.process_id == "origination" and r.version == 2 and r.created for r in results)
+@pytest.fixture
+def deploy_renamed_sign_risk(web_database_url):
+    """Deploys version 2 (the risk signature renamed), designed by one person and approved by another; removed
+    afterwards, since the PostgreSQL tests keep the deployed versions between tests."""
+    def deploy(engine, tmp_path) -> None:
+        folder = tmp_path / "redesign"
+        shutil.copytree(BUNDLED_BPMN, folder)
+        bpmn = folder / "origination.bpmn"
+        bpmn.write_text(bpmn.read_text("utf-8").replace('name="审批签字(风险)"', 'name="风险审批签字"'), "utf-8")
+        results = engine.deploy([folder], actor="designer_zheng", approved_by="risk_liu", source="cli")
+        assert any(r.process_id == "origination" and r.version == 2 and r.created for r in results)
+    yield deploy
+    database = create_engine(web_database_url)
+    with database.begin() as conn:
+        conn.execute(text("DELETE FROM process_instance WHERE process_version_id IN "
+                          "(SELECT id FROM process_version WHERE version > 1)"))
+        conn.execute(text("DELETE FROM process_version WHERE version > 1"))
+    database.dispose()
 
 
 @pytest.mark.parametrize("path", ["/processes/", "/processes/origination/1", "/processes/origination/1/diagram.bpmn",
@@ -39,7 +50,8 @@ def test_the_library_link_shows_for_designers_only(client, auth):
     assert 'href="/processes/"' in client.get("/").get_data(as_text=True)
 
 
-def test_library_lists_versions_with_designer_approver_and_running_loans(client, auth, engine, loans, tmp_path):
+def test_library_lists_versions_with_designer_approver_and_running_loans(client, auth, engine, loans, tmp_path,
+                                                                        deploy_renamed_sign_risk):
     loans.start("cm_wang")  # starts on version 1 and keeps it
     deploy_renamed_sign_risk(engine, tmp_path)
     auth.login("designer_zheng")
@@ -65,7 +77,8 @@ def test_version_page_lists_tasks_with_lane_duty_form_and_due(client, auth):
     assert client.get("/processes/origination/9").status_code == 404
 
 
-def test_diff_page_says_what_changed_and_marks_it_on_both_diagrams(client, auth, engine, tmp_path):
+def test_diff_page_says_what_changed_and_marks_it_on_both_diagrams(client, auth, engine, tmp_path,
+                                                                  deploy_renamed_sign_risk):
     deploy_renamed_sign_risk(engine, tmp_path)
     auth.login("designer_zheng")
     page = client.get("/processes/origination/diff?a=1&b=2").get_data(as_text=True)
@@ -76,7 +89,7 @@ def test_diff_page_says_what_changed_and_marks_it_on_both_diagrams(client, auth,
     assert "<script>" not in page
 
 
-def test_diff_page_in_chinese(client, auth, engine, tmp_path):
+def test_diff_page_in_chinese(client, auth, engine, tmp_path, deploy_renamed_sign_risk):
     deploy_renamed_sign_risk(engine, tmp_path)
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
     auth.login("designer_zheng")
