@@ -83,14 +83,14 @@ def diagram(process_id: str, version: int):
 
 @bp.get("/<process_id>/diff")
 def diff(process_id: str):
-    """Version `a` against version `b` (by default the newest against the one before)."""
+    """Version `a` against version `b` (by default the newest against the one before it)."""
     engine = credit_engine()
     entry = next((p for p in engine.process_library() if p.process_id == process_id), None)
     if entry is None:
         abort(404)
     numbers = [v.version for v in entry.versions]
     b = request.args.get("b", default=entry.newest.version, type=int)
-    a = request.args.get("a", default=b - 1, type=int)
+    a = request.args.get("a", default=max([n for n in numbers if n < b] or [b]), type=int)
     if a not in numbers or b not in numbers:
         abort(404)
     comparison = engine.compare_versions(process_id, a, b, str(get_locale() or ""))
