@@ -34,6 +34,30 @@
     window.cfDiagramControls(el, viewer, marked);
     el.setAttribute("data-marked", String(marked.length));
     el.setAttribute("data-ready", "yes");
+    linkSides(el, viewer);
+  }
+
+  /* Both sides of one file pan and zoom together, so the same place is in view before and after. */
+  var drawn = [];
+  function linkSides(el, viewer) {
+    var pair = el.closest(".diff-sides");
+    var other = drawn.filter(function (d) { return d.pair === pair; })[0];
+    drawn.push({ pair: pair, viewer: viewer });
+    if (!pair || !other) { return; }
+    var a = other.viewer.get("canvas"), b = viewer.get("canvas"), busy = false;
+    function follow(from, to) {
+      return function () {
+        if (busy) { return; }
+        busy = true;
+        var box = from.viewbox();
+        to.viewbox({ x: box.x, y: box.y, width: box.width, height: box.height });
+        busy = false;
+      };
+    }
+    var start = a.viewbox();
+    b.viewbox({ x: start.x, y: start.y, width: start.width, height: start.height });
+    other.viewer.get("eventBus").on("canvas.viewbox.changed", follow(a, b));
+    viewer.get("eventBus").on("canvas.viewbox.changed", follow(b, a));
   }
 
   document.querySelectorAll("[data-diff-diagram]").forEach(draw);
