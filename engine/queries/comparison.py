@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from engine.runtime.catalog import ProcessTexts, form_file
-from engine.runtime.diff import diagram_marks, diff_bundles
+from engine.runtime.diff import UNREADABLE, diagram_marks, diff_bundles
 from engine.runtime.diff_bpmn import read_diagram
 from engine.views import ChangeView, ComparisonView, DiagramPairView
 
@@ -17,14 +17,14 @@ def _diagram(files: dict[str, str], name: str, locale: str | None) -> str | None
         return None
     try:
         return ProcessTexts.of(files).diagram(name, locale)
-    except (ValueError, KeyError):  # a catalog or form that does not read: the diagram as stored
+    except UNREADABLE:  # a catalog or form that does not read: the diagram as stored
         return files[name]
 
 
 def _process_of(files: dict[str, str], name: str) -> str | None:
     try:
         return next(iter(read_diagram(files[name], None).processes), None)
-    except ValueError:
+    except UNREADABLE:
         return None
 
 
@@ -35,7 +35,7 @@ def _users(files: dict[str, str], found: list[ChangeView], marks: dict, side: st
     for name in (n for n in files if n.endswith(".bpmn")):
         try:
             nodes = read_diagram(files[name], None).nodes.values()
-        except ValueError:
+        except UNREADABLE:
             continue
         for node in nodes:
             if node.texts.get("decision") in decisions or form_file(name, node.props.get("form") or "") in forms:

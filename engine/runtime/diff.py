@@ -20,6 +20,8 @@ def N_(message: str) -> str:
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 TYPE_PARAMS = {"type", "old_type"}  # parameters that are element types ("User task"), translated with the sentence
+# What reading a file of the wrong shape raises (malformed XML or JSON, a form that is not an object, ...).
+UNREADABLE = (XmlRejected, ValueError, TypeError, AttributeError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,9 @@ def diff_bundles(old: dict[str, str], new: dict[str, str]) -> list[Change]:
                 changes += diff_form(name, before, after)
             else:
                 changes.append(file_change(name, before, after))
-        except (XmlRejected, ValueError):  # unreadable on one side: say the file changed, nothing finer
+        except UNREADABLE:
+            # not readable as its kind on one side (malformed JSON, a form that is not an object, ...): the file
+            # changed, nothing finer; the deployment checks say what is wrong with it
             changes.append(file_change(name, before, after))
     return changes
 

@@ -149,3 +149,29 @@ def test_sentences_in_chinese_use_the_diagram_names():
                  '<spiffworkflow:property name="duty" value="review" />')
     [change] = diff_bundles(files, new)
     assert change.text(translations("zh_CN").gettext) == "调查借款人的职责由 investigate 改为 review"
+
+
+@pytest.mark.parametrize("name, text", [
+    ("forms/review.schema.json", "[1, 2]"),
+    ("forms/review.schema.json", '{"properties": []}'),
+    ("origination.en.json", '{"elements": []}'),
+    ("origination.bpmn", '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="p">'
+                         '<userTask/><sequenceFlow/><lane/></process></definitions>'),
+    ("approval_tier.dmn", '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"><decision id="d">'
+                          '<decisionTable><rule><inputEntry/></rule></decisionTable></decision></definitions>'),
+    ("origination.bpmn", '<!DOCTYPE x [<!ENTITY e "e">]><definitions>&e;</definitions>'),
+])
+def test_odd_files_give_sentences_never_a_traceback(files, name, text):
+    changes = diff_bundles(files, {**files, name: text})
+    assert changes and all(change.text() for change in changes)
+
+
+@pytest.mark.parametrize("name, text", [("forms/review.schema.json", "[1, 2]"), ("origination.en.json", "{"),
+                                        ("origination.bpmn", "<not xml")])
+def test_a_comparison_of_odd_files_still_draws_what_it_can(files, name, text):
+    from engine.queries.comparison import comparison
+
+    found = comparison(files, {**files, name: text}, "en", ("origination.bpmn",))
+    assert found.changes
+    [pair] = [p for p in found.diagrams if p.file == "origination.bpmn"]
+    assert pair.old_xml and pair.new_xml
