@@ -4,6 +4,7 @@ from __future__ import annotations
 from engine.runtime.catalog import ProcessTexts, form_file
 from engine.runtime.diff import UNREADABLE, diagram_marks, diff_bundles
 from engine.runtime.diff_bpmn import read_diagram
+from engine.runtime.parser import parse_xml
 from engine.views import ChangeView, ComparisonView, DiagramPairView
 
 
@@ -14,6 +15,10 @@ def changes(old: dict[str, str], new: dict[str, str]) -> list[ChangeView]:
 
 def _diagram(files: dict[str, str], name: str, locale: str | None) -> str | None:
     if name not in files:
+        return None
+    try:
+        parse_xml(files[name].encode("utf-8"))
+    except UNREADABLE:  # not XML the engine accepts: nothing is handed to the viewer
         return None
     try:
         return ProcessTexts.of(files).diagram(name, locale)
