@@ -272,9 +272,14 @@ def _flow_changes(file: str, old: Diagram, new: Diagram, flow_id: str) -> list[C
         return [change(REMOVED, "flow", N_("Flow from %(source)s to %(target)s removed"))]
     found = []
     if (before.source, before.target) != (after.source, after.target):
+        ends = {**old.words("old_source", before.source), **old.words("old_target", before.target)}
+        for end, old_id, new_id in (("source", before.source, after.source), ("target", before.target, after.target)):
+            if old_id != new_id and ends[f"old_{end}_zh"] == words[f"{end}_zh"]:  # same name, another element
+                for key, element_id in ((f"old_{end}", old_id), (end, new_id)):
+                    for each in (key, f"{key}_zh"):
+                        ends[each] = f"{ends.get(each, words.get(each))} ({element_id})"
         found.append(change(CHANGED, "flow", N_("Flow %(flow)s now goes from %(source)s to %(target)s "
-                                                "(was from %(old_source)s to %(old_target)s)"),
-                            **old.words("old_source", before.source), **old.words("old_target", before.target)))
+                                                "(was from %(old_source)s to %(old_target)s)"), **ends))
     if before.condition != after.condition:
         found.append(change(CHANGED, "condition", N_("Condition on flow %(flow)s (%(source)s → %(target)s) changed "
                                                      "from `%(old)s` to `%(new)s`"),
