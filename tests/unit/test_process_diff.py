@@ -175,3 +175,17 @@ def test_a_comparison_of_odd_files_still_draws_what_it_can(files, name, text):
     assert found.changes
     [pair] = [p for p in found.diagrams if p.file == "origination.bpmn"]
     assert pair.old_xml and (pair.new_xml is None) == (name == "origination.bpmn")
+
+
+def test_tasks_using_a_changed_table_or_form_are_marked_on_the_diagram(files):
+    from engine.queries.comparison import comparison
+
+    new = edited(files, "approval_tier.dmn", "&lt;= 3000000</text>", "&lt;= 5000000</text>")
+    schema = json.loads(files["forms/sign_risk.schema.json"])
+    schema["properties"]["reason"]["maxLength"] = 500
+    new["forms/sign_risk.schema.json"] = json.dumps(schema, ensure_ascii=False)
+    [pair] = comparison(files, new, "zh_CN").diagrams
+    assert pair.file == "origination.bpmn" and pair.process_id == "origination"
+    assert pair.old_marks == pair.new_marks == {"decide_tier": "changed", "sign_risk": "changed"}
+    assert "审批签字(风险)" in pair.new_xml
+    assert "Sign approval (risk)" in comparison(files, new, "en").diagrams[0].new_xml
