@@ -166,6 +166,44 @@ class CreditEngine:
     def policy_problems(self) -> list[str]:
         return self._read(processes.policy_problems, self.kernel)
 
+    def process_library(self) -> list:
+        """Every deployed process with its versions (designer, approver, deployed at, instances still running)."""
+        return self._read(processes.library)
+
+    def process_version(self, process_id: str, version: int):
+        return self._read(processes.version_entry, process_id, version)
+
+    def version_files(self, process_id: str, version: int) -> dict[str, str]:
+        return self._read(processes.version_files, process_id, version)
+
+    def version_steps(self, process_id: str, version: int) -> list:
+        """The user tasks of one version with their lane, duty, form and due time."""
+        return self._read(processes.version_steps, self.kernel, process_id, version)
+
+    @staticmethod
+    def diff_files(old: dict[str, str], new: dict[str, str]) -> list:
+        """What changes from one file set to the other, as DifferenceViews (sentences in gettext templates)."""
+        from engine.queries import comparison
+
+        return comparison.changes(old, new)
+
+    def diff_versions(self, process_id: str, a: int, b: int) -> list:
+        return self.diff_files(self.version_files(process_id, a), self.version_files(process_id, b))
+
+    @staticmethod
+    def compare_files(old: dict[str, str], new: dict[str, str], locale: str | None = None):
+        """The changes and, for every BPMN file concerned, both diagrams with the changed elements to mark."""
+        from engine.queries import comparison
+
+        return comparison.comparison(old, new, locale)
+
+    def compare_versions(self, process_id: str, a: int, b: int, locale: str | None = None):
+        """Two versions of one process: its diagram is drawn on both sides even when only a form or table changed."""
+        from engine.queries import comparison
+
+        old, new = self.version_files(process_id, a), self.version_files(process_id, b)
+        return comparison.comparison(old, new, locale, tuple(n for n in {**old, **new} if n.endswith(".bpmn")))
+
     def step_texts(self, locale: str | None):
         """Names of steps and processes, and the diagrams, in the reader's language (one per request)."""
         from engine.queries.texts import StepTexts, version_refs

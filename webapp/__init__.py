@@ -85,6 +85,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     csrf.exempt(api.bp)
     from . import notifications
     notifications.init_app(app)
+    from . import studio
+    studio.init_app(app)
 
     from .init_db import init_db_command
     app.cli.add_command(init_db_command)
