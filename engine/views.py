@@ -355,5 +355,5 @@ class DiagramPairView:
 class ComparisonView:
     """What a reviewer reads: the changes in words and both diagrams of every changed BPMN file."""
 
-    changes: tuple[ChangeView, ...]
+    changes: tuple[DifferenceView, ...]
     diagrams: tuple[DiagramPairView, ...]
