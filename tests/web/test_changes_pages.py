@@ -30,6 +30,7 @@ def test_the_author_submits_and_another_designer_approves_in_the_browser(client,
     assert f"/studio/changes/{number}" in listed
     page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
     assert "Approve and deploy" in page and "Reject" in page
+    assert "调查借款人及担保人" in page and "change-changed" in page and "data-diff-diagram" in page  # the diff
     before = {p: v for p, v, _ in engine.deployed()}
     done = auth.post(f"/studio/changes/{number}/decide", data={"decision": "approve", "reason": "Fine."},
                      follow_redirects=True).get_data(as_text=True)
@@ -88,3 +89,22 @@ def test_a_designer_moves_a_chosen_loan_to_the_new_version_with_a_reason(client,
     auth.logout()
     auth.login("cm_wang")
     assert client.get("/studio/migrate/origination").status_code == 403
+
+
+def test_a_policy_change_is_edited_in_the_studio_and_a_reused_version_number_is_named(client, auth, engine):
+    auth.login("designer_zheng")
+    created = auth.post("/studio/changes/new")
+    assert created.status_code == 302
+    number = int(created.headers["Location"].split("/studio/changes/")[1].split("#")[0])
+    page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
+    assert 'version: &#34;2026.1&#34;' in page or 'version: "2026.1"' in page
+    text = engine.current_policy_text()
+    same_number = text.replace("task_due_days: 3 ", "task_due_days: 4 ")
+    auth.post(f"/studio/changes/{number}/policy", data={"policy_text": same_number})
+    page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
+    assert "policy.yaml" in page and "needs a new version number" in page and "-  task_due_days: 3" in page
+    renumbered = same_number.replace('version: "2026.1"', 'version: "2026.7"')
+    auth.post(f"/studio/changes/{number}/policy", data={"policy_text": renumbered})
+    page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
+    assert "No errors" in page and '+version: "2026.7"' in page.replace("&#34;", '"')
+    assert engine.policy.version == "2026.1"
