@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotAllowed
 from engine.store.models import Delegation, DutyRecord, Loan, ProcessInstance, ProcessVersion, RoleGrant, User, WorkItem
-from engine.roles import NON_LANE_ROLES
+from engine.roles import lane_roles
 from engine.store.people import on_leave, principals_of
 
 
@@ -64,7 +64,7 @@ class Gate:
     @property
     def lane_roles(self) -> set[str]:
         """Roles a BPMN lane may name: the policy's roles that do process work."""
-        return set(self.policy.roles) - NON_LANE_ROLES
+        return lane_roles(self.policy)
 
     @property
     def assignable_duties(self) -> set[str]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.commands.policy_versions import load_newest
 from policies import PolicyFormatError, load_policy
 
 from engine.clock import SystemClock
@@ -21,6 +22,7 @@ def database_url(url: str | None = None, settings: Settings | None = None) -> st
 def build_engine(url: str | None = None, clock=None, policy=None, policy_path: str | None = None,
                  settings: Settings | None = None) -> CreditEngine:
     settings = (settings or load_settings()).merged(database_url=url, policy_path=policy_path)
+    explicit_policy = policy
     if policy is None:
         try:
             policy = load_policy(settings.policy_path)
@@ -28,4 +30,6 @@ def build_engine(url: str | None = None, clock=None, policy=None, policy_path: s
             raise ConfigurationError(str(exc)) from None
     engine = CreditEngine(Database(default_database_url(settings)), clock or SystemClock(), policy)
     engine.settings = settings
+    if explicit_policy is None:
+        load_newest(engine.kernel)  # a policy approved in the studio wins over the file
     return engine

@@ -34,6 +34,12 @@ class Kernel:
         self.workflows = Workflows(self.script_engine, spec_cache)
         self.texts = TextsCache()  # process words per bundle sha256, for showing names in the reader's language
 
+    def use_policy(self, policy) -> None:
+        """From now on every command of this process asks `policy` (a newer approved version)."""
+        self.policy = policy
+        self.gate.policy = policy
+        self.calendar = WorkingCalendar.from_policy(policy)
+
     def audit_log(self, session, source: str) -> AuditLog:
         return AuditLog(session, source, self.policy.version, self.clock)
 

@@ -33,10 +33,15 @@ KINDS = {
                                "(the last on loan %(loan)s).")),
     "origination_unblocked": (N_("Origination unblocked"),
                               N_("%(by)s lifted your origination block; you may originate loans again.")),
+    "change_submitted": (N_("Process change to approve"),
+                         N_("%(author)s submitted process change %(change)s for approval: %(note)s")),
+    "change_decided": (N_("Process change decided"),
+                       N_("%(reviewer)s %(decision)s your process change %(change)s. %(reason)s")),
 }
 # Parameters whose values are codes, put in words in the reader's language.
 DECISIONS = {"dismiss": N_("dismissed"), "level_1": N_("confirmed at level 1 (mild)"),
-             "level_2": N_("confirmed at level 2 (moderate)"), "level_3": N_("confirmed at level 3 (severe)")}
+             "level_2": N_("confirmed at level 2 (moderate)"), "level_3": N_("confirmed at level 3 (severe)"),
+             "approved": N_("approved and deployed"), "rejected": N_("rejected")}
 UNKNOWN = N_("A notification about loan %(loan)s.")
 
 
@@ -67,8 +72,10 @@ def title(kind: str, locale: str) -> str:
     return gettext(KINDS[kind][0]) if kind in KINDS else gettext("Notification")
 
 
-def link(loan_ref: str | None, item_id: int | None) -> str:
-    """The path of what the notification is about: the task, else the loan, else the list."""
+def link(loan_ref: str | None, item_id: int | None, params: dict | None = None) -> str:
+    """The path of what the notification is about: the task, else the loan, else a process change, else the list."""
+    if params and params.get("change"):
+        return f"/studio/changes/{int(params['change'])}"
     if item_id is not None:
         return f"/tasks/{item_id}"
     if loan_ref:
@@ -81,7 +88,7 @@ def email(kind: str, loan_ref: str | None, item_id: int | None, params: dict, lo
     """The subject and the plain-text body of the e-mail, in `locale`."""
     gettext = translations(locale_of(locale)).gettext
     subject = f"[creditflow] {loan_ref + ' ' if loan_ref else ''}{title(kind, locale)}"
-    url = base_url.rstrip("/") + link(loan_ref, item_id)
+    url = base_url.rstrip("/") + link(loan_ref, item_id, params)
     body = "\n".join([
         sentence(kind, loan_ref, params, locale, names), "",
         gettext("Open it: %(url)s") % {"url": url}, "",

@@ -22,6 +22,11 @@ ROLES = {
 NON_LANE_ROLES = {"auditor", "admin", "process_designer"}
 LANE_ROLES = set(ROLES) - NON_LANE_ROLES
 
+
+def lane_roles(policy) -> set[str]:
+    """Roles a BPMN lane may name: the policy's roles that do process work."""
+    return set(policy.roles) - NON_LANE_ROLES
+
 # Who may see and retry incidents (failed automatic steps).
 INCIDENT_ROLES = ("admin", "process_designer")
 

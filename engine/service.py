@@ -7,16 +7,17 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
 from engine.commands import blocks, changes as change_commands, comments, committee, deployment, loans, messages
-from engine.commands import people, sessions, tasks, timers
+from engine.commands import people, policy_versions, sessions, tasks, timers
 from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
 from engine.commands.unit import open_unit, record_refusal
-from engine.errors import InvalidInput, ScriptFailed
+from engine.errors import EngineError, InvalidInput, ScriptFailed
 from engine.kernel import Kernel
 from engine.queries import doctor, inbox, incidents as incident_queries, loans as loan_queries, processes
 from engine.queries import people as people_queries, tasks as task_queries
@@ -32,8 +33,13 @@ class CreditEngine:
 
     def __init__(self, db, clock, policy, spec_cache: SpecCache | None = None):
         self.kernel = Kernel(db, clock, policy, spec_cache=spec_cache)
-        self.db, self.clock, self.policy = db, clock, policy
+        self.db, self.clock = db, clock
         self.gate, self.workflows = self.kernel.gate, self.kernel.workflows
+
+    @property
+    def policy(self):
+        """The policy this process asks now (a newer approved version replaces it in every worker)."""
+        return self.kernel.policy
 
     @property
     def settings(self) -> Settings:
@@ -56,8 +62,27 @@ class CreditEngine:
 
     # -- processes ----------------------------------------------------------------------------
     def validate(self, paths) -> list:
-        _bundle, problems = validate_files(collect_files(paths), self.gate.lane_roles)
+        _bundle, problems = validate_files(collect_files(paths), self.kernel.policy)
         return problems
+
+    def check(self, paths) -> list:
+        """Validation problems, then lint findings (warnings; errors where a loan would stall), for files on disk."""
+        return self._check(collect_files(paths), self.kernel.policy)
+
+    def _check(self, sources, policy) -> list:
+        from engine.queries.staff import staff
+        from engine.runtime.lint import lint
+
+        bundle, problems = validate_files(sources, policy)
+        if bundle is None:
+            return problems
+        try:
+            people = self._read(staff, self.kernel)
+        except (EngineError, SQLAlchemyError):  # no database yet: the checks that count people are skipped
+            people = None
+        refused = {p.element for p in problems if p.element}  # said once: validation already refuses the element
+        return problems + [f for f in lint(bundle, policy, people)
+                           if not (f.rule == "nobody-can-perform" and f.element in refused)]
 
     def untranslated(self, paths) -> list:
         """Names and instructions the English catalogs beside the diagrams lack (warnings; deploying still works)."""
@@ -74,15 +99,25 @@ class CreditEngine:
         """Every file of the newest version of every process: what a change is laid over."""
         return self._read(change_commands.current_files)
 
-    def check_files(self, files: dict[str, str]) -> list:
-        """Validation errors, then lint findings, for a whole candidate file set (nothing is stored)."""
-        _bundle, problems = validate_files(change_commands.source_files(files), self.gate.lane_roles)
-        return problems
+    def check_files(self, files: dict[str, str], policy_text: str | None = None) -> list:
+        """Validation errors, then lint findings, for a whole candidate file set, under the candidate policy when
+        one is given (nothing is stored)."""
+        policy = self.kernel.policy
+        if policy_text:
+            with self.db.reading() as session:
+                policy, problems = policy_versions.candidate(policy_text, self.kernel.policy, session)
+            if policy is None:
+                return problems
+        return self._check(change_commands.source_files(files), policy)
+
+    def current_policy_text(self) -> str | None:
+        """The YAML of the policy in use (what a change edits)."""
+        return self._read(lambda session: policy_versions.current_text(self.kernel, session))
 
     def save_change(self, username: str, files: dict[str, str], note: str = "", change_id: int | None = None,
-                    source: str = "web"):
+                    source: str = "web", policy_text: str | None = None):
         with self.command(source, "save_change") as unit:
-            row = change_commands.save_change(unit, username, files, note, change_id)
+            row = change_commands.save_change(unit, username, files, note, change_id, policy_text)
             change_id = row.id
         return self.change(username, change_id)
 
@@ -99,6 +134,7 @@ class CreditEngine:
     def decide_change(self, username: str, change_id: int, approve: bool, reason: str = "", source: str = "web"):
         with self.command(source, "decide_change") as unit:
             change_commands.decide_change(unit, username, change_id, approve, reason)
+        policy_versions.load_newest(self.kernel)  # an approved policy applies from the next command on
         return self.change(username, change_id)
 
     def change(self, username: str, change_id: int):
@@ -106,6 +142,17 @@ class CreditEngine:
 
     def changes(self, username: str, status: str | None = None) -> list:
         return self._read(change_queries.changes, status)
+
+    def running_instances(self, process_id: str):
+        """(the process's version numbers, its running instances with the steps they are at)."""
+        from engine.queries.running import running_instances
+        return self._read(running_instances, process_id)
+
+    def migrate_loans(self, actor: str, process_id: str, version: int, loan_refs: list[str], reason: str,
+                      source: str = "web") -> list:
+        """Move chosen loans' running instances to another version where it is safe; one outcome per loan."""
+        from engine.commands.migration import migrate_loans
+        return migrate_loans(self.kernel, actor, process_id, version, loan_refs, reason, source)
 
     def deployed(self) -> list[tuple[str, int, datetime]]:
         return self._read(processes.deployed)
@@ -118,6 +165,44 @@ class CreditEngine:
 
     def policy_problems(self) -> list[str]:
         return self._read(processes.policy_problems, self.kernel)
+
+    def process_library(self) -> list:
+        """Every deployed process with its versions (designer, approver, deployed at, instances still running)."""
+        return self._read(processes.library)
+
+    def process_version(self, process_id: str, version: int):
+        return self._read(processes.version_entry, process_id, version)
+
+    def version_files(self, process_id: str, version: int) -> dict[str, str]:
+        return self._read(processes.version_files, process_id, version)
+
+    def version_steps(self, process_id: str, version: int) -> list:
+        """The user tasks of one version with their lane, duty, form and due time."""
+        return self._read(processes.version_steps, self.kernel, process_id, version)
+
+    @staticmethod
+    def diff_files(old: dict[str, str], new: dict[str, str]) -> list:
+        """What changes from one file set to the other, as DifferenceViews (sentences in gettext templates)."""
+        from engine.queries import comparison
+
+        return comparison.changes(old, new)
+
+    def diff_versions(self, process_id: str, a: int, b: int) -> list:
+        return self.diff_files(self.version_files(process_id, a), self.version_files(process_id, b))
+
+    @staticmethod
+    def compare_files(old: dict[str, str], new: dict[str, str], locale: str | None = None):
+        """The changes and, for every BPMN file concerned, both diagrams with the changed elements to mark."""
+        from engine.queries import comparison
+
+        return comparison.comparison(old, new, locale)
+
+    def compare_versions(self, process_id: str, a: int, b: int, locale: str | None = None):
+        """Two versions of one process: its diagram is drawn on both sides even when only a form or table changed."""
+        from engine.queries import comparison
+
+        old, new = self.version_files(process_id, a), self.version_files(process_id, b)
+        return comparison.comparison(old, new, locale, tuple(n for n in {**old, **new} if n.endswith(".bpmn")))
 
     def step_texts(self, locale: str | None):
         """Names of steps and processes, and the diagrams, in the reader's language (one per request)."""

@@ -129,6 +129,19 @@ class DeployResult:
 
 
 @dataclass(frozen=True)
+class RunningInstanceView:
+    """A running instance a designer may move to another version; `steps`: (element id, stored name) it is at."""
+
+    instance_id: int
+    loan_ref: str
+    borrower: str
+    process_id: str
+    version: int
+    steps: tuple[tuple[str, str], ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class ProblemView:
     """A validation error or a lint finding, placed on its file, line and element."""
 
@@ -158,6 +171,7 @@ class ChangeView:
     deployed: tuple[DeployResult, ...] = ()
     problems: tuple[ProblemView, ...] = ()  # filled when one change is read, against what is deployed now
     base_files: dict = field(default_factory=dict)  # the deployed files it is laid over (one change read only)
+    policy_text: str | None = None  # a new policy (YAML) the change carries
 
     @property
     def errors(self) -> int:
@@ -262,3 +276,84 @@ class MailRun:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    """One deployed version of a process: who designed and approved it, and how many loans still run on it."""
+
+    id: int
+    process_id: str
+    version: int
+    name: str  # as the diagram names it; shown through the catalog in the reader's language
+    designed_by: str | None
+    approved_by: str | None
+    deployed_at: datetime
+    running: int
+
+
+@dataclass(frozen=True)
+class ProcessEntry:
+    """A process in the library, its versions newest first."""
+
+    process_id: str
+    name: str
+    versions: tuple[VersionEntry, ...]
+
+    @property
+    def newest(self) -> VersionEntry:
+        return self.versions[0]
+
+
+@dataclass(frozen=True)
+class StepView:
+    """A user task of a version as the library lists it: lane (role), duty, form, stage, due, assignee."""
+
+    bpmn_id: str
+    name: str
+    role: str
+    duty: str
+    stage: str
+    form_title: str
+    form_title_zh: str
+    due: str | None
+    assignee: str | None
+
+
+@dataclass(frozen=True)
+class DifferenceView:
+    """One change between two file sets; `template` and `params` are put in the reader's language where shown."""
+
+    kind: str  # added, removed or changed
+    what: str  # task, lane, duty, condition, timer, form field, decision rule, layout, ...
+    element: str | None
+    file: str
+    template: str
+    params: dict
+    process: str | None = None
+
+    def text(self, gettext=lambda s: s) -> str:
+        from engine.runtime.diff import Change
+
+        return Change(self.kind, self.what, self.element, self.file, self.template, self.params).text(gettext)
+
+
+@dataclass(frozen=True)
+class DiagramPairView:
+    """One BPMN file before and after (XML with names in the reader's language; None where the file is absent) and
+    the elements to mark on each side: element id -> added, removed or changed."""
+
+    file: str
+    process_id: str | None
+    old_xml: str | None
+    new_xml: str | None
+    old_marks: dict
+    new_marks: dict
+
+
+@dataclass(frozen=True)
+class ComparisonView:
+    """What a reviewer reads: the changes in words and both diagrams of every changed BPMN file."""
+
+    changes: tuple[DifferenceView, ...]
+    diagrams: tuple[DiagramPairView, ...]

@@ -73,10 +73,11 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.register_blueprint(api.bp)  # api_changes adds its routes to it
     app.register_blueprint(audit.bp)
     app.register_blueprint(incidents.bp)
-    from . import changes
+    from . import changes, migration
     app.register_blueprint(changes.bp)
     from . import modeler
     app.register_blueprint(modeler.bp)
+    app.register_blueprint(migration.bp)
     app.register_blueprint(leave.bp)
     app.register_blueprint(ops.bp)
     ops.init_app(app)
@@ -86,6 +87,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     csrf.exempt(api.bp)
     from . import notifications
     notifications.init_app(app)
+    from . import studio
+    studio.init_app(app)
 
     from .init_db import init_db_command
     app.cli.add_command(init_db_command)

@@ -67,37 +67,37 @@ def create_change():
     return jsonify(change_json(view, full=True)), 201
 
 
-@bp.get("/changes/<int:change_id>")
+@bp.get("/changes/<int(max=2147483647):change_id>")
 def change_detail(change_id: int):
     _reader()
     return jsonify(change_json(credit_engine().change(username(), change_id), full=True))
 
 
-@bp.put("/changes/<int:change_id>")
+@bp.put("/changes/<int(max=2147483647):change_id>")
 def edit_change(change_id: int):
     data = body()
     view = credit_engine().save_change(username(), _files(data), str(data.get("note") or ""), change_id, source="api")
     return jsonify(change_json(view, full=True))
 
 
-@bp.post("/changes/<int:change_id>/submit")
+@bp.post("/changes/<int(max=2147483647):change_id>/submit")
 def submit_change(change_id: int):
     return jsonify(change_json(credit_engine().submit_change(username(), change_id, source="api"), full=True))
 
 
-@bp.post("/changes/<int:change_id>/withdraw")
+@bp.post("/changes/<int(max=2147483647):change_id>/withdraw")
 def withdraw_change(change_id: int):
     return jsonify(change_json(credit_engine().withdraw_change(username(), change_id, source="api")))
 
 
-@bp.post("/changes/<int:change_id>/approve")
+@bp.post("/changes/<int(max=2147483647):change_id>/approve")
 def approve_change(change_id: int):
     data = _known(body(), "reason")
     view = credit_engine().decide_change(username(), change_id, True, str(data.get("reason") or ""), source="api")
     return jsonify(change_json(view))
 
 
-@bp.post("/changes/<int:change_id>/reject")
+@bp.post("/changes/<int(max=2147483647):change_id>/reject")
 def reject_change(change_id: int):
     data = _known(body(), "reason")
     view = credit_engine().decide_change(username(), change_id, False, str(data.get("reason") or ""), source="api")

@@ -1,8 +1,10 @@
 """Process changes in the studio: the list, one change with its problems, and the four-eyes decision."""
 from __future__ import annotations
 
+import difflib
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from engine.errors import EngineError
@@ -52,7 +54,15 @@ def show(change_id: int):
         abort(404)
     may_decide = (change.status == "submitted" and current_user.has_role("process_designer")
                   and change.author != current_user.username)
-    return render_template("changes/show.html", change=change, may_decide=may_decide,
+    comparison = engine.compare_files(change.base_files, change.files, str(get_locale() or "")) \
+        if change.files else None
+    is_author = change.author == current_user.username
+    current_policy = engine.current_policy_text() if change.policy_text or is_author else None
+    policy_diff = "".join(difflib.unified_diff((current_policy or "").splitlines(True),
+                                               change.policy_text.splitlines(True), "policy (in use)",
+                                               "policy.yaml (this change)")) if change.policy_text else ""
+    return render_template("changes/show.html", change=change, may_decide=may_decide, comparison=comparison,
+                           policy_diff=policy_diff, policy_text=change.policy_text or current_policy or "",
                            is_author=change.author == current_user.username,
                            errors=[p for p in change.problems if p.severity == "error"],
                            warnings=[p for p in change.problems if p.severity != "error"])
@@ -69,6 +79,26 @@ def _act(change_id: int, action, done: str):
     return redirect(url_for("changes.show", change_id=change_id))
 
 
+@bp.post("/new")
+def new():
+    """An empty draft, to carry a policy change (process edits come from the modeler)."""
+    _designer_only()
+    try:
+        change = credit_engine().save_change(current_user.username, {}, request.form.get("note", ""))
+    except EngineError as exc:
+        flash(error_message(exc), "error")
+        return redirect(url_for("changes.index"))
+    return redirect(url_for("changes.show", change_id=change.id, _anchor="policy-edit"))
+
+
+@bp.post("/<int(max=2147483647):change_id>/policy")
+def policy(change_id: int):
+    text = request.form.get("policy_text", "")
+    return _act(change_id, lambda: credit_engine().save_change(current_user.username, {}, "", change_id,
+                                                               policy_text=text),
+                _("The policy of change %(id)s is saved; it is checked against the processes below.", id=change_id))
+
+
 @bp.post("/<int(max=2147483647):change_id>/submit")
 def submit(change_id: int):
     return _act(change_id, lambda: credit_engine().submit_change(current_user.username, change_id),
@@ -83,6 +113,7 @@ def withdraw(change_id: int):
 
 @bp.post("/<int(max=2147483647):change_id>/decide")
 def decide(change_id: int):
+    _designer_only()
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         abort(400)

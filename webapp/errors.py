@@ -83,7 +83,8 @@ def _http_message(status: int) -> str:
         403: _("You may not see or do this."),
         404: _("There is nothing at this address."),
         405: _("This address does not accept that method."),
-        413: _("The request is too large."),
+        413: _("The request is too large: at most %(limit)s MB is accepted here.",
+               limit=round((request.max_content_length or 0) / 2**20, 1)),
         415: _("Send JSON (Content-Type: application/json)."),
         429: _("Too many attempts; wait a moment and try again."),
     }.get(status, _("Something went wrong on our side; the change was not saved."))

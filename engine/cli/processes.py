@@ -27,10 +27,13 @@ def init_db(ctx):
 def validate(ctx, paths):
     try:
         engine = engine_from(ctx, need_schema=False)
-        problems = engine.validate(list(paths))
+        found = engine.check(list(paths))
         warnings = engine.untranslated(list(paths))
     except FileNotFoundError as exc:
         fail(str(exc))
+    problems = [p for p in found if p.severity == "error" and not p.rule]
+    stalls = [p for p in found if p.severity == "error" and p.rule]
+    advice = [p for p in found if p.severity != "error"]
     if warnings:
         click.echo(_("%(count)s name(s) without an English translation in the catalogs:", count=len(warnings)),
                    err=True)
@@ -40,8 +43,18 @@ def validate(ctx, paths):
         click.echo(_("%(count)s problem(s) found; nothing can be deployed until they are fixed:", count=len(problems)), err=True)
         for p in problems:
             click.echo(f"  - {p}", err=True)
+    if stalls:
+        click.echo(_("%(count)s lint error(s): loans would stall here:", count=len(stalls)), err=True)
+        for p in stalls:
+            click.echo(f"  - {p} [{p.rule}]", err=True)
+    if advice:
+        click.echo(_("%(count)s lint warning(s); deploying still works:", count=len(advice)), err=True)
+        for p in advice:
+            click.echo(f"  - {p} [{p.rule}]", err=True)
+    if problems or stalls:
         sys.exit(1)
-    click.echo(_("Valid: no problems found."))
+    click.echo(_("Valid, with %(count)s lint warning(s).", count=len(advice)) if advice
+               else _("Valid: no problems found."))
 
 
 @click.command(help=_("Deploy BPMN/DMN files (default: the bundled processes) as new versions. A change needs its "
@@ -71,6 +84,33 @@ def deploy(ctx, paths, actor, approver):
             click.echo(_("%(process)s: unchanged (version %(version)s)", process=r.process_id, version=r.version))
 
 
+@click.command(help=_("Move running loans to another version of a process, where it is safe: every step they "
+                      "have done or are at exists unchanged in that version."))
+@click.argument("loans", nargs=-1, required=True)
+@click.option("--process", "process_id", required=True, help=_("The process, e.g. origination."))
+@click.option("--to", "version", type=int, required=True, help=_("The version to move them to."))
+@click.option("--by", "actor", required=True, help=_("User name of the process designer moving them."))
+@click.option("--reason", required=True, help=_("Why; kept in the audit trail."))
+@click.pass_context
+def migrate(ctx, loans, process_id, version, actor, reason):
+    engine = engine_from(ctx)
+    try:
+        outcomes = engine.migrate_loans(actor, process_id, version, list(loans), reason, source="cli")
+    except EngineError as exc:
+        fail(translate_error(exc))
+    refused = 0
+    for o in outcomes:
+        if o.migrated:
+            click.echo(_("%(loan)s: moved from version %(old)s to %(new)s", loan=o.loan_ref, old=o.from_version,
+                         new=o.to_version))
+        else:
+            refused += 1
+            click.echo(_("%(loan)s: not moved: %(reason)s", loan=o.loan_ref, reason=_(o.template, **dict(o.params))),
+                       err=True)
+    if refused:
+        sys.exit(1)
+
+
 def register(main: click.Group) -> None:
-    for command in (init_db, validate, deploy):
+    for command in (init_db, validate, deploy, migrate):
         main.add_command(command)

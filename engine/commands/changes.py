@@ -3,16 +3,19 @@ then it deploys) or rejects it with a reason. The author never decides their own
 from __future__ import annotations
 
 import re
+from hashlib import sha256
 
 from sqlalchemy import select
 
 from engine.commands.deployment import deploy_bundles
+from engine.commands import policy_versions
+from engine.commands.notifications import notify
 from engine.commands.unit import Unit
 from engine.errors import InvalidInput, NotAllowed, NotFound
 from engine.runtime.parser import SourceFile
 from engine.runtime.specs import prepare_deployment
 from engine.runtime.validation import DeploymentRejected
-from engine.store.models import ProcessChange, ProcessVersion, User
+from engine.store.models import ProcessChange, ProcessVersion, RoleGrant, User
 
 # What a change may hold: diagrams, decision tables, their English catalogs, and form schemas under forms/.
 FILE_NAME_PATTERN = r"^(?!.*\.\.)(forms/)?[\w\-\u4e00-\u9fff][\w\-.\u4e00-\u9fff]{0,120}\.(bpmn|dmn|json)$"
@@ -89,8 +92,10 @@ def _change(unit: Unit, change_id: int, lock: bool = False) -> ProcessChange:
     return change
 
 
-def save_change(unit: Unit, username: str, files, note: str, change_id: int | None = None) -> ProcessChange:
-    """A new draft, or more edits on the author's own open draft; files equal to the deployed ones are dropped."""
+def save_change(unit: Unit, username: str, files, note: str, change_id: int | None = None,
+                policy_text: str | None = None) -> ProcessChange:
+    """A new draft, or more edits on the author's own open draft; files equal to the deployed ones are dropped.
+    `policy_text`: a new policy carried by the change ("" takes it out again; None leaves it as it is)."""
     _designer(unit, username, "design_process")
     edited = clean_files(files)
     note = (note or "").strip()
@@ -112,9 +117,16 @@ def save_change(unit: Unit, username: str, files, note: str, change_id: int | No
     base = current_files(unit.session)
     merged = {**(change.files or {}), **edited}
     change.files = {name: text for name, text in sorted(merged.items()) if base.get(name) != text}
+    if policy_text is not None:
+        if not isinstance(policy_text, str) or len(policy_text) > MAX_TOTAL_CHARS:
+            raise InvalidInput("The policy must be YAML text of at most %(limit)s characters.",
+                               limit=f"{MAX_TOTAL_CHARS:,}")
+        change.policy_text = policy_text if policy_text.strip() and \
+            sha256(policy_text.encode("utf-8")).hexdigest() != unit.policy.sha256 else None
     change.note, change.updated_at = note, now
     unit.session.flush()
-    unit.audit.record("change_saved", actor=username, detail={"change": change.id, "files": sorted(change.files)})
+    unit.audit.record("change_saved", actor=username, detail={"change": change.id, "files": sorted(change.files),
+                                                              "policy": change.policy_text is not None})
     return change
 
 
@@ -127,16 +139,24 @@ def submit_change(unit: Unit, username: str, change_id: int, problems) -> Proces
     if change.status != "draft":
         raise InvalidInput("Change %(id)s is %(status)s; only a draft can be submitted.", id=change.id,
                            status=change.status)
-    if not change.files:
+    if not change.files and not change.policy_text:
         raise InvalidInput("Change %(id)s changes nothing: every file is the same as the deployed one.",
                            id=change.id)
-    errors = [p for p in problems(candidate_files(unit.session, change)) if p.severity == "error"]
+    errors = [p for p in problems(candidate_files(unit.session, change), change.policy_text) if p.severity == "error"]
     if errors:
         raise InvalidInput("Change %(id)s has %(count)s error(s); fix them before submitting. First: %(first)s",
                            id=change.id, count=len(errors), first=str(errors[0]))
     change.status, change.submitted_at, change.updated_at = "submitted", unit.clock.now(), unit.clock.now()
     unit.audit.record("change_submitted", actor=username, detail={"change": change.id, "files": sorted(change.files)})
+    for reviewer in _reviewers(unit, username):
+        notify(unit, reviewer, "change_submitted", author=username, change=change.id, note=change.note or "—")
     return change
+
+
+def _reviewers(unit: Unit, author: str) -> list[str]:
+    """The other process designers: they are told a change waits for one of them."""
+    return sorted(set(unit.session.scalars(select(User.username).join(RoleGrant).where(
+        RoleGrant.role == "process_designer", User.active.is_(True), User.username != author))))
 
 
 def withdraw_change(unit: Unit, username: str, change_id: int) -> ProcessChange:
@@ -171,16 +191,25 @@ def decide_change(unit: Unit, username: str, change_id: int, approve: bool, reas
         unit.audit.record("change_rejected", actor=username, reason=reason,
                           detail={"change": change.id, "designed_by": change.author})
     else:
+        policy = unit.policy
+        if change.policy_text:
+            policy, problems = policy_versions.candidate(change.policy_text, unit.policy, unit.session)
+            if problems:
+                raise InvalidInput("Change %(id)s cannot be deployed: %(first)s", id=change.id, first=str(problems[0]))
         try:
-            bundles = prepare_deployment(source_files(candidate_files(unit.session, change)), unit.gate.lane_roles)
+            bundles = prepare_deployment(source_files(candidate_files(unit.session, change)), policy)
         except DeploymentRejected as exc:
             raise InvalidInput("Change %(id)s no longer passes validation against what is deployed now: %(first)s",
                                id=change.id, first=str(exc.problems[0])) from exc
         results = deploy_bundles(unit, bundles, change.author, username)
+        if policy is not unit.policy:
+            policy_versions.record(unit, policy, change.policy_text, change.author, username, change.id)
         change.status = "approved"
         change.deployed = [[r.process_id, r.version, r.created] for r in results]
         unit.audit.record("change_approved", actor=username, reason=reason or None,
                           detail={"change": change.id, "designed_by": change.author,
                                   "deployed": [f"{r.process_id} v{r.version}" for r in results if r.created]})
     change.reviewer, change.decided_at, change.reason, change.updated_at = username, now, reason or None, now
+    notify(unit, change.author, "change_decided", reviewer=username, change=change.id, decision=change.status,
+           reason=reason or "")
     return change

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from engine.commands.unit import Unit, open_unit
 from engine.errors import NotAllowed
 from engine.kernel import Kernel
-from engine.runtime.specs import prepare_deployment, sha256_of
+from engine.runtime.specs import prepare_deployment, sha256_of, unchanged
 from engine.store.models import AuditEvent, ProcessVersion
 from engine.views import DeployResult
 
@@ -16,7 +16,7 @@ def deploy(kernel: Kernel, files, actor: str | None, approved_by: str | None, so
     validation raise DeploymentRejected before anything is written.
 
     `actor` designed the change and `approved_by` approves it: the policy's four-eyes rule applies."""
-    bundles = prepare_deployment(files, kernel.gate.lane_roles)
+    bundles = prepare_deployment(files, kernel.policy)
     with open_unit(kernel, source, "deploy") as unit:
         return deploy_bundles(unit, bundles, actor, approved_by)
 
@@ -25,8 +25,9 @@ def deploy_bundles(unit: Unit, bundles: dict, actor: str | None, approved_by: st
     """Only the very first deployment into an empty database goes without a designer and a different approver;
     files that change nothing need neither (each unchanged process is a no-op)."""
     latest = {process_id: _latest(unit, process_id) for process_id in bundles}
+    # the latest version's files, not its stored sha256: versions deployed before canonical hashing count too
     changed = sorted(pid for pid, bundle in bundles.items()
-                     if latest[pid] is None or latest[pid].sha256 != sha256_of(bundle))
+                     if latest[pid] is None or not unchanged(bundle, latest[pid].files))
     first = unit.session.scalar(select(ProcessVersion.id).limit(1)) is None
     if changed and not first:
         if not actor or not approved_by:

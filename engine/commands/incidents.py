@@ -1,7 +1,7 @@
 """A person retries an incident now, optionally on the newest deployed version of its process."""
 from __future__ import annotations
 
-from engine.commands.flow import advance
+from engine.commands.migration import move_instance
 from engine.commands.messages import retry_message
 from engine.commands.timers import fire_timers
 from engine.commands.unit import Unit, open_unit
@@ -9,7 +9,6 @@ from engine.store.lookups import latest_version
 from engine.errors import InvalidInput, NotAllowed, NotFound
 from engine.kernel import Kernel
 from engine.roles import INCIDENT_ROLES
-from engine.runtime import execution
 from engine.store.models import Incident, Loan, ProcessInstance
 from engine.store.people import get_user
 
@@ -54,18 +53,6 @@ def _move_to_latest(unit: Unit, instance: ProcessInstance, loan: Loan, actor: st
     if latest.id == instance.process_version_id:
         raise InvalidInput("%(process)s has no version newer than %(version)s; deploy the fixed design first.",
                            process=latest.process_id, version=latest.version)
-    workflow, _old = unit.workflows.restore(instance)
-    new = unit.workflows.loaded(latest)
-    removed = execution.migrate(workflow, new, unit.workflows.serializer.registry)
-    params = {k: unit.policy.params[k] for k in execution.PROCESS_PARAMETERS if k in unit.policy.params}
-    for task in workflow.get_tasks():  # parameters a newer version reads, which older instances never got
-        for name, value in params.items():
-            task.data.setdefault(name, value)
-    before = instance.process_version.version
-    instance.process_version, instance.process_version_id = latest, latest.id
-    unit.audit.record("instance_migrated", actor=actor, loan_ref=loan.reference, instance_id=instance.id,
-                      process_id=latest.process_id, process_version=latest.version,
-                      detail={"from_version": before, "to_version": latest.version, "reset_steps": removed})
-    advance(unit, instance, workflow, new, loan, execution.StepLog())
+    move_instance(unit, instance, loan, latest, actor, fixing=True)
     if instance.status == "running":
         instance.next_timer_due = unit.clock.now()  # the retry that follows runs what the migration re-planned

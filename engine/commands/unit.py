@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit.chain import AuditLog
+from engine.commands.policy_versions import refresh as refresh_policy
 from engine.errors import ConcurrentChange, EngineError, NotFound, ScriptFailed
 from engine.kernel import Kernel
 from engine.ops.metrics import observe_command
@@ -51,6 +52,7 @@ def open_unit(kernel: Kernel, source: str, name: str = "command"):
     started, outcome, unit = time.perf_counter(), "done", None
     try:
         with kernel.db.transaction() as session:
+            refresh_policy(kernel, session)  # another worker may have deployed a newer policy
             unit = Unit(session, kernel.audit_log(session, source), source, kernel)
             yield unit
             unit.audit.write()

@@ -27,7 +27,7 @@ def view(note: Notification, locale: str, names=None) -> NotificationView:
         id=note.id, kind=note.kind, loan_ref=note.loan_ref, item_id=note.item_id,
         title=notices.title(note.kind, locale), text=notices.sentence(note.kind, note.loan_ref, note.params or {},
                                                                       locale, names),
-        link=notices.link(note.loan_ref, note.item_id), created_at=note.created_at, read_at=note.read_at)
+        link=notices.link(note.loan_ref, note.item_id, note.params), created_at=note.created_at, read_at=note.read_at)
 
 
 def unread_count(session: Session, username: str) -> int:

@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.specs.Join import Join
@@ -139,8 +140,42 @@ def migrate(workflow: BpmnWorkflow, new, registry) -> list[str]:
     return sorted({t.task_spec.bpmn_id or t.task_spec.name for t in reset})
 
 
+# What a running or finished step may change and still count as the same step: only its place among the others.
+LAYOUT_ONLY = {"inputs", "outputs"}
+
+
+def _steps_by_id(spec, subprocess_specs) -> dict:
+    steps = {}
+    for each in [spec, *(subprocess_specs or {}).values()]:
+        for ts in each.task_specs.values():
+            if getattr(ts, "bpmn_id", None):
+                steps.setdefault(ts.bpmn_id, ts)
+    return steps
+
+
+def migration_blockers(workflow: BpmnWorkflow, new, registry) -> list[str]:
+    """The steps this workflow has done (its remembered history included) or is at that the new version lacks or
+    defines differently; a migration is safe only when there are none. Steps still ahead may change freely."""
+    done, current, _flows = path_taken(workflow)
+    old_steps = _steps_by_id(workflow.spec, workflow.subprocess_specs)
+    new_steps = _steps_by_id(new.spec, new.subprocess_specs)
+    blockers = set()
+    for bpmn_id in {*done, *current}:
+        before, after = old_steps.get(bpmn_id), new_steps.get(bpmn_id)
+        if before is None:
+            continue  # a step of a version this workflow has already left
+        if after is None:
+            blockers.add(bpmn_id)
+            continue
+        old_dict, new_dict = registry.convert(before), registry.convert(after)
+        if any(old_dict.get(key) != new_dict.get(key) for key in {*old_dict, *new_dict} - LAYOUT_ONLY):
+            blockers.add(bpmn_id)
+    return sorted(blockers)
+
+
 def ready_user_tasks(workflow: BpmnWorkflow):
-    return workflow.get_tasks(state=TaskState.READY, manual=True)
+    """READY user tasks only: work items are offered for these, never for any other kind of step."""
+    return [t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if isinstance(t.task_spec, UserTask)]
 
 
 def _waiting_definitions(workflow: BpmnWorkflow):

@@ -7,11 +7,15 @@ from pathlib import PurePosixPath
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 
 from engine.roles import ROLES
+from engine.runtime.task_types import AutomaticTask
 from engine.runtime.timers import BoundaryEventParser, IntermediateCatchEventParser, StartEventParser
+from engine.runtime.dmn_files import feel_engine, read_dmn
 
 MAX_FILE_BYTES = 1_000_000
 # `origination.bpmn` is translated by `origination.en.json` beside it (see engine/runtime/catalog.py).
@@ -33,21 +37,84 @@ def lane_role(lane_name: str | None) -> str | None:
     return ROLE_BY_NAME.get(name, name)
 
 
-class CreditflowBpmnParser(SpiffBpmnParser):
-    """Spiff's parser with engine-clock timers, and lanes read as role ids."""
+# Extension properties as the Camunda 7 and Camunda 8 modelers write them, read like spiffworkflow:properties.
+MODELER_NAMESPACES = ("http://camunda.org/schema/1.0/bpmn", "http://camunda.org/schema/zeebe/1.0")
 
-    OVERRIDE_PARSER_CLASSES = {
+
+def modeler_decision(node) -> str | None:
+    """The decision a business rule task calls, as Camunda 7 (`camunda:decisionRef`) or 8
+    (`zeebe:calledDecision decisionId`) writes it."""
+    camunda, zeebe = MODELER_NAMESPACES
+    called = node.find(f"{full_tag('extensionElements')}/{{{zeebe}}}calledDecision")
+    return node.get(f"{{{camunda}}}decisionRef") or (called.get("decisionId") if called is not None else None)
+
+
+def modeler_properties(node) -> dict[str, str]:
+    """`camunda:properties` / `zeebe:properties` of one element, name -> value."""
+    found = {}
+    for ns in MODELER_NAMESPACES:
+        for prop in node.iterfind(f"{full_tag('extensionElements')}/{{{ns}}}properties/{{{ns}}}property"):
+            if prop.get("name"):
+                found[prop.get("name")] = prop.get("value", "")
+    return found
+
+
+class ModelerPropertiesMixin:
+    """Extension properties, and the decision a business rule task calls, from spiffworkflow:, camunda: and zeebe:
+    alike (Spiff's own win on a clash)."""
+
+    def parse_extensions(self, node=None):
+        node = self.node if node is None else node
+        try:
+            extensions = super().parse_extensions(node)
+        except KeyError as exc:  # Spiff reads a property's name and value without asking
+            raise ValidationException(f"an extension property of this element has no '{exc.args[0]}'; write each "
+                                      'as <spiffworkflow:property name="..." value="..." />', file_name=self.filename,
+                                      id=node.get("id", ""), line_number=node.sourceline) from None
+        foreign = modeler_properties(node)
+        if foreign:
+            extensions["properties"] = {**foreign, **(extensions.get("properties") or {})}
+        if not extensions.get("calledDecisionId") and modeler_decision(node):
+            extensions["calledDecisionId"] = modeler_decision(node)
+        return extensions
+
+    @staticmethod
+    def get_decision_ref(node):
+        """The decision a business rule task calls (Spiff asks this of the parser class, not of an instance)."""
+        return SpiffTaskParser._parse_extensions(node).get("calledDecisionId") or modeler_decision(node)
+
+
+def _reading_modeler_properties(parsers: dict) -> dict:
+    return {tag: (type(parser.__name__, (ModelerPropertiesMixin, parser), {}), spec)
+            for tag, (parser, spec) in parsers.items()}
+
+
+class CreditflowBpmnParser(SpiffBpmnParser):
+    """Spiff's parser with engine-clock timers, lanes read as role ids, plain tasks run through on their own, and
+    extension properties read whichever modeler wrote them."""
+
+    OVERRIDE_PARSER_CLASSES = _reading_modeler_properties({
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("task"): (SpiffTaskParser, AutomaticTask),
         full_tag("startEvent"): (StartEventParser, StartEvent),
         full_tag("intermediateCatchEvent"): (IntermediateCatchEventParser, IntermediateCatchEvent),
         full_tag("boundaryEvent"): (BoundaryEventParser, BoundaryEvent),
-    }
+    })
 
     def _add_diagram_indexes(self, bpmn):
         super()._add_diagram_indexes(bpmn)
         lanes = self.document_lanes.get(self._document_key(bpmn), {})
         for node_id, name in lanes.items():
             lanes[node_id] = lane_role(name)
+
+    # Decision tables: read strictly, evaluated with FEEL cells (engine/runtime/dmn_files.py, feel.py).
+
+    def add_dmn_xml(self, node, filename=None):
+        read_dmn(super().add_dmn_xml, node, filename, strict=self.validator is not None)
+
+    def get_engine(self, decision_ref, node):
+        unreadable = self.__dict__.setdefault("unreadable_decisions", set())  # reported when a process called them
+        return feel_engine(super().get_engine, self.dmn_parsers.get(decision_ref), unreadable, decision_ref, node)
 
 
 def hardened_xml_parser() -> etree.XMLParser:
@@ -109,6 +176,7 @@ class ParsedBundle:
     element_file: dict[str, str] = field(default_factory=dict)  # element id -> file
     forms: dict[str, dict] = field(default_factory=dict)  # form path -> schema
     flows: dict[tuple[str, str], str] = field(default_factory=dict)  # (source id, target id) -> flow id
+    checked_decisions: set[str] = field(default_factory=set)  # decision tables validation has looked at
 
 
 def parse_bundle(files: list[SourceFile], xsd_validate: bool = True) -> ParsedBundle:
@@ -133,14 +201,43 @@ def parse_bundle(files: list[SourceFile], xsd_validate: bool = True) -> ParsedBu
                 bundle.element_file.setdefault(element_id, f.name)
                 if node.tag == full_tag("sequenceFlow"):
                     bundle.flows[(node.get("sourceRef"), node.get("targetRef"))] = element_id
-        if f.kind == "bpmn":
-            parser.add_bpmn_xml(root, filename=f.name)
-            for proc in root.iterfind(full_tag("process")):
-                if proc.get("isExecutable", "true").lower() == "true":
-                    bundle.process_ids.append(proc.get("id"))
-        else:
-            parser.add_dmn_xml(root, filename=f.name)
+        try:
+            _add_model(parser, bundle, f, root)
+        except ValidationException as exc:
+            exc.file_name = exc.file_name or f.name
+            raise
+        except Exception as exc:  # Spiff's readers assume a well-formed model; whatever else breaks is this file's
+            raise ValidationException(f"cannot be read as {f.kind.upper()} ({type(exc).__name__}: {exc}); open and "
+                                      "save it again in a BPMN/DMN modeler", file_name=f.name) from exc
     for f in files:
         if f.kind == "json" and not is_catalog(f.name):
             bundle.forms[f.name] = json.loads(f.data)
     return bundle
+
+
+def form_file_problems(f: SourceFile) -> list[tuple[int | None, str]]:
+    """(line, message) when a form is not UTF-8 JSON holding one object (its JSON Schema)."""
+    try:
+        schema = json.loads(f.data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return [(None, f"is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")]
+    except json.JSONDecodeError as exc:
+        return [(exc.lineno, f"is not valid JSON: {exc.msg} (column {exc.colno})")]
+    if not isinstance(schema, dict):
+        return [(None, f"holds a JSON {type(schema).__name__}; a form is a JSON object (a JSON Schema with "
+                       "'type': 'object' and 'properties')")]
+    return []
+
+
+def _add_model(parser: CreditflowBpmnParser, bundle: ParsedBundle, f: SourceFile, root) -> None:
+    if f.kind == "dmn":
+        parser.add_dmn_xml(root, filename=f.name)
+        return
+    executable = [proc for proc in root.iterfind(full_tag("process"))
+                  if proc.get("isExecutable", "true").lower() == "true"]
+    for proc in executable:
+        if not proc.get("id"):
+            raise ValidationException("this process has no id; give it one (the process id is how loans name it)",
+                                      file_name=f.name, line_number=proc.sourceline)
+    parser.add_bpmn_xml(root, filename=f.name)
+    bundle.process_ids += [proc.get("id") for proc in executable]

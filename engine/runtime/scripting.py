@@ -153,6 +153,21 @@ SAFE_BUILTINS: dict[str, Any] = {
 }
 
 
+# The helpers the engine puts beside the builtins (engine/kernel.py builds them with the policy and the clock).
+ENGINE_HELPERS = ("tally_votes", "business_days", "today", "date_after", "remind_at")
+CALLABLE_NAMES = frozenset({name for name, obj in SAFE_BUILTINS.items() if callable(obj)} | set(ENGINE_HELPERS))
+
+
+def unknown_calls(source: str, mode: str) -> list[tuple[str, int | None]]:
+    """(name, line) of every call to a function that will not exist at run time: not a builtin the evaluator
+    allows, not an engine helper, not a name the code itself binds. Task data holds values, never functions."""
+    tree = ast.parse(source.strip() if mode == "eval" else source, mode=mode)
+    bound = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    return [(node.func.id, getattr(node, "lineno", None)) for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id not in CALLABLE_NAMES and node.func.id not in bound]
+
+
 def check_source(source: str, mode: str) -> ast.AST:
     """Parse and whitelist-check BPMN code; raises SyntaxError or ExpressionRejected."""
     tree = ast.parse(source, mode=mode)

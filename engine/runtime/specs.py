@@ -1,7 +1,6 @@
 """Process versions: deploying files, and the in-memory cache of parsed specs keyed by (process id, sha256)."""
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -11,7 +10,11 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 
+from policies import PolicySet
+
+from engine.runtime.canonical import canonical_sha256
 from engine.runtime.catalog import catalog_for
 from engine.runtime.parser import SourceFile, parse_bundle
 from engine.runtime.validation import DeploymentRejected, form_path, user_task_properties, validate_files
@@ -67,14 +70,26 @@ def collect_files(paths: list[str | Path]) -> list[SourceFile]:
     return list(files.values())
 
 
+def decision_files(parser, specs) -> set[str] | None:
+    """The DMN files holding the decisions the business rule tasks of these specs call (None: one is unknown)."""
+    called = {(ts.extensions or {}).get("calledDecisionId") for each in specs for ts in each.task_specs.values()
+              if isinstance(ts, BusinessRuleTaskMixin)}
+    if not called <= set(parser.dmn_parsers):
+        return None
+    return {parser.dmn_parsers[decision].filename for decision in called}
+
+
 def bundle_for(process_id: str, files: list[SourceFile], bundle) -> dict[str, str]:
-    """The files one process version consists of: its BPMN, every DMN, their English catalogs, the forms it names."""
+    """The files one process version consists of: its BPMN, the DMN files it calls, their English catalogs, the
+    forms it names; a decision table it does not call is not part of it."""
     spec = bundle.parser.get_spec(process_id)
-    bpmn_file = spec.file
-    chosen = {f.name: f.data.decode("utf-8") for f in files if f.name == bpmn_file or f.kind == "dmn"}
+    specs = [spec, *bundle.parser.get_subprocess_specs(process_id).values()]
+    called = decision_files(bundle.parser, specs)
+    chosen = {f.name: f.data.decode("utf-8") for f in files
+              if f.name == spec.file or (f.kind == "dmn" and (called is None or f.name in called))}
     catalogs = {catalog_for(name) for name in chosen}
     chosen.update({f.name: f.data.decode("utf-8") for f in files if f.name in catalogs})
-    for each in [spec, *bundle.parser.get_subprocess_specs(process_id).values()]:
+    for each in specs:
         for ts in each.task_specs.values():
             form = user_task_properties(ts).get("form")
             if form:
@@ -84,15 +99,23 @@ def bundle_for(process_id: str, files: list[SourceFile], bundle) -> dict[str, st
 
 
 def sha256_of(files: dict[str, str]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
-    return digest.hexdigest()
+    """A version's identity: over the canonical form of its files, so layout, prefixes and attribute order do not
+    count."""
+    return canonical_sha256(files)
 
 
-def prepare_deployment(files: list[SourceFile], known_roles: set[str]) -> dict[str, dict[str, str]]:
-    """Validate; return process id -> its file bundle. Raises DeploymentRejected with every problem."""
-    bundle, problems = validate_files(files, known_roles)
+def unchanged(bundle: dict[str, str], deployed: dict[str, str]) -> bool:
+    """The bundle is the deployed version: the same files in canonical form. Decision tables a version carried
+    without calling them (versions deployed before bundles held only the decisions they call) do not count."""
+    unused = {name for name in deployed if name.endswith(".dmn") and name not in bundle}
+    unused |= {catalog_for(name) for name in unused}
+    return sha256_of(bundle) == sha256_of({k: v for k, v in deployed.items() if k not in unused})
+
+
+def prepare_deployment(files: list[SourceFile], policy: PolicySet) -> dict[str, dict[str, str]]:
+    """Validate against the policy; return process id -> its file bundle. Raises DeploymentRejected with every
+    problem."""
+    bundle, problems = validate_files(files, policy)
     if problems:
         raise DeploymentRejected(problems)
     return {pid: bundle_for(pid, files, bundle) for pid in bundle.process_ids}

@@ -14,9 +14,16 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from policies import PolicySet
+
 from engine.documents import checklist_problems
-from engine.runtime.parser import ParsedBundle, SourceFile, XmlRejected, parse_bundle, parse_xml
-from engine.runtime.scripting import ExpressionRejected, compile_expression, compile_script
+from engine.roles import lane_roles
+from engine.runtime.parser import ParsedBundle, SourceFile, XmlRejected, is_catalog, parse_bundle, parse_xml
+from engine.runtime.parser import form_file_problems
+from engine.runtime.policy_fit import duty_problems, recorded_duty_problems
+from engine.runtime.task_types import refused_elements
+from engine.runtime.scripting import CALLABLE_NAMES, ExpressionRejected, compile_expression, compile_script
+from engine.runtime.scripting import unknown_calls
 from engine.runtime.timers import CLOCKED, duration_from
 
 
@@ -92,16 +99,22 @@ def form_path(bpmn_file: str, form: str) -> str:
     return str(PurePosixPath(bpmn_file).parent / form) if "/" in bpmn_file else form
 
 
-def validate_files(files: list[SourceFile], known_roles: set[str]) -> tuple[ParsedBundle | None, list[Problem]]:
-    """Parse and check; returns the bundle (if it parsed) and every problem found."""
+def validate_files(files: list[SourceFile], policy: PolicySet) -> tuple[ParsedBundle | None, list[Problem]]:
+    """Parse and check against the policy the processes will run under; returns the bundle (if it parsed) and
+    every problem found."""
     rejected = []
     for f in files:
         if f.kind in ("bpmn", "dmn"):
             try:
-                parse_xml(f.data)
+                root = parse_xml(f.data)
             except XmlRejected as exc:
                 rejected.append(Problem(f.name, exc.line, None, str(exc)))
-    if rejected:  # report every unreadable file at once; the rest cannot be checked without them
+                continue
+            if f.kind == "bpmn":
+                rejected += [Problem(f.name, line, element, message) for line, element, message in refused_elements(root)]
+        elif f.kind == "json" and not is_catalog(f.name):
+            rejected += [Problem(f.name, line, None, message) for line, message in form_file_problems(f)]
+    if rejected:  # report every unreadable file and unsupported element at once; the rest cannot be checked
         return None, rejected
     try:
         bundle = parse_bundle(files)
@@ -113,10 +126,11 @@ def validate_files(files: list[SourceFile], known_roles: set[str]) -> tuple[Pars
         return None, [Problem("?", None, None, str(exc))]
     if not bundle.process_ids:
         return bundle, [Problem(files[0].name if files else "?", None, None, "no executable process found")]
-    checker = _Checker(bundle, known_roles)
+    checker = _Checker(bundle, policy)
     for process_id in bundle.process_ids:
         checker.check_process(process_id)
-    return bundle, checker.problems + catalog_problems(files)
+    from engine.runtime.decisions import decision_problems  # decisions imports this module
+    return bundle, checker.problems + decision_problems(bundle, policy) + catalog_problems(files)
 
 
 def catalog_problems(files: list[SourceFile]) -> list[Problem]:
@@ -172,9 +186,10 @@ def _spiff_message(exc: ValidationException) -> str:
 
 
 class _Checker:
-    def __init__(self, bundle: ParsedBundle, known_roles: set[str]):
+    def __init__(self, bundle: ParsedBundle, policy: PolicySet):
         self.bundle = bundle
-        self.known_roles = known_roles
+        self.policy = policy
+        self.known_roles = lane_roles(policy)
         self.problems: list[Problem] = []
 
     def problem(self, element_id: str | None, message: str):
@@ -190,10 +205,19 @@ class _Checker:
         except (ValidationException, SpiffWorkflowException) as exc:
             self.problem(getattr(exc, "id", None) or process_id, _spiff_message(exc))
             return
+        except Exception as exc:  # noqa: BLE001 - a model Spiff cannot read is a problem to report, not a crash
+            self.problem(process_id, f"process '{process_id}' cannot be read ({type(exc).__name__}: {exc}); open "
+                                     "and save it again in a BPMN modeler")
+            return
         events, payers = set(), []
         for each in [spec, *subprocess_specs.values()]:
             for task_spec in each.task_specs.values():
-                self.check_task(task_spec)
+                try:
+                    self.check_task(task_spec)
+                except Exception as exc:  # noqa: BLE001 - the element is named instead of a traceback
+                    self.problem(getattr(task_spec, "bpmn_id", None) or process_id,
+                                 f"'{getattr(task_spec, 'bpmn_name', None) or task_spec.name}' cannot be checked "
+                                 f"({type(exc).__name__}: {exc}); correct its properties or redraw it")
                 props = user_task_properties(task_spec)
                 events.add(props.get("loan_event"))
                 if props.get("payment"):
@@ -215,6 +239,9 @@ class _Checker:
             self.problem(bpmn_id, f"'{label}' declares loan_event '{loan_event}'; known: {', '.join(LOAN_EVENTS)}")
         if isinstance(ts, UserTask):
             self.check_user_task(ts, bpmn_id, label)
+        else:
+            for message in recorded_duty_problems(self.policy, label, user_task_properties(ts).get("duty")):
+                self.problem(bpmn_id, message)
         for condition, target in getattr(ts, "cond_task_specs", []) or []:
             if condition is not None:
                 flow = self.bundle.flows.get((bpmn_id, target), bpmn_id)
@@ -243,6 +270,9 @@ class _Checker:
                                   f"(known: {', '.join(sorted(self.known_roles))})")
         if not props.get("duty"):
             self.problem(bpmn_id, f"user task '{label}' declares no duty; add the extension property 'duty'")
+        else:
+            for message in duty_problems(self.policy, label, props["duty"], ts.lane, self.known_roles):
+                self.problem(bpmn_id, message)
         if props.get("assignee"):
             self.expression(bpmn_id, props["assignee"], "assignee expression")
         if props.get("due") and not props["due"].upper().startswith("P"):
@@ -280,30 +310,8 @@ class _Checker:
                                   "(a+)+) and can hang on one input; write it without the nested quantifier")
 
     def check_decision(self, ts, bpmn_id):
-        engine = getattr(ts, "dmnEngine", None)
-        table = getattr(engine, "decision_table", None)
-        if table is None:
-            return
-        for rule in table.rules:
-            for entry in rule.inputEntries:
-                for lhs in entry.lhs:
-                    if lhs and lhs.strip() and lhs.strip() != "-":
-                        expr = entry.input.expression or "None"
-                        self.dmn_entry(table.id, rule.row_number, expr, lhs)
-            for out in rule.outputEntries:
-                if out.text and out.text.strip():
-                    self.expression(table.id, out.text, f"decision output (row {rule.row_number})")
-
-    def dmn_entry(self, table_id, row, input_expr, lhs):
-        if "?" in lhs:  # Spiff's "?" stands for the input value
-            self.expression(table_id, lhs.replace("?", "dmninputexpr"), f"decision rule (row {row})")
-            return
-        try:
-            compile_expression(f"({input_expr}) == ({lhs})")
-        except SyntaxError:
-            self.expression(table_id, f"{input_expr} {lhs}", f"decision rule (row {row})")
-        except ExpressionRejected as exc:
-            self.problem(table_id, f"decision rule (row {row}) '{lhs}' is refused: {exc}")
+        from engine.runtime.decisions import task_decision_problems
+        self.problems += task_decision_problems(self.bundle, ts)
 
     def expression(self, element_id, source, what):
         try:
@@ -312,6 +320,10 @@ class _Checker:
             self.problem(element_id, f"{what} '{source}' is not valid: {exc.msg}")
         except ExpressionRejected as exc:
             self.problem(element_id, f"{what} '{source}' is refused: {exc}")
+        else:
+            for name, _line in unknown_calls(source, "eval"):
+                self.problem(element_id, f"{what} '{source}' calls '{name}', which does not exist when it runs; "
+                                         f"the functions available are {', '.join(sorted(CALLABLE_NAMES))}")
 
     def script(self, element_id, source, what):
         try:
@@ -321,3 +333,7 @@ class _Checker:
         except ExpressionRejected as exc:
             where = f" line {exc.line}" if exc.line else ""
             self.problem(element_id, f"{what}{where} is refused: {exc}")
+        else:
+            for name, line in unknown_calls(source, "exec"):
+                self.problem(element_id, f"{what} line {line} calls '{name}', which does not exist when it runs; "
+                                         f"the functions available are {', '.join(sorted(CALLABLE_NAMES))}")

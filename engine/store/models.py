@@ -146,6 +146,21 @@ class ProcessChange(Base):
     __mapper_args__ = {"version_id_col": version_id}
 
 
+class PolicyVersion(Base):
+    """A policy approved through a process change (four eyes); the newest one is the policy every worker uses."""
+
+    __tablename__ = "policy_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, deferred=True)
+    designed_by: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str] = mapped_column(String(64))
+    change_id: Mapped[int | None] = mapped_column(Integer)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class CustomerGroup(Base):
     """A group of related borrowers (集团客户): its exposure is what the approval tier is chosen by."""
 

@@ -130,7 +130,7 @@ def test_deploy_refuses_a_change_without_a_second_person(engine, driver, tmp_pat
 
 def test_a_policy_changed_without_a_new_version_number_is_refused(engine, driver, database_url, clock):
     text = Path(DEFAULT_POLICY).read_text()
-    changed = parse_policy(text.replace("tier_ceiling_dual_signature: 3000000", "tier_ceiling_dual_signature: 2000000"))
+    changed = parse_policy(text.replace("task_due_days: 3 ", "task_due_days: 4 "))
     assert changed.version == engine.policy.version and changed.sha256 != engine.policy.sha256
     other = build_engine(database_url, clock=clock, policy=changed)
     with pytest.raises(NotAllowed, match="new version number"):
@@ -139,3 +139,48 @@ def test_a_policy_changed_without_a_new_version_number_is_refused(engine, driver
         assert session.scalar(select(func.count()).select_from(AuditEvent)
                               .where(AuditEvent.action == "policy_deployed")) == 1
     other.db.dispose()
+
+
+def test_the_other_designers_are_told_and_the_author_hears_the_decision(engine, driver):
+    draft = engine.save_change("designer_zheng", renamed_origination(engine), note="Guarantor too")
+    engine.submit_change("designer_zheng", draft.id)
+    [told] = [n for n in engine.notifications("designer_wu", "en") if n.kind == "change_submitted"]
+    assert told.link == f"/studio/changes/{draft.id}" and "designer_zheng" in told.text and "Guarantor too" in told.text
+    assert not [n for n in engine.notifications("designer_zheng", "en") if n.kind == "change_submitted"]
+    engine.decide_change("designer_wu", draft.id, approve=False, reason="Keep the wording.")
+    [heard] = [n for n in engine.notifications("designer_zheng", "en") if n.kind == "change_decided"]
+    assert heard.link == f"/studio/changes/{draft.id}" and "Keep the wording." in heard.text
+
+
+def test_a_new_policy_goes_through_the_same_four_eyes_and_every_worker_switches(engine, driver, database_url,
+                                                                                 clock):
+    text = engine.current_policy_text()
+    assert text is not None and 'version: "2026.1"' in text
+    same_number = text.replace("task_due_days: 3 ", "task_due_days: 4 ")
+    assert same_number != text
+    draft = engine.save_change("designer_zheng", {}, note="Four days per task", policy_text=same_number)
+    assert any(p.file == "policy.yaml" and "new version number" in p.message for p in draft.problems)
+    with pytest.raises(InvalidInput):
+        engine.submit_change("designer_zheng", draft.id)
+    new_policy = same_number.replace('version: "2026.1"', 'version: "2026.2"')
+    draft = engine.save_change("designer_zheng", {}, policy_text=new_policy, change_id=draft.id)
+    assert draft.errors == 0 and draft.policy_text == new_policy
+    other_worker = build_engine(database_url, clock=clock)  # started before the change: still on 2026.1
+    assert other_worker.policy.version == "2026.1"
+    engine.submit_change("designer_zheng", draft.id)
+    assert engine.policy.version == "2026.1"  # nothing applies before approval
+    engine.decide_change("designer_wu", draft.id, approve=True, reason="Agreed with the credit department.")
+    assert engine.policy.version == "2026.2" and engine.policy.params["task_due_days"] == 4
+    started_now = build_engine(database_url, clock=clock)
+    assert started_now.policy.version == "2026.2"  # a worker started now
+    started_now.db.dispose()
+    clock.advance(seconds=6)
+    ref = other_worker.start_loan("cm_wang", {"borrower": "恒达精密机械有限公司", "product": "working_capital",
+                                              "amount": 1_500_000, "term_months": 12}, source="cli")
+    assert other_worker.policy.version == "2026.2" and ref  # the running worker switched at its next command
+    with engine.db.reading() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "policy_deployed")
+                                .order_by(AuditEvent.id.desc())).first()
+        assert (event.detail["version"], event.detail["designed_by"], event.detail["approved_by"]) == \
+            ("2026.2", "designer_zheng", "designer_wu")
+    other_worker.db.dispose()

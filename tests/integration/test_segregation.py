@@ -10,6 +10,7 @@ import pytest
 
 from engine.access import PolicyDenied
 from engine.bootstrap import BUNDLED_BPMN
+from engine.runtime.validation import DeploymentRejected
 from engine.errors import InvalidInput, NotAllowed
 
 from .conftest import FORMS
@@ -148,20 +149,16 @@ def test_authority_limit_of_the_risk_signer(engine, driver):
     driver.do(ref, "sign_risk", "risk_liu")  # limit CNY 3,000,000
 
 
-def test_a_redesign_routing_fifty_million_to_dual_signature_is_still_refused(engine, driver, tmp_path):
+def test_a_redesign_routing_fifty_million_to_dual_signature_is_refused_at_deployment(engine, tmp_path):
     redesign = tmp_path / "bpmn"
     shutil.copytree(BUNDLED_BPMN, redesign)
     dmn = redesign / "approval_tier.dmn"
     dmn.write_text(dmn.read_text().replace("3000000", "300000000"))
-    engine.deploy([redesign], actor="designer_zheng", approved_by="designer_wu", source="cli")
-    engine.grant_role("risk_liu", "risk_manager", "BJ01", limit=100_000_000)
-    ref = driver.start(amount=50_000_000, product="fixed_asset", project_investment=400_000_000)
-    driver.do(ref, "investigate", "cm_wang")
-    driver.do(ref, "assist_investigation", "cm_li")
-    driver.do(ref, "review", "rev_chen")
-    assert engine.loan_tier(ref) == "dual_signature"
-    rule, message = refused_rule(engine, "cm_wang", driver.item(ref, "sign_business"))
-    assert rule == "TIER-01" and "50,000,000" in message
+    with pytest.raises(DeploymentRejected) as excinfo:
+        engine.deploy([redesign], actor="designer_zheng", approved_by="designer_wu", source="cli")
+    assert ("approval_tier.dmn row 1 sends loans up to 300,000,000 to dual_signature, but policy 2026.1 "
+            "(policies/default.yaml) caps dual_signature at 3,000,000") in str(excinfo.value)
+    assert {v for _p, v, _at in engine.deployed()} == {1}
 
 
 def test_presenter_and_file_workers_may_not_sit_on_the_committee(engine, driver):

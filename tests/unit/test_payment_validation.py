@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from engine.bootstrap import BUNDLED_BPMN
-from engine.roles import LANE_ROLES
 from engine.runtime.specs import collect_files
 from engine.runtime.parser import SourceFile
 from engine.runtime.validation import validate_files
+from policies import default_policy
 
 
 def problems_after(old: str, new: str) -> list[str]:
@@ -16,7 +16,7 @@ def problems_after(old: str, new: str) -> list[str]:
     assert old in text
     files = [f if f.name != "origination.bpmn" else SourceFile(f.name, text.replace(old, new, 1).encode("utf-8"))
              for f in files]
-    _bundle, problems = validate_files(files, set(LANE_ROLES))
+    _bundle, problems = validate_files(files, default_policy())
     return [str(p) for p in problems]
 
 

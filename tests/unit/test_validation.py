@@ -1,11 +1,14 @@
 """Deployment validation: every bad input is refused with file, element and line a risk manager can act on."""
 import json
+import re
 
 import pytest
 
 from engine.runtime.parser import MAX_FILE_BYTES, SourceFile
-from engine.roles import LANE_ROLES
 from engine.runtime.validation import validate_files
+from policies import default_policy
+
+POLICY = default_policy()
 
 FORM = json.dumps({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}).encode()
 
@@ -64,7 +67,7 @@ def files(prolog: str = "", **changes) -> list[SourceFile]:
 
 
 def problems_of(source_files):
-    _bundle, problems = validate_files(source_files, LANE_ROLES)
+    _bundle, problems = validate_files(source_files, POLICY)
     return [str(p) for p in problems]
 
 
@@ -203,8 +206,8 @@ def test_a_lane_named_with_the_roles_chinese_name_is_that_role():
 def test_the_catalog_is_part_of_the_deployed_version():
     from engine.runtime.specs import prepare_deployment, sha256_of
 
-    plain = prepare_deployment(files(), LANE_ROLES)["tiny"]
-    with_catalog = prepare_deployment(files() + [catalog({"check": {"name": "Check the file"}})], LANE_ROLES)["tiny"]
+    plain = prepare_deployment(files(), POLICY)["tiny"]
+    with_catalog = prepare_deployment(files() + [catalog({"check": {"name": "Check the file"}})], POLICY)["tiny"]
     assert "tiny.en.json" in with_catalog and sha256_of(plain) != sha256_of(with_catalog)
 
 
@@ -218,3 +221,107 @@ def test_the_english_diagram_takes_its_names_from_the_catalog_and_keeps_its_ids(
     english = texts.diagram("tiny.bpmn", "en")
     assert '<bpmn:userTask id="check" name="Check &amp; file">' in english
     assert texts.diagram("tiny.bpmn", "zh_CN") == chinese
+
+
+# -- the policy the processes run under ---------------------------------------------------------------------
+def test_a_duty_the_policy_does_not_define_is_refused():
+    found = problems_of(files(duty='<spiffworkflow:property name="duty" value="inspect_vibes" />'))
+    assert len(found) == 1, found
+    assert found[0].startswith(f"tiny.bpmn, line 16, element 'check': user task 'Check the file': duty 'inspect_vibes' "
+                               f"is not defined in policy {POLICY.version}; defined: ")
+    assert "investigate" in found[0] and "review" in found[0]
+
+
+def test_a_lane_whose_role_may_never_do_the_duty_is_refused():
+    found = problems_of(files(lane="credit_reviewer"))
+    assert found == [f"tiny.bpmn, line 16, element 'check': user task 'Check the file' is in lane 'credit_reviewer', "
+                     f"but policy {POLICY.version} lets only customer_manager do duty 'investigate'; move the task "
+                     "to one of those lanes or choose another duty"]
+
+
+def test_the_bundled_processes_meet_the_bundled_policy():
+    from engine.bootstrap import BUNDLED_BPMN
+    from engine.runtime.specs import collect_files
+
+    assert problems_of(collect_files([BUNDLED_BPMN])) == []
+
+
+# -- element types the engine runs ----------------------------------------------------------------------------
+@pytest.mark.parametrize("element, expected", [
+    ('<bpmn:serviceTask id="x" name="Call core banking"/>', "serviceTask 'Call core banking' is not supported: "
+                                                             "the engine calls no outside services"),
+    ('<bpmn:sendTask id="x"/>', "use an intermediate throw event with a message definition"),
+    ('<bpmn:receiveTask id="x"/>', "use an intermediate catch event with a message definition"),
+    ('<bpmn:complexGateway id="x"/>', "complexGateway 'x' is not supported: use an exclusive, inclusive or parallel"),
+    ('<bpmn:intermediateThrowEvent id="x" name="Shout"><bpmn:signalEventDefinition id="s"/>'
+     '</bpmn:intermediateThrowEvent>', "intermediateThrowEvent 'Shout' is a signal event, which is not supported"),
+    ('<bpmn:subProcess id="x" triggeredByEvent="true"/>', "event sub-process 'x' is not supported"),
+    ('<bpmn:manualTask id="x" name="Sign"/>', "manualTask 'Sign' is not supported"),
+])
+def test_an_element_the_engine_cannot_run_is_refused_naming_what_to_draw_instead(element, expected):
+    found = problems_of(files(script="total = 1 + 1</bpmn:script></bpmn:scriptTask>" + element +
+                              "<bpmn:scriptTask id='unused'><bpmn:script>x = 1"))
+    assert len(found) == 1 and found[0].startswith("tiny.bpmn, line 32, element 'x': ") and expected in found[0], found
+
+
+# -- files from other modelers -------------------------------------------------------------------------------
+@pytest.mark.parametrize("prefix, namespace", [("camunda", "http://camunda.org/schema/1.0/bpmn"),
+                                               ("zeebe", "http://camunda.org/schema/zeebe/1.0")])
+def test_extension_properties_written_by_camunda_modeler_are_read(prefix, namespace):
+    from engine.bootstrap import BUNDLED_BPMN
+    from engine.runtime.specs import collect_files
+
+    bundled = collect_files([BUNDLED_BPMN])
+    text = next(f for f in bundled if f.name == "origination.bpmn").data.decode("utf-8")
+    camunda = (text.replace("<spiffworkflow:properties>", f"<{prefix}:properties>")
+               .replace("</spiffworkflow:properties>", f"</{prefix}:properties>")
+               .replace("<spiffworkflow:property ", f"<{prefix}:property ")
+               .replace("<bpmn:definitions ", f'<bpmn:definitions xmlns:{prefix}="{namespace}" ', 1))
+    for decision in ("approval_tier", "entrusted_payment"):  # how each modeler names the decision to call
+        called = f"<spiffworkflow:calledDecisionId>{decision}</spiffworkflow:calledDecisionId>"
+        if prefix == "zeebe":
+            camunda = camunda.replace(called, f'<zeebe:calledDecision decisionId="{decision}" resultVariable="r" />')
+        else:
+            task = re.search(r'<bpmn:businessRuleTask id="\w+" name="[^"]+"(?=>\s*<bpmn:extensionElements>\s*'
+                             + re.escape(called) + ")", camunda).group(0)
+            camunda = camunda.replace(task, f'{task} camunda:decisionRef="{decision}"').replace(called, "")
+    assert "spiffworkflow:property " not in camunda and f"<{prefix}:property name=\"duty\"" in camunda
+    assert "spiffworkflow:calledDecisionId>approval_tier" not in camunda
+    redesign = [f if f.name != "origination.bpmn" else SourceFile(f.name, camunda.encode()) for f in bundled]
+    bundle, found = validate_files(redesign, POLICY)
+    assert found == []
+    from engine.runtime.validation import user_task_properties
+    review = bundle.parser.get_spec("origination").task_specs["review"]
+    assert user_task_properties(review)["duty"] == "review"
+    from engine.runtime.specs import prepare_deployment
+    assert "approval_tier.dmn" in prepare_deployment(redesign, POLICY)["origination"]
+
+
+# -- functions a script or expression calls ---------------------------------------------------------------------
+@pytest.mark.parametrize("changes, expected", [
+    (dict(script="total = 1\\nnote = format_money(total)"),
+     "element 'calc': script line 2 calls 'format_money', which does not exist when it runs; the functions "
+     "available are Decimal, abs, all, any, bool, business_days, date_after,"),
+    (dict(condition="ok == True and approved(ok)"), "element 'f3': gateway condition 'ok == True and approved(ok)' "
+                                                    "calls 'approved', which does not exist when it runs"),
+    (dict(timer="iso_days(3)"), "element 'wait': timer expression 'iso_days(3)' calls 'iso_days'"),
+    (dict(script="print(1)"), "element 'calc': script line 1 is refused: print is not available"),
+])
+def test_a_call_to_a_function_that_does_not_exist_is_refused(changes, expected):
+    changes = {k: v.replace("\\n", "\n") for k, v in changes.items()}
+    found = problems_of(files(**changes))
+    assert len(found) == 1 and expected in found[0], found
+
+
+def test_builtins_helpers_methods_and_names_the_script_binds_may_be_called():
+    script = ("pick = max\ntotal = pick(1, 2) + len([1]) + business_days(2)\nday = date_after(today(), 'P1M')\n"
+              "names = ', '.join(sorted(str(v) for v in [1, 2]))")
+    assert problems_of(files(script=script)) == []
+
+
+def test_the_helpers_validation_allows_are_the_ones_the_engine_provides(clock):
+    from engine.kernel import Kernel
+    from engine.runtime.scripting import ENGINE_HELPERS
+
+    kernel = Kernel(None, clock, POLICY)
+    assert set(kernel.script_engine.environment.globals) == set(ENGINE_HELPERS)

@@ -59,3 +59,35 @@ def test_a_change_with_an_error_is_listed_with_its_element_and_cannot_be_submitt
     assert any(p["element"] == "investigate" and p["severity"] == "error" for p in change["problems"])
     submitted = client.post(f"/api/v1/changes/{change['id']}/submit", headers=token("designer_zheng"))
     assert submitted.status_code == 400 and "investigate" in submitted.get_json()["message"]
+
+
+XXE = ('<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+       '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="origination">'
+       '<documentation>&x;</documentation></process></definitions>')
+
+
+@pytest.mark.parametrize("hostile,named", [
+    ({"origination.bpmn": XXE}, "DOCTYPE and ENTITY declarations are not allowed"),
+    ("script-import", "import"),
+])
+def test_a_hostile_file_is_refused_with_a_clear_message_and_deploys_nothing(client, engine, token, hostile, named):
+    before = {p: v for p, v, _ in engine.deployed()}
+    if hostile == "script-import":
+        text = engine.current_files()["origination.bpmn"]
+        marker = "<bpmn:script>"
+        assert marker in text
+        hostile = {"origination.bpmn": text.replace(marker, marker + "import os\n", 1)}
+    change = client.post("/api/v1/changes", json={"files": hostile}, headers=token("designer_zheng")).get_json()
+    errors = [p for p in change["problems"] if p["severity"] == "error"]
+    assert errors and any(named in p["message"] for p in errors), change["problems"]
+    submitted = client.post(f"/api/v1/changes/{change['id']}/submit", headers=token("designer_zheng"))
+    assert submitted.status_code == 400
+    assert {p: v for p, v, _ in engine.deployed()} == before
+
+
+def test_a_fifty_megabyte_upload_is_refused_before_anything_is_stored(client, engine, token):
+    huge = {"files": {"origination.bpmn": "<x/>" + " " * (50 * 1024 * 1024)}}
+    response = client.post("/api/v1/changes", json=huge, headers=token("designer_zheng"))
+    assert response.status_code == 413 and response.get_json()["code"] == "too_large"
+    assert "too large" in response.get_json()["message"]
+    assert engine.changes("designer_zheng") == []

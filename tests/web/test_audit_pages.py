@@ -85,14 +85,18 @@ def _write_routes(app):
             if r.methods & {"POST", "PUT", "PATCH", "DELETE"} and r.endpoint not in SESSION_ONLY]
 
 
-def _url(rule, item_id: int, ref: str) -> str:
+def _url(rule, item_id: int, ref: str, change_id: int = 1) -> str:
     return (rule.rule.replace("<int(max=2147483647):item_id>", str(item_id)).replace("<reference>", ref)
-            .replace("<int(max=2147483647):incident_id>", "1"))
+            .replace("<int(max=2147483647):incident_id>", "1")
+            .replace("<int(max=2147483647):change_id>", str(change_id)).replace("<process_id>", "origination"))
 
 
 def test_every_write_route_refuses_the_auditor(app, client, auth, engine, loans, approved):
     item = loans.item(approved, "prepare_contract")
     token = engine.issue_token(AUDITOR)
+    text = engine.current_files()["origination.bpmn"]
+    change = engine.save_change("designer_zheng", {"origination.bpmn": text.replace('name="调查借款人"', 'name="调查"')})
+    engine.submit_change("designer_zheng", change.id)
     before = _business_state(engine)
     routes = _write_routes(app)
     assert {r.endpoint for r in routes} >= {"tasks.complete", "tasks.claim", "tasks.release", "loans.create",
@@ -103,11 +107,11 @@ def test_every_write_route_refuses_the_auditor(app, client, auth, engine, loans,
                    "branch": "BJ01"}
     api_bodies = {"api.start_loan": application, "api.complete": {"data": contract}}
     for rule in routes:
-        url = _url(rule, item.id, approved)
+        url = _url(rule, item.id, approved, change.id)
         assert "<" not in url, f"no test value for {rule.rule}"
         if rule.endpoint.startswith("api."):
-            response = client.post(url, json=api_bodies.get(rule.endpoint, {}),
-                                   headers={"Authorization": f"Bearer {token}"})
+            send = client.post if "POST" in rule.methods else client.put
+            response = send(url, json=api_bodies.get(rule.endpoint, {}), headers={"Authorization": f"Bearer {token}"})
         else:
             response = auth.post(url, {**contract, **application, "signal": "Sales fell by 40%."})
         assert response.status_code == 403, (rule.endpoint, response.status_code, response.text[:300])

@@ -30,6 +30,7 @@ def test_the_author_submits_and_another_designer_approves_in_the_browser(client,
     assert f"/studio/changes/{number}" in listed
     page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
     assert "Approve and deploy" in page and "Reject" in page
+    assert "调查借款人及担保人" in page and "change-changed" in page and "data-diff-diagram" in page  # the diff
     before = {p: v for p, v, _ in engine.deployed()}
     done = auth.post(f"/studio/changes/{number}/decide", data={"decision": "approve", "reason": "Fine."},
                      follow_redirects=True).get_data(as_text=True)
@@ -61,3 +62,49 @@ def test_credit_officers_never_see_changes_and_auditors_only_read(client, auth, 
     assert "origination.bpmn" in page and "Approve and deploy" not in page
     assert auth.post(f"/studio/changes/{number}/decide", data={"decision": "approve"}).status_code == 403
     assert engine.change("auditor_xie", number).status == "submitted"
+
+
+@pytest.mark.usefixtures("bundled_afterwards")
+def test_a_designer_moves_a_chosen_loan_to_the_new_version_with_a_reason(client, auth, engine, loans, tmp_path):
+    import shutil
+
+    from engine.bootstrap import BUNDLED_BPMN
+    ref = loans.start()
+    folder = tmp_path / "redesign"
+    shutil.copytree(BUNDLED_BPMN, folder)
+    path = folder / "origination.bpmn"
+    path.write_text(path.read_text(encoding="utf-8").replace('name="拟定并签订合同"', 'name="拟定、审核并签订合同"'),
+                    encoding="utf-8")
+    engine.deploy([folder], actor="designer_zheng", approved_by="designer_wu", source="cli")
+    new = {p: v for p, v, _ in engine.deployed()}["origination"]
+    auth.login("designer_zheng")
+    page = client.get("/studio/migrate/origination").get_data(as_text=True)
+    assert ref in page and f'value="{new}"' in page
+    refused = auth.post("/studio/migrate/origination", data={"loan": ref, "version": str(new), "reason": ""},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "Say why these loans move" in refused
+    moved = auth.post("/studio/migrate/origination", data={"loan": ref, "version": str(new), "reason": "Wording"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert f"{ref} moved from version" in moved and f"to {new}." in moved
+    auth.logout()
+    auth.login("cm_wang")
+    assert client.get("/studio/migrate/origination").status_code == 403
+
+
+def test_a_policy_change_is_edited_in_the_studio_and_a_reused_version_number_is_named(client, auth, engine):
+    auth.login("designer_zheng")
+    created = auth.post("/studio/changes/new")
+    assert created.status_code == 302
+    number = int(created.headers["Location"].split("/studio/changes/")[1].split("#")[0])
+    page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
+    assert 'version: &#34;2026.1&#34;' in page or 'version: "2026.1"' in page
+    text = engine.current_policy_text()
+    same_number = text.replace("task_due_days: 3 ", "task_due_days: 4 ")
+    auth.post(f"/studio/changes/{number}/policy", data={"policy_text": same_number})
+    page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
+    assert "policy.yaml" in page and "needs a new version number" in page and "-  task_due_days: 3" in page
+    renumbered = same_number.replace('version: "2026.1"', 'version: "2026.7"')
+    auth.post(f"/studio/changes/{number}/policy", data={"policy_text": renumbered})
+    page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
+    assert "No errors" in page and '+version: "2026.7"' in page.replace("&#34;", '"')
+    assert engine.policy.version == "2026.1"

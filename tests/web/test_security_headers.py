@@ -17,7 +17,7 @@ WHO = {
     "ops.healthz": ANONYMOUS, "ops.readyz": ANONYMOUS, "ops.metrics": ANONYMOUS,
     "incidents.index": "admin", "api.list_incidents": "admin",
 }
-BLUEPRINT_WHO = {"audit": "auditor_xie", "leave": "head_qian"}
+BLUEPRINT_WHO = {"audit": "auditor_xie", "leave": "head_qian", "studio": "designer_zheng"}
 FILES = {"static": "style.css", "audit.static": "audit.js"}  # a file for each static route
 
 
@@ -34,7 +34,8 @@ def get_path(app, endpoint: str, loans, engine) -> str:
     """The endpoint's address for one fresh loan: its reference, first instance and investigation task."""
     ref = loans.start("cm_wang")
     values = {"reference": ref, "item_id": loans.item(ref, "investigate").id, "version_id": 1, "fmt": "csv",
-              "instance_id": engine.loan(ref).instances[0].id, "filename": FILES.get(endpoint)}
+              "instance_id": engine.loan(ref).instances[0].id, "filename": FILES.get(endpoint),
+              "process_id": "origination", "version": 1}
     rule = next(r for r in app.url_map.iter_rules(endpoint) if "GET" in r.methods)
     if "document_id" in rule.arguments:  # a file on the loan to download
         values["document_id"] = engine.attach_document("cm_wang", "other", "a.pdf", sample_pdf("A"), loan_ref=ref,

@@ -27,7 +27,7 @@ FORMS = {
 # Tables that hold loans and their history; users and deployed processes survive between PostgreSQL tests.
 CASE_TABLES = ("work_item", "duty_record", "process_instance", "loan", "audit_event", "audit_checkpoint", "api_token",
                "leave", "delegation", "pending_message", "incident", "payment", "customer", "customer_group",
-               "document", "task_draft", "notification", "outbox", "process_change")
+               "document", "task_draft", "notification", "outbox", "process_change", "policy_version")
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
