@@ -36,6 +36,8 @@ def test_only_process_designers_open_the_modeler(client, auth, path):
     assert 'href="/studio/edit/origination"' in home and ">Design<" in home
     assert client.get(path).status_code == 200
     assert client.get("/studio/edit/no_such_process").status_code == 404
+    library = client.get("/processes/").get_data(as_text=True)
+    assert 'href="/studio/edit/origination"' in library and 'href="/studio/edit/post_loan"' in library
 
 
 def test_the_page_hands_the_modeler_its_files_the_policys_duties_and_the_forms(client, auth, engine):
