@@ -59,6 +59,12 @@ def semantic(xml: str) -> list[tuple]:
                    (el.text or "").strip()) for el in root.iter() if isinstance(el.tag, str))
 
 
+def select(page, element_id: str) -> None:
+    """Select an element as a click would (the diagram is larger than the canvas)."""
+    page.evaluate("""id => { const m = window.__modeler, e = m.get('elementRegistry').get(id);
+                              m.get('canvas').scrollToElement(e); m.get('selection').select(e); }""", element_id)
+
+
 def open_modeler(page, process_id: str = "origination") -> None:
     page.goto(f"/studio/edit/{process_id}")
     page.wait_for_selector("[data-modeler][data-ready=yes]")
@@ -87,6 +93,16 @@ def test_a_designer_sees_the_duty_adds_a_step_and_check_marks_the_missing_duty(z
     assert page.locator("select[name=cf-form]").input_value() == "forms/review.schema.json"
     assert "授信审查岗" in page.locator("input[name=cf-role]").input_value()
     shot(page, "properties")
+
+    # Conditions and timers: the condition in our group, the timer in the standard one.
+    select(page, "flow_assist_yes")
+    assert page.locator("textarea[name=cf-condition]").input_value() == "amount > dual_investigation_threshold"
+    select(page, "chair_veto_timeout")
+    page.locator(".bio-properties-panel-group-header", has_text="定时器").click()
+    values = page.eval_on_selector_all(".bio-properties-panel input, .bio-properties-panel textarea",
+                                       "inputs => inputs.map(i => i.value)")
+    assert '"PT%dH" % chair_veto_hours' in values
+    shot(page, "timer")
 
     new_id = page.evaluate(ADD_TASK_WITHOUT_DUTY)
     page.click("[data-check]")
