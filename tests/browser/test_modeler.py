@@ -162,6 +162,9 @@ def test_opening_and_saving_with_no_change_loses_nothing(zh_page, live_app):
             assert semantic(xml) == semantic(files[name]), name
         seen.update(exported)
     assert seen == {name for name in files if name.endswith((".bpmn", ".dmn"))}
+    page.click("[data-save]")
+    page.wait_for_selector("[data-status]:has-text('尚未做任何修改')")
+    assert live_app.extensions["creditflow"].changes("designer_zheng") == []
 
 
 def test_files_made_in_another_modeler_are_uploaded_into_the_editor_and_saved(zh_page, live_app):

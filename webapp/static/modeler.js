@@ -13,6 +13,12 @@
   var editors = {};  // file name -> {kind, modeler, xml (as opened), dirty, uploaded, pane}
   var active = data.bpmn.name;
   var marked = [];
+  var unsaved = false;  // edits since the last saved draft
+
+  function markEdited(name) {
+    editors[name].dirty = true;
+    unsaved = true;
+  }
 
   function fmt(text, params) {
     return String(text).replace(/%\((\w+)\)s/g, function (m, key) { return key in params ? params[key] : m; });
@@ -34,7 +40,8 @@
   // The page's modelers, for scripts that drive them (tests, the browser console).
   window.__modeler = bpmn;
   window.__studio = { editors: editors, exportFiles: function (onlyChanged) { return exportFiles(onlyChanged); } };
-  bpmn.on("commandStack.changed", function () { editors[data.bpmn.name].dirty = true; });
+  // (an import clears the command stack, which is no edit)
+  bpmn.on("commandStack.changed", function (e) { if (e.trigger !== "clear") { markEdited(data.bpmn.name); } });
 
   function importBpmn(xml) {
     return bpmn.importXML(xml).then(function () {
@@ -63,7 +70,9 @@
       var viewer = editor.modeler.getActiveViewer();
       if (viewer && watched.indexOf(viewer) < 0) {
         watched.push(viewer);
-        viewer.get("eventBus").on("commandStack.changed", function () { editor.dirty = true; });
+        viewer.get("eventBus").on("commandStack.changed", function (e) {
+          if (e.trigger !== "clear") { markEdited(name); }
+        });
       }
     });
     return editor.modeler.importXML(editor.xml).then(function () {
@@ -115,7 +124,7 @@
     file.text().then(function (xml) {
       if (isBpmn) {
         return importBpmn(xml).then(function () {
-          editors[data.bpmn.name].dirty = true;
+          markEdited(data.bpmn.name);
           return show(data.bpmn.name);
         }).then(function () { return data.bpmn.name; });
       }
@@ -127,7 +136,7 @@
         var table = editor.modeler.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
         if (table) { return editor.modeler.open(table); }
       }) : Promise.resolve();
-      return opened.then(function () { editor.dirty = true; return show(name); }).then(function () { return name; });
+      return opened.then(function () { markEdited(name); return show(name); }).then(function () { return name; });
     }).then(function (name) {
       status(fmt(labels.uploaded, { name: name }), "ok");
     }).catch(function (err) {
@@ -282,6 +291,7 @@
     }).then(function (json) {
       if (!json) { return; }
       changeId = json.change.id;
+      unsaved = false;
       var counts = render(json.problems);
       statusLine.textContent = fmt(labels.saved, { id: changeId }) + " " +
         (json.problems.length ? fmt(labels.problemsFound, counts) : labels.noProblems) + " ";
@@ -291,6 +301,11 @@
       link.textContent = labels.openChange;
       statusLine.appendChild(link);
     }).catch(function (err) { status(fmt(labels.failed, { error: err.message }), "error"); });
+  });
+
+  // Edits not yet saved in a draft are not lost by leaving the page unawares.
+  window.addEventListener("beforeunload", function (event) {
+    if (unsaved) { event.preventDefault(); event.returnValue = ""; }
   });
 
   importBpmn(data.bpmn.xml).catch(function (err) { status(fmt(labels.loadFailed, { error: err.message }), "error"); });
