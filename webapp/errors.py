@@ -41,7 +41,7 @@ def field_messages(error: InvalidInput) -> dict[str, str]:
 
 
 def wants_json() -> bool:
-    return request.blueprint == "api" or request.path.startswith("/api/")
+    return request.blueprint == "api" or request.path.startswith(("/api/", "/studio/api/"))
 
 
 def error_body(code: str, message: str, status: int, **extra):

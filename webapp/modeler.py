@@ -7,12 +7,12 @@ import re
 from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine.errors import EngineError, InvalidInput
+from engine.errors import InvalidInput
 from engine.roles import LANE_ROLES, ROLES
 
 from .api_changes import change_json
 from .extensions import credit_engine
-from .i18n import error_message, is_chinese, translate
+from .i18n import is_chinese, translate
 from .modeler_texts import bpmn_js_translations, page_labels
 
 bp = Blueprint("modeler", __name__, url_prefix="/studio")
@@ -66,7 +66,8 @@ def edit(process_id: str):
 
 
 def posted() -> tuple[dict[str, str], str, int | None]:
-    """The JSON body: files (name -> text), an optional note and the draft's id to save into."""
+    """The JSON body: files (name -> text), an optional note and the draft's id to save into. Refusals answer
+    as JSON through errors.py ({"code", "message"})."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise InvalidInput("Send a JSON object with 'files'.")
@@ -92,22 +93,14 @@ def problems_json(problems) -> list[dict]:
 def check():
     """Validation and lint of the edited files laid over the deployed ones; nothing is stored."""
     engine = credit_engine()
-    try:
-        files, _note, _change = posted()
-        problems = engine.check_files({**engine.current_files(), **files})
-    except EngineError as exc:
-        return jsonify({"error": error_message(exc)}), 400
-    return jsonify({"problems": problems_json(problems)})
+    files, _note, _change = posted()
+    return jsonify({"problems": problems_json(engine.check_files({**engine.current_files(), **files}))})
 
 
 @bp.post("/api/drafts")
 def save_draft():
     """A new draft change, or the author's open draft updated; answers with the change and its problems."""
-    engine = credit_engine()
-    try:
-        files, note, change_id = posted()
-        change = engine.save_change(current_user.username, files, note, change_id)
-    except EngineError as exc:
-        return jsonify({"error": error_message(exc)}), 400
+    files, note, change_id = posted()
+    change = credit_engine().save_change(current_user.username, files, note, change_id)
     return jsonify({"change": change_json(change), "problems": problems_json(change.problems),
                     "url": url_for("changes.show", change_id=change.id)}), 201

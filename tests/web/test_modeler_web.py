@@ -27,7 +27,8 @@ def test_only_process_designers_open_the_modeler(client, auth, path):
     assert client.get(path).status_code == 302  # to the sign-in page
     auth.login("cm_wang")
     assert client.get(path).status_code == 403
-    assert post_json(client, "/studio/api/check", {"files": {"origination.bpmn": ""}}).status_code == 403
+    refused = post_json(client, "/studio/api/check", {"files": {"origination.bpmn": ""}})
+    assert refused.status_code == 403 and refused.get_json()["code"] == "forbidden"
     assert post_json(client, "/studio/api/drafts", {"files": {"origination.bpmn": ""}}).status_code == 403
     assert "/studio/edit/" not in client.get("/").get_data(as_text=True)
     auth.logout()
@@ -103,8 +104,10 @@ def test_bad_requests_are_refused_with_a_message(client, auth):
     for body in ({}, {"files": []}, {"files": {"origination.bpmn": 3}}, {"files": {"a.bpmn": "x"}, "change_id": "1"}):
         answer = post_json(client, "/studio/api/check", body)
         assert answer.status_code == 400, body
-        assert answer.get_json()["error"]
+        assert answer.get_json()["code"] == "invalid_input" and answer.get_json()["message"]
     refused = post_json(client, "/studio/api/drafts", {"files": {"../etc/passwd": "x"}})
-    assert refused.status_code == 400 and "not a file a process may have" in refused.get_json()["error"]
+    assert refused.status_code == 400 and "not a file a process may have" in refused.get_json()["message"]
     unsigned = post_json(client, "/studio/api/drafts", {"files": {"origination.bpmn": "x"}}, token=None)
-    assert unsigned.status_code == 400  # no CSRF token
+    assert unsigned.status_code == 400 and unsigned.get_json()["code"] == "csrf_failed"
+    too_large = post_json(client, "/studio/api/check", {"files": {"origination.bpmn": "x" * 2_000_000}})
+    assert too_large.status_code == 413 and "MB" in too_large.get_json()["message"]

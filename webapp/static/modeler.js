@@ -167,9 +167,9 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
       body: JSON.stringify(body),
     }).then(function (response) {
-      return response.json().catch(function () { return { error: response.status + " " + response.statusText }; })
+      return response.json().catch(function () { return { message: response.status + " " + response.statusText }; })
         .then(function (json) {
-          if (!response.ok) { throw new Error(json.error || response.statusText); }
+          if (!response.ok) { throw new Error(json.message || response.statusText); }
           return json;
         });
     });
