@@ -185,6 +185,14 @@ def test_files_made_in_another_modeler_are_uploaded_into_the_editor_and_saved(zh
     page.wait_for_selector('[data-tab="approval_tier.dmn"].active')
     page.wait_for_selector('[data-pane="approval_tier.dmn"][data-ready=yes]')
     assert "5000000" in page.inner_text('[data-pane="approval_tier.dmn"]')
+    page.click("[data-check]")
+    page.wait_for_selector("[data-modeler][data-checked='1']")
+    listed = page.inner_text("[data-problems]")  # the policy conflict, on the table's row
+    assert "rule_new_dual_signature" in listed and "5,000,000" in listed and "policies/default.yaml" in listed
+    assert page.inner_text('[data-tab="approval_tier.dmn"] .tab-problems') == "1"
+    marked = page.eval_on_selector('[data-pane="approval_tier.dmn"] td[data-row-id="rule_new_dual_signature"]',
+                                   "cell => getComputedStyle(cell).backgroundColor")
+    assert marked == "rgb(253, 236, 234)"
     shot(page, "uploaded-dmn")
 
     page.click("[data-save]")

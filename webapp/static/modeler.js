@@ -217,6 +217,30 @@
     });
   }
 
+  // Decision tables re-render their cells, so their problems are marked by rules on the row ids, not classes.
+  var tableMarks = new CSSStyleSheet();
+  document.adoptedStyleSheets = document.adoptedStyleSheets.concat([tableMarks]);
+
+  function markTables(problems) {
+    var rules = [], perFile = {};
+    problems.forEach(function (p) {
+      if (!editors[p.file] || editors[p.file].kind !== "dmn") { return; }
+      perFile[p.file] = (perFile[p.file] || 0) + 1;
+      if (!p.element) { return; }
+      var colour = p.severity === "error" ? "#fdecea" : "#fff4e0";
+      rules.push('[data-pane="' + CSS.escape(p.file) + '"] [data-row-id="' + CSS.escape(p.element) + '"]' +
+                 " { background-color: " + colour + " !important; box-shadow: inset 0 2px 0 " +
+                 (p.severity === "error" ? "#b42318" : "#d97706") + "; }");
+    });
+    tableMarks.replaceSync(rules.join("\n"));
+    document.querySelectorAll("[data-tab]").forEach(function (tab) {
+      var count = perFile[tab.getAttribute("data-tab")] || 0, badge = tab.querySelector(".badge");
+      if (!count) { if (badge) { badge.remove(); } return; }
+      if (!badge) { badge = document.createElement("span"); badge.className = "badge tab-problems"; tab.appendChild(badge); }
+      badge.textContent = String(count);
+    });
+  }
+
   function select(problem) {
     show(problem.file in editors ? problem.file : active).then(function () {
       var element = bpmnElement(problem);
@@ -233,6 +257,7 @@
     document.querySelector("[data-problem-count]").textContent = problems.length;
     document.querySelector("[data-problems-empty]").textContent = problems.length ? "" : labels.noProblems;
     mark(problems);
+    markTables(problems);
     problems.forEach(function (problem) {
       var item = document.createElement("li");
       item.className = "problem problem-" + problem.severity;
