@@ -8,6 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from policies.loader import parse_policy
+
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
 from engine.commands import blocks, comments, committee, deployment, loans, messages, people, sessions, tasks, timers
@@ -20,10 +22,11 @@ from engine.kernel import Kernel
 from engine.queries import doctor, inbox, incidents as incident_queries, loans as loan_queries, processes
 from engine.queries import people as people_queries, tasks as task_queries
 from engine.queries import file_record, loan_search
+from engine.replay import runner as replay_runner
 from engine.runtime.specs import SpecCache, collect_files
 from engine.runtime.validation import DeploymentRejected, validate_files
 from engine.settings import Settings
-from engine.views import DeployResult
+from engine.views import DeployResult, ReplayReport
 
 
 class CreditEngine:
@@ -67,6 +70,13 @@ class CreditEngine:
     def deploy(self, paths, actor: str | None = None, source: str = "cli",
                approved_by: str | None = None) -> list[DeployResult]:
         return deployment.deploy(self.kernel, collect_files(paths), actor, approved_by, source)
+
+    def replay(self, candidate_files: dict[str, str], policy_text: str | None = None, limit: int | None = None,
+               progress=None) -> ReplayReport:
+        """What a candidate (files merged over the deployed ones, and optionally a policy YAML) would have done to
+        the recorded loans; read-only. Raises DeploymentRejected (files) or PolicyFormatError (policy text)."""
+        policy = parse_policy(policy_text, "<candidate policy>") if policy_text else None
+        return replay_runner.replay(self.kernel, candidate_files, policy, limit, progress)
 
     def deployed(self) -> list[tuple[str, int, datetime]]:
         return self._read(processes.deployed)

@@ -226,3 +226,73 @@ class MailRun:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+
+
+# -- what-if replay -------------------------------------------------------------------------------
+# Kinds of difference a replay reports, in the order a reader cares about them.
+REPLAY_KINDS = ("tier", "payment", "decision", "outcome", "path", "stall", "unserved", "refused", "form", "error")
+
+
+@dataclass(frozen=True)
+class ReplayDifference:
+    """One way a candidate would have treated a recorded loan differently. `template` is a gettext msgid with
+    `%(name)s` params (translate the template, then fill it); `kind` is one of REPLAY_KINDS:
+    tier / payment / decision: a decision table would have answered otherwise (params `old`, `new`);
+    outcome: another end (`old`, `new`: end event names); path: a recorded step the candidate would not offer
+    (`recorded`, `offered`), after which that process is not replayed further; stall: the candidate would wait
+    with nothing left to do; unserved: a step nobody in today's user base may do (`step`, `role`, `duty`);
+    refused: the candidate policy refuses the person who did the step (`actor`, `rule`, `reason`);
+    form: the candidate form refuses the recorded data (`fields`); error: a script of the candidate fails."""
+
+    kind: str
+    template: str
+    params: dict
+    process_id: str = ""
+    step: str | None = None  # BPMN id of the element it shows at, for marking it on the diagram
+
+    def __iter__(self):  # unpacks as (kind, template, params)
+        return iter((self.kind, self.template, self.params))
+
+
+@dataclass(frozen=True)
+class LoanReplay:
+    """One loan replayed through the candidate: its differences and the user tasks done in history and in the
+    replay (BPMN ids, in order), for drawing both paths. `process_id`/`version`: the instance first replayed
+    (origination, as recorded); link to the loan by `loan_ref`."""
+
+    loan_ref: str
+    process_id: str
+    version: int
+    differences: list[ReplayDifference]
+    recorded_steps: tuple[str, ...] = ()
+    replayed_steps: tuple[str, ...] = ()
+    status: str = ""  # the loan's status today (active, disbursed, rejected, ...)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(d.kind for d in self.differences))
+
+
+@dataclass(frozen=True)
+class ReplaySentence:
+    """A line of the summary: a gettext msgid and its params, e.g. '%(count)s of %(total)s loans would have gone
+    to %(new)s instead of %(old)s' (tier ids in params are msgids too: translate them before filling)."""
+
+    kind: str
+    template: str
+    params: dict
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """What a candidate version and policy would have done to the recorded loans: `total` replayed, `same` that
+    would have gone exactly as they did, `differing` loans with their differences, `counts` loans per kind of
+    difference, `summary` sentences (most loans first), `seconds` the replay took. Nothing was written."""
+
+    total: int
+    same: int
+    differing: list[LoanReplay]
+    counts: dict[str, int]
+    summary: list[ReplaySentence]
+    seconds: float = 0.0
+    processes: tuple[str, ...] = ()  # the candidate's process ids
