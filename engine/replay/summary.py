@@ -9,7 +9,7 @@ from engine.views import REPLAY_KINDS, LoanReplay, ReplayDifference, ReplayRepor
 # Per kind: the sentence, and the params of a finding that tell its groups apart.
 SENTENCES = {
     "tier": ("%(count)s of %(total)s loans would have gone to %(new)s instead of %(old)s.", ("old", "new")),
-    "payment": ("%(count)s of %(total)s loans would have been paid by %(new)s payment instead of %(old)s payment.",
+    "payment": ("%(count)s of %(total)s loans would have been paid by entrusted payment instead of to the borrower.",
                 ("old", "new")),
     "decision": ("%(count)s of %(total)s loans would have had another %(field)s.", ("field",)),
     "outcome": ("%(count)s of %(total)s loans would have ended differently.", ()),
@@ -21,6 +21,7 @@ SENTENCES = {
     "form": ("%(count)s of %(total)s loans: the form of %(step)s would refuse what was entered.", ("step",)),
     "error": ("%(count)s of %(total)s loans would have failed at %(step)s.", ("step",)),
 }
+PAID_DIRECTLY = "%(count)s of %(total)s loans would have been paid to the borrower instead of by entrusted payment."
 NONE_DIFFER = "None of the %(total)s loans would have gone differently."
 
 
@@ -44,6 +45,10 @@ def loan_replay(state) -> LoanReplay | None:
         replayed_steps=tuple(s for r in runs for s in r.replayed_steps), status=history.loan.status)
 
 
+def _template(kind: str, key: dict) -> str:
+    return PAID_DIRECTLY if kind == "payment" and key.get("new") == "direct" else SENTENCES[kind][0]
+
+
 def report(total: int, differing: list[LoanReplay], seconds: float, processes) -> ReplayReport:
     counts = Counter(kind for loan in differing for kind in loan.kinds)
     groups: dict[tuple, set[str]] = defaultdict(set)
@@ -51,7 +56,7 @@ def report(total: int, differing: list[LoanReplay], seconds: float, processes) -
         for d in loan.differences:
             keys = SENTENCES[d.kind][1]
             groups[(d.kind, tuple((k, str(d.params.get(k, ""))) for k in keys))].add(loan.loan_ref)
-    summary = [ReplaySentence(kind, SENTENCES[kind][0], {**dict(key), "count": len(refs), "total": total})
+    summary = [ReplaySentence(kind, _template(kind, dict(key)), {**dict(key), "count": len(refs), "total": total})
                for (kind, key), refs in groups.items()]
     summary.sort(key=lambda s: (-s.params["count"], REPLAY_KINDS.index(s.kind)))
     if not differing:

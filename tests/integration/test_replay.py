@@ -1,0 +1,170 @@
+"""What-if replay: the recorded loans run again through a candidate version and policy, in memory; a designer sees
+which loans would have gone differently and how, and nothing in the database changes."""
+from __future__ import annotations
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from policies.loader import DEFAULT_POLICY
+from sqlalchemy import func, select
+
+from engine.bootstrap import BUNDLED_BPMN
+from engine.cli import main
+from engine.replay.summary import NONE_DIFFER, SENTENCES
+from engine.runtime.specs import collect_files
+from engine.runtime.validation import DeploymentRejected
+from engine.store.models import AuditEvent, Base
+
+DUAL_RULE = '<text>"new"</text>\n        </inputEntry>\n        <inputEntry id="rule_new_dual_signature_in2">\n' \
+            '          <text>&lt;= 3000000</text>'
+NEW_STEP = """<bpmn:userTask id="compliance_check" name="合规复核">
+      <bpmn:extensionElements>
+        <spiffworkflow:properties>
+          <spiffworkflow:property name="duty" value="review" />
+          <spiffworkflow:property name="form" value="forms/review.schema.json" />
+          <spiffworkflow:property name="stage" value="review" />
+        </spiffworkflow:properties>
+      </bpmn:extensionElements>
+      <bpmn:incoming>flow_reviewed</bpmn:incoming>
+      <bpmn:outgoing>flow_compliance_checked</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="flow_compliance_checked" sourceRef="compliance_check" targetRef="review_outcome" />
+    """
+
+
+def bundled() -> dict[str, str]:
+    return {f.name: f.data.decode("utf-8") for f in collect_files([BUNDLED_BPMN])}
+
+
+def lower_dual_signature(files: dict[str, str]) -> dict[str, str]:
+    """The decision table sends new loans above CNY 1m (instead of 3m) to the branch committee."""
+    assert DUAL_RULE in files["approval_tier.dmn"]
+    return {**files, "approval_tier.dmn": files["approval_tier.dmn"].replace(
+        DUAL_RULE, DUAL_RULE.replace("3000000", "1000000"))}
+
+
+def lower_policy_ceiling() -> str:
+    doc = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))
+    doc["parameters"]["tier_ceiling_dual_signature"] = 1_000_000
+    doc["version"] = "candidate.dual-1m"
+    return yaml.safe_dump(doc, allow_unicode=True)
+
+
+def add_compliance_check(files: dict[str, str]) -> dict[str, str]:
+    """A new step in review: after the credit review, a compliance check before the review's outcome."""
+    text = files["origination.bpmn"]
+    text = text.replace('<bpmn:sequenceFlow id="flow_reviewed" sourceRef="review" targetRef="review_outcome" />',
+                        '<bpmn:sequenceFlow id="flow_reviewed" sourceRef="review" targetRef="compliance_check" />')
+    text = text.replace('<bpmn:incoming>flow_reviewed</bpmn:incoming>\n      <bpmn:outgoing>flow_return</bpmn:outgoing>',
+                        '<bpmn:incoming>flow_compliance_checked</bpmn:incoming>\n      '
+                        '<bpmn:outgoing>flow_return</bpmn:outgoing>')
+    text = text.replace('<bpmn:userTask id="review" ', NEW_STEP + '<bpmn:userTask id="review" ', 1)
+    text = text.replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>',
+                        '<bpmn:flowNodeRef>review</bpmn:flowNodeRef><bpmn:flowNodeRef>compliance_check</bpmn:flowNodeRef>')
+    return {**files, "origination.bpmn": text}
+
+
+@pytest.fixture
+def loans(engine, driver):
+    """Four loans as recorded: paid out and in post-loan care, approved by dual signature, rejected in review,
+    and one still being investigated."""
+    small = driver.start(amount=500_000)
+    driver.through_approval_dual(small)
+    for step, user in (("prepare_contract", "cm_wang"), ("register_collateral", "coll_hu"),
+                       ("review_disbursement", "disb_xu")):
+        driver.do(small, step, user)
+    driver.do(small, "execute_payment", "acct_ma", payment_amount=500_000)
+    driver.do(small, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
+    middle = driver.start(amount=2_000_000)
+    driver.through_approval_dual(middle)
+    rejected = driver.start(amount=900_000)
+    driver.do(rejected, "investigate", "cm_wang")
+    driver.do(rejected, "review", "rev_chen", decision="reject", opinion="Cash flow does not cover the debt.")
+    early = driver.start(amount=1_200_000)
+    return {"small": small, "middle": middle, "rejected": rejected, "early": early}
+
+
+def test_the_deployed_files_replay_every_loan_exactly_as_it_went(engine, loans):
+    report = engine.replay(bundled())
+    assert (report.total, report.same, report.differing, report.counts) == (4, 4, [], {})
+    assert [(s.template, s.params) for s in report.summary] == [(NONE_DIFFER, {"total": 4})]
+    assert set(report.processes) >= {"origination", "post_loan"}
+
+
+def row_counts(engine) -> dict[str, int]:
+    with engine.db.reading() as session:
+        counts = {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+        counts["audit head"] = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    return counts
+
+
+def test_a_lower_dual_signature_ceiling_sends_the_2m_loan_to_the_committee_and_changes_nothing(engine, loans):
+    before = row_counts(engine)
+    report = engine.replay(lower_dual_signature(bundled()), lower_policy_ceiling())
+    assert row_counts(engine) == before  # not one row written, not one audit event
+    assert (report.total, report.same) == (4, 3)
+    [loan] = report.differing
+    assert loan.loan_ref == loans["middle"] and loan.process_id == "origination" and loan.version == 1
+    kinds = {d.kind: d for d in loan.differences}
+    assert kinds["tier"].params == {"old": "dual_signature", "new": "branch_committee"}
+    assert kinds["path"].params["recorded"] == "审批签字(业务)" and kinds["path"].params["offered"] == "召集贷审会"
+    assert kinds["path"].step == "sign_business"
+    assert report.counts == {"tier": 1, "path": 1}
+    tier = next(s for s in report.summary if s.kind == "tier")
+    assert tier.template % tier.params == "1 of 4 loans would have gone to branch_committee instead of dual_signature."
+    assert tier.template == SENTENCES["tier"][0]
+    assert loan.recorded_steps == ("investigate", "review", "sign_business", "sign_risk")
+    assert loan.replayed_steps == ("investigate", "review")
+
+
+def test_a_new_step_in_review_shows_on_every_loan_that_passed_review(engine, loans):
+    report = engine.replay(add_compliance_check(bundled()))
+    differing = {loan.loan_ref: loan for loan in report.differing}
+    assert set(differing) == {loans["small"], loans["middle"], loans["rejected"]}  # the early one is not there yet
+    for ref in (loans["small"], loans["middle"]):
+        [path] = [d for d in differing[ref].differences if d.kind == "path"]
+        assert path.params["offered"] == "合规复核" and path.params["recorded"] == "审批签字(业务)"
+    [waiting] = differing[loans["rejected"]].differences
+    assert waiting.kind == "path" and waiting.params["offered"] == "合规复核"
+    assert report.counts == {"path": 3}
+
+
+def test_a_candidate_that_would_not_deploy_is_not_replayed(engine, loans):
+    files = bundled()
+    broken = {**files, "origination.bpmn": files["origination.bpmn"].replace(
+        'forms/review.schema.json', 'forms/missing.schema.json', 1)}
+    with pytest.raises(DeploymentRejected):
+        engine.replay(broken)
+
+
+def test_a_step_whose_duty_the_policy_does_not_define_is_one_nobody_could_do(engine, loans):
+    files = bundled()
+    candidate = {**files, "origination.bpmn": files["origination.bpmn"].replace(
+        '<spiffworkflow:property name="duty" value="review" />',
+        '<spiffworkflow:property name="duty" value="review_twice" />', 1)}
+    report = engine.replay(candidate)
+    assert report.counts["unserved"] == 3  # every loan that reached review
+    [unserved] = [s for s in report.summary if s.kind == "unserved"]
+    assert unserved.params == {"step": "审查授信材料", "count": 3, "total": 4}
+    loan = next(d for d in report.differing if d.loan_ref == loans["middle"])
+    [finding] = [d for d in loan.differences if d.kind == "unserved"]
+    assert finding.params["reason"] == "the policy does not define the duty review_twice"
+
+
+def test_the_command_line_prints_the_summary_and_each_differing_loan(engine, loans, database_url, tmp_path):
+    folder = tmp_path / "candidate"
+    (folder / "forms").mkdir(parents=True)
+    for name, text in lower_dual_signature(bundled()).items():
+        (folder / name).write_text(text, "utf-8")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(lower_policy_ceiling(), "utf-8")
+    result = CliRunner().invoke(main, ["--database", database_url, "replay", "--candidate", str(folder),
+                                       "--policy", str(policy)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Replayed 4 loans" in result.output
+    assert "1 of 4 loans would have gone to" in result.output
+    [line] = [line for line in result.output.splitlines() if line.startswith(loans["middle"])]
+    assert "origination" in line
+    limited = CliRunner().invoke(main, ["--database", database_url, "replay", "--candidate", str(folder),
+                                        "--limit", "2"], catch_exceptions=False)
+    assert "Replayed 2 loans" in limited.output
