@@ -9,10 +9,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from policies.model import DutyAct, LoanFacts, Request
+from policies.model import Actor, DutyAct, Grant, LoanFacts, Request
 
-from engine.access import actor_for
-from engine.store.models import User
+from engine.store.models import Leave, User
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,9 @@ class Staff:
         self.session = session
         users = session.scalars(select(User).options(selectinload(User.grants))).all()
         self.users = {u.username: u for u in users}
+        self.leave: dict[int, list[tuple]] = {}
+        for row in session.scalars(select(Leave)):
+            self.leave.setdefault(row.user_id, []).append((row.starts_on, row.ends_on))
         self._actors: dict = {}
 
     def actor(self, username: str, at: datetime, policy):
@@ -38,9 +40,13 @@ class Staff:
         user = self.users.get(username)
         if user is None:
             return None
-        key = (username, policy.local_date(at), id(policy))
-        if key not in self._actors:
-            self._actors[key] = actor_for(self.session, user, at, policy)
+        day = policy.local_date(at)
+        key = (username, day)
+        if key not in self._actors:  # as `access.actor_for`, with the leave read once
+            away = any(start <= day <= end for start, end in self.leave.get(user.id, ()))
+            self._actors[key] = Actor(username=user.username, grants=tuple(
+                Grant(g.role, g.branch, g.limit, g.valid_from, g.valid_to) for g in user.grants),
+                on_leave=away, origination_blocked=user.origination_blocked)
         return self._actors[key]
 
     def covered(self, policy, duty: str, role: str, branch: str | None, amount: Decimal, at: datetime) -> bool:

@@ -6,26 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
-from policies.committee import RECUSE
 from policies.model import DutyAct
 
-from engine.access import loan_facts
 from engine.application import APPLICATION_SCHEMA
 from engine.errors import ScriptFailed
-from engine.forms import form_errors, user_fields
-from engine.replay import checks, outcome
-from engine.replay.checks import Attempt, Finding
+from engine.replay import completion, outcome
+from engine.replay.checks import Finding
 from engine.replay.history import LoanHistory
 from engine.runtime import execution
 from engine.runtime.specs import LoadedProcess
 
-# The duty recorded for a committee member who declares a conflict of interest (as commands/tasks.py records it).
-RECUSAL = "recuse"
 WARNING_MESSAGE = "warning_raised"
 
 
@@ -57,7 +50,7 @@ class LoanState:
     acts: list[DutyAct] = field(default_factory=list)
     runs: dict[int, Run] = field(default_factory=dict)
     thrown: list[tuple[str, dict, dict]] = field(default_factory=list)  # (name, payload, the thrower's data)
-    received: list[tuple[str, dict]] = field(default_factory=list)
+    pending: list[tuple[str, dict]] = field(default_factory=list)  # messages nobody waited for yet
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (raised by, signal)
     payments: dict[int, dict] = field(default_factory=dict)  # instance id -> what the engine derived
     findings: list[tuple[str, str | None, Finding]] = field(default_factory=list)  # (process, step, finding)
@@ -124,9 +117,12 @@ class Player:
         state.payments[event.instance_id] = derived
 
     def _received(self, state: LoanState, event) -> None:
+        """A business event from outside (one kept and delivered later carries no payload: it was replayed)."""
         detail = event.detail or {}
         if "payload" in detail:
-            state.received.append((detail.get("message") or event.step, detail["payload"]))
+            name, payload = detail.get("message") or event.step, detail["payload"] or {}
+            if not self._deliver(state, name, payload):
+                state.pending.append((name, payload))
 
     def _warning(self, state: LoanState, event) -> None:
         state.warnings.append((event.actor, (event.detail or {}).get("signal", "")))
@@ -199,47 +195,40 @@ class Player:
                                       loaded.process_id, None, f"{loaded.process_id}:{run.instance_id}"))
 
     def _step(self, state: LoanState, event) -> None:
+        """Automatic steps: the decisions' answers as recorded, and timers, fired at the moment they fired."""
         run = state.runs.get(event.instance_id)
         if run is None:
             return
         detail = event.detail or {}
         if detail.get("kind") == "decision":
             run.recorded_outputs.update(detail.get("changed") or {})
-        if run.stopped:
-            return
-        log = execution.StepLog()
-        if detail.get("kind") == "timer":
+        if detail.get("kind") == "timer" and not run.stopped:
+            log = execution.StepLog()
             self._guarded(state, run, lambda: execution.run_engine(run.workflow, log))
             self._moved(state, run, log)
-        elif detail.get("kind") == "message":
-            name = self._caught_message(run, event.step)
-            if name is None:
-                return
-            payload = self._message_payload(state, name)
+
+    def _deliver(self, state: LoanState, name: str, payload: dict, exclude: Run | None = None) -> int:
+        """A message to the loan's replayed instances that wait for it (as `commands/flow.deliver`)."""
+        taken = 0
+        for run in sorted(state.runs.values(), key=lambda r: r.instance_id):
+            if run is exclude or run.stopped or name not in execution.waiting_messages(run.workflow):
+                continue
+            log = execution.StepLog()
             self._guarded(state, run, lambda: execution.deliver_message(run.workflow, name, payload, log))
             self._moved(state, run, log)
+            taken += 1
+        return taken
 
-    def _caught_message(self, run: Run, bpmn_id: str) -> str | None:
-        """The message a recorded step caught (not a start event, not a throw), by the deployed version."""
-        for spec in [run.recorded.spec, *run.recorded.subprocess_specs.values()]:
-            for ts in spec.task_specs.values():
-                if getattr(ts, "bpmn_id", None) == bpmn_id and isinstance(ts, CatchingEvent) \
-                        and not isinstance(ts, StartEvent) \
-                        and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition):
-                    return ts.event_definition.name
-        return None
-
-    @staticmethod
-    def _message_payload(state: LoanState, name: str) -> dict:
-        for index, (received, payload) in enumerate(state.received):
-            if received == name:
-                del state.received[index]
-                return payload
-        for index, (thrown, payload, _data) in enumerate(state.thrown):
-            if thrown == name:
-                del state.thrown[index]
-                return payload
-        return {}
+    def _deliver_pending(self, state: LoanState, run: Run) -> None:
+        """A message that came before anyone waited for it goes to the first instance that does."""
+        waiting = execution.waiting_messages(run.workflow)
+        for index, (name, payload) in enumerate(state.pending):
+            if name in waiting:
+                del state.pending[index]
+                log = execution.StepLog()
+                self._guarded(state, run, lambda: execution.deliver_message(run.workflow, name, payload, log))
+                self._moved(state, run, log)
+                return
 
     def _completed(self, state: LoanState, event) -> None:
         run = state.runs.get(event.instance_id)
@@ -256,9 +245,9 @@ class Player:
         meta = run.loaded.user_tasks[task.task_spec.name]
         detail = dict(event.detail or {})
         values = typed(meta.form, detail.get("after") or {})
-        self._check_form(state, run, meta, values, event)
-        self._check_policy(state, run, meta, values, event)
-        self._record_acts(state, run, meta, values, event)
+        completion.check_form(state, run, meta, values)
+        completion.check_policy(self, state, run, meta, event)
+        completion.record_acts(self, state, run, meta, values, event)
         derived = (state.payments.pop(run.instance_id, None) or {}) if meta.payment else {}
         log = execution.StepLog()
         data = {**values, **derived, "completed_by": event.actor}
@@ -281,47 +270,6 @@ class Player:
                 continue
         return ready[0]
 
-    def _check_form(self, state: LoanState, run: Run, meta, values: dict, event) -> None:
-        recorded = run.recorded.user_tasks.get(meta.bpmn_id)
-        if recorded is not None and recorded.form == meta.form:
-            return
-        errors = form_errors(meta.form, {k: v for k, v in values.items() if k != "committee_size"},
-                             fen=not meta.payment)
-        if errors:
-            state.note(run, meta.bpmn_id, Finding(
-                "form", "%(step)s: the form would refuse what was entered (%(fields)s).",
-                {"step": meta.name, "fields": ", ".join(sorted(errors))}))
-
-    def _attempt(self, state: LoanState, run: Run, duty: str, role: str, event, tier) -> Attempt:
-        facts = checks.with_tier(loan_facts(state.history.loan), tier)
-        return Attempt(event.actor, event.on_behalf_of, duty, role, facts, tuple(state.acts), event.occurred_at,
-                       f"{run.process_id}:{run.instance_id}")
-
-    def _check_policy(self, state: LoanState, run: Run, meta, values: dict, event) -> None:
-        loan = state.history.loan
-        amount = loan_facts(loan).exposure
-        role, _branch, _served = checks.route(self.staff, self.policy, meta.duty, meta.role, loan.branch, amount,
-                                              event.occurred_at)
-        attempt = self._attempt(state, run, meta.duty, role, event, state.tier)
-        recorded_duty = (event.detail or {}).get("duty")
-        recorded = self._attempt(state, run, recorded_duty, event.role, event, run.recorded_outputs.get(
-            "approval_tier", state.tier)) if recorded_duty and event.role else None
-        state.note(run, meta.bpmn_id, checks.refusal(self.staff, self.policy, self.current_policy, attempt,
-                                                     recorded, meta.name))
-
-    def _record_acts(self, state: LoanState, run: Run, meta, values: dict, event) -> None:
-        """The duty records the completion leaves (a declared conflict of interest is a recusal, not a vote)."""
-        subject = f"{run.process_id}:{run.instance_id}"
-        duty = RECUSAL if meta.duty in self.policy.committee.vote_duties and values.get("decision") == RECUSE \
-            else meta.duty
-        state.acts.append(DutyAct(event.actor, duty, state.ref, event.occurred_at, run.process_id,
-                                  event.on_behalf_of, subject))
-        assignable = set(self.policy.duties) & set(self.kernel.gate.lane_roles)
-        for name, role in user_fields(meta.form).items():
-            if role in assignable and isinstance(values.get(name), str):
-                state.acts.append(DutyAct(values[name], role, state.ref, event.occurred_at, run.process_id,
-                                          None, subject))
-
     # -- after the workflow moved -----------------------------------------------------------------
     def _guarded(self, state: LoanState, run: Run, action) -> None:
         """Run one engine step; a candidate script that fails stops this instance's replay, as a finding."""
@@ -339,9 +287,14 @@ class Player:
                 run.outputs.update(step.get("changed") or {})
                 if "approval_tier" in (step.get("changed") or {}):
                     state.tier = step["changed"]["approval_tier"]
-        for event in log.thrown:
+        last = run.workflow.last_task
+        for event in log.thrown:  # as `commands/flow.route_message`: starters, waiting instances, else kept
+            name = event.event_definition.name
             payload = event.payload if isinstance(event.payload, dict) else {}
-            last = run.workflow.last_task
-            state.thrown.append((event.event_definition.name, payload, dict(last.data) if last is not None else {}))
+            state.thrown.append((name, payload, dict(last.data) if last is not None else {}))
+            if not self._deliver(state, name, payload, exclude=run) and name not in self.candidate.starters:
+                state.pending.append((name, payload))
         if not run.stopped:
             outcome.opened(self, state, run)
+            if state.pending and execution.waiting_messages(run.workflow):
+                self._deliver_pending(state, run)
