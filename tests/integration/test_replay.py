@@ -91,6 +91,67 @@ def test_the_deployed_files_replay_every_loan_exactly_as_it_went(engine, loans):
     assert set(report.processes) >= {"origination", "post_loan"}
 
 
+def test_committees_loops_timers_warnings_and_messages_replay_exactly_as_they_went(engine, driver, clock):
+    """The faithfulness that every other answer rests on, over the richest histories the processes make."""
+    committee = driver.start(amount=8_000_000, new_relationship=True, rating="average")
+    driver.do(committee, "investigate", "cm_wang")
+    driver.do(committee, "assist_investigation", "cm_li")
+    driver.do(committee, "review", "rev_chen", decision="return_for_supplement", opinion="Add statements.")
+    driver.do(committee, "investigate", "cm_wang")
+    driver.do(committee, "assist_investigation", "cm_li")
+    driver.do(committee, "review", "rev_chen")
+    members = ["member1", "member2", "member3", "member4", "member5", "chair_huang"]
+    driver.do(committee, "convene_committee", "chair_huang", committee_members=members, meeting_date="2026-11-10")
+    for member in members:
+        driver.do(committee, "committee_vote", member)
+    clock.advance(hours=25)  # the chair lets the veto window pass
+    engine.tick()
+    driver.through_disbursement(committee, payment="execute_entrusted_payment")
+    warned, reclassified, repaid = (driver.start() for _ in range(3))
+    for ref in (warned, reclassified, repaid):
+        driver.through_approval_dual(ref)
+        driver.through_disbursement(ref)
+    engine.send_message(repaid, "loan_repaid", {"repaid_on": "2026-11-20"})  # kept until post-loan waits for it
+    for ref in (warned, reclassified, repaid):
+        driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
+    engine.grant_role("cro_gao", "risk_manager", "BJ01", limit=1_000_000)
+    engine.raise_warning("cro_gao", warned, "Main customer of the borrower filed for bankruptcy.")
+    driver.do(warned, "register_warning", "cro_gao", registered_level="level_1", notes="Registered.")
+    engine.add_user("cro_fang", None, "方风险管理")
+    engine.grant_role("cro_fang", "credit_risk_officer", "BJ01")
+    driver.do(warned, "decide_warning", "cro_fang", warning_decision="dismiss", measures=[], decision_reason="None.")
+    clock.advance(days=16)
+    engine.tick()
+    for ref in (reclassified, repaid):
+        driver.do(ref, "lead_inspection", "plm_guo")
+        driver.do(ref, "assist_inspection", "cm_wang")
+    driver.do(repaid, "review_inspection_report", "plh_luo")
+    driver.do(repaid, "archive_file", "plm_guo")
+    driver.do(reclassified, "review_inspection_report", "plh_luo", disposition="reclassify",
+              classification="substandard", remarks="Repayments 100 days late.")
+    approve = driver.item(reclassified, "approve_classification")
+    engine.complete("cro_gao", approve.id, {"approval": "approve", "classification": "substandard",
+                                            "approval_reason": "Agreed."})
+    assert engine.loan(repaid).status == "closed" and engine.loan(reclassified).classification == "substandard"
+    report = engine.replay(bundled())
+    assert (report.total, report.same, report.differing) == (4, 4, [])
+
+
+def test_a_new_pair_rule_shows_who_would_have_been_refused(engine, loans):
+    doc = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))
+    doc["incompatible"].append({"id": "SOD-99", "name": {"zh": "调查与业务签字分离", "en": "investigation and business "
+                                "signature separated"}, "source": "REG", "a": ["investigate"], "b": ["sign_business"],
+                                "scope": "loan"})
+    doc["version"] = "candidate.sod-99"
+    report = engine.replay(bundled(), yaml.safe_dump(doc, allow_unicode=True))
+    assert {loan.loan_ref for loan in report.differing} == {loans["small"], loans["middle"]}
+    assert report.counts == {"refused": 2}
+    [sentence] = report.summary
+    assert sentence.template % sentence.params == "2 of 4 loans would have met a refusal under SOD-99."
+    [refused] = report.differing[0].differences
+    assert refused.params["actor"] == "cm_wang" and refused.step == "sign_business"
+
+
 def row_counts(engine) -> dict[str, int]:
     with engine.db.reading() as session:
         counts = {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
