@@ -2,6 +2,8 @@
 it would be refused. A finding counts only when the deployed files under the current policy do not share it."""
 from __future__ import annotations
 
+from policies.model import N_
+
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -109,7 +111,7 @@ def unserved(staff: Staff, candidate_policy, current_policy, step_name: str, met
                                                      branch, amount, at) is not None:
         return None  # not the candidate's doing: today's user base or policy already has it
     reason, params = problem
-    return Finding("unserved", "%(step)s: nobody could do it (%(reason)s).",
+    return Finding("unserved", N_("%(step)s: nobody could do it (%(reason)s)."),
                    {"step": step_name, "role": meta.role, "duty": meta.duty, "reason": reason % params if params
                     else reason, "reason_template": reason, "reason_params": params})
 
@@ -162,7 +164,7 @@ def refusal(staff: Staff, candidate_policy, current_policy, attempt: Attempt, re
         before = _request(staff, current_policy, recorded)
         if before is not None and _allowed(current_policy, before) is False:
             return None
-    return Finding("refused", "%(step)s: %(actor)s would be refused under %(rule)s: %(reason)s",
+    return Finding("refused", N_("%(step)s: %(actor)s would be refused under %(rule)s: %(reason)s"),
                    {"step": step_name, "actor": attempt.username, "rule": decision.rule or "",
                     "reason": decision.message, "reason_template": decision.message_template,
                     "reason_params": {k: str(v) for k, v in decision.params.items()}})

@@ -1,6 +1,8 @@
 """What one recorded completion meets in the candidate: its form, its policy, and the duty records it leaves."""
 from __future__ import annotations
 
+from policies.model import N_
+
 from policies.committee import RECUSE
 from policies.model import DutyAct
 
@@ -23,7 +25,7 @@ def check_form(state, run, meta, values: dict) -> None:
                          fen=not meta.payment)
     if errors:
         state.note(run, meta.bpmn_id, Finding(
-            "form", "%(step)s: the form would refuse what was entered (%(fields)s).",
+            "form", N_("%(step)s: the form would refuse what was entered (%(fields)s)."),
             {"step": meta.name, "fields": ", ".join(sorted(errors))}))
 
 

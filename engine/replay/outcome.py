@@ -2,6 +2,8 @@
 the decision tables' answers, and where each ends or waits."""
 from __future__ import annotations
 
+from policies.model import N_
+
 from engine.access import loan_facts
 from engine.replay import checks
 from engine.replay.checks import Finding
@@ -60,17 +62,17 @@ def diverged(player, state, run, event) -> None:
     ready = _ready(run)
     params = {"after": _last_step(run), "recorded": event.step_name or event.step}
     if ready:
-        finding = Finding("path", "%(recorded)s was done where the candidate would ask for %(offered)s.",
-                          {**params, "offered": _names(run, ready), "offered_ids": [t.task_spec.bpmn_id for t in ready]})
+        finding = Finding("path", N_("%(recorded)s was done where the candidate would ask for %(offered)s."),
+                          {**params, "offered": _names(run, ready)})
     elif run.workflow.completed:
         end = execution.end_event_reached(run.workflow)
-        finding = Finding("outcome", "Would have ended at %(new)s before %(recorded)s.",
+        finding = Finding("outcome", N_("Would have ended at %(new)s before %(recorded)s."),
                           {**params, "new": element_name(run.loaded, end), "old": ""})
     elif _waiting(run):
-        finding = Finding("path", "%(recorded)s was done where the candidate would wait for a timer or message.",
+        finding = Finding("path", N_("%(recorded)s was done where the candidate would wait for a timer or message."),
                           {**params, "offered": ""})
     else:
-        finding = Finding("stall", "Would stall before %(recorded)s: nothing to do and no end reached.", params)
+        finding = Finding("stall", N_("Would stall before %(recorded)s: nothing to do and no end reached."), params)
     state.note(run, event.step, finding)
 
 
@@ -81,13 +83,13 @@ def _outputs(state, run) -> None:
             continue
         kind = OUTPUT_KINDS.get(key, "decision")
         if kind == "tier":
-            finding = Finding(kind, "Approval tier %(new)s instead of %(old)s.", {"old": old, "new": new})
+            finding = Finding(kind, N_("Approval tier %(new)s instead of %(old)s."), {"old": old, "new": new})
         elif kind == "payment":
-            finding = Finding(kind, "Entrusted payment instead of payment to the borrower." if new else
-                              "Payment to the borrower instead of entrusted payment.",
+            finding = Finding(kind, N_("Entrusted payment instead of payment to the borrower.") if new else
+                              N_("Payment to the borrower instead of entrusted payment."),
                               {"old": "entrusted" if old else "direct", "new": "entrusted" if new else "direct"})
         else:
-            finding = Finding(kind, "%(field)s would be %(new)s instead of %(old)s.",
+            finding = Finding(kind, N_("%(field)s would be %(new)s instead of %(old)s."),
                               {"field": key, "old": str(old), "new": str(new)})
         state.note(run, None, finding)
 
@@ -101,20 +103,20 @@ def compare(player, state, run) -> None:
     old_end = element_name(run.recorded, run.recorded_end) if run.recorded_end else None
     if end is not None:
         if run.recorded_end is None:
-            state.note(run, end, Finding("outcome", "Would have ended at %(new)s; it is still running.",
+            state.note(run, end, Finding("outcome", N_("Would have ended at %(new)s; it is still running."),
                                          {"new": element_name(run.loaded, end), "old": ""}))
         elif end != run.recorded_end:
-            state.note(run, end, Finding("outcome", "Would have ended at %(new)s instead of %(old)s.",
+            state.note(run, end, Finding("outcome", N_("Would have ended at %(new)s instead of %(old)s."),
                                          {"new": element_name(run.loaded, end), "old": old_end}))
         return
     ready = _ready(run)
     if run.recorded_end is not None:
         if ready:
             state.note(run, ready[0].task_spec.bpmn_id, Finding(
-                "path", "Would still wait for %(offered)s where it ended at %(old)s.",
-                {"offered": _names(run, ready), "old": old_end}))
+                "path", N_("Would still wait for %(offered)s where it ended at %(recorded)s."),
+                {"offered": _names(run, ready), "recorded": old_end}))
         elif not _waiting(run):
-            state.note(run, None, Finding("stall", "Would stall after %(after)s: nothing to do and no end reached.",
+            state.note(run, None, Finding("stall", N_("Would stall after %(after)s: nothing to do and no end reached."),
                                           {"after": _last_step(run)}))
         return
     waits = {t.task_spec.bpmn_id for t in ready}
@@ -122,8 +124,8 @@ def compare(player, state, run) -> None:
     if waits != recorded and (waits or recorded):
         names = ", ".join(element_name(run.recorded, s) for s in sorted(recorded))
         state.note(run, next(iter(sorted(waits)), None), Finding(
-            "path", "Would wait for %(offered)s where it waits for %(recorded)s.",
+            "path", N_("Would wait for %(offered)s where it waits for %(recorded)s."),
             {"offered": _names(run, ready) or "-", "recorded": names or "-"}))
     elif not ready and not _waiting(run):
-        state.note(run, None, Finding("stall", "Would stall after %(after)s: nothing to do and no end reached.",
+        state.note(run, None, Finding("stall", N_("Would stall after %(after)s: nothing to do and no end reached."),
                                       {"after": _last_step(run)}))

@@ -3,6 +3,8 @@ started with, each recorded completion fed in order by the same person with the 
 message at the moment it came; what the candidate would do otherwise is written down as a finding."""
 from __future__ import annotations
 
+from policies.model import N_
+
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -277,7 +279,7 @@ class Player:
             action()
         except ScriptFailed as err:
             run.stopped = True
-            state.note(run, err.step_id, Finding("error", "%(step)s would fail: %(error)s",
+            state.note(run, err.step_id, Finding("error", N_("%(step)s would fail: %(error)s"),
                                                  {"step": err.params.get("step", "?"),
                                                   "error": err.params.get("error", str(err))}))
 

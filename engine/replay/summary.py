@@ -2,27 +2,32 @@
 them up ("3 of 1,204 loans would have gone to branch_committee instead of dual_signature")."""
 from __future__ import annotations
 
+from policies.model import N_
+
 from collections import Counter, defaultdict
 
 from engine.views import REPLAY_KINDS, LoanReplay, ReplayDifference, ReplayReport, ReplaySentence
 
 # Per kind: the sentence, and the params of a finding that tell its groups apart.
 SENTENCES = {
-    "tier": ("%(count)s of %(total)s loans would have gone to %(new)s instead of %(old)s.", ("old", "new")),
-    "payment": ("%(count)s of %(total)s loans would have been paid by entrusted payment instead of to the borrower.",
+    "tier": (N_("%(count)s of %(total)s loans would have gone to %(new)s instead of %(old)s."), ("old", "new")),
+    "payment": (N_("%(count)s of %(total)s loans would have been paid by entrusted payment instead of to the "
+                   "borrower."),
                 ("old", "new")),
-    "decision": ("%(count)s of %(total)s loans would have had another %(field)s.", ("field",)),
-    "outcome": ("%(count)s of %(total)s loans would have ended differently.", ()),
-    "path": ("%(count)s of %(total)s loans would have been asked for %(offered)s where they went on to %(recorded)s.",
+    "decision": (N_("%(count)s of %(total)s loans would have had another %(field)s."), ("field",)),
+    "outcome": (N_("%(count)s of %(total)s loans would have ended differently."), ()),
+    "path": (N_("%(count)s of %(total)s loans would have been asked for %(offered)s where they went on to "
+                "%(recorded)s."),
              ("recorded", "offered")),
-    "stall": ("%(count)s of %(total)s loans would have stalled.", ()),
-    "unserved": ("%(count)s of %(total)s loans would have waited for %(step)s, which nobody could do.", ("step",)),
-    "refused": ("%(count)s of %(total)s loans would have met a refusal under %(rule)s.", ("rule",)),
-    "form": ("%(count)s of %(total)s loans: the form of %(step)s would refuse what was entered.", ("step",)),
-    "error": ("%(count)s of %(total)s loans would have failed at %(step)s.", ("step",)),
+    "stall": (N_("%(count)s of %(total)s loans would have stalled."), ()),
+    "unserved": (N_("%(count)s of %(total)s loans would have waited for %(step)s, which nobody could do."), ("step",)),
+    "refused": (N_("%(count)s of %(total)s loans would have met a refusal under %(rule)s."), ("rule",)),
+    "form": (N_("%(count)s of %(total)s loans: the form of %(step)s would refuse what was entered."), ("step",)),
+    "error": (N_("%(count)s of %(total)s loans would have failed at %(step)s."), ("step",)),
 }
-PAID_DIRECTLY = "%(count)s of %(total)s loans would have been paid to the borrower instead of by entrusted payment."
-NONE_DIFFER = "None of the %(total)s loans would have gone differently."
+PAID_DIRECTLY = N_("%(count)s of %(total)s loans would have been paid to the borrower instead of by entrusted "
+                   "payment.")
+NONE_DIFFER = N_("None of the %(total)s loans would have gone differently.")
 
 
 def loan_replay(state) -> LoanReplay | None:

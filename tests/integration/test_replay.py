@@ -55,12 +55,11 @@ def add_compliance_check(files: dict[str, str]) -> dict[str, str]:
     text = files["origination.bpmn"]
     text = text.replace('<bpmn:sequenceFlow id="flow_reviewed" sourceRef="review" targetRef="review_outcome" />',
                         '<bpmn:sequenceFlow id="flow_reviewed" sourceRef="review" targetRef="compliance_check" />')
-    text = text.replace('<bpmn:incoming>flow_reviewed</bpmn:incoming>\n      <bpmn:outgoing>flow_return</bpmn:outgoing>',
-                        '<bpmn:incoming>flow_compliance_checked</bpmn:incoming>\n      '
-                        '<bpmn:outgoing>flow_return</bpmn:outgoing>')
+    gateway_in = '<bpmn:incoming>flow_reviewed</bpmn:incoming>\n      <bpmn:outgoing>flow_return</bpmn:outgoing>'
+    text = text.replace(gateway_in, gateway_in.replace("flow_reviewed", "flow_compliance_checked"))
     text = text.replace('<bpmn:userTask id="review" ', NEW_STEP + '<bpmn:userTask id="review" ', 1)
-    text = text.replace('<bpmn:flowNodeRef>review</bpmn:flowNodeRef>',
-                        '<bpmn:flowNodeRef>review</bpmn:flowNodeRef><bpmn:flowNodeRef>compliance_check</bpmn:flowNodeRef>')
+    lane = '<bpmn:flowNodeRef>review</bpmn:flowNodeRef>'
+    text = text.replace(lane, lane + '<bpmn:flowNodeRef>compliance_check</bpmn:flowNodeRef>')
     return {**files, "origination.bpmn": text}
 
 
