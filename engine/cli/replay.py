@@ -18,9 +18,11 @@ PROGRESS_FROM = 200  # loans: below this the replay is quick enough to need no p
 
 
 def render(kind: str, template: str, params: dict) -> str:
-    """A replay sentence in the reader's language (tier names too)."""
+    """A replay sentence in the reader's language (tier names and the policy's reasons too)."""
     values = {k: (_(v) if kind == "tier" and k in TRANSLATED_PARAMS and isinstance(v, str) else v)
               for k, v in params.items()}
+    if params.get("reason_template"):
+        values["reason"] = _(params["reason_template"], **(params.get("reason_params") or {}))
     return _(template, **values) if values else _(template)
 
 
@@ -56,7 +58,7 @@ def replay(ctx, candidate, policy_file, limit):
     for sentence in report.summary:
         click.echo(render(sentence.kind, sentence.template, sentence.params))
     for loan in report.differing:
-        texts = "; ".join(render(d.kind, d.template, d.params) for d in loan.differences)
+        texts = " ".join(render(d.kind, d.template, d.params) for d in loan.differences)
         click.echo(_("%(loan)s (%(process)s version %(version)s): %(differences)s", loan=loan.loan_ref,
                      process=loan.process_id, version=loan.version, differences=texts))
 

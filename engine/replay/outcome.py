@@ -83,7 +83,7 @@ def _outputs(state, run) -> None:
             continue
         kind = OUTPUT_KINDS.get(key, "decision")
         if kind == "tier":
-            finding = Finding(kind, N_("Approval tier %(new)s instead of %(old)s."), {"old": old, "new": new})
+            finding = Finding(kind, N_("Approval by %(new)s instead of %(old)s."), {"old": old, "new": new})
         elif kind == "payment":
             finding = Finding(kind, N_("Entrusted payment instead of payment to the borrower.") if new else
                               N_("Payment to the borrower instead of entrusted payment."),
