@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine.store.models import AuditEvent, Loan, ProcessInstance, WorkItem
 
@@ -15,6 +15,10 @@ from engine.store.models import AuditEvent, Loan, ProcessInstance, WorkItem
 REPLAYED_ACTIONS = ("loan_created", "instance_started", "task_completed", "step_completed", "instance_completed",
                     "payment_made", "message_received", "warning_raised")
 CHUNK = 200
+# Columns read from each event (plain rows, not ORM objects: a long replay keeps nothing in the session).
+EVENT_COLUMNS = (AuditEvent.id, AuditEvent.action, AuditEvent.occurred_at, AuditEvent.loan_ref,
+                 AuditEvent.instance_id, AuditEvent.process_id, AuditEvent.step, AuditEvent.step_name,
+                 AuditEvent.actor, AuditEvent.role, AuditEvent.on_behalf_of, AuditEvent.detail)
 
 
 @dataclass
@@ -22,7 +26,7 @@ class LoanHistory:
     """One loan as recorded: the row, its events in the order they happened, its instances and their open steps."""
 
     loan: Loan
-    events: list[AuditEvent] = field(default_factory=list)
+    events: list = field(default_factory=list)  # rows with the EVENT_COLUMNS, in the order they happened
     instances: dict[int, ProcessInstance] = field(default_factory=dict)
     open_steps: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
 
@@ -41,11 +45,12 @@ def histories(session: Session, loans: list[Loan]):
         chunk = loans[start:start + CHUNK]
         by_ref = {loan.reference: LoanHistory(loan) for loan in chunk}
         by_id = {loan.id: by_ref[loan.reference] for loan in chunk}
-        for event in session.scalars(select(AuditEvent).where(
+        for event in session.execute(select(*EVENT_COLUMNS).where(
                 AuditEvent.loan_ref.in_(list(by_ref)), AuditEvent.action.in_(REPLAYED_ACTIONS))
                 .order_by(AuditEvent.id)):
             by_ref[event.loan_ref].events.append(event)
-        for instance in session.scalars(select(ProcessInstance).where(ProcessInstance.loan_id.in_(list(by_id)))):
+        for instance in session.scalars(select(ProcessInstance).options(defer(ProcessInstance.state))
+                                        .where(ProcessInstance.loan_id.in_(list(by_id)))):
             by_id[instance.loan_id].instances[instance.id] = instance
         for instance_id, loan_id, bpmn_id in session.execute(select(
                 WorkItem.instance_id, WorkItem.loan_id, WorkItem.bpmn_id).where(WorkItem.loan_id.in_(list(by_id)))):

@@ -189,6 +189,19 @@ def test_a_new_step_in_review_shows_on_every_loan_that_passed_review(engine, loa
     assert report.counts == {"path": 3}
 
 
+def test_a_script_that_would_fail_is_reported_where_it_fails(engine, loans):
+    files = bundled()
+    script = 'review_result = {"reviewer": completed_by, "decision": decision, "opinion": opinion}'
+    assert script in files["origination.bpmn"]
+    report = engine.replay({**files, "origination.bpmn": files["origination.bpmn"].replace(
+        script, "review_result = len(opinion) / (len(opinion) - len(opinion))")})
+    assert report.counts == {"error": 3}  # every loan that completed review; the early one never got there
+    [sentence] = report.summary
+    assert sentence.params == {"step": "审查授信材料", "count": 3, "total": 4}
+    [failed] = report.differing[0].differences
+    assert "division by zero" in failed.params["error"] and failed.step == "review"
+
+
 def test_a_candidate_that_would_not_deploy_is_not_replayed(engine, loans):
     files = bundled()
     broken = {**files, "origination.bpmn": files["origination.bpmn"].replace(
