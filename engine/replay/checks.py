@@ -51,6 +51,14 @@ class Staff:
                 on_leave=away, origination_blocked=user.origination_blocked)
         return self._actors[key]
 
+    def reachable(self, username: str, at: datetime, policy) -> bool:
+        """An assignee who can take the task: active and not on leave that day (a stand-in is not looked up)."""
+        user = self.users.get(username)
+        if user is None or not user.active:
+            return False
+        day = policy.local_date(at)
+        return not any(start <= day <= end for start, end in self.leave.get(user.id, ()))
+
     def covered(self, policy, duty: str, role: str, branch: str | None, amount: Decimal, at: datetime) -> bool:
         """Someone active holds `role` at `branch` (or unscoped) on that day, with a limit covering `amount` where
         the policy requires one (as `commands/authority.covered` asks the database)."""

@@ -1,6 +1,8 @@
 """What one recorded completion meets in the candidate: its form, its policy, and the duty records it leaves."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from policies.model import N_
 
 from policies.committee import RECUSE
@@ -12,6 +14,8 @@ from engine.replay import checks
 from engine.replay.checks import Attempt, Finding
 from engine.replay.outcome import meta_of
 
+# The engine's refusal of someone a task is not assigned to (access.Gate.decide).
+ASSIGNED = N_("This task is assigned to %(user)s.")
 # The duty recorded for a committee member who declares a conflict of interest (as commands/tasks.py records it).
 RECUSAL = "recuse"
 
@@ -29,8 +33,29 @@ def check_form(state, run, meta, values: dict) -> None:
             {"step": meta.name, "fields": ", ".join(sorted(errors))}))
 
 
-def _attempt(state, run, duty: str, role: str, event, tier) -> Attempt:
+def check_assignee(player, state, run, task, meta, event) -> None:
+    """A candidate assignee expression naming someone else than who did the step (and than whom it named then):
+    the engine would have refused them ("This task is assigned to ...")."""
+    if not meta.assignee:
+        return
+    try:
+        named = player.kernel.script_engine.evaluate(task, meta.assignee)
+    except Exception:  # noqa: BLE001 - an assignee that cannot be evaluated assigns nobody (and fails elsewhere)
+        return
+    named = str(named) if named else None
+    assigned_then = state.assigned.get((run.instance_id, (event.detail or {}).get("task_id")))
+    if named in (None, event.actor, event.on_behalf_of, assigned_then) \
+            or not player.staff.reachable(named, event.occurred_at, player.policy):
+        return
+    state.note(run, meta.bpmn_id, Finding("refused", N_("%(step)s: %(actor)s would be refused: %(reason)s"), {
+        "step": meta.name, "actor": event.actor, "rule": "", "reason": ASSIGNED % {"user": named},
+        "reason_template": ASSIGNED, "reason_params": {"user": named}}))
+
+
+def _attempt(state, run, duty: str, role: str, event, tier, branch: str | None = None) -> Attempt:
     facts = checks.with_tier(loan_facts(state.history.loan), tier)
+    if branch and branch != facts.branch:
+        facts = replace(facts, branch=branch)
     return Attempt(event.actor, event.on_behalf_of, duty, role, facts, tuple(state.acts), event.occurred_at,
                    f"{run.process_id}:{run.instance_id}")
 
@@ -39,9 +64,9 @@ def check_policy(player, state, run, meta, event) -> None:
     """The candidate policy on the person who did the step, with the duty acts replayed so far."""
     loan = state.history.loan
     amount = loan_facts(loan).exposure
-    role, _branch, _served = checks.route(player.staff, player.policy, meta.duty, meta.role, loan.branch, amount,
-                                          event.occurred_at)
-    attempt = _attempt(state, run, meta.duty, role, event, state.tier)
+    role, branch, _served = checks.route(player.staff, player.policy, meta.duty, meta.role, loan.branch, amount,
+                                         event.occurred_at)
+    attempt = _attempt(state, run, meta.duty, role, event, state.tier, branch)
     recorded_duty = (event.detail or {}).get("duty")
     recorded = _attempt(state, run, recorded_duty, event.role, event, run.recorded_outputs.get(
         "approval_tier", state.tier)) if recorded_duty and event.role else None

@@ -11,6 +11,7 @@ from engine.runtime import execution
 
 # Decision outputs with a kind of their own (the rest are reported as `decision`).
 OUTPUT_KINDS = {"approval_tier": "tier", "entrusted_payment": "payment"}
+NO_USER_TASK = N_("it is not a user task with a lane, a duty and a form")
 
 
 def element_name(loaded, bpmn_id: str | None) -> str:
@@ -31,7 +32,7 @@ def _ready(run) -> list:
 
 
 def _names(run, tasks) -> str:
-    return ", ".join(dict.fromkeys(run.loaded.user_tasks[t.task_spec.name].name for t in tasks))
+    return ", ".join(dict.fromkeys(t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in tasks))
 
 
 def _waiting(run) -> bool:
@@ -49,7 +50,13 @@ def opened(player, state, run) -> None:
         if task.id in run.opened:
             continue
         run.opened.add(task.id)
-        meta = run.loaded.user_tasks[task.task_spec.name]
+        meta = run.loaded.user_tasks.get(task.task_spec.name)
+        if meta is None:  # a plain or manual task: the engine offers it to nobody
+            state.note(run, task.task_spec.bpmn_id, Finding(
+                "unserved", N_("%(step)s: nobody could do it (%(reason)s)."),
+                {"step": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "role": task.task_spec.lane, "duty": "",
+                 "reason": NO_USER_TASK, "reason_template": NO_USER_TASK, "reason_params": {}}))
+            continue
         finding = checks.unserved(player.staff, player.policy, player.current_policy, meta.name, meta,
                                   meta_of(run.recorded, meta.bpmn_id), loan.branch, loan_facts(loan).exposure,
                                   player.clock.now())
@@ -61,7 +68,9 @@ def diverged(player, state, run, event) -> None:
     run.stopped = True
     ready = _ready(run)
     params = {"after": _last_step(run), "recorded": event.step_name or event.step}
-    if ready:
+    if any(t.task_spec.bpmn_id == event.step for t in ready):  # there, but no user task: nobody will ever do it
+        finding = Finding("stall", N_("Would stall at %(recorded)s: nobody could do it."), params)
+    elif ready:
         finding = Finding("path", N_("%(recorded)s was done where the candidate would ask for %(offered)s."),
                           {**params, "offered": _names(run, ready)})
     elif run.workflow.completed:

@@ -6,22 +6,19 @@ from __future__ import annotations
 from policies.model import N_
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from policies.model import DutyAct
 
-from engine.application import APPLICATION_SCHEMA
 from engine.errors import ScriptFailed
-from engine.replay import completion, outcome
+from engine.replay import completion, outcome, starts
 from engine.replay.checks import Finding
 from engine.replay.history import LoanHistory
 from engine.runtime import execution
 from engine.runtime.specs import LoadedProcess
 
-WARNING_MESSAGE = "warning_raised"
 
 
 @dataclass
@@ -55,6 +52,7 @@ class LoanState:
     pending: list[tuple[str, dict]] = field(default_factory=list)  # messages nobody waited for yet
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (raised by, signal)
     payments: dict[int, dict] = field(default_factory=dict)  # instance id -> what the engine derived
+    assigned: dict[tuple, str | None] = field(default_factory=dict)  # (instance id, task id) -> assigned to then
     findings: list[tuple[str, str | None, Finding]] = field(default_factory=list)  # (process, step, finding)
 
     @property
@@ -64,19 +62,6 @@ class LoanState:
     def note(self, run: Run | None, step: str | None, finding: Finding | None) -> None:
         if finding is not None:
             self.findings.append((run.process_id if run else "", step, finding))
-
-
-def typed(schema: dict, values: dict) -> dict:
-    """Recorded values back in the types the engine handed the workflow (numbers as Decimal)."""
-    out = dict(values or {})
-    for name, prop in (schema.get("properties") or {}).items():
-        if prop.get("type") == "number" and isinstance(out.get(name), (str, int, float)) \
-                and not isinstance(out[name], bool):
-            try:
-                out[name] = Decimal(str(out[name]))
-            except InvalidOperation:
-                pass
-    return out
 
 
 class Player:
@@ -97,7 +82,8 @@ class Player:
         handlers = {"loan_created": self._created, "instance_started": self._started,
                     "task_completed": self._completed, "step_completed": self._step,
                     "instance_completed": self._ended, "payment_made": self._paid,
-                    "message_received": self._received, "warning_raised": self._warning}
+                    "message_received": self._received, "warning_raised": self._warning,
+                    "task_started": self._offered}
         for event in history.events:
             self.clock.set(event.occurred_at)
             handlers[event.action](state, event)
@@ -108,6 +94,10 @@ class Player:
     # -- events -------------------------------------------------------------------------------
     def _created(self, state: LoanState, event) -> None:
         state.acts.append(DutyAct(event.actor, "originate", state.ref, event.occurred_at, "origination"))
+
+    def _offered(self, state: LoanState, event) -> None:
+        detail = event.detail or {}
+        state.assigned[(event.instance_id, detail.get("task_id"))] = detail.get("assigned_to")
 
     def _paid(self, state: LoanState, event) -> None:
         detail = dict(event.detail or {})
@@ -140,7 +130,7 @@ class Player:
         if instance is None or loaded is None:
             return
         message = (event.detail or {}).get("message")
-        start = self._start_data(state, message, loaded)
+        start = starts.start_data(state, message, loaded)
         if start is None:
             return  # started by a message the candidate never threw: that difference is already noted
         data, payload = start
@@ -154,47 +144,13 @@ class Player:
         log = execution.StepLog()
         self._guarded(state, run, lambda: self._start_engine(workflow, message, payload, log))
         if loaded.start_duty and loaded.start_initiator and not run.stopped:
-            self._initiator(state, run, loaded)
+            starts.record_initiator(self, state, run, loaded)
         self._moved(state, run, log)
 
     def _start_engine(self, workflow, message, payload, log) -> None:
         execution.run_engine(workflow, log)
         if message is not None:
             execution.deliver_message(workflow, message, payload, log)
-
-    def _start_data(self, state: LoanState, message: str | None, loaded: LoadedProcess):
-        loan = state.history.loan
-        if message is None:
-            values = typed(APPLICATION_SCHEMA, loan.application or {})
-            for name in ("group_exposure", "declared_group_exposure"):
-                if values.get(name) is not None:
-                    values[name] = Decimal(str(values[name]))
-            return {**values, "loan_id": loan.reference, "originator": loan.originator}, None
-        if loaded.start_message != message:
-            return None
-        if message == WARNING_MESSAGE and state.warnings:
-            raised_by, signal = state.warnings.pop(0)
-            payload = {"signal": signal, "raised_by": raised_by, "loan_id": loan.reference,
-                       "loan_type": loan.loan_type, "current_classification": state.classification}
-            return {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator,
-                    **payload}, payload
-        for index, (name, payload, data) in enumerate(state.thrown):
-            if name == message:
-                del state.thrown[index]
-                return {**data, **payload}, payload
-        return None
-
-    def _initiator(self, state: LoanState, run: Run, loaded: LoadedProcess) -> None:
-        start = next((t for t in run.workflow.get_tasks() if isinstance(t.task_spec, StartEvent)
-                      and t.workflow is run.workflow), None)
-        try:
-            username = self.kernel.script_engine.environment.evaluate(loaded.start_initiator, dict(start.data)) \
-                if start else None
-        except Exception:  # noqa: BLE001 - a broken expression shows as a failing start elsewhere
-            username = None
-        if username:
-            state.acts.append(DutyAct(str(username), loaded.start_duty, state.ref, self.clock.now(),
-                                      loaded.process_id, None, f"{loaded.process_id}:{run.instance_id}"))
 
     def _step(self, state: LoanState, event) -> None:
         """Automatic steps: the decisions' answers as recorded, and timers, fired at the moment they fired."""
@@ -239,15 +195,17 @@ class Player:
         run.recorded_steps.append(event.step)
         if run.stopped:
             return
-        ready = [t for t in execution.ready_user_tasks(run.workflow) if t.task_spec.bpmn_id == event.step]
+        ready = [t for t in execution.ready_user_tasks(run.workflow)
+                 if t.task_spec.bpmn_id == event.step and t.task_spec.name in run.loaded.user_tasks]
         if not ready:
             outcome.diverged(self, state, run, event)
             return
         task = self._choose(run, ready, event.actor)
         meta = run.loaded.user_tasks[task.task_spec.name]
         detail = dict(event.detail or {})
-        values = typed(meta.form, detail.get("after") or {})
+        values = starts.typed(meta.form, detail.get("after") or {})
         completion.check_form(state, run, meta, values)
+        completion.check_assignee(self, state, run, task, meta, event)
         completion.check_policy(self, state, run, meta, event)
         completion.record_acts(self, state, run, meta, values, event)
         derived = (state.payments.pop(run.instance_id, None) or {}) if meta.payment else {}
@@ -282,6 +240,11 @@ class Player:
             state.note(run, err.step_id, Finding("error", N_("%(step)s would fail: %(error)s"),
                                                  {"step": err.params.get("step", "?"),
                                                   "error": err.params.get("error", str(err))}))
+        except Exception as err:  # noqa: BLE001 - whatever the candidate does, one loan never stops the replay
+            run.stopped = True
+            state.note(run, None, Finding("error", N_("%(step)s would fail: %(error)s"),
+                                          {"step": run.replayed_steps[-1] if run.replayed_steps else "?",
+                                           "error": f"{type(err).__name__}: {err}"}))
 
     def _moved(self, state: LoanState, run: Run, log: execution.StepLog) -> None:
         for step in log.steps:

@@ -202,6 +202,35 @@ def test_a_script_that_would_fail_is_reported_where_it_fails(engine, loans):
     assert "division by zero" in failed.params["error"] and failed.step == "review"
 
 
+def test_a_step_drawn_as_a_manual_task_is_a_stall_nobody_could_end(engine, loans):
+    files = bundled()
+    text = files["origination.bpmn"]
+    start = text.index('<bpmn:userTask id="register_collateral"')
+    end = text.index("</bpmn:userTask>", start)
+    text = text[:start] + text[start:end].replace("bpmn:userTask", "bpmn:manualTask") + "</bpmn:manualTask>" \
+        + text[end + len("</bpmn:userTask>"):]
+    report = engine.replay({**files, "origination.bpmn": text})
+    assert {loan.loan_ref for loan in report.differing} == {loans["small"], loans["middle"]}
+    assert report.counts == {"stall": 1, "unserved": 2}  # the middle loan waits there now; the small one went past
+    small = next(loan for loan in report.differing if loan.loan_ref == loans["small"])
+    assert [d.kind for d in small.differences] == ["stall", "unserved"]
+    assert small.differences[0].params["recorded"] == "押品登记"
+
+
+def test_an_assignee_naming_someone_else_is_a_refusal_of_who_did_it(engine, loans):
+    files = bundled()
+    text = files["origination.bpmn"]
+    start = text.index('<bpmn:userTask id="prepare_contract"')
+    end = text.index("</bpmn:userTask>", start)
+    text = text[:start] + text[start:end].replace('name="assignee" value="originator"',
+                                                  'name="assignee" value="&#34;cm_li&#34;"') + text[end:]
+    report = engine.replay({**files, "origination.bpmn": text})
+    assert [loan.loan_ref for loan in report.differing] == [loans["small"]]  # the only one that got there
+    [refused] = report.differing[0].differences
+    assert refused.kind == "refused" and refused.params["actor"] == "cm_wang"
+    assert refused.params["reason"] == "This task is assigned to cm_li."
+
+
 def test_a_candidate_that_would_not_deploy_is_not_replayed(engine, loans):
     files = bundled()
     broken = {**files, "origination.bpmn": files["origination.bpmn"].replace(
