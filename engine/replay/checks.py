@@ -135,7 +135,7 @@ class Attempt:
     facts: LoanFacts
     history: tuple[DutyAct, ...]
     at: datetime
-    subject: str
+    subject: str | None
 
 
 def _request(staff: Staff, policy, attempt: Attempt) -> Request | None:

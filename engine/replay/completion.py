@@ -74,6 +74,22 @@ def check_policy(player, state, run, meta, event) -> None:
                                                  recorded, meta.name))
 
 
+def check_named(player, state, run, meta, values: dict, event) -> None:
+    """People named in the form (a post-loan manager, committee members) under the candidate's pair rules, as
+    `access.Gate.check_named_users` asks: refused only where the current policy would have let them be named."""
+    facts = checks.with_tier(loan_facts(state.history.loan), state.tier)
+    for name, role in user_fields(meta.form).items():
+        named = values.get(name)
+        for username in named if isinstance(named, list) else [named] if isinstance(named, str) else []:
+            duty = role if role in player.policy.duties else ("vote" if role == "committee_member" else None)
+            if duty is None:
+                continue
+            attempt = Attempt(username, None, duty, role if duty != "vote" else None, facts, tuple(state.acts),
+                              event.occurred_at, None)
+            state.note(run, meta.bpmn_id, checks.refusal(player.staff, player.policy, player.current_policy,
+                                                         attempt, attempt, meta.name))
+
+
 def record_acts(player, state, run, meta, values: dict, event) -> None:
     """The duty records the completion leaves (a declared conflict of interest is a recusal, not a vote)."""
     subject = f"{run.process_id}:{run.instance_id}"

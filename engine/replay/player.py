@@ -207,6 +207,7 @@ class Player:
         completion.check_form(state, run, meta, values)
         completion.check_assignee(self, state, run, task, meta, event)
         completion.check_policy(self, state, run, meta, event)
+        completion.check_named(self, state, run, meta, values, event)
         completion.record_acts(self, state, run, meta, values, event)
         derived = (state.payments.pop(run.instance_id, None) or {}) if meta.payment else {}
         log = execution.StepLog()
