@@ -2,8 +2,6 @@
 it would be refused. A finding counts only when the deployed files under the current policy do not share it."""
 from __future__ import annotations
 
-from policies.model import N_
-
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -11,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from policies.model import Actor, DutyAct, Grant, LoanFacts, Request
+from policies.model import Actor, DutyAct, Grant, LoanFacts, N_, Request
 
 from engine.store.models import Leave, User
 

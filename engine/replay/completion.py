@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from policies.model import N_
-
 from policies.committee import RECUSE
-from policies.model import DutyAct
+from policies.model import DutyAct, N_
 
 from engine.access import loan_facts
 from engine.forms import form_errors, user_fields

@@ -3,14 +3,12 @@ started with, each recorded completion fed in order by the same person with the 
 message at the moment it came; what the candidate would do otherwise is written down as a finding."""
 from __future__ import annotations
 
-from policies.model import N_
-
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
-from policies.model import DutyAct
+from policies.model import DutyAct, N_
 
 from engine.errors import ScriptFailed
 from engine.replay import completion, outcome, starts
@@ -18,7 +16,6 @@ from engine.replay.checks import Finding
 from engine.replay.history import LoanHistory
 from engine.runtime import execution
 from engine.runtime.specs import LoadedProcess
-
 
 
 @dataclass
@@ -59,9 +56,9 @@ class LoanState:
     def ref(self) -> str:
         return self.history.loan.reference
 
-    def note(self, run: Run | None, step: str | None, finding: Finding | None) -> None:
+    def note(self, run: Run | None, step: str | None, finding: Finding | None, process_id: str = "") -> None:
         if finding is not None:
-            self.findings.append((run.process_id if run else "", step, finding))
+            self.findings.append((run.process_id if run else process_id, step, finding))
 
 
 class Player:
@@ -78,7 +75,8 @@ class Player:
 
     def play(self, history: LoanHistory) -> LoanState:
         loan = history.loan
-        state = LoanState(history, classification="special_mention" if loan.loan_type == "restructuring" else "normal")
+        floor = "special_mention" if loan.loan_type == "restructuring" else "normal"  # as commands/loans.start_loan
+        state = LoanState(history, classification=floor)
         handlers = {"loan_created": self._created, "instance_started": self._started,
                     "task_completed": self._completed, "step_completed": self._step,
                     "instance_completed": self._ended, "payment_made": self._paid,
@@ -86,7 +84,14 @@ class Player:
                     "task_started": self._offered}
         for event in history.events:
             self.clock.set(event.occurred_at)
-            handlers[event.action](state, event)
+            try:
+                handlers[event.action](state, event)
+            except Exception as err:  # noqa: BLE001 - whatever the candidate does, one loan never stops the replay
+                run = state.runs.get(event.instance_id)
+                if run is not None:
+                    run.stopped = True
+                state.note(run, event.step, Finding("error", N_("%(step)s would fail: %(error)s"), {
+                    "step": event.step_name or event.step or event.action, "error": f"{type(err).__name__}: {err}"}))
         for run in state.runs.values():
             outcome.compare(self, state, run)
         return state
@@ -131,8 +136,12 @@ class Player:
             return
         message = (event.detail or {}).get("message")
         start = starts.start_data(state, message, loaded)
-        if start is None:
-            return  # started by a message the candidate never threw: that difference is already noted
+        if start is None:  # the candidate would not have started it
+            if not any(run.stopped for run in state.runs.values()):  # else the parting of the ways is noted already
+                state.note(None, None, Finding("outcome", N_("%(process)s would not have been started by %(message)s."),
+                                               {"process": loaded.name or event.process_id, "message": message}),
+                           process_id=event.process_id)
+            return
         data, payload = start
         workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.kernel.script_engine)
         params = {k: self.policy.params[k] for k in execution.PROCESS_PARAMETERS if k in self.policy.params}
@@ -213,7 +222,8 @@ class Player:
         log = execution.StepLog()
         data = {**values, **derived, "completed_by": event.actor}
         self._guarded(state, run, lambda: execution.complete_user_task(run.workflow, task, data, log))
-        run.replayed_steps.append(meta.bpmn_id)
+        if not run.stopped:
+            run.replayed_steps.append(meta.bpmn_id)
         if "classification" in meta.loan_updates and task.data.get("classification"):
             state.classification = task.data["classification"]
         self._moved(state, run, log)

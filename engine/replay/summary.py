@@ -2,9 +2,9 @@
 them up ("3 of 1,204 loans would have gone to branch_committee instead of dual_signature")."""
 from __future__ import annotations
 
-from policies.model import N_
-
 from collections import Counter, defaultdict
+
+from policies.model import N_
 
 from engine.views import REPLAY_KINDS, LoanReplay, ReplayDifference, ReplayReport, ReplaySentence
 
