@@ -237,12 +237,17 @@ REPLAY_KINDS = ("tier", "payment", "decision", "outcome", "path", "stall", "unse
 class ReplayDifference:
     """One way a candidate would have treated a recorded loan differently. `template` is a gettext msgid with
     `%(name)s` params (translate the template, then fill it); `kind` is one of REPLAY_KINDS:
-    tier / payment / decision: a decision table would have answered otherwise (params `old`, `new`);
-    outcome: another end (`old`, `new`: end event names); path: a recorded step the candidate would not offer
-    (`recorded`, `offered`), after which that process is not replayed further; stall: the candidate would wait
-    with nothing left to do; unserved: a step nobody in today's user base may do (`step`, `role`, `duty`);
-    refused: the candidate policy refuses the person who did the step (`actor`, `rule`, `reason`);
-    form: the candidate form refuses the recorded data (`fields`); error: a script of the candidate fails."""
+    tier / payment / decision: a decision table would have answered otherwise (params `old`, `new`: tier ids,
+    which are msgids too, or `direct`/`entrusted`; `field` for another output);
+    outcome: another end, or a process the candidate would not start (`old`, `new`: end event names);
+    path: a recorded step the candidate would not offer (`recorded`, `offered`: step names), or other steps waited
+    at; the replay of that instance stops there;
+    stall: the candidate would wait with nothing left to do, or at a step nobody can ever do (`recorded`/`after`);
+    unserved: a step nobody in today's user base may do (`step`, `role`, `duty`, `reason`);
+    refused: the candidate policy (or assignee) refuses the person who did the step, or someone named in its form
+    (`step`, `actor`, `rule`, `reason`);
+    form: the candidate form refuses the recorded data (`step`, `fields`); error: a candidate script fails
+    (`step`, `error`). Where `reason` is given, `reason_template` and `reason_params` translate it."""
 
     kind: str
     template: str

@@ -231,6 +231,16 @@ def test_an_assignee_naming_someone_else_is_a_refusal_of_who_did_it(engine, loan
     assert refused.params["reason"] == "This task is assigned to cm_li."
 
 
+def test_a_process_the_candidate_would_not_start_is_a_different_outcome(engine, loans):
+    files = bundled()
+    report = engine.replay({**files, "post_loan.bpmn": files["post_loan.bpmn"].replace(
+        'name="loan_disbursed"', 'name="loan_paid_out"')})
+    [loan] = report.differing
+    assert loan.loan_ref == loans["small"] and report.counts == {"outcome": 1}
+    [outcome] = loan.differences
+    assert outcome.params["message"] == "loan_disbursed" and outcome.process_id == "post_loan"
+
+
 def test_a_candidate_that_would_not_deploy_is_not_replayed(engine, loans):
     files = bundled()
     broken = {**files, "origination.bpmn": files["origination.bpmn"].replace(
