@@ -24,7 +24,7 @@ from engine.simulation.driver import Simulation  # noqa: E402
 from engine.store.db import sqlite_url  # noqa: E402
 from engine.store.schema import upgrade  # noqa: E402
 
-DUAL = '<inputEntry id="rule_new_dual_signature_in2">\n          <text>&lt;= 3000000</text>'
+DUAL = "<text>&lt;= 3000000</text>"  # new loans, and the loan types that go one tier up
 
 
 def candidate() -> tuple[dict[str, str], str]:

@@ -15,8 +15,7 @@ from engine.runtime.specs import collect_files
 from engine.runtime.validation import DeploymentRejected
 from engine.store.models import AuditEvent, Base
 
-DUAL_RULE = '<text>"new"</text>\n        </inputEntry>\n        <inputEntry id="rule_new_dual_signature_in2">\n' \
-            '          <text>&lt;= 3000000</text>'
+DUAL_CEILING = "<text>&lt;= 3000000</text>"  # new loans, and the loan types that go one tier up
 NEW_STEP = """<bpmn:userTask id="compliance_check" name="合规复核">
       <bpmn:extensionElements>
         <spiffworkflow:properties>
@@ -37,10 +36,10 @@ def bundled() -> dict[str, str]:
 
 
 def lower_dual_signature(files: dict[str, str]) -> dict[str, str]:
-    """The decision table sends new loans above CNY 1m (instead of 3m) to the branch committee."""
-    assert DUAL_RULE in files["approval_tier.dmn"]
+    """The decision table sends loans above CNY 1m (instead of 3m) to the branch committee."""
+    assert files["approval_tier.dmn"].count(DUAL_CEILING) == 2
     return {**files, "approval_tier.dmn": files["approval_tier.dmn"].replace(
-        DUAL_RULE, DUAL_RULE.replace("3000000", "1000000"))}
+        DUAL_CEILING, DUAL_CEILING.replace("3000000", "1000000"))}
 
 
 def lower_policy_ceiling() -> str:
