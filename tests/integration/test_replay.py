@@ -201,14 +201,19 @@ def test_a_script_that_would_fail_is_reported_where_it_fails(engine, loans):
     assert "division by zero" in failed.params["error"] and failed.step == "review"
 
 
-def test_a_step_drawn_as_a_manual_task_is_a_stall_nobody_could_end(engine, loans):
+def test_a_step_drawn_as_a_manual_task_never_passes_silently(engine, loans):
+    """Refused before anything runs, or else a stall: nobody is ever offered a manual task."""
     files = bundled()
     text = files["origination.bpmn"]
     start = text.index('<bpmn:userTask id="register_collateral"')
     end = text.index("</bpmn:userTask>", start)
     text = text[:start] + text[start:end].replace("bpmn:userTask", "bpmn:manualTask") + "</bpmn:manualTask>" \
         + text[end + len("</bpmn:userTask>"):]
-    report = engine.replay({**files, "origination.bpmn": text})
+    try:
+        report = engine.replay({**files, "origination.bpmn": text})
+    except DeploymentRejected as refused:
+        assert "register_collateral" in str(refused)
+        return
     assert {loan.loan_ref for loan in report.differing} == {loans["small"], loans["middle"]}
     assert report.counts == {"stall": 1, "unserved": 2}  # the middle loan waits there now; the small one went past
     small = next(loan for loan in report.differing if loan.loan_ref == loans["small"])
@@ -248,18 +253,23 @@ def test_a_candidate_that_would_not_deploy_is_not_replayed(engine, loans):
         engine.replay(broken)
 
 
-def test_a_step_whose_duty_the_policy_does_not_define_is_one_nobody_could_do(engine, loans):
+def test_a_step_moved_to_a_lane_nobody_holds_is_one_nobody_could_do(engine, loans):
+    doc = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))
+    doc["roles"]["compliance_officer"] = {"en": "compliance officer", "zh": "合规岗"}
+    doc["duties"]["review"]["roles"] = ["credit_reviewer", "compliance_officer"]
+    doc["version"] = "candidate.compliance"
     files = bundled()
     candidate = {**files, "origination.bpmn": files["origination.bpmn"].replace(
-        '<spiffworkflow:property name="duty" value="review" />',
-        '<spiffworkflow:property name="duty" value="review_twice" />', 1)}
-    report = engine.replay(candidate)
-    assert report.counts["unserved"] == 3  # every loan that reached review
+        '<bpmn:lane id="lane_credit_reviewer" name="授信审查岗">',
+        '<bpmn:lane id="lane_credit_reviewer" name="compliance_officer">')}
+    report = engine.replay(candidate, yaml.safe_dump(doc, allow_unicode=True))
+    assert report.counts == {"unserved": 3, "refused": 3}  # every loan that reached review
     [unserved] = [s for s in report.summary if s.kind == "unserved"]
     assert unserved.params == {"step": "审查授信材料", "count": 3, "total": 4}
     loan = next(d for d in report.differing if d.loan_ref == loans["middle"])
-    [finding] = [d for d in loan.differences if d.kind == "unserved"]
-    assert finding.params["reason"] == "the policy does not define the duty review_twice"
+    kinds = {d.kind: d for d in loan.differences}
+    assert kinds["unserved"].params["reason"] == "no active user holds the role compliance_officer"
+    assert kinds["refused"].params["actor"] == "rev_chen" and kinds["refused"].params["rule"] == "ROLE-01"
 
 
 def test_the_command_line_prints_the_summary_and_each_differing_loan(engine, loans, database_url, tmp_path):
