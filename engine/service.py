@@ -9,6 +9,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from policies.loader import parse_policy
+
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
 from engine.commands import blocks, changes as change_commands, comments, committee, deployment, loans, messages
@@ -22,10 +24,12 @@ from engine.kernel import Kernel
 from engine.queries import doctor, inbox, incidents as incident_queries, loans as loan_queries, processes
 from engine.queries import people as people_queries, tasks as task_queries
 from engine.queries import changes as change_queries, file_record, loan_search
+from engine.replay import runner as replay_runner
 from engine.runtime.specs import SpecCache, collect_files
+from engine.store.lookups import newest_files
 from engine.runtime.validation import DeploymentRejected, validate_files
 from engine.settings import Settings
-from engine.views import DeployResult
+from engine.views import DeployResult, ReplayReport
 
 
 class CreditEngine:
@@ -97,7 +101,7 @@ class CreditEngine:
     # -- changes: four eyes on every redesign -------------------------------------------------
     def current_files(self) -> dict[str, str]:
         """Every file of the newest version of every process: what a change is laid over."""
-        return self._read(change_commands.current_files)
+        return self._read(newest_files)
 
     def check_files(self, files: dict[str, str], policy_text: str | None = None) -> list:
         """Validation errors, then lint findings, for a whole candidate file set, under the candidate policy when
@@ -153,6 +157,13 @@ class CreditEngine:
         """Move chosen loans' running instances to another version where it is safe; one outcome per loan."""
         from engine.commands.migration import migrate_loans
         return migrate_loans(self.kernel, actor, process_id, version, loan_refs, reason, source)
+
+    def replay(self, candidate_files: dict[str, str], policy_text: str | None = None, limit: int | None = None,
+               progress=None) -> ReplayReport:
+        """What a candidate (files merged over the deployed ones, and optionally a policy YAML) would have done to
+        the recorded loans; read-only. Raises DeploymentRejected (files) or PolicyFormatError (policy text)."""
+        policy = parse_policy(policy_text, "<candidate policy>") if policy_text else None
+        return replay_runner.replay(self.kernel, candidate_files, policy, limit, progress)
 
     def deployed(self) -> list[tuple[str, int, datetime]]:
         return self._read(processes.deployed)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
-from engine.commands.changes import MAX_ID, current_files
+from engine.commands.changes import MAX_ID
+from engine.store.lookups import newest_files
 from engine.errors import NotFound
 from engine.store.models import ProcessChange
 from engine.views import ChangeView, DeployResult, ProblemView
@@ -29,7 +30,7 @@ def change(session: Session, change_id: int, check) -> ChangeView:
                          .where(ProcessChange.id == change_id)) if 1 <= change_id <= MAX_ID else None
     if row is None:
         raise NotFound("No process change %(id)s.", id=change_id)
-    base = current_files(session)
+    base = newest_files(session)
     problems = check({**base, **(row.files or {})}, row.policy_text) if row.status in ("draft", "submitted") else ()
     return change_view(row, problems, {name: base[name] for name in row.files or {} if name in base})
 
