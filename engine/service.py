@@ -19,7 +19,7 @@ from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
 from engine.commands.unit import open_unit, record_refusal
-from engine.errors import EngineError, InvalidInput, ScriptFailed
+from engine.errors import EngineError, NotAllowed, InvalidInput, ScriptFailed
 from engine.kernel import Kernel
 from engine.queries import doctor, inbox, incidents as incident_queries, loans as loan_queries, processes
 from engine.queries import people as people_queries, tasks as task_queries
@@ -126,9 +126,34 @@ class CreditEngine:
         return self.change(username, change_id)
 
     def submit_change(self, username: str, change_id: int, source: str = "web"):
+        """Submitted for approval, then replayed against the newest recorded loans for the approver to read."""
         with self.command(source, "submit_change") as unit:
             change_commands.submit_change(unit, username, change_id, self.check_files)
+        self._replay_change(change_id, source)
         return self.change(username, change_id)
+
+    def replay_change(self, username: str, change_id: int, source: str = "web"):
+        """Replay a change again (the loans and the deployed versions may have moved since)."""
+        user = self.user(username)
+        if not (user.has_role("process_designer") or user.has_role("auditor")):
+            raise NotAllowed("Only process designers and auditors may replay a process change.")
+        self._replay_change(change_id, source)
+        return self.change(username, change_id)
+
+    def _replay_change(self, change_id: int, source: str) -> None:
+        from engine.replay.summary import as_record
+        from policies import PolicyFormatError
+
+        with self.db.reading() as session:
+            row = change_queries.stored(session, change_id)
+            files, policy_text = dict(row.files or {}), row.policy_text
+        limit = max(1, self.settings.replay_loans)
+        try:
+            record = as_record(self.replay(files, policy_text, limit=limit), limit)
+        except (DeploymentRejected, PolicyFormatError) as exc:
+            record = {"error": str(exc).splitlines()[0]}
+        with self.command(source, "replay_change") as unit:
+            change_commands.record_replay(unit, change_id, record)
 
     def withdraw_change(self, username: str, change_id: int, source: str = "web"):
         with self.command(source, "withdraw_change") as unit:

@@ -172,6 +172,8 @@ class ChangeView:
     problems: tuple[ProblemView, ...] = ()  # filled when one change is read, against what is deployed now
     base_files: dict = field(default_factory=dict)  # the deployed files it is laid over (one change read only)
     policy_text: str | None = None  # a new policy (YAML) the change carries
+    replay: dict | None = None  # engine.replay.summary.as_record of what it would have done to the recorded loans
+    replayed_at: datetime | None = None
 
     @property
     def errors(self) -> int:

@@ -9,21 +9,16 @@ import click
 from engine.cli.common import engine_from, fail
 from engine.errors import EngineError
 from engine.i18n import _, translate_error
+from engine.replay import summary
 from engine.runtime.specs import collect_files
 from engine.runtime.validation import DeploymentRejected
 
-# Params whose values are themselves msgids (approval tiers).
-TRANSLATED_PARAMS = ("old", "new")
 PROGRESS_FROM = 200  # loans: below this the replay is quick enough to need no progress line
 
 
 def render(kind: str, template: str, params: dict) -> str:
-    """A replay sentence in the reader's language (tier names and the policy's reasons too)."""
-    values = {k: (_(v) if kind == "tier" and k in TRANSLATED_PARAMS and isinstance(v, str) else v)
-              for k, v in params.items()}
-    if params.get("reason_template"):
-        values["reason"] = _(params["reason_template"], **(params.get("reason_params") or {}))
-    return _(template, **values) if values else _(template)
+    """A replay sentence in the command line's language."""
+    return summary.render(kind, template, params, _)
 
 
 def _progress(done: int, total: int) -> None:

@@ -201,3 +201,9 @@ def decide_change(unit: Unit, username: str, change_id: int, approve: bool, reas
     notify(unit, change.author, "change_decided", reviewer=username, change=change.id, decision=change.status,
            reason=reason or "")
     return change
+
+
+def record_replay(unit: Unit, change_id: int, record: dict) -> None:
+    """What the change would have done to the recorded loans, kept with it for the approver."""
+    change = _change(unit, change_id, lock=True)
+    change.replay, change.replayed_at = record, unit.clock.now()

@@ -69,3 +69,43 @@ def report(total: int, differing: list[LoanReplay], seconds: float, processes) -
     return ReplayReport(total=total, same=total - len(differing), differing=differing,
                         counts={k: counts[k] for k in REPLAY_KINDS if counts[k]}, summary=summary,
                         seconds=round(seconds, 3), processes=tuple(sorted(processes)))
+
+
+# Params whose values are themselves msgids (approval tiers).
+TRANSLATED_PARAMS = ("old", "new")
+
+
+def render(kind: str, template: str, params: dict, gettext) -> str:
+    """A replay sentence in the reader's language (tier names and the policy's reasons too); `gettext` translates
+    one message without filling it."""
+    values = {k: (gettext(v) if kind == "tier" and k in TRANSLATED_PARAMS and isinstance(v, str) else v)
+              for k, v in params.items()}
+    if params.get("reason_template"):
+        values["reason"] = _filled(gettext(params["reason_template"]), params["reason_template"],
+                                   params.get("reason_params") or {})
+    return _filled(gettext(template), template, values)
+
+
+def _filled(text: str, original: str, values: dict) -> str:
+    for candidate in (text, original):  # a translation that lost a parameter falls back to the original
+        try:
+            return candidate % values if values else candidate
+        except (KeyError, TypeError, ValueError):
+            continue
+    return original
+
+
+def as_record(report, limit: int) -> dict:
+    """The report as plain JSON, kept with a change: the summary, the counts and each differing loan."""
+    import json
+
+    def plain(value):
+        return json.loads(json.dumps(value, default=str))
+
+    return plain({
+        "total": report.total, "same": report.same, "counts": report.counts, "seconds": round(report.seconds, 2),
+        "limit": limit,
+        "summary": [[s.kind, s.template, s.params] for s in report.summary],
+        "loans": [[loan.loan_ref, loan.process_id, loan.version, loan.status,
+                   [[d.kind, d.template, d.params] for d in loan.differences]] for loan in report.differing[:300]],
+    })
