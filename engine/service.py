@@ -9,6 +9,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from policies.loader import parse_policy
+
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
 from engine.commands import blocks, changes as change_commands, comments, committee, deployment, loans, messages
@@ -17,15 +19,17 @@ from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
 from engine.commands.unit import open_unit, record_refusal
-from engine.errors import EngineError, InvalidInput, ScriptFailed
+from engine.errors import EngineError, NotAllowed, InvalidInput, ScriptFailed
 from engine.kernel import Kernel
 from engine.queries import doctor, inbox, incidents as incident_queries, loans as loan_queries, processes
 from engine.queries import people as people_queries, tasks as task_queries
 from engine.queries import changes as change_queries, file_record, loan_search
+from engine.replay import runner as replay_runner
 from engine.runtime.specs import SpecCache, collect_files
+from engine.store.lookups import newest_files
 from engine.runtime.validation import DeploymentRejected, validate_files
 from engine.settings import Settings
-from engine.views import DeployResult
+from engine.views import DeployResult, ReplayReport
 
 
 class CreditEngine:
@@ -97,7 +101,7 @@ class CreditEngine:
     # -- changes: four eyes on every redesign -------------------------------------------------
     def current_files(self) -> dict[str, str]:
         """Every file of the newest version of every process: what a change is laid over."""
-        return self._read(change_commands.current_files)
+        return self._read(newest_files)
 
     def check_files(self, files: dict[str, str], policy_text: str | None = None) -> list:
         """Validation errors, then lint findings, for a whole candidate file set, under the candidate policy when
@@ -122,9 +126,34 @@ class CreditEngine:
         return self.change(username, change_id)
 
     def submit_change(self, username: str, change_id: int, source: str = "web"):
+        """Submitted for approval, then replayed against the newest recorded loans for the approver to read."""
         with self.command(source, "submit_change") as unit:
             change_commands.submit_change(unit, username, change_id, self.check_files)
+        self._replay_change(change_id, source)
         return self.change(username, change_id)
+
+    def replay_change(self, username: str, change_id: int, source: str = "web"):
+        """Replay a change again (the loans and the deployed versions may have moved since)."""
+        user = self.user(username)
+        if not (user.has_role("process_designer") or user.has_role("auditor")):
+            raise NotAllowed("Only process designers and auditors may replay a process change.")
+        self._replay_change(change_id, source)
+        return self.change(username, change_id)
+
+    def _replay_change(self, change_id: int, source: str) -> None:
+        from engine.replay.summary import as_record
+        from policies import PolicyFormatError
+
+        with self.db.reading() as session:
+            row = change_queries.stored(session, change_id)
+            files, policy_text = dict(row.files or {}), row.policy_text
+        limit = max(1, self.settings.replay_loans)
+        try:
+            record = as_record(self.replay(files, policy_text, limit=limit), limit)
+        except (DeploymentRejected, PolicyFormatError) as exc:
+            record = {"error": str(exc).splitlines()[0]}
+        with self.command(source, "replay_change") as unit:
+            change_commands.record_replay(unit, change_id, record)
 
     def withdraw_change(self, username: str, change_id: int, source: str = "web"):
         with self.command(source, "withdraw_change") as unit:
@@ -153,6 +182,13 @@ class CreditEngine:
         """Move chosen loans' running instances to another version where it is safe; one outcome per loan."""
         from engine.commands.migration import migrate_loans
         return migrate_loans(self.kernel, actor, process_id, version, loan_refs, reason, source)
+
+    def replay(self, candidate_files: dict[str, str], policy_text: str | None = None, limit: int | None = None,
+               progress=None) -> ReplayReport:
+        """What a candidate (files merged over the deployed ones, and optionally a policy YAML) would have done to
+        the recorded loans; read-only. Raises DeploymentRejected (files) or PolicyFormatError (policy text)."""
+        policy = parse_policy(policy_text, "<candidate policy>") if policy_text else None
+        return replay_runner.replay(self.kernel, candidate_files, policy, limit, progress)
 
     def deployed(self) -> list[tuple[str, int, datetime]]:
         return self._read(processes.deployed)

@@ -172,6 +172,8 @@ class ChangeView:
     problems: tuple[ProblemView, ...] = ()  # filled when one change is read, against what is deployed now
     base_files: dict = field(default_factory=dict)  # the deployed files it is laid over (one change read only)
     policy_text: str | None = None  # a new policy (YAML) the change carries
+    replay: dict | None = None  # engine.replay.summary.as_record of what it would have done to the recorded loans
+    replayed_at: datetime | None = None
 
     @property
     def errors(self) -> int:
@@ -357,3 +359,78 @@ class ComparisonView:
 
     changes: tuple[DifferenceView, ...]
     diagrams: tuple[DiagramPairView, ...]
+
+
+# -- what-if replay -------------------------------------------------------------------------------
+# Kinds of difference a replay reports, in the order a reader cares about them.
+REPLAY_KINDS = ("tier", "payment", "decision", "outcome", "path", "stall", "unserved", "refused", "form", "error")
+
+
+@dataclass(frozen=True)
+class ReplayDifference:
+    """One way a candidate would have treated a recorded loan differently. `template` is a gettext msgid with
+    `%(name)s` params (translate the template, then fill it); `kind` is one of REPLAY_KINDS:
+    tier / payment / decision: a decision table would have answered otherwise (params `old`, `new`: tier ids,
+    which are msgids too, or `direct`/`entrusted`; `field` for another output);
+    outcome: another end, or a process the candidate would not start (`old`, `new`: end event names);
+    path: a recorded step the candidate would not offer (`recorded`, `offered`: step names), or other steps waited
+    at; the replay of that instance stops there;
+    stall: the candidate would wait with nothing left to do, or at a step nobody can ever do (`recorded`/`after`);
+    unserved: a step nobody in today's user base may do (`step`, `role`, `duty`, `reason`);
+    refused: the candidate policy (or assignee) refuses the person who did the step, or someone named in its form
+    (`step`, `actor`, `rule`, `reason`);
+    form: the candidate form refuses the recorded data (`step`, `fields`); error: a candidate script fails
+    (`step`, `error`). Where `reason` is given, `reason_template` and `reason_params` translate it."""
+
+    kind: str
+    template: str
+    params: dict
+    process_id: str = ""
+    step: str | None = None  # BPMN id of the element it shows at, for marking it on the diagram
+
+    def __iter__(self):  # unpacks as (kind, template, params)
+        return iter((self.kind, self.template, self.params))
+
+
+@dataclass(frozen=True)
+class LoanReplay:
+    """One loan replayed through the candidate: its differences and the user tasks done in history and in the
+    replay (BPMN ids, in order), for drawing both paths. `process_id`/`version`: the instance first replayed
+    (origination, as recorded); link to the loan by `loan_ref`."""
+
+    loan_ref: str
+    process_id: str
+    version: int
+    differences: list[ReplayDifference]
+    recorded_steps: tuple[str, ...] = ()
+    replayed_steps: tuple[str, ...] = ()
+    status: str = ""  # the loan's status today (active, disbursed, rejected, ...)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(d.kind for d in self.differences))
+
+
+@dataclass(frozen=True)
+class ReplaySentence:
+    """A line of the summary: a gettext msgid and its params, e.g. '%(count)s of %(total)s loans would have gone
+    to %(new)s instead of %(old)s' (tier ids in params are msgids too: translate them before filling)."""
+
+    kind: str
+    template: str
+    params: dict
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """What a candidate version and policy would have done to the recorded loans: `total` replayed, `same` that
+    would have gone exactly as they did, `differing` loans with their differences, `counts` loans per kind of
+    difference, `summary` sentences (most loans first), `seconds` the replay took. Nothing was written."""
+
+    total: int
+    same: int
+    differing: list[LoanReplay]
+    counts: dict[str, int]
+    summary: list[ReplaySentence]
+    seconds: float = 0.0
+    processes: tuple[str, ...] = ()  # the candidate's process ids

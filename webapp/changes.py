@@ -8,6 +8,7 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from engine.errors import EngineError
+from engine.replay.summary import render as render_replay
 
 from .extensions import credit_engine
 from .i18n import error_message
@@ -29,6 +30,11 @@ def designers_and_auditors():
 @bp.app_template_global("change_status")
 def change_status(status: str) -> str:
     return str(STATUS_WORDS.get(status, status))
+
+
+@bp.app_template_global("replay_text")
+def replay_text(kind: str, template: str, params: dict) -> str:
+    return render_replay(kind, template, params, _)
 
 
 def _designer_only() -> None:
@@ -103,6 +109,13 @@ def policy(change_id: int):
 def submit(change_id: int):
     return _act(change_id, lambda: credit_engine().submit_change(current_user.username, change_id),
                 _("Change %(id)s submitted; another process designer decides it.", id=change_id))
+
+
+@bp.post("/<int(max=2147483647):change_id>/replay")
+def replay(change_id: int):
+    _designer_only()
+    return _act(change_id, lambda: credit_engine().replay_change(current_user.username, change_id),
+                _("Change %(id)s replayed again over the recorded loans.", id=change_id))
 
 
 @bp.post("/<int(max=2147483647):change_id>/withdraw")

@@ -15,7 +15,8 @@ from engine.errors import InvalidInput, NotAllowed, NotFound
 from engine.runtime.parser import SourceFile
 from engine.runtime.specs import prepare_deployment
 from engine.runtime.validation import DeploymentRejected
-from engine.store.models import ProcessChange, ProcessVersion, RoleGrant, User
+from engine.store.lookups import newest_files
+from engine.store.models import ProcessChange, RoleGrant, User
 
 # What a change may hold: diagrams, decision tables, their English catalogs, and form schemas under forms/.
 FILE_NAME_PATTERN = r"^(?!.*\.\.)(forms/)?[\w\-\u4e00-\u9fff][\w\-.\u4e00-\u9fff]{0,120}\.(bpmn|dmn|json)$"
@@ -27,21 +28,8 @@ OPEN = ("draft", "submitted")
 MAX_ID = 2**31 - 1
 
 
-def current_files(session) -> dict[str, str]:
-    """The working set a change is laid over: every file of the newest version of every process."""
-    newest: dict[str, int] = {}
-    for process_id, version_id in session.execute(select(ProcessVersion.process_id, ProcessVersion.id)
-                                                  .order_by(ProcessVersion.id)):
-        newest[process_id] = version_id
-    files: dict[str, str] = {}
-    for version in session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(newest.values()))
-                                   .order_by(ProcessVersion.id)):
-        files.update(version.files)
-    return files
-
-
 def candidate_files(session, change: ProcessChange) -> dict[str, str]:
-    return {**current_files(session), **(change.files or {})}
+    return {**newest_files(session), **(change.files or {})}
 
 
 def source_files(files: dict[str, str]) -> list[SourceFile]:
@@ -114,7 +102,7 @@ def save_change(unit: Unit, username: str, files, note: str, change_id: int | No
             raise InvalidInput("Change %(id)s is %(status)s; only a draft can be edited.", id=change.id,
                                status=change.status)
         note = note or change.note
-    base = current_files(unit.session)
+    base = newest_files(unit.session)
     merged = {**(change.files or {}), **edited}
     change.files = {name: text for name, text in sorted(merged.items()) if base.get(name) != text}
     if policy_text is not None:
@@ -213,3 +201,9 @@ def decide_change(unit: Unit, username: str, change_id: int, approve: bool, reas
     notify(unit, change.author, "change_decided", reviewer=username, change=change.id, decision=change.status,
            reason=reason or "")
     return change
+
+
+def record_replay(unit: Unit, change_id: int, record: dict) -> None:
+    """What the change would have done to the recorded loans, kept with it for the approver."""
+    change = _change(unit, change_id, lock=True)
+    change.replay, change.replayed_at = record, unit.clock.now()

@@ -4,7 +4,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
-from engine.commands.changes import MAX_ID, current_files
+from engine.commands.changes import MAX_ID
+from engine.store.lookups import newest_files
 from engine.errors import NotFound
 from engine.store.models import ProcessChange
 from engine.views import ChangeView, DeployResult, ProblemView
@@ -20,18 +21,26 @@ def change_view(change: ProcessChange, problems=(), base_files=None, with_files:
         decided_at=change.decided_at, reason=change.reason,
         deployed=tuple(DeployResult(p, v, bool(c)) for p, v, c in change.deployed or ()),
         problems=tuple(ProblemView(p.file, p.line, p.element, p.message, p.severity, p.rule) for p in problems),
-        base_files=dict(base_files or {}), policy_text=change.policy_text if with_files else None)
+        base_files=dict(base_files or {}), policy_text=change.policy_text if with_files else None,
+        replay=change.replay if with_files else None, replayed_at=change.replayed_at)
 
 
 def change(session: Session, change_id: int, check) -> ChangeView:
     """One change with the deployed files it is laid over and every problem `check` finds in the candidate."""
-    row = session.scalar(select(ProcessChange).options(undefer(ProcessChange.files), undefer(ProcessChange.policy_text))
+    row = stored(session, change_id)
+    base = newest_files(session)
+    problems = check({**base, **(row.files or {})}, row.policy_text) if row.status in ("draft", "submitted") else ()
+    return change_view(row, problems, {name: base[name] for name in row.files or {} if name in base})
+
+
+def stored(session: Session, change_id: int) -> ProcessChange:
+    """The row itself, with its files, policy and replay."""
+    row = session.scalar(select(ProcessChange).options(undefer(ProcessChange.files), undefer(ProcessChange.policy_text),
+                                                       undefer(ProcessChange.replay))
                          .where(ProcessChange.id == change_id)) if 1 <= change_id <= MAX_ID else None
     if row is None:
         raise NotFound("No process change %(id)s.", id=change_id)
-    base = current_files(session)
-    problems = check({**base, **(row.files or {})}, row.policy_text) if row.status in ("draft", "submitted") else ()
-    return change_view(row, problems, {name: base[name] for name in row.files or {} if name in base})
+    return row
 
 
 def changes(session: Session, status: str | None = None) -> list[ChangeView]:

@@ -28,3 +28,16 @@ def work_item(session: Session, item_id: int) -> WorkItem:
     if item is None:
         raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
     return item
+
+
+def newest_files(session: Session) -> dict[str, str]:
+    """Every file of the newest deployed version of every process, name -> text (what a change is laid over)."""
+    newest: dict[str, int] = {}
+    for process_id, version_id in session.execute(select(ProcessVersion.process_id, ProcessVersion.id)
+                                                  .order_by(ProcessVersion.id)):
+        newest[process_id] = version_id
+    files: dict[str, str] = {}
+    for version in session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(newest.values()))
+                                   .order_by(ProcessVersion.id)):
+        files.update(version.files)
+    return files

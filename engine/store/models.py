@@ -141,6 +141,8 @@ class ProcessChange(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(Text)
     deployed: Mapped[list | None] = mapped_column(JSON)  # [[process id, version, created], ...] once approved
+    replay: Mapped[dict | None] = mapped_column(JSON, deferred=True)  # what the recorded loans would have done
+    replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version_id: Mapped[int] = mapped_column(Integer, default=1)  # two reviewers deciding at once: one wins
 
     __mapper_args__ = {"version_id_col": version_id}

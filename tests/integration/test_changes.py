@@ -184,3 +184,23 @@ def test_a_new_policy_goes_through_the_same_four_eyes_and_every_worker_switches(
         assert (event.detail["version"], event.detail["designed_by"], event.detail["approved_by"]) == \
             ("2026.2", "designer_zheng", "designer_wu")
     other_worker.db.dispose()
+
+
+def test_the_approver_reads_what_the_change_would_have_done_to_the_recorded_loans(engine, driver):
+    from .test_replay import lower_dual_signature, lower_policy_ceiling
+
+    small = driver.start(amount=500_000)
+    driver.through_approval_dual(small)
+    middle = driver.start(amount=2_000_000)
+    driver.through_approval_dual(middle)
+    files = lower_dual_signature({"approval_tier.dmn": engine.current_files()["approval_tier.dmn"]})
+    draft = engine.save_change("designer_zheng", files, policy_text=lower_policy_ceiling())
+    assert draft.errors == 0, draft.problems
+    submitted = engine.submit_change("designer_zheng", draft.id)
+    replay = submitted.replay
+    assert (replay["total"], replay["same"], replay["counts"].get("tier")) == (2, 1, 1)
+    [(ref, process_id, _version, _status, differences)] = replay["loans"]
+    assert (ref, process_id) == (middle, "origination")
+    assert any(kind == "tier" and params["new"] == "branch_committee" for kind, _template, params in differences)
+    assert any("1 of 2 loans" in (template % params) for _kind, template, params in replay["summary"])
+    assert submitted.replayed_at is not None

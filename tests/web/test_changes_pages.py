@@ -12,7 +12,8 @@ def draft(engine) -> int:
 
 
 @pytest.mark.usefixtures("bundled_afterwards")
-def test_the_author_submits_and_another_designer_approves_in_the_browser(client, auth, engine):
+def test_the_author_submits_and_another_designer_approves_in_the_browser(client, auth, engine, loans):
+    loans.start()
     number = draft(engine)
     auth.login("designer_zheng")
     page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
@@ -31,6 +32,7 @@ def test_the_author_submits_and_another_designer_approves_in_the_browser(client,
     page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
     assert "Approve and deploy" in page and "Reject" in page
     assert "调查借款人及担保人" in page and "change-changed" in page and "data-diff-diagram" in page  # the diff
+    assert "What this change would have done to the recorded loans" in page and "would have gone differently" in page
     before = {p: v for p, v, _ in engine.deployed()}
     done = auth.post(f"/studio/changes/{number}/decide", data={"decision": "approve", "reason": "Fine."},
                      follow_redirects=True).get_data(as_text=True)
