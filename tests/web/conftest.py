@@ -36,6 +36,7 @@ def web_database_url(request, tmp_path, seeded_sqlite, clock):
                        and conn.execute(text("SELECT to_regclass('web_audit_template')")).scalar())
         if staffed:  # back to the state right after staffing, as the SQLite template copy is
             conn.execute(text(f"TRUNCATE {', '.join(CASE_TABLES)} RESTART IDENTITY CASCADE"))
+            conn.execute(text("DELETE FROM process_version WHERE version > 1"))  # the bundled versions only
             conn.execute(text("INSERT INTO audit_event SELECT * FROM web_audit_template"))
             conn.execute(text("SELECT setval(pg_get_serial_sequence('audit_event', 'id'), "
                               "(SELECT max(id) FROM audit_event))"))

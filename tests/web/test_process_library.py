@@ -5,15 +5,14 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from engine.bootstrap import BUNDLED_BPMN
 
 
 @pytest.fixture
-def deploy_renamed_sign_risk(web_database_url):
-    """Deploys version 2 (the risk signature renamed), designed by one person and approved by another; removed
-    afterwards, since the PostgreSQL tests keep the deployed versions between tests."""
+def deploy_renamed_sign_risk():
+    """Deploys version 2 (the risk signature renamed), designed by one person and approved by another (each test
+    starts from the bundled versions)."""
     def deploy(engine, tmp_path) -> None:
         folder = tmp_path / "redesign"
         shutil.copytree(BUNDLED_BPMN, folder)
@@ -21,13 +20,7 @@ def deploy_renamed_sign_risk(web_database_url):
         bpmn.write_text(bpmn.read_text("utf-8").replace('name="审批签字(风险)"', 'name="风险审批签字"'), "utf-8")
         results = engine.deploy([folder], actor="designer_zheng", approved_by="risk_liu", source="cli")
         assert any(r.process_id == "origination" and r.version == 2 and r.created for r in results)
-    yield deploy
-    database = create_engine(web_database_url)
-    with database.begin() as conn:
-        conn.execute(text("DELETE FROM process_instance WHERE process_version_id IN "
-                          "(SELECT id FROM process_version WHERE version > 1)"))
-        conn.execute(text("DELETE FROM process_version WHERE version > 1"))
-    database.dispose()
+    return deploy
 
 
 @pytest.mark.parametrize("path", ["/processes/", "/processes/origination/1", "/processes/origination/1/diagram.bpmn",
