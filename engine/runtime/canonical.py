@@ -13,6 +13,14 @@ from engine.runtime.parser import XmlRejected, parse_xml
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 # Attributes a modeler rewrites on every save (which program, which release) without changing the model.
 TOOL_ATTRIBUTES = {"exporter", "exporterVersion"}
+# Attributes written with BPMN's default value mean the same as left out (bpmn-js leaves them out on save).
+DEFAULT_VALUES = {("cancelActivity", "true"), ("isInterrupting", "true"), ("parallelMultiple", "false"),
+                  ("isForCompensation", "false"), ("isImmediate", "true"), ("triggeredByEvent", "false")}
+
+
+def meaningful(name: str, value: str) -> bool:
+    """False for what changes nothing: the modeler's signature, an attribute holding its BPMN default."""
+    return name not in TOOL_ATTRIBUTES and (name, value) not in DEFAULT_VALUES
 
 
 def _qname_value(node, value: str) -> str:
@@ -24,7 +32,7 @@ def _qname_value(node, value: str) -> str:
 
 def _element(node) -> list:
     attributes = sorted((name, _qname_value(node, value) if name == XSI_TYPE else value)
-                        for name, value in node.attrib.items() if name not in TOOL_ATTRIBUTES)
+                        for name, value in node.attrib.items() if meaningful(name, value))
     content = []
     if node.text and node.text.strip():
         content.append(node.text.strip())

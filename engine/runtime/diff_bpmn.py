@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from engine.runtime.catalog import read_catalog
 from engine.runtime.diff import ADDED, CHANGED, REMOVED, Change, N_, named, shown
+from engine.runtime.canonical import meaningful
 from engine.runtime.parser import parse_xml
 
 TYPES = {
@@ -112,7 +113,8 @@ def read_node(element, process: str, messages: dict) -> Node:
             node.texts["called"] = value
         elif name == "decisionRef":  # camunda:decisionRef
             node.texts["decision"] = value
-        elif name in ("default", "attachedToRef", "cancelActivity", "isForCompensation", "triggeredByEvent"):
+        elif name in ("default", "attachedToRef", "cancelActivity", "isForCompensation", "triggeredByEvent") \
+                and meaningful(name, value):
             node.settings[name] = value
     return node
 

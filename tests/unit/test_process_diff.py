@@ -189,3 +189,13 @@ def test_tasks_using_a_changed_table_or_form_are_marked_on_the_diagram(files):
     assert pair.old_marks == pair.new_marks == {"decide_tier": "changed", "sign_risk": "changed"}
     assert "审批签字(风险)" in pair.new_xml
     assert "Sign approval (risk)" in comparison(files, new, "en").diagrams[0].new_xml
+
+
+def test_an_attribute_left_out_where_it_held_its_default_is_no_change():
+    from engine.runtime.canonical import canonical_sha256
+
+    text = (BUNDLED_BPMN / "origination.bpmn").read_text(encoding="utf-8")
+    assert 'cancelActivity="true"' in text
+    saved = text.replace(' cancelActivity="true"', "")  # as bpmn-js writes it back
+    assert [c for c in diff_bundles({"origination.bpmn": text}, {"origination.bpmn": saved})] == []
+    assert canonical_sha256({"origination.bpmn": text}) == canonical_sha256({"origination.bpmn": saved})
