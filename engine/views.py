@@ -141,6 +141,20 @@ class RunningInstanceView:
     updated_at: datetime
 
 
+def filled(template: str | None, params, fallback: str, gettext) -> str:
+    """A message template in the reader's language (`gettext` translates one msgid), filled with its parameters;
+    the English template when a translation lost a parameter, `fallback` when there is no template."""
+    if not template:
+        return fallback
+    values = dict(params)
+    for text in (gettext(template), template):
+        try:
+            return text % values if values else text
+        except (KeyError, TypeError, ValueError):
+            continue
+    return fallback
+
+
 @dataclass(frozen=True)
 class ProblemView:
     """A validation error or a lint finding, placed on its file, line and element."""
@@ -151,6 +165,11 @@ class ProblemView:
     message: str
     severity: str = "error"
     rule: str | None = None
+    template: str | None = None
+    params: tuple = ()
+
+    def text(self, gettext) -> str:
+        return filled(self.template, self.params, self.message, gettext)
 
 
 @dataclass(frozen=True)

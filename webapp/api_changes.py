@@ -8,6 +8,7 @@ from engine.errors import InvalidInput
 
 from .api import body, bp, username
 from .extensions import credit_engine
+from .i18n import translate
 
 READERS = ("process_designer", "auditor")
 
@@ -27,8 +28,8 @@ def change_json(view, full: bool = False) -> dict:
 
 
 def problem_json(p) -> dict:
-    return {"file": p.file, "line": p.line, "element": p.element, "message": p.message, "severity": p.severity,
-            "rule": p.rule}
+    return {"file": p.file, "line": p.line, "element": p.element, "severity": p.severity, "rule": p.rule,
+            "message": translate(p.template, p.params) if p.template else p.message}
 
 
 def _reader() -> None:

@@ -11,7 +11,7 @@ from engine.errors import EngineError
 from engine.replay.summary import render as render_replay
 
 from .extensions import credit_engine
-from .i18n import error_message
+from .i18n import error_message, translate
 
 bp = Blueprint("changes", __name__, url_prefix="/studio/changes")
 READERS = ("process_designer", "auditor")
@@ -30,6 +30,12 @@ def designers_and_auditors():
 @bp.app_template_global("change_status")
 def change_status(status: str) -> str:
     return str(STATUS_WORDS.get(status, status))
+
+
+@bp.app_template_global("problem_text")
+def problem_text(problem) -> str:
+    """A validation or lint message in the reader's language."""
+    return translate(problem.template, problem.params) if problem.template else problem.message
 
 
 @bp.app_template_global("replay_text")

@@ -20,7 +20,8 @@ def change_view(change: ProcessChange, problems=(), base_files=None, with_files:
         updated_at=change.updated_at, submitted_at=change.submitted_at, reviewer=change.reviewer,
         decided_at=change.decided_at, reason=change.reason,
         deployed=tuple(DeployResult(p, v, bool(c)) for p, v, c in change.deployed or ()),
-        problems=tuple(ProblemView(p.file, p.line, p.element, p.message, p.severity, p.rule) for p in problems),
+        problems=tuple(ProblemView(p.file, p.line, p.element, p.message, p.severity, p.rule, p.template, p.params)
+                       for p in problems),
         base_files=dict(base_files or {}), policy_text=change.policy_text if with_files else None,
         replay=change.replay if with_files else None, replayed_at=change.replayed_at)
 

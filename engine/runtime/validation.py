@@ -25,6 +25,7 @@ from engine.runtime.task_types import refused_elements
 from engine.runtime.scripting import CALLABLE_NAMES, ExpressionRejected, compile_expression, compile_script
 from engine.runtime.scripting import unknown_calls
 from engine.runtime.timers import CLOCKED, duration_from
+from engine.views import filled
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,15 @@ class Problem:
     file: str
     line: int | None
     element: str | None
-    message: str
+    message: str  # in English (logs, and wherever no reader's language is known)
     severity: str = "error"  # "error": nothing deploys; "warning": shown, deploying still works
     rule: str | None = None  # the lint rule that found it (None for validation)
+    template: str | None = None  # the message as a gettext msgid with %(name)s parameters, for the reader's language
+    params: tuple = ()  # (name, value) pairs filling the template
+
+    def text(self, gettext) -> str:
+        """The message in the reader's language: `gettext` translates one msgid; English when none is known."""
+        return filled(self.template, self.params, self.message, gettext)
 
     def __str__(self) -> str:
         where = self.file
@@ -45,6 +52,18 @@ class Problem:
         if self.element:
             where += f", element '{self.element}'"
         return f"{where}: {self.message}"
+
+
+def N_(message: str) -> str:
+    """Marks a problem's template for the catalogs; it is translated where the reader's language is known."""
+    return message
+
+
+def problem(file: str, line: int | None, element: str | None, template: str, severity: str = "error",
+            rule: str | None = None, **params) -> Problem:
+    """A Problem whose message is a template: English in `message`, the reader's language through `text()`."""
+    return Problem(file, line, element, template % params if params else template, severity, rule, template,
+                   tuple(sorted(params.items())))
 
 
 class DeploymentRejected(ValueError):
