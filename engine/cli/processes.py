@@ -21,6 +21,16 @@ def init_db(ctx):
     click.echo(_("Database ready: %(url)s", url=engine.db.engine.url.render_as_string(hide_password=True)))
 
 
+def described(problem) -> str:
+    """A problem where it is (file, line, element) and what it is, in the command line's language."""
+    where = problem.file
+    if problem.line:
+        where += _(", line %(line)s", line=problem.line)
+    if problem.element:
+        where += _(", element '%(element)s'", element=problem.element)
+    return f"{where}: {problem.text(_)}"
+
+
 @click.command(help=_("Check BPMN/DMN files (or folders) without deploying them."))
 @click.argument("paths", nargs=-1, required=True)
 @click.pass_context
@@ -42,15 +52,15 @@ def validate(ctx, paths):
     if problems:
         click.echo(_("%(count)s problem(s) found; nothing can be deployed until they are fixed:", count=len(problems)), err=True)
         for p in problems:
-            click.echo(f"  - {p}", err=True)
+            click.echo(f"  - {described(p)}", err=True)
     if stalls:
         click.echo(_("%(count)s lint error(s): loans would stall here:", count=len(stalls)), err=True)
         for p in stalls:
-            click.echo(f"  - {p} [{p.rule}]", err=True)
+            click.echo(f"  - {described(p)} [{p.rule}]", err=True)
     if advice:
         click.echo(_("%(count)s lint warning(s); deploying still works:", count=len(advice)), err=True)
         for p in advice:
-            click.echo(f"  - {p} [{p.rule}]", err=True)
+            click.echo(f"  - {described(p)} [{p.rule}]", err=True)
     if problems or stalls:
         sys.exit(1)
     click.echo(_("Valid, with %(count)s lint warning(s).", count=len(advice)) if advice
@@ -71,7 +81,7 @@ def deploy(ctx, paths, actor, approver):
     except DeploymentRejected as exc:
         click.echo(_("Refused; nothing was deployed:"), err=True)
         for p in exc.problems:
-            click.echo(f"  - {p}", err=True)
+            click.echo(f"  - {described(p)}", err=True)
         sys.exit(1)
     except FileNotFoundError as exc:
         fail(str(exc))
