@@ -11,16 +11,31 @@ import ast
 import re
 from datetime import timedelta
 
-from engine.i18n import _
 from engine.roles import SUPERVISOR_ROLES
 from engine.runtime.calendar import MAX_BUSINESS_DAYS
 from engine.runtime.execution import PROCESS_PARAMETERS
 from engine.runtime.flowgraph import BPMN_NS
 from engine.runtime.timers import duration_from
-from engine.runtime.validation import REFERENCE_DAY
+from engine.runtime.validation import N_, REFERENCE_DAY
 
 YEAR = timedelta(days=366)
 BUSINESS_DAYS_A_YEAR = 250
+
+# What is wrong with a length, for a step's `due` and for a timer: one sentence each, so each language words it whole.
+TOO_MANY_BUSINESS_DAYS = {
+    "due": N_("the due of '%(step)s' is %(count)s business days; the engine counts at most %(limit)s, so the step "
+              "fails as it opens"),
+    "timer": N_("the timer of '%(step)s' is %(count)s business days; the engine counts at most %(limit)s, so the "
+                "step fails as it opens"),
+}
+ZERO = {
+    "due": N_("the due of '%(step)s' is zero: it is over the moment the step opens"),
+    "timer": N_("the timer of '%(step)s' is zero: it is over the moment the step opens"),
+}
+OVER_A_YEAR = {
+    "due": N_("the due of '%(step)s' is more than a year away"),
+    "timer": N_("the timer of '%(step)s' is more than a year away"),
+}
 
 
 def process_constants(policy) -> dict[str, object]:
@@ -93,34 +108,30 @@ def deadline_findings(linter) -> list:
         due = span(step.due if step.due and step.due.upper().startswith("P") else
                    literal(step.due, constants) if step.due else None)
         if due is not None:
-            _check_length(linter, step.id, step.name, due, _("due"))
+            _check_length(linter, step.id, step.name, due, "due")
     for node, element in linter.graph.elements.items():
         timer = element.find(f"{{{BPMN_NS}}}timerEventDefinition")
         if timer is not None:
             _check_timer(linter, node, timer, constants)
     if linter.steps and not any(linter.process_id in processes for processes in SUPERVISOR_ROLES.values()):
         linter.add(linter.process_id, "impossible-deadline", "warning",
-                   _("no role supervises process '%(process)s': an overdue step is escalated to nobody",
-                     process=linter.process_id))
+                   N_("no role supervises process '%(process)s': an overdue step is escalated to nobody"),
+                   process=linter.process_id)
     new = linter.findings[found_before:]
     del linter.findings[found_before:]
     return new
 
 
 def _check_length(linter, node, label, length: Span, what: str) -> None:
+    """`what` is "due" or "timer"."""
     if length.business_days is not None and length.business_days > MAX_BUSINESS_DAYS:
-        linter.add(node, "impossible-deadline", "error",
-                   _("the %(what)s of '%(step)s' is %(count)s business days; the engine counts at most %(limit)s, so "
-                     "the step fails as it opens", what=what, step=label, count=length.business_days,
-                     limit=MAX_BUSINESS_DAYS))
+        linter.add(node, "impossible-deadline", "error", TOO_MANY_BUSINESS_DAYS[what], step=label,
+                   count=length.business_days, limit=MAX_BUSINESS_DAYS)
     elif (length.business_days is not None and length.business_days <= 0) or (
             length.business_days is None and length.high is not None and length.high <= timedelta(0)):
-        linter.add(node, "impossible-deadline", "warning",
-                   _("the %(what)s of '%(step)s' is zero: it is over the moment the step opens", what=what,
-                     step=label))
+        linter.add(node, "impossible-deadline", "warning", ZERO[what], step=label)
     elif (length.business_days or 0) > BUSINESS_DAYS_A_YEAR or length.low > YEAR:
-        linter.add(node, "impossible-deadline", "warning",
-                   _("the %(what)s of '%(step)s' is more than a year away", what=what, step=label))
+        linter.add(node, "impossible-deadline", "warning", OVER_A_YEAR[what], step=label)
 
 
 def _check_timer(linter, node, timer, constants) -> None:
@@ -136,7 +147,7 @@ def _check_timer(linter, node, timer, constants) -> None:
         length = span(value)
         if length is None:
             continue
-        _check_length(linter, node, label, length, _("timer"))
+        _check_length(linter, node, label, length, "timer")
         attached_to = linter.graph.attached.get(node)
         step = linter.steps.get(attached_to or "")
         interrupting = linter.graph.elements[node].get("cancelActivity", "true").lower() != "false"
@@ -145,8 +156,8 @@ def _check_timer(linter, node, timer, constants) -> None:
         due = span(step.due if step.due.upper().startswith("P") else literal(step.due, constants))
         if due is not None and length.high < due.low:
             linter.add(node, "impossible-deadline", "warning",
-                       _("timer '%(timer)s' ends '%(step)s' before the step falls due (%(due)s): its deadline and "
-                         "escalation never happen", timer=label, step=step.name, due=step.due))
+                       N_("timer '%(timer)s' ends '%(step)s' before the step falls due (%(due)s): its deadline and "
+                          "escalation never happen"), timer=label, step=step.name, due=step.due)
 
 
 def _check_cycle(linter, node, label, value: str) -> None:
@@ -157,4 +168,4 @@ def _check_cycle(linter, node, label, value: str) -> None:
     if period is not None and period.high is not None and period.high <= timedelta(0):
         endless = parts[0] in ("R", "R-1")
         linter.add(node, "impossible-deadline", "error" if endless else "warning",
-                   _("timer '%(timer)s' repeats with no pause between its cycles", timer=label))
+                   N_("timer '%(timer)s' repeats with no pause between its cycles"), timer=label)

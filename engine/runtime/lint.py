@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
-from engine.i18n import _, cli_locale
 from engine.runtime.conditions import COVERED, all_false
 from engine.runtime.deadlines import deadline_findings, process_constants
 from engine.runtime.flowgraph import BPMN_NS, FlowGraph, Together, flow_graph
 from engine.runtime.parser import ParsedBundle
-from engine.runtime.validation import Problem, form_path, user_task_properties
+from engine.runtime.validation import N_, Problem, form_path, user_task_properties
 
 log = logging.getLogger("creditflow.lint")
 
@@ -72,9 +71,9 @@ def lint(bundle: ParsedBundle, policy, staff: Staff | None = None) -> list[Probl
     return findings
 
 
-def rule_name(rule) -> str:
-    """A pair rule's name in the language the messages are written in."""
-    return getattr(rule, "name_zh", "") if cli_locale() == "zh_CN" and getattr(rule, "name_zh", "") else rule.name
+def rule_names(rule) -> dict[str, str]:
+    """A pair rule's name in both languages, as message parameters: Chinese catalogs use `name_zh`."""
+    return {"name": rule.name, "name_zh": getattr(rule, "name_zh", "") or rule.name}
 
 
 def form_domains(forms) -> dict[str, list]:
@@ -117,10 +116,12 @@ class _Linter:
                                              (props.get("due") or "").strip() or None, form)
         return steps
 
-    def add(self, element_id: str | None, rule: str, severity: str, message: str) -> None:
+    def add(self, element_id: str | None, rule: str, severity: str, template: str, /, **params) -> None:
+        """A finding whose message is `template` filled with `params` (which may themselves name a `rule`)."""
         file = self.bundle.element_file.get(element_id or "", "?")
         line = self.bundle.lines.get((file, element_id or ""))
-        self.findings.append(Problem(file, line, element_id, message, severity=severity, rule=rule))
+        self.findings.append(Problem(file, line, element_id, template % params, severity, rule, template,
+                                     tuple(sorted(params.items()))))
 
     def label(self, node_id: str) -> str:
         element = self.graph.elements.get(node_id)
@@ -138,22 +139,22 @@ class _Linter:
                 if (outer is not None and outer not in reached) or (host is not None and host not in reached):
                     continue  # its subprocess or its activity is reported instead
                 self.add(node, "unreachable", "warning",
-                         _("'%(step)s' can never be reached from a start event; remove it or connect it",
-                           step=self.label(node)))
+                         N_("'%(step)s' can never be reached from a start event; remove it or connect it"),
+                         step=self.label(node))
             elif node not in finishing:
                 self.add(node, "unreachable", "error",
-                         _("no end event can be reached from '%(step)s'; a loan that gets here can never finish",
-                           step=self.label(node)))
+                         N_("no end event can be reached from '%(step)s'; a loan that gets here can never finish"),
+                         step=self.label(node))
             elif graph.kinds[node] == "parallelGateway":
                 for flow in graph.incoming(node):
                     if flow.source not in reached:
                         self.add(node, "unreachable", "error",
-                                 _("'%(step)s' waits for all its incoming flows, but the one from '%(source)s' never "
-                                   "comes; loans stop here", step=self.label(node), source=self.label(flow.source)))
+                                 N_("'%(step)s' waits for all its incoming flows, but the one from '%(source)s' never "
+                                    "comes; loans stop here"), step=self.label(node), source=self.label(flow.source))
             elif node in graph.implicit_ends and graph.kinds[node] != "boundaryEvent":
                 self.add(node, "unreachable", "warning",
-                         _("'%(step)s' has no outgoing flow: the path ends there without an end event",
-                           step=self.label(node)))
+                         N_("'%(step)s' has no outgoing flow: the path ends there without an end event"),
+                         step=self.label(node))
 
     # ---------------------------------------------------------------- gateways
     def decided_before(self, node: str) -> list[dict]:
@@ -205,13 +206,13 @@ class _Linter:
                 continue
             if witness is None:
                 self.add(node, "gateway-no-default", "warning",
-                         _("every flow out of '%(gateway)s' has a condition and none is the default: if none of the "
-                           "conditions holds the loan stops here; add a default flow", gateway=self.label(node)))
+                         N_("every flow out of '%(gateway)s' has a condition and none is the default: if none of the "
+                            "conditions holds the loan stops here; add a default flow"), gateway=self.label(node))
             else:
                 self.add(node, "gateway-no-default", "error",
-                         _("no condition out of '%(gateway)s' holds when %(name)s is %(value)s, and there is no "
-                           "default flow: such a loan stops here; add a default flow", gateway=self.label(node),
-                           name=witness[0], value=repr(witness[1])))
+                         N_("no condition out of '%(gateway)s' holds when %(name)s is %(value)s, and there is no "
+                            "default flow: such a loan stops here; add a default flow"), gateway=self.label(node),
+                         name=witness[0], value=repr(witness[1]))
 
     # ---------------------------------------------------------------- nobody-can-perform
     def performers(self) -> None:
@@ -224,18 +225,18 @@ class _Linter:
                 continue  # validation reports a missing lane or an unknown duty
             if step.role not in spec.roles:
                 self.add(step.id, "nobody-can-perform", "error",
-                         _("'%(step)s' is in the lane of %(role)s, but the policy lets only %(allowed)s do duty "
-                           "'%(duty)s': nobody can ever do it and the loan would wait forever", step=step.name,
-                           role=step.role, allowed=", ".join(spec.roles), duty=step.duty))
+                         N_("'%(step)s' is in the lane of %(role)s, but the policy lets only %(allowed_roles)s do duty "
+                            "'%(duty)s': nobody can ever do it and the loan would wait forever"), step=step.name,
+                         role=step.role, allowed_roles=", ".join(spec.roles), duty=step.duty)
             elif self.staff is not None and not self.staff.holders.get(step.role, 0):
                 self.add(step.id, "nobody-can-perform", "error",
-                         _("no active user holds the role %(role)s that '%(step)s' needs: the loan would wait "
-                           "forever; grant the role first", role=step.role, step=step.name))
+                         N_("no active user holds the role %(role)s that '%(step)s' needs: the loan would wait "
+                            "forever; grant the role first"), role=step.role, step=step.name)
             elif self.staff is not None and at_head_office and step.role in committee_roles \
                     and not self.staff.head_office.get(step.role, 0):
                 self.add(step.id, "nobody-can-perform", "warning",
-                         _("nobody holds the role %(role)s at head office: '%(step)s' of a loan for the head-office "
-                           "committee would wait forever", role=step.role, step=step.name))
+                         N_("nobody holds the role %(role)s at head office: '%(step)s' of a loan for the head-office "
+                            "committee would wait forever"), role=step.role, step=step.name)
 
     # ---------------------------------------------------------------- pair-one-person
     def pairs(self) -> None:
@@ -257,9 +258,9 @@ class _Linter:
             for rule in self.policy.pairs:
                 if step.assignee == "originator" and "originate" in rule.opposite(step.duty):
                     self.add(step.id, "pair-one-person", "warning",
-                             _("'%(step)s' is assigned to the originator, whom rule %(rule)s (%(name)s) bars from "
-                               "duty '%(duty)s': the assignment is always refused", step=step.name, rule=rule.id,
-                               name=rule_name(rule), duty=step.duty))
+                             N_("'%(step)s' is assigned to the originator, whom rule %(rule)s (%(name)s) bars from "
+                                "duty '%(duty)s': the assignment is always refused"), step=step.name, rule=rule.id,
+                             **rule_names(rule), duty=step.duty)
                     break
 
     def same_duty(self, first: Step, second: Step) -> bool:
@@ -270,12 +271,12 @@ class _Linter:
             return False
         rule = min(involved, key=lambda r: len(r.opposite(first.duty)))  # the closest twin: SOD-02, not SOD-01
         self.add(second.id, "pair-one-person", "warning",
-                 _("'%(first)s' (%(first_id)s) and '%(second)s' (%(second_id)s) both record duty '%(duty)s', "
-                   "which the policy never keeps apart from itself: one person may do both; if two people "
-                   "are meant, give one of them the paired duty (%(paired)s) of rule %(rule)s (%(name)s)",
-                   first=first.name, first_id=first.id, second=second.name, second_id=second.id,
-                   duty=first.duty, paired=", ".join(sorted(rule.opposite(first.duty))), rule=rule.id,
-                   name=rule_name(rule)))
+                 N_("'%(first)s' (%(first_id)s) and '%(second)s' (%(second_id)s) both record duty '%(duty)s', "
+                    "which the policy never keeps apart from itself: one person may do both; if two people "
+                    "are meant, give one of them the paired duty (%(paired)s) of rule %(rule)s (%(name)s)"),
+                 first=first.name, first_id=first.id, second=second.name, second_id=second.id,
+                 duty=first.duty, paired=", ".join(sorted(rule.opposite(first.duty))), rule=rule.id,
+                 **rule_names(rule))
         return True
 
     def same_assignee(self, first: Step, second: Step) -> bool:
@@ -284,10 +285,10 @@ class _Linter:
         if rule is None:
             return False
         self.add(second.id, "pair-one-person", "warning",
-                 _("'%(first)s' (%(first_id)s) and '%(second)s' (%(second_id)s) are both assigned to "
-                   "'%(assignee)s', but rule %(rule)s (%(name)s) needs two people for them: one of the "
-                   "two assignments is always refused", first=first.name, first_id=first.id,
-                   second=second.name, second_id=second.id, assignee=first.assignee, rule=rule.id,
-                   name=rule_name(rule)))
+                 N_("'%(first)s' (%(first_id)s) and '%(second)s' (%(second_id)s) are both assigned to "
+                    "'%(assignee)s', but rule %(rule)s (%(name)s) needs two people for them: one of the "
+                    "two assignments is always refused"), first=first.name, first_id=first.id,
+                 second=second.name, second_id=second.id, assignee=first.assignee, rule=rule.id,
+                 **rule_names(rule))
         return True
 

@@ -6,6 +6,7 @@ import pytest
 from lxml import etree
 
 from engine.bootstrap import BUNDLED_BPMN
+from engine.i18n import translations
 from engine.roles import LANE_ROLES
 from engine.runtime.conditions import COVERED, OPEN, UNKNOWN, all_false
 from engine.runtime.deadlines import literal
@@ -306,3 +307,23 @@ def test_a_repeating_timer_with_no_pause_is_an_error():
 def test_a_format_that_would_build_a_huge_string_is_not_evaluated():
     assert literal('"PT%dH" % chair_veto_hours', {"chair_veto_hours": 24}) == "PT24H"
     assert literal('"%0999999999d" % chair_veto_hours', {"chair_veto_hours": 24}) is None
+
+
+# ---------------------------------------------------------------- the reader's language
+
+def test_findings_are_shown_in_the_readers_language_whatever_the_servers(monkeypatch):
+    monkeypatch.setenv("CREDITFLOW_LANG", "en")  # the process that lints speaks English; the reader reads Chinese
+    chinese = translations("zh_CN").gettext
+
+    def edit(root):
+        set_property(root, "lead_inspection", "assignee", "originator")
+        set_property(root, "lead_inspection", "due", "business_days(3000)")
+
+    found = {p.rule: p for p in findings(edit, file="post_loan.bpmn")}
+    barred, due = found["pair-one-person"], found["impossible-deadline"]
+    rule = next(r for r in POLICY.pairs if r.id in barred.message)
+    assert "originator" in barred.message and rule.name in barred.message  # English where no reader is known
+    assert "受理客户经理" in barred.text(chinese) and rule.name_zh in barred.text(chinese)
+    assert "originator" not in barred.text(chinese) and rule.name not in barred.text(chinese)
+    assert "the due of" in due.message and "3000 business days" in due.message
+    assert "办理期限为 3000 个工作日" in due.text(chinese) and "business" not in due.text(chinese)
