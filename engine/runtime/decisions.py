@@ -373,7 +373,9 @@ def _over_ceiling(policy, named, tier, loan_type, reach) -> tuple[str, dict] | N
     ceiling = policy.tiers[rank - 1 if one_up else rank].ceiling
     if ceiling is None or highest <= ceiling:
         return None
-    params.update(ceiling=_money(ceiling), amount="" if highest == INF else _money(highest))
+    params["ceiling"] = _money(ceiling)
+    if highest != INF:
+        params["amount"] = _money(highest)
     if one_up and highest == INF:
         template = N_("%(table)s row %(row)s sends %(loan_type)s loans of any size to %(tier_id)s, but policy "
                       "%(policy_version)s (%(policy_file)s) caps %(tier_id)s at %(ceiling)s for %(loan_type)s loans "
