@@ -25,7 +25,7 @@ BUNDLED = Path(__file__).resolve().parents[2] / "bpmn"
 
 
 def problems_in(files):
-    """The Problem objects themselves, for reading them in another language."""
+    """Every problem validation and the decision checks find (validation takes the policy or the lane roles)."""
     takes_policy = "policy" in inspect.signature(validate_files).parameters
     bundle, problems = validate_files(files, default_policy() if takes_policy else LANE_ROLES)
     extra = decision_problems(bundle, default_policy()) if bundle else []
@@ -33,11 +33,8 @@ def problems_in(files):
 
 
 def validate(files):
-    """Every problem validation and the decision checks find (validation takes the policy or the lane roles)."""
-    takes_policy = "policy" in inspect.signature(validate_files).parameters
-    bundle, problems = validate_files(files, default_policy() if takes_policy else LANE_ROLES)
-    extra = decision_problems(bundle, default_policy()) if bundle else []
-    return [str(p) for p in problems + [p for p in extra if p not in problems]]
+    """Every problem validation and the decision checks find, as the English text."""
+    return [str(p) for p in problems_in(files)]
 
 
 def bundled(name: str, old: str, new: str) -> list[SourceFile]:
