@@ -316,7 +316,7 @@ def _exposures(cells, exposure_at) -> list | None:
 
 def _beyond_policy(policy, named, table, earlier, exposure_at, type_at, tier) -> tuple[str, dict] | None:
     """What the last row of `earlier` sends to `tier` that the policy does not let that tier approve, as (template,
-    params); the tier is named by its id (`tier_id`) and the policy's Chinese name for it (`tier_zh`)."""
+    params); the tier is named by its id (`tier_id`) and the policy's Chinese name for it (`tier_id_zh`)."""
     cells = earlier[-1]
     exposures = _exposures(cells, exposure_at)
     if exposures is None:
@@ -356,7 +356,7 @@ def _covers(before, cells, exposure_at, type_at, loan_type) -> bool:
 
 
 def _tier_params(policy, tier: str) -> dict:
-    return {"tier_id": tier, "tier_zh": next((t.zh for t in policy.tiers if t.name == tier and t.zh), tier)}
+    return {"tier_id": tier, "tier_id_zh": next((t.zh for t in policy.tiers if t.name == tier and t.zh), tier)}
 
 
 def _over_ceiling(policy, named, tier, loan_type, reach) -> tuple[str, dict] | None:
