@@ -8,14 +8,88 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from engine.runtime.feel import INPUT, Entry, FeelRejected, Not, PythonTest, feel_date, read_entry
 from engine.runtime.scripting import ExpressionRejected, RestrictedEnvironment, compile_expression
-from engine.runtime.validation import Problem
+from engine.runtime.validation import N_, Problem, problem
 
 TIER_OUTPUT = "approval_tier"
 EXPOSURE_INPUTS = ("group_exposure", "exposure", "amount")  # what the policy measures a tier's ceiling against
 LOAN_TYPE_INPUT = "loan_type"
-FEEL_HELP = ('write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
-             "or not(...)")
 INF = Decimal("Infinity")
+
+FEEL_PROBLEMS = {  # the reason an input cell is refused (engine.runtime.feel) -> the problem saying it
+    N_("'%(fragment)s' cannot be read"):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           "'%(fragment)s' cannot be read); "
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_("expected %(token)s at the end"):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           "expected %(token)s at the end); "
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_("expected a value at the end"):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           "expected a value at the end); "
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_("expected %(token)s before %(found)s"):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           "expected %(token)s before %(found)s); "
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_("expected a value before %(found)s"):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           "expected a value before %(found)s); "
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_("unexpected %(found)s"):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           "unexpected %(found)s); "
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_("a range ends with ']', ')' or '[', not %(found)s"):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           "a range ends with ']', ')' or '[', not %(found)s); "
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_("'-' stands alone for any value, or before a number"):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           "'-' stands alone for any value, or before a number); "
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_('date(%(date_text)s) is not a date written as "YYYY-MM-DD"'):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           'date(%(date_text)s) is not a date written as "YYYY-MM-DD"); '
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_("the function %(function)s() is not available; compare with literal values"):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           "the function %(function)s() is not available; compare with literal values); "
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_('\'%(name)s\' is a name, not a value; for the text write "%(name)s"'):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           '\'%(name)s\' is a name, not a value; for the text write "%(name)s"); '
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_("'%(name)s' is a name or keyword; only literal values can be compared"):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           "'%(name)s' is a name or keyword; only literal values can be compared); "
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_("expected a value, not %(found)s"):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           "expected a value, not %(found)s); "
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+    N_("%(found)s is not a number"):
+        N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported ("
+           "%(found)s is not a number); "
+           'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+           "or not(...)"),
+}
+FEEL_PROBLEM = N_("row %(row)s, input '%(input)s': FEEL expression '%(text)s' is not supported (%(reason)s); "
+                  'write a value ("text", 12, true), a comparison (<= 3000000), a range ([1..10]), a list ("a","b") '
+                  "or not(...)")  # a reason without a problem of its own above: said in English inside
 
 
 def task_decision_problems(bundle, task_spec) -> list[Problem]:
@@ -37,8 +111,7 @@ def decision_problems(bundle, policy) -> list[Problem]:
             tables.append(bundle.parser.get_engine(decision_id, None).decision_table)
         except ValidationException as exc:
             if not reported:
-                problems.append(Problem(exc.file_name or dmn_parser.filename or "?", exc.line_number or None,
-                                        exc.id or None, str(exc).split("\n")[0]))
+                problems.append(_unreadable(exc, exc.file_name or dmn_parser.filename or "?"))
             continue
         if tables[-1].id not in bundle.checked_decisions:
             bundle.checked_decisions.add(tables[-1].id)
@@ -49,9 +122,16 @@ def decision_problems(bundle, policy) -> list[Problem]:
     return problems
 
 
-def _problem(bundle, element_id: str | None, message: str) -> Problem:
+def _unreadable(exc: ValidationException, file: str) -> Problem:
+    """A decision Spiff cannot build: ours say it with a template (UnreadableDecision), Spiff's own in English."""
+    if getattr(exc, "template", None):
+        return problem(file, exc.line_number or None, exc.id or None, exc.template, **exc.params)
+    return Problem(file, exc.line_number or None, exc.id or None, str(exc).split("\n")[0])
+
+
+def _problem(bundle, element_id: str | None, template: str, **params) -> Problem:
     file = bundle.element_file.get(element_id or "", "?")
-    return Problem(file, bundle.lines.get((file, element_id or "")), element_id, message)
+    return problem(file, bundle.lines.get((file, element_id or "")), element_id, template, **params)
 
 
 def _label(column) -> str:
@@ -63,41 +143,59 @@ def table_problems(bundle, table) -> list[Problem]:
     problems = []
     for column in table.inputs:
         if not (column.expression or "").strip():
-            problems.append(_problem(bundle, column.id, f"input '{_label(column)}' has no input expression; write "
-                                                        "the name of the value it reads (e.g. loan_type)"))
-        elif message := _expression_problem(column.expression):
-            problems.append(_problem(bundle, column.id, f"input '{_label(column)}': the input expression "
-                                                        f"'{column.expression}' {message}"))
+            problems.append(_problem(bundle, column.id, N_("input '%(input)s' has no input expression; write the "
+                                                           "name of the value it reads (e.g. loan_type)"),
+                                     input=_label(column)))
+        elif failed := _expression_problem(column.expression):
+            refused, detail = failed
+            template = (N_("input '%(input)s': the input expression '%(expression)s' is refused: %(detail)s")
+                        if refused else
+                        N_("input '%(input)s': the input expression '%(expression)s' is not valid: %(detail)s"))
+            problems.append(_problem(bundle, column.id, template, input=_label(column),
+                                     expression=column.expression, detail=detail))
     for rule in table.rules:
         for entry in rule.inputEntries:
             for text in entry.lhs:
                 if text is None:
                     continue
-                where = f"row {rule.row_number}, input '{_label(entry.input)}'"
+                where = {"row": rule.row_number, "input": _label(entry.input), "text": text.strip()}
                 try:
                     python = read_entry(text).python
                 except FeelRejected as exc:
-                    problems.append(_problem(bundle, entry.id, f"{where}: FEEL expression '{text.strip()}' is not "
-                                                               f"supported ({exc}); {FEEL_HELP}"))
+                    problems.append(_feel_problem(bundle, entry.id, exc, where))
                     continue
-                message = _expression_problem(python) if python else None
-                if message:
-                    problems.append(_problem(bundle, entry.id, f"{where}: '{text.strip()}' {message}"))
+                failed = _expression_problem(python) if python else None
+                if failed:
+                    template = (N_("row %(row)s, input '%(input)s': '%(text)s' is refused: %(detail)s") if failed[0]
+                                else N_("row %(row)s, input '%(input)s': '%(text)s' is not valid: %(detail)s"))
+                    problems.append(_problem(bundle, entry.id, template, detail=failed[1], **where))
         for out in rule.outputEntries:
-            message = _expression_problem(out.text) if out.text and out.text.strip() else None
-            if message:
-                problems.append(_problem(bundle, out.id, f"row {rule.row_number}, output '{_label(out.output)}': "
-                                                         f"'{out.text.strip()}' {message}"))
+            failed = _expression_problem(out.text) if out.text and out.text.strip() else None
+            if failed:
+                template = (N_("row %(row)s, output '%(output)s': '%(text)s' is refused: %(detail)s") if failed[0]
+                            else N_("row %(row)s, output '%(output)s': '%(text)s' is not valid: %(detail)s"))
+                problems.append(_problem(bundle, out.id, template, row=rule.row_number, output=_label(out.output),
+                                         text=out.text.strip(), detail=failed[1]))
     return problems
 
 
-def _expression_problem(source: str) -> str | None:
+def _feel_problem(bundle, element_id: str, exc: FeelRejected, where: dict) -> Problem:
+    """An input cell refused for the reason `exc` gives, the reason in the reader's language too."""
+    template = FEEL_PROBLEMS.get(getattr(exc, "template", None))
+    if template is None:
+        return _problem(bundle, element_id, FEEL_PROBLEM, reason=str(exc), **where)
+    return _problem(bundle, element_id, template, **exc.params, **where)
+
+
+def _expression_problem(source: str) -> tuple[bool, str] | None:
+    """(refused, why) when an expression cannot run: refused by the engine's rules, or not valid Python at all;
+    `why` is Python's or the evaluator's own English text."""
     try:
         compile_expression(source)
     except SyntaxError as exc:
-        return f"is not valid: {exc.msg}"
+        return False, exc.msg
     except ExpressionRejected as exc:
-        return f"is refused: {exc}"
+        return True, str(exc)
     return None
 
 
@@ -181,8 +279,8 @@ def tier_problems(bundle, table, policy) -> list[Problem]:
     exposure_at = next((columns[name] for name in EXPOSURE_INPUTS if name in columns), None)
     type_at = columns.get(LOAN_TYPE_INPUT)
     out_at = next(i for i, out in enumerate(table.outputs) if (out.name or out.label) == TIER_OUTPUT)
-    policy_file = "/".join(PurePosixPath(str(policy.source).replace("\\", "/")).parts[-2:])
-    named = f"policy {policy.version} ({policy_file})"
+    named = {"policy_version": policy.version,
+             "policy_file": "/".join(PurePosixPath(str(policy.source).replace("\\", "/")).parts[-2:])}
     tiers = [t.name for t in policy.tiers]
     problems, earlier = [], []
     for rule in table.rules:
@@ -193,15 +291,22 @@ def tier_problems(bundle, table, policy) -> list[Problem]:
         earlier.append(cells)
         text = (rule.outputEntries[out_at].text or "").strip()
         tier = text[1:-1] if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'" else None
-        if tier is None:
-            message = (f"chooses the approval tier {text or '(empty)'}, which is not a tier name in quotes "
-                       f"({', '.join(tiers)})")
+        if tier is None and not text:
+            found = (N_("%(table)s row %(row)s chooses the approval tier (empty), which is not a tier name in quotes "
+                        "(%(tiers)s)"), {"tiers": ", ".join(tiers)})
+        elif tier is None:
+            found = (N_("%(table)s row %(row)s chooses the approval tier %(text)s, which is not a tier name in quotes "
+                        "(%(tiers)s)"), {"text": text, "tiers": ", ".join(tiers)})
         elif tier not in tiers:
-            message = f"sends loans to '{tier}', a tier {named} does not know; known: {', '.join(tiers)}"
+            found = (N_("%(table)s row %(row)s sends loans to '%(tier_id)s', a tier policy %(policy_version)s "
+                        "(%(policy_file)s) does not know; known: %(tiers)s"),
+                     {"tier_id": tier, "tiers": ", ".join(tiers), **named})
         else:
-            message = _beyond_policy(policy, named, table, earlier, exposure_at, type_at, tier)
-        if message:
-            problems.append(_problem(bundle, rule.id, f"{table_file(bundle, rule.id)} row {rule.row_number} {message}"))
+            found = _beyond_policy(policy, named, table, earlier, exposure_at, type_at, tier)
+        if found:
+            template, params = found
+            problems.append(_problem(bundle, rule.id, template, table=table_file(bundle, rule.id),
+                                     row=rule.row_number, **params))
     return problems
 
 
@@ -209,13 +314,15 @@ def _exposures(cells, exposure_at) -> list | None:
     return numbers_admitted(cells[exposure_at]) if exposure_at is not None else [(-INF, False, INF, False)]
 
 
-def _beyond_policy(policy, named, table, earlier, exposure_at, type_at, tier) -> str | None:
-    """What the last row of `earlier` sends to `tier` that the policy does not let that tier approve."""
+def _beyond_policy(policy, named, table, earlier, exposure_at, type_at, tier) -> tuple[str, dict] | None:
+    """What the last row of `earlier` sends to `tier` that the policy does not let that tier approve, as (template,
+    params); the tier is named by its id (`tier_id`) and the policy's Chinese name for it (`tier_id_zh`)."""
     cells = earlier[-1]
     exposures = _exposures(cells, exposure_at)
     if exposures is None:
-        return (f"sends loans to {tier} under the exposure test '{cells[exposure_at].text}', which cannot be checked "
-                f"against {named}; write it as a comparison or range in FEEL")
+        return (N_("%(table)s row %(row)s sends loans to %(tier_id)s under the exposure test '%(test)s', which "
+                   "cannot be checked against policy %(policy_version)s (%(policy_file)s); write it as a comparison "
+                   "or range in FEEL"), {"test": cells[exposure_at].text, **_tier_params(policy, tier), **named})
     for loan_type in sorted(policy.loan_types, key=lambda t: (t in policy.one_tier_up, t)):
         if type_at is not None and not _admits(cells[type_at], loan_type):
             continue
@@ -248,19 +355,39 @@ def _covers(before, cells, exposure_at, type_at, loan_type) -> bool:
     return True
 
 
-def _over_ceiling(policy, named, tier, loan_type, reach) -> str | None:
+def _tier_params(policy, tier: str) -> dict:
+    return {"tier_id": tier, "tier_id_zh": next((t.zh for t in policy.tiers if t.name == tier and t.zh), tier)}
+
+
+def _over_ceiling(policy, named, tier, loan_type, reach) -> tuple[str, dict] | None:
     rank = [t.name for t in policy.tiers].index(tier)
     one_up = loan_type in policy.one_tier_up
     if rank == len(policy.tiers) - 1 or not reach:
         return None
     highest = max(span[2] for span in reach)
-    kind = f"{loan_type} loans" if one_up else "loans"
+    params = {"loan_type": loan_type, **_tier_params(policy, tier), **named}
     if one_up and rank == 0:
-        return (f"sends {kind} to {tier}, but {named} never lets {tier} approve {loan_type} loans (they go one tier "
-                "up)")
+        return (N_("%(table)s row %(row)s sends %(loan_type)s loans to %(tier_id)s, but policy %(policy_version)s "
+                   "(%(policy_file)s) never lets %(tier_id)s approve %(loan_type)s loans (they go one tier up)"),
+                params)
     ceiling = policy.tiers[rank - 1 if one_up else rank].ceiling
     if ceiling is None or highest <= ceiling:
         return None
-    size = "of any size" if highest == INF else f"up to {_money(highest)}"
-    extra = f" for {loan_type} loans (they go one tier up)" if one_up else ""
-    return f"sends {kind} {size} to {tier}, but {named} caps {tier} at {_money(ceiling)}{extra}"
+    params["ceiling"] = _money(ceiling)
+    if highest != INF:
+        params["amount"] = _money(highest)
+    if one_up and highest == INF:
+        template = N_("%(table)s row %(row)s sends %(loan_type)s loans of any size to %(tier_id)s, but policy "
+                      "%(policy_version)s (%(policy_file)s) caps %(tier_id)s at %(ceiling)s for %(loan_type)s loans "
+                      "(they go one tier up)")
+    elif one_up:
+        template = N_("%(table)s row %(row)s sends %(loan_type)s loans up to %(amount)s to %(tier_id)s, but policy "
+                      "%(policy_version)s (%(policy_file)s) caps %(tier_id)s at %(ceiling)s for %(loan_type)s loans "
+                      "(they go one tier up)")
+    elif highest == INF:
+        template = N_("%(table)s row %(row)s sends loans of any size to %(tier_id)s, but policy %(policy_version)s "
+                      "(%(policy_file)s) caps %(tier_id)s at %(ceiling)s")
+    else:
+        template = N_("%(table)s row %(row)s sends loans up to %(amount)s to %(tier_id)s, but policy "
+                      "%(policy_version)s (%(policy_file)s) caps %(tier_id)s at %(ceiling)s")
+    return template, params

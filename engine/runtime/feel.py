@@ -32,8 +32,20 @@ _TOKEN = re.compile(r"""
 _QUESTION_MARK_OUTSIDE_TEXT = re.compile(r"""\?(?=(?:[^'"]|'[^']*'|"[^"]*")*$)""")
 
 
+def N_(message: str) -> str:
+    """Marks a reason's template for the catalogs; it is translated where the reader's language is known."""
+    return message
+
+
 class FeelRejected(ValueError):
-    """An input entry this engine cannot read; the message says what to write instead."""
+    """An input entry this engine cannot read; the message says what to write instead.
+
+    `template` is the reason as a gettext msgid, `params` fills it: the English text is str(exc)."""
+
+    def __init__(self, template: str, **params):
+        super().__init__(template % params if params else template)
+        self.template = template
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -94,7 +106,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while at < len(text):
         match = _TOKEN.match(text, at)
         if match is None:
-            raise FeelRejected(f"'{text[at:at + 12]}' cannot be read")
+            raise FeelRejected(N_("'%(fragment)s' cannot be read"), fragment=text[at:at + 12])
         if match.lastgroup != "space":
             found.append((match.lastgroup, match.group()))
         at = match.end()
@@ -115,8 +127,13 @@ class _Reader:
     def take(self, value: str | None = None) -> str:
         kind, token = self.peek()
         if kind == "end" or (value is not None and token != value):
-            where = "at the end" if kind == "end" else f"before {token!r}"
-            raise FeelRejected(f"expected {value or 'a value'} {where}")
+            if kind == "end" and value:
+                raise FeelRejected(N_("expected %(token)s at the end"), token=value)
+            if kind == "end":
+                raise FeelRejected(N_("expected a value at the end"))
+            if value:
+                raise FeelRejected(N_("expected %(token)s before %(found)s"), token=value, found=repr(token))
+            raise FeelRejected(N_("expected a value before %(found)s"), found=repr(token))
         self.at += 1
         return token
 
@@ -130,7 +147,7 @@ class _Reader:
         else:
             result = self.tests()
         if self.peek()[0] != "end":
-            raise FeelRejected(f"unexpected {self.peek()[1]!r}")
+            raise FeelRejected(N_("unexpected %(found)s"), found=repr(self.peek()[1]))
         return result
 
     def tests(self) -> AnyOf:
@@ -152,7 +169,7 @@ class _Reader:
             high = self.literal()
             end = self.take()
             if end not in ("]", ")", "["):
-                raise FeelRejected(f"a range ends with ']', ')' or '[', not {end!r}")
+                raise FeelRejected(N_("a range ends with ']', ')' or '[', not %(found)s"), found=repr(end))
             return Interval(low, token == "[", high, end == "]")
         return Compare("=", self.literal())
 
@@ -161,7 +178,7 @@ class _Reader:
         if kind == "punct" and token == "-":
             self.take()
             if self.peek()[0] != "number":
-                raise FeelRejected("'-' stands alone for any value, or before a number")
+                raise FeelRejected(N_("'-' stands alone for any value, or before a number"))
             return Literal(-self.number(self.take()))
         self.take()
         if kind == "string":
@@ -177,21 +194,23 @@ class _Reader:
             try:
                 return Literal(date.fromisoformat(_unescape(text[1:-1])))
             except ValueError:
-                raise FeelRejected(f"date({text}) is not a date written as \"YYYY-MM-DD\"") from None
+                raise FeelRejected(N_('date(%(date_text)s) is not a date written as "YYYY-MM-DD"'),
+                                   date_text=text) from None
         if kind == "name" and self.peek() == ("punct", "("):
-            raise FeelRejected(f"the function {token}() is not available; compare with literal values")
+            raise FeelRejected(N_("the function %(function)s() is not available; compare with literal values"),
+                               function=token)
         if kind == "name" and len(self.tokens) == 1:
-            raise FeelRejected(f"'{token}' is a name, not a value; for the text write \"{token}\"")
+            raise FeelRejected(N_('\'%(name)s\' is a name, not a value; for the text write "%(name)s"'), name=token)
         if kind == "name":
-            raise FeelRejected(f"'{token}' is a name or keyword; only literal values can be compared")
-        raise FeelRejected(f"expected a value, not {token!r}")
+            raise FeelRejected(N_("'%(name)s' is a name or keyword; only literal values can be compared"), name=token)
+        raise FeelRejected(N_("expected a value, not %(found)s"), found=repr(token))
 
     @staticmethod
     def number(token: str) -> int | Decimal:
         try:
             return int(token) if token.isdigit() else Decimal(token)
         except (ValueError, InvalidOperation):
-            raise FeelRejected(f"{token!r} is not a number") from None
+            raise FeelRejected(N_("%(found)s is not a number"), found=repr(token)) from None
 
 
 def _unescape(body: str) -> str:

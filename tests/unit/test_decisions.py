@@ -12,6 +12,7 @@ import pytest
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 
 from engine.clock import ManualClock
+from engine.i18n import translations
 from engine.roles import LANE_ROLES
 from engine.runtime.decisions import decision_problems
 from engine.runtime.parser import SourceFile, parse_bundle
@@ -23,12 +24,17 @@ from policies.loader import default_policy
 BUNDLED = Path(__file__).resolve().parents[2] / "bpmn"
 
 
-def validate(files):
+def problems_in(files):
     """Every problem validation and the decision checks find (validation takes the policy or the lane roles)."""
     takes_policy = "policy" in inspect.signature(validate_files).parameters
     bundle, problems = validate_files(files, default_policy() if takes_policy else LANE_ROLES)
     extra = decision_problems(bundle, default_policy()) if bundle else []
-    return [str(p) for p in problems + [p for p in extra if p not in problems]]
+    return problems + [p for p in extra if p not in problems]
+
+
+def validate(files):
+    """Every problem validation and the decision checks find, as the English text."""
+    return [str(p) for p in problems_in(files)]
 
 
 def bundled(name: str, old: str, new: str) -> list[SourceFile]:
@@ -63,6 +69,20 @@ def test_a_dual_signature_limit_above_the_policy_is_refused_naming_both_files_an
     assert problems == ["approval_tier.dmn, line 29, element 'rule_new_dual_signature': approval_tier.dmn row 1 sends "
                         "loans up to 5,000,000 to dual_signature, but policy 2026.1 (policies/default.yaml) caps "
                         "dual_signature at 3,000,000"]
+
+
+def test_a_risk_manager_reads_the_approval_tier_problem_in_chinese():
+    problems = problems_in(bundled("approval_tier.dmn", "&lt;= 3000000", "&lt;= 5000000"))
+    assert [p.text(translations("zh_CN").gettext) for p in problems] == [
+        "决策表 approval_tier.dmn 第 1 行将 5,000,000 元以内的贷款送往双签（dual_signature），"
+        "但策略 2026.1（policies/default.yaml）规定双签上限为 3,000,000 元"]
+
+
+def test_a_refused_cell_and_its_reason_read_in_chinese():
+    problems = problems_in(bundled("approval_tier.dmn", "<text>\"new\"</text>", "<text>new</text>"))
+    text = problems[0].text(translations("zh_CN").gettext)
+    assert "第 1 行输入列“贷款类型”：FEEL 表达式“new”不受支持（“new”是名称而不是取值" in text, text
+    assert "FEEL expression" not in text and "is a name" not in text and "write a value" not in text
 
 
 @pytest.mark.parametrize("old, new, expected", [

@@ -6,11 +6,15 @@ import inspect
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
+from engine.i18n import translations
 from engine.roles import LANE_ROLES
+from engine.runtime.dmn_files import UnreadableDecision, read_dmn
 from engine.runtime.decisions import decision_problems
 from engine.runtime.parser import SourceFile
 from engine.runtime.validation import Problem, untranslated, validate_files
+from engine.views import filled
 from policies.loader import default_policy
 from tests.unit.dmn_support import caller_for
 
@@ -58,6 +62,16 @@ def test_what_a_designer_reads_about_a_file_the_engine_cannot_run(name, expected
     dmn = SourceFile(path.name, path.read_bytes())
     assert any(expected in str(p) for p in problems_of([dmn, caller_for(dmn.data)] if b"decision " in dmn.data
                                                        else [dmn])), [str(p) for p in problems_of([dmn])]
+
+
+def test_a_file_of_several_decisions_is_refused_in_the_reader_s_language():
+    path = next(p for p in FILES if p.name == "RequiredDecision.dmn")
+    with pytest.raises(UnreadableDecision) as refused:
+        read_dmn(lambda node, filename: None, etree.fromstring(path.read_bytes()), path.name)
+    exc = refused.value
+    assert "the file holds 3 decisions" in str(exc)
+    text = filled(exc.template, exc.params.items(), str(exc), translations("zh_CN").gettext)
+    assert text.startswith("文件中有 3 个决策；本引擎每个 DMN 文件只运行一个决策（一张决策表）"), text
 
 
 @pytest.mark.parametrize("name", ["Example.dmn", "FeelTest.dmn", "collect_hit.dmn"])

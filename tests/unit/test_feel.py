@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.runtime.decisions import FEEL_PROBLEMS
 from engine.runtime.feel import FeelRejected, read_entry
 from engine.runtime.scripting import compile_expression
 from tests.unit.dmn_support import decide
@@ -83,8 +84,9 @@ def test_the_engines_question_mark_notation_still_works():
 @pytest.mark.parametrize("cell", ["average", "instance of string", "a.b", "abs(3)", "some x in y satisfies x > 1",
                                   '"a" "b"', "[1..", "[1..2}", "== 3", "not(not(1))"])
 def test_anything_else_is_refused(cell):
-    with pytest.raises(FeelRejected):
+    with pytest.raises(FeelRejected) as refused:
         read_entry(cell)
+    assert refused.value.template in FEEL_PROBLEMS
 
 
 def test_a_new_relationship_rated_average_is_paid_by_entrusted_payment_when_the_table_says_so_in_feel():
@@ -112,7 +114,8 @@ FEEL_PIECES = ['"a"', '"a,b"', "12", "-3", "1.5", "true", "null", 'date("2026-01
 def test_any_cell_is_read_or_refused_by_name_and_what_is_read_compiles(cell):
     try:
         entry = read_entry(cell)
-    except FeelRejected:
+    except FeelRejected as exc:
+        assert exc.template in FEEL_PROBLEMS, exc.template  # its reason reads in the reader's language
         return
     if entry.python is not None and "?" not in cell:  # `?` cells are Python as written: validation compiles them
         compile_expression(entry.python)
