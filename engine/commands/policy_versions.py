@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.runtime.validation import Problem
+from engine.runtime.validation import N_, Problem, problem
 from engine.store.models import AuditEvent, PolicyVersion
 from policies import DEFAULT_POLICY, PolicyFormatError, parse_policy
 
@@ -30,9 +30,9 @@ def candidate(text: str, current, session) -> tuple[object | None, list[Problem]
         (detail or {}).get("version") for detail in session.scalars(
             select(AuditEvent.detail).where(AuditEvent.action == "policy_deployed"))}
     if policy.version == current.version or policy.version in used:
-        return None, [Problem(POLICY_FILE, None, "version",
-                              f"version {policy.version} was deployed before with other content; a changed policy "
-                              "needs a new version number")]
+        return None, [problem(POLICY_FILE, None, "version", N_("version %(version)s was deployed before with other "
+                                                               "content; a changed policy needs a new version number"),
+                              version=policy.version)]
     return policy, []
 
 

@@ -12,6 +12,8 @@ from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEv
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 
+from policies import N_
+
 from engine.roles import ROLES
 from engine.runtime.task_types import AutomaticTask
 from engine.runtime.timers import BoundaryEventParser, IntermediateCatchEventParser, StartEventParser
@@ -35,6 +37,15 @@ def lane_role(lane_name: str | None) -> str | None:
         return None
     name = lane_name.strip()
     return ROLE_BY_NAME.get(name, name)
+
+
+def model_error(template: str, file_name: str, id: str = "", line_number: int | str = "",
+                **params) -> ValidationException:
+    """Spiff's error for a model it cannot read, carrying its message as a template for the reader's language."""
+    exc = ValidationException(template % params if params else template, file_name=file_name, id=id,
+                              line_number=line_number)
+    exc.template, exc.params = template, params
+    return exc
 
 
 # Extension properties as the Camunda 7 and Camunda 8 modelers write them, read like spiffworkflow:properties.
@@ -68,9 +79,9 @@ class ModelerPropertiesMixin:
         try:
             extensions = super().parse_extensions(node)
         except KeyError as exc:  # Spiff reads a property's name and value without asking
-            raise ValidationException(f"an extension property of this element has no '{exc.args[0]}'; write each "
-                                      'as <spiffworkflow:property name="..." value="..." />', file_name=self.filename,
-                                      id=node.get("id", ""), line_number=node.sourceline) from None
+            raise model_error(N_("an extension property of this element has no '%(attribute)s'; write each as "
+                                 '<spiffworkflow:property name="..." value="..." />'), file_name=self.filename,
+                              id=node.get("id", ""), line_number=node.sourceline, attribute=exc.args[0]) from None
         foreign = modeler_properties(node)
         if foreign:
             extensions["properties"] = {**foreign, **(extensions.get("properties") or {})}
@@ -125,32 +136,35 @@ def hardened_xml_parser() -> etree.XMLParser:
 
 
 class XmlRejected(ValueError):
-    """The bytes are not acceptable XML for a process definition."""
+    """The bytes are not acceptable XML for a process definition; `template` and `params` say why in any language."""
 
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
+    def __init__(self, template: str, line: int | None = None, **params):
+        super().__init__(template % params if params else template)
         self.line = line
+        self.template = template
+        self.params = params
 
 
 def parse_xml(data: bytes) -> etree._Element:
     """Parse process XML safely: size cap, no doctype, no entities."""
     if len(data) > MAX_FILE_BYTES:
-        raise XmlRejected(f"file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,} bytes")
+        raise XmlRejected(N_("file is %(size)s bytes; the limit is %(limit)s bytes"), size=f"{len(data):,}",
+                          limit=f"{MAX_FILE_BYTES:,}")
     for marker in (b"<!DOCTYPE", b"<!ENTITY"):
         at = data.find(marker)
         if at >= 0:
-            raise XmlRejected("DOCTYPE and ENTITY declarations are not allowed in process files",
+            raise XmlRejected(N_("DOCTYPE and ENTITY declarations are not allowed in process files"),
                               data.count(b"\n", 0, at) + 1)
     try:
         root = etree.fromstring(data, hardened_xml_parser())
     except etree.XMLSyntaxError as exc:
-        raise XmlRejected(f"not well-formed XML: {exc.msg}", exc.lineno) from None
+        raise XmlRejected(N_("not well-formed XML: %(error)s"), exc.lineno, error=exc.msg) from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise XmlRejected("a DOCTYPE declaration is not allowed in process files", 1)
+        raise XmlRejected(N_("a DOCTYPE declaration is not allowed in process files"), 1)
     for node in root.iter():
         if isinstance(node, etree._Entity):
-            raise XmlRejected(f"the entity reference &{node.name}; is not allowed", node.sourceline)
+            raise XmlRejected(N_("the entity reference &%(entity)s; is not allowed"), node.sourceline, entity=node.name)
     return root
 
 
@@ -207,25 +221,28 @@ def parse_bundle(files: list[SourceFile], xsd_validate: bool = True) -> ParsedBu
             exc.file_name = exc.file_name or f.name
             raise
         except Exception as exc:  # Spiff's readers assume a well-formed model; whatever else breaks is this file's
-            raise ValidationException(f"cannot be read as {f.kind.upper()} ({type(exc).__name__}: {exc}); open and "
-                                      "save it again in a BPMN/DMN modeler", file_name=f.name) from exc
+            raise model_error(N_("cannot be read as %(kind)s (%(error)s); open and save it again in a BPMN/DMN "
+                                 "modeler"), file_name=f.name, kind=f.kind.upper(),
+                              error=f"{type(exc).__name__}: {exc}") from exc
     for f in files:
         if f.kind == "json" and not is_catalog(f.name):
             bundle.forms[f.name] = json.loads(f.data)
     return bundle
 
 
-def form_file_problems(f: SourceFile) -> list[tuple[int | None, str]]:
-    """(line, message) when a form is not UTF-8 JSON holding one object (its JSON Schema)."""
+def form_file_problems(f: SourceFile) -> list[tuple[int | None, str, dict]]:
+    """(line, message template, its parameters) when a form is not UTF-8 JSON holding one object (its JSON Schema)."""
     try:
         schema = json.loads(f.data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        return [(None, f"is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")]
+        return [(None, N_("is not UTF-8 text (%(reason)s at byte %(byte)s); save it as UTF-8"),
+                 {"reason": exc.reason, "byte": exc.start})]
     except json.JSONDecodeError as exc:
-        return [(exc.lineno, f"is not valid JSON: {exc.msg} (column {exc.colno})")]
+        return [(exc.lineno, N_("is not valid JSON: %(error)s (column %(column)s)"),
+                 {"error": exc.msg, "column": exc.colno})]
     if not isinstance(schema, dict):
-        return [(None, f"holds a JSON {type(schema).__name__}; a form is a JSON object (a JSON Schema with "
-                       "'type': 'object' and 'properties')")]
+        return [(None, N_("holds a JSON %(kind)s; a form is a JSON object (a JSON Schema with 'type': 'object' and "
+                          "'properties')"), {"kind": type(schema).__name__})]
     return []
 
 
@@ -237,7 +254,7 @@ def _add_model(parser: CreditflowBpmnParser, bundle: ParsedBundle, f: SourceFile
                   if proc.get("isExecutable", "true").lower() == "true"]
     for proc in executable:
         if not proc.get("id"):
-            raise ValidationException("this process has no id; give it one (the process id is how loans name it)",
-                                      file_name=f.name, line_number=proc.sourceline)
+            raise model_error(N_("this process has no id; give it one (the process id is how loans name it)"),
+                              file_name=f.name, line_number=proc.sourceline)
     parser.add_bpmn_xml(root, filename=f.name)
     bundle.process_ids += [proc.get("id") for proc in executable]

@@ -28,6 +28,8 @@ from RestrictedPython.Guards import (
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from policies import N_
+
 MAX_RANGE = 10_000
 MAX_ITERATIONS = 100_000  # per loop or comprehension
 MAX_TOTAL_STEPS = 1_000_000  # all loops of one evaluation together
@@ -37,30 +39,32 @@ MAX_INT_BITS = 4_096
 MAX_SEQUENCE = 1_000_000  # characters or items built by `*`
 
 FORBIDDEN_NODES = {
-    ast.Import: "imports are not allowed",
-    ast.ImportFrom: "imports are not allowed",
-    ast.While: "while loops are not allowed (loop over a list instead)",
-    ast.FunctionDef: "defining functions is not allowed",
-    ast.AsyncFunctionDef: "defining functions is not allowed",
-    ast.Lambda: "lambda is not allowed",
-    ast.ClassDef: "defining classes is not allowed",
-    ast.Global: "global is not allowed",
-    ast.Nonlocal: "nonlocal is not allowed",
-    ast.Try: "try blocks are not allowed",
-    ast.With: "with blocks are not allowed",
-    ast.Yield: "yield is not allowed",
-    ast.YieldFrom: "yield is not allowed",
-    ast.Await: "await is not allowed",
-    ast.Delete: "del is not allowed",
+    ast.Import: N_("imports are not allowed"),
+    ast.ImportFrom: N_("imports are not allowed"),
+    ast.While: N_("while loops are not allowed (loop over a list instead)"),
+    ast.FunctionDef: N_("defining functions is not allowed"),
+    ast.AsyncFunctionDef: N_("defining functions is not allowed"),
+    ast.Lambda: N_("lambda is not allowed"),
+    ast.ClassDef: N_("defining classes is not allowed"),
+    ast.Global: N_("global is not allowed"),
+    ast.Nonlocal: N_("nonlocal is not allowed"),
+    ast.Try: N_("try blocks are not allowed"),
+    ast.With: N_("with blocks are not allowed"),
+    ast.Yield: N_("yield is not allowed"),
+    ast.YieldFrom: N_("yield is not allowed"),
+    ast.Await: N_("await is not allowed"),
+    ast.Delete: N_("del is not allowed"),
 }
 
 
 class ExpressionRejected(ValueError):
     """An expression or script that the restricted evaluator will not run."""
 
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
+    def __init__(self, template: str, line: int | None = None, **params):
+        super().__init__(template % params if params else template)
         self.line = line
+        self.template = template  # the reason as a gettext msgid, filled with `params` in the reader's language
+        self.params = params
 
 
 def _bounded_range(*args):
@@ -176,12 +180,12 @@ def check_source(source: str, mode: str) -> ast.AST:
             if isinstance(node, kind):
                 raise ExpressionRejected(why, getattr(node, "lineno", None))
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            raise ExpressionRejected(f"access to '{node.attr}' is not allowed", node.lineno)
+            raise ExpressionRejected(N_("access to '%(name)s' is not allowed"), node.lineno, name=node.attr)
         if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise ExpressionRejected(f"the name '{node.id}' is not allowed", node.lineno)
+            raise ExpressionRejected(N_("the name '%(name)s' is not allowed"), node.lineno, name=node.id)
         if isinstance(node, ast.Name) and node.id == "print":
-            raise ExpressionRejected("print is not available: a script has no output; assign the value to a "
-                                     "variable instead", node.lineno)
+            raise ExpressionRejected(N_("print is not available: a script has no output; assign the value to a "
+                                        "variable instead"), node.lineno)
     return tree
 
 
@@ -213,7 +217,7 @@ def compile_expression(source: str):
     exact = _exact(check_source(source.strip(), "eval"))
     result = compile_restricted_eval(exact, "<bpmn-expression>")
     if result.errors:
-        raise ExpressionRejected("; ".join(result.errors))
+        raise ExpressionRejected("%(errors)s", errors="; ".join(result.errors))
     return result.code
 
 
@@ -223,7 +227,7 @@ def compile_script(source: str):
     exact = _exact(check_source(source, "exec"))
     result = compile_restricted_exec(exact, "<bpmn-script>")
     if result.errors:
-        raise ExpressionRejected("; ".join(result.errors))
+        raise ExpressionRejected("%(errors)s", errors="; ".join(result.errors))
     return result.code
 
 

@@ -85,6 +85,74 @@ PAYMENT_MODES = ("direct", "entrusted")
 REFERENCE_DAY = datetime(2026, 1, 1, tzinfo=timezone.utc)  # durations are checked for size, not for a date
 
 
+# An expression that does not parse, by what it is for (every template is a whole sentence, for translation).
+EXPRESSION_INVALID = {
+    "gateway condition": N_("gateway condition '%(source)s' is not valid: %(error)s"),
+    "multi-instance cardinality": N_("multi-instance cardinality '%(source)s' is not valid: %(error)s"),
+    "multi-instance condition": N_("multi-instance condition '%(source)s' is not valid: %(error)s"),
+    "timer expression": N_("timer expression '%(source)s' is not valid: %(error)s"),
+    "assignee expression": N_("assignee expression '%(source)s' is not valid: %(error)s"),
+    "due expression": N_("due expression '%(source)s' is not valid: %(error)s"),
+}
+
+# An expression the restricted evaluator will not run; `reason` is the evaluator's (English) reason.
+EXPRESSION_REFUSED = {
+    "gateway condition": N_("gateway condition '%(source)s' is refused: %(reason)s"),
+    "multi-instance cardinality": N_("multi-instance cardinality '%(source)s' is refused: %(reason)s"),
+    "multi-instance condition": N_("multi-instance condition '%(source)s' is refused: %(reason)s"),
+    "timer expression": N_("timer expression '%(source)s' is refused: %(reason)s"),
+    "assignee expression": N_("assignee expression '%(source)s' is refused: %(reason)s"),
+    "due expression": N_("due expression '%(source)s' is refused: %(reason)s"),
+}
+
+# An expression calling a function that does not exist when it runs.
+EXPRESSION_UNKNOWN_CALL = {
+    "gateway condition": N_("gateway condition '%(source)s' calls '%(name)s', which does not exist when it runs; the "
+                            "functions available are %(functions)s"),
+    "multi-instance cardinality": N_("multi-instance cardinality '%(source)s' calls '%(name)s', which does not exist "
+                                     "when it runs; the functions available are %(functions)s"),
+    "multi-instance condition": N_("multi-instance condition '%(source)s' calls '%(name)s', which does not exist "
+                                   "when it runs; the functions available are %(functions)s"),
+    "timer expression": N_("timer expression '%(source)s' calls '%(name)s', which does not exist when it runs; the "
+                           "functions available are %(functions)s"),
+    "assignee expression": N_("assignee expression '%(source)s' calls '%(name)s', which does not exist when it runs; "
+                              "the functions available are %(functions)s"),
+    "due expression": N_("due expression '%(source)s' calls '%(name)s', which does not exist when it runs; the "
+                         "functions available are %(functions)s"),
+}
+
+# A script (or pre-/post-script) that does not parse.
+SCRIPT_INVALID = {
+    "script": N_("script line %(script_line)s: %(error)s"),
+    "prescript": N_("prescript line %(script_line)s: %(error)s"),
+    "postscript": N_("postscript line %(script_line)s: %(error)s"),
+}
+
+# A script the restricted evaluator will not run, where the refused line is known.
+SCRIPT_REFUSED = {
+    "script": N_("script line %(script_line)s is refused: %(reason)s"),
+    "prescript": N_("prescript line %(script_line)s is refused: %(reason)s"),
+    "postscript": N_("postscript line %(script_line)s is refused: %(reason)s"),
+}
+
+# A script the restricted evaluator will not run as a whole.
+SCRIPT_REFUSED_ANYWHERE = {
+    "script": N_("script is refused: %(reason)s"),
+    "prescript": N_("prescript is refused: %(reason)s"),
+    "postscript": N_("postscript is refused: %(reason)s"),
+}
+
+# A script calling a function that does not exist when it runs.
+SCRIPT_UNKNOWN_CALL = {
+    "script": N_("script line %(script_line)s calls '%(name)s', which does not exist when it runs; the functions available "
+                 "are %(functions)s"),
+    "prescript": N_("prescript line %(script_line)s calls '%(name)s', which does not exist when it runs; the functions "
+                    "available are %(functions)s"),
+    "postscript": N_("postscript line %(script_line)s calls '%(name)s', which does not exist when it runs; the functions "
+                     "available are %(functions)s"),
+}
+
+
 NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
 
 
@@ -127,24 +195,26 @@ def validate_files(files: list[SourceFile], policy: PolicySet) -> tuple[ParsedBu
             try:
                 root = parse_xml(f.data)
             except XmlRejected as exc:
-                rejected.append(Problem(f.name, exc.line, None, str(exc)))
+                rejected.append(problem(f.name, exc.line, None, exc.template, **exc.params))
                 continue
             if f.kind == "bpmn":
-                rejected += [Problem(f.name, line, element, message) for line, element, message in refused_elements(root)]
+                rejected += [problem(f.name, line, element, template, **params)
+                             for line, element, template, params in refused_elements(root)]
         elif f.kind == "json" and not is_catalog(f.name):
-            rejected += [Problem(f.name, line, None, message) for line, message in form_file_problems(f)]
+            rejected += [problem(f.name, line, None, template, **params)
+                         for line, template, params in form_file_problems(f)]
     if rejected:  # report every unreadable file and unsupported element at once; the rest cannot be checked
         return None, rejected
     try:
         bundle = parse_bundle(files)
     except XmlRejected as exc:
-        return None, [Problem(getattr(exc, "filename", "?"), exc.line, None, str(exc).split(": ", 1)[-1])]
+        return None, [problem(getattr(exc, "filename", "?"), exc.line, None, exc.template, **exc.params)]
     except ValidationException as exc:
-        return None, [Problem(exc.file_name or "?", exc.line_number or None, exc.id or None, _spiff_message(exc))]
+        return None, [_spiff_problem(exc, exc.file_name or "?", exc.line_number or None, exc.id or None)]
     except (ValueError, SpiffWorkflowException) as exc:
         return None, [Problem("?", None, None, str(exc))]
     if not bundle.process_ids:
-        return bundle, [Problem(files[0].name if files else "?", None, None, "no executable process found")]
+        return bundle, [problem(files[0].name if files else "?", None, None, N_("no executable process found"))]
     checker = _Checker(bundle, policy)
     for process_id in bundle.process_ids:
         checker.check_process(process_id)
@@ -159,20 +229,20 @@ def catalog_problems(files: list[SourceFile]) -> list[Problem]:
     problems = []
     for catalog, model in catalog_pairs(files):
         if model is None:
-            problems.append(Problem(catalog.name, None, None, "no BPMN or DMN file of that name is beside it to "
-                                                              "translate"))
+            problems.append(problem(catalog.name, None, None, N_("no BPMN or DMN file of that name is beside it to "
+                                                                 "translate")))
             continue
         try:
             entries = read_catalog(catalog.data.decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
-            problems.append(Problem(catalog.name, None, None, f"not a valid catalog: {exc}"))
+            problems.append(problem(catalog.name, None, None, N_("not a valid catalog: %(error)s"), error=str(exc)))
             continue
         known = worded_elements(model.data)
         for element_id in entries:
             if element_id not in known:
-                problems.append(Problem(catalog.name, None, element_id,
-                                        f"translates element '{element_id}', which {model.name} does not have "
-                                        "(or which has no name)"))
+                problems.append(problem(catalog.name, None, element_id,
+                                        N_("translates element '%(id)s', which %(model)s does not have (or "
+                                           "which has no name)"), id=element_id, model=model.name))
     return problems
 
 
@@ -192,16 +262,31 @@ def untranslated(files: list[SourceFile]) -> list[Problem]:
             continue  # reported by catalog_problems
         for element_id, text in worded_elements(model.data).items():
             entry = entries.get(element_id, {})
-            missing = [key for key in ("name", "instructions") if getattr(text, key) and not entry.get(key)]
+            missing = tuple(key for key in ("name", "instructions") if getattr(text, key) and not entry.get(key))
             if missing:
-                warnings.append(Problem(catalog_for(model.name), None, element_id,
-                                        f"no English {' or '.join(missing)} for '{text.name or element_id}'"))
+                warnings.append(problem(catalog_for(model.name), None, element_id, UNTRANSLATED[missing],
+                                        label=text.name or element_id))
     return warnings
+
+
+# What an English catalog lacks for an element that shows words.
+UNTRANSLATED = {
+    ("name",): N_("no English name for '%(label)s'"),
+    ("instructions",): N_("no English instructions for '%(label)s'"),
+    ("name", "instructions"): N_("no English name or instructions for '%(label)s'"),
+}
 
 
 def _spiff_message(exc: ValidationException) -> str:
     msg = str(exc).split("\n")[0]
     return msg.replace("Time Specification Error. ", "timer expression error: ")
+
+
+def _spiff_problem(exc, file: str, line: int | None, element: str | None) -> Problem:
+    """A model error: ours carry a template; SpiffWorkflow's own messages are English only."""
+    if getattr(exc, "template", None):
+        return problem(file, line, element, exc.template, **exc.params)
+    return Problem(file, line, element, _spiff_message(exc))
 
 
 class _Checker:
@@ -211,10 +296,14 @@ class _Checker:
         self.known_roles = lane_roles(policy)
         self.problems: list[Problem] = []
 
-    def problem(self, element_id: str | None, message: str):
+    def problem(self, element_id: str | None, template: str, **params):
         file = self.bundle.element_file.get(element_id or "", "?")
         line = self.bundle.lines.get((file, element_id or ""))
-        self.problems.append(Problem(file, line, element_id, message))
+        self.problems.append(problem(file, line, element_id, template, **params))
+
+    def spiff_problem(self, element_id: str, exc):
+        file = self.bundle.element_file.get(element_id or "", "?")
+        self.problems.append(_spiff_problem(exc, file, self.bundle.lines.get((file, element_id or "")), element_id))
 
     def check_process(self, process_id: str):
         parser = self.bundle.parser
@@ -222,11 +311,11 @@ class _Checker:
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)
         except (ValidationException, SpiffWorkflowException) as exc:
-            self.problem(getattr(exc, "id", None) or process_id, _spiff_message(exc))
+            self.spiff_problem(getattr(exc, "id", None) or process_id, exc)
             return
         except Exception as exc:  # noqa: BLE001 - a model Spiff cannot read is a problem to report, not a crash
-            self.problem(process_id, f"process '{process_id}' cannot be read ({type(exc).__name__}: {exc}); open "
-                                     "and save it again in a BPMN modeler")
+            self.problem(process_id, N_("process '%(process)s' cannot be read (%(error)s); open and save it again in "
+                                        "a BPMN modeler"), process=process_id, error=f"{type(exc).__name__}: {exc}")
             return
         events, payers = set(), []
         for each in [spec, *subprocess_specs.values()]:
@@ -235,8 +324,9 @@ class _Checker:
                     self.check_task(task_spec)
                 except Exception as exc:  # noqa: BLE001 - the element is named instead of a traceback
                     self.problem(getattr(task_spec, "bpmn_id", None) or process_id,
-                                 f"'{getattr(task_spec, 'bpmn_name', None) or task_spec.name}' cannot be checked "
-                                 f"({type(exc).__name__}: {exc}); correct its properties or redraw it")
+                                 N_("'%(label)s' cannot be checked (%(error)s); correct its properties or redraw it"),
+                                 label=getattr(task_spec, "bpmn_name", None) or task_spec.name,
+                                 error=f"{type(exc).__name__}: {exc}")
                 props = user_task_properties(task_spec)
                 events.add(props.get("loan_event"))
                 if props.get("payment"):
@@ -244,9 +334,10 @@ class _Checker:
         for payer in payers:
             for event in ("approved", "released"):
                 if event not in events:
-                    self.problem(payer.bpmn_id, f"user task '{payer.bpmn_name or payer.bpmn_id}' pays out, but no step "
-                                                f"of process '{process_id}' declares loan_event '{event}'; the engine "
-                                                "would refuse every payment")
+                    self.problem(payer.bpmn_id, N_("user task '%(label)s' pays out, but no step of process "
+                                                   "'%(process)s' declares loan_event '%(event)s'; the engine would "
+                                                   "refuse every payment"),
+                                 label=payer.bpmn_name or payer.bpmn_id, process=process_id, event=event)
 
     def check_task(self, ts):
         bpmn_id = getattr(ts, "bpmn_id", None)
@@ -255,12 +346,13 @@ class _Checker:
         label = f"{ts.bpmn_name or bpmn_id}"
         loan_event = user_task_properties(ts).get("loan_event")
         if loan_event and loan_event not in LOAN_EVENTS:
-            self.problem(bpmn_id, f"'{label}' declares loan_event '{loan_event}'; known: {', '.join(LOAN_EVENTS)}")
+            self.problem(bpmn_id, N_("'%(label)s' declares loan_event '%(event)s'; known: %(known)s"), label=label,
+                         event=loan_event, known=", ".join(LOAN_EVENTS))
         if isinstance(ts, UserTask):
             self.check_user_task(ts, bpmn_id, label)
         else:
-            for message in recorded_duty_problems(self.policy, label, user_task_properties(ts).get("duty")):
-                self.problem(bpmn_id, message)
+            for template, params in recorded_duty_problems(self.policy, label, user_task_properties(ts).get("duty")):
+                self.problem(bpmn_id, template, **params)
         for condition, target in getattr(ts, "cond_task_specs", []) or []:
             if condition is not None:
                 flow = self.bundle.flows.get((bpmn_id, target), bpmn_id)
@@ -283,15 +375,18 @@ class _Checker:
     def check_user_task(self, ts, bpmn_id, label):
         props = user_task_properties(ts)
         if not ts.lane:
-            self.problem(bpmn_id, f"user task '{label}' is not in a lane; put it in the lane of the role that does it")
+            self.problem(bpmn_id, N_("user task '%(label)s' is not in a lane; put it in the lane of the role that does "
+                                     "it"), label=label)
         elif ts.lane not in self.known_roles:
-            self.problem(bpmn_id, f"user task '{label}' is in lane '{ts.lane}', which is not a known role "
-                                  f"(known: {', '.join(sorted(self.known_roles))})")
+            self.problem(bpmn_id, N_("user task '%(label)s' is in lane '%(lane)s', which is not a known role (known: "
+                                     "%(known)s)"), label=label, lane=ts.lane,
+                         known=", ".join(sorted(self.known_roles)))
         if not props.get("duty"):
-            self.problem(bpmn_id, f"user task '{label}' declares no duty; add the extension property 'duty'")
+            self.problem(bpmn_id, N_("user task '%(label)s' declares no duty; add the extension property 'duty'"),
+                         label=label)
         else:
-            for message in duty_problems(self.policy, label, props["duty"], ts.lane, self.known_roles):
-                self.problem(bpmn_id, message)
+            for template, params in duty_problems(self.policy, label, props["duty"], ts.lane, self.known_roles):
+                self.problem(bpmn_id, template, **params)
         if props.get("assignee"):
             self.expression(bpmn_id, props["assignee"], "assignee expression")
         if props.get("due") and not props["due"].upper().startswith("P"):
@@ -300,33 +395,42 @@ class _Checker:
             try:
                 duration_from(props["due"], REFERENCE_DAY)
             except (ValueError, OverflowError) as exc:
-                self.problem(bpmn_id, f"user task '{label}' has due '{props['due']}': {exc}")
+                self.problem(bpmn_id, N_("user task '%(label)s' has due '%(due)s': %(error)s"), label=label,
+                             due=props["due"], error=str(exc))
         form = props.get("form")
         if not form:
-            self.problem(bpmn_id, f"user task '{label}' declares no form; add the extension property 'form'")
+            self.problem(bpmn_id, N_("user task '%(label)s' declares no form; add the extension property 'form'"),
+                         label=label)
             return
         path = form_path(self.bundle.element_file.get(bpmn_id, ""), form)
         schema = self.bundle.forms.get(path)
         if schema is None:
-            self.problem(bpmn_id, f"user task '{label}' names form '{form}', which was not found next to the BPMN file")
+            self.problem(bpmn_id, N_("user task '%(label)s' names form '%(form)s', which was not found next to the "
+                                     "BPMN file"), label=label, form=form)
             return
         try:
             jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
-            self.problem(bpmn_id, f"form '{form}' is not a valid JSON Schema: {exc.message}")
+            self.problem(bpmn_id, N_("form '%(form)s' is not a valid JSON Schema: %(error)s"), form=form,
+                         error=exc.message)
         if "x-documents" in schema:  # the task's document checklist (versioned with the process)
             for message in checklist_problems(schema["x-documents"]):
-                self.problem(bpmn_id, f"form '{form}' declares a document checklist that cannot be used: {message}")
+                self.problem(bpmn_id, N_("form '%(form)s' declares a document checklist that cannot be used: "
+                                         "%(reason)s"), form=form, reason=message)
         payment = props.get("payment")
         if payment and payment not in PAYMENT_MODES:
-            self.problem(bpmn_id, f"user task '{label}' declares payment '{payment}'; known: {', '.join(PAYMENT_MODES)}")
+            self.problem(bpmn_id, N_("user task '%(label)s' declares payment '%(payment)s'; known: %(known)s"),
+                         label=label, payment=payment, known=", ".join(PAYMENT_MODES))
         elif payment and "payment_amount" not in schema.get("properties", {}):
-            self.problem(bpmn_id, f"user task '{label}' pays out, but form '{form}' has no field 'payment_amount'")
+            self.problem(bpmn_id, N_("user task '%(label)s' pays out, but form '%(form)s' has no field "
+                                     "'payment_amount'"), label=label, form=form)
         for ref in outside_references(schema):
-            self.problem(bpmn_id, f"form '{form}' refers to '{ref}'; a form may refer only inside itself ('#/...')")
+            self.problem(bpmn_id, N_("form '%(form)s' refers to '%(ref)s'; a form may refer only inside itself "
+                                     "('#/...')"), form=form, ref=ref)
         for pattern in risky_patterns(schema):
-            self.problem(bpmn_id, f"form '{form}' has the pattern '{pattern}', which repeats a repetition (such as "
-                                  "(a+)+) and can hang on one input; write it without the nested quantifier")
+            self.problem(bpmn_id, N_("form '%(form)s' has the pattern '%(pattern)s', which repeats a repetition (such "
+                                     "as (a+)+) and can hang on one input; write it without the nested quantifier"),
+                         form=form, pattern=pattern)
 
     def check_decision(self, ts, bpmn_id):
         from engine.runtime.decisions import task_decision_problems
@@ -336,23 +440,25 @@ class _Checker:
         try:
             compile_expression(source)
         except SyntaxError as exc:
-            self.problem(element_id, f"{what} '{source}' is not valid: {exc.msg}")
+            self.problem(element_id, EXPRESSION_INVALID[what], source=source, error=exc.msg)
         except ExpressionRejected as exc:
-            self.problem(element_id, f"{what} '{source}' is refused: {exc}")
+            self.problem(element_id, EXPRESSION_REFUSED[what], source=source, reason=str(exc))
         else:
             for name, _line in unknown_calls(source, "eval"):
-                self.problem(element_id, f"{what} '{source}' calls '{name}', which does not exist when it runs; "
-                                         f"the functions available are {', '.join(sorted(CALLABLE_NAMES))}")
+                self.problem(element_id, EXPRESSION_UNKNOWN_CALL[what], source=source, name=name,
+                             functions=", ".join(sorted(CALLABLE_NAMES)))
 
     def script(self, element_id, source, what):
         try:
             compile_script(source)
         except SyntaxError as exc:
-            self.problem(element_id, f"{what} line {exc.lineno}: {exc.msg}")
+            self.problem(element_id, SCRIPT_INVALID[what], script_line=exc.lineno, error=exc.msg)
         except ExpressionRejected as exc:
-            where = f" line {exc.line}" if exc.line else ""
-            self.problem(element_id, f"{what}{where} is refused: {exc}")
+            if exc.line:
+                self.problem(element_id, SCRIPT_REFUSED[what], script_line=exc.line, reason=str(exc))
+            else:
+                self.problem(element_id, SCRIPT_REFUSED_ANYWHERE[what], reason=str(exc))
         else:
             for name, line in unknown_calls(source, "exec"):
-                self.problem(element_id, f"{what} line {line} calls '{name}', which does not exist when it runs; "
-                                         f"the functions available are {', '.join(sorted(CALLABLE_NAMES))}")
+                self.problem(element_id, SCRIPT_UNKNOWN_CALL[what], script_line=line, name=name,
+                             functions=", ".join(sorted(CALLABLE_NAMES)))

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from engine.bootstrap import BUNDLED_BPMN, build_engine
 from engine.errors import InvalidInput, NotAllowed, NotFound
+from engine.i18n import translations
 from engine.store.models import AuditEvent, ProcessVersion
 from policies import DEFAULT_POLICY, parse_policy
 from engine.access import PolicyDenied
@@ -139,6 +140,13 @@ def test_a_policy_changed_without_a_new_version_number_is_refused(engine, driver
         assert session.scalar(select(func.count()).select_from(AuditEvent)
                               .where(AuditEvent.action == "policy_deployed")) == 1
     other.db.dispose()
+
+
+def test_a_reused_policy_version_number_is_explained_in_chinese(engine, driver):
+    same_number = engine.current_policy_text().replace("task_due_days: 3 ", "task_due_days: 4 ")
+    draft = engine.save_change("designer_zheng", {}, note="Four days per task", policy_text=same_number)
+    [reused] = [p for p in draft.problems if p.file == "policy.yaml"]
+    assert reused.text(translations("zh_CN").gettext) == "版本 2026.1 曾以不同内容发布过；修改后的制度须使用新的版本号"
 
 
 def test_the_other_designers_are_told_and_the_author_hears_the_decision(engine, driver):
