@@ -68,13 +68,15 @@ def create_change():
     return jsonify(change_json(view, full=True)), 201
 
 
-@bp.get("/changes/<int(max=2147483647):change_id>")
+@bp.route("/changes/<int(max=2147483647):change_id>", methods=["GET", "PUT"])
 def change_detail(change_id: int):
+    """GET: one change with its problems; PUT: more edits on the author's own draft."""
+    if request.method == "PUT":
+        return edit_change(change_id)
     _reader()
     return jsonify(change_json(credit_engine().change(username(), change_id), full=True))
 
 
-@bp.put("/changes/<int(max=2147483647):change_id>")
 def edit_change(change_id: int):
     data = body()
     view = credit_engine().save_change(username(), _files(data), str(data.get("note") or ""), change_id, source="api")
