@@ -141,12 +141,26 @@ class RunningInstanceView:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class Inner:
+    """A message inside another one's parameters (e.g. why a script is refused), translated with it."""
+
+    template: str
+    params: tuple = ()
+
+    def __str__(self) -> str:  # English
+        values = dict(self.params)
+        return self.template % values if values else self.template
+
+
 def filled(template: str | None, params, fallback: str, gettext) -> str:
-    """A message template in the reader's language (`gettext` translates one msgid), filled with its parameters;
-    the English template when a translation lost a parameter, `fallback` when there is no template."""
+    """A message template in the reader's language (`gettext` translates one msgid), filled with its parameters
+    (an Inner message among them translated too); the English template when a translation lost a parameter,
+    `fallback` when there is no template."""
     if not template:
         return fallback
-    values = dict(params)
+    values = {k: filled(v.template, v.params, str(v), gettext) if isinstance(v, Inner) else v
+              for k, v in dict(params).items()}
     for text in (gettext(template), template):
         try:
             return text % values if values else text

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from engine.i18n import LOCALES, TRANSLATIONS
+from engine.views import Inner
 
 babel = Babel()
 LOCALE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -78,7 +79,8 @@ def translate(template: str, params: dict | None = None) -> str:
     Chinese translations may use the `_zh` siblings the policy provides (e.g. %(rule_name_zh)s); parameters that
     are codes (roles, tiers, "a number") are put in words.
     """
-    params = dict(params or {})
+    params = {key: translate(value.template, value.params) if isinstance(value, Inner) else value
+              for key, value in dict(params or {}).items()}  # a message inside the message, translated too
     for key in CODE_PARAMS & set(params):
         if isinstance(params[key], str) and params[key]:
             params[key] = "、".join(_(part) for part in params[key].split(", ")) if is_chinese() \

@@ -25,7 +25,7 @@ from engine.runtime.task_types import refused_elements
 from engine.runtime.scripting import CALLABLE_NAMES, ExpressionRejected, compile_expression, compile_script
 from engine.runtime.scripting import unknown_calls
 from engine.runtime.timers import CLOCKED, duration_from
-from engine.views import filled
+from engine.views import Inner, filled
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,12 @@ def problem(file: str, line: int | None, element: str | None, template: str, sev
     """A Problem whose message is a template: English in `message`, the reader's language through `text()`."""
     return Problem(file, line, element, template % params if params else template, severity, rule, template,
                    tuple(sorted(params.items())))
+
+
+def inner(exc) -> Inner | str:
+    """An exception's reason as a message of its own where it has a template (ours do), else its English text."""
+    template = getattr(exc, "template", None)
+    return Inner(template, tuple(sorted((getattr(exc, "params", None) or {}).items()))) if template else str(exc)
 
 
 class DeploymentRejected(ValueError):
@@ -442,7 +448,7 @@ class _Checker:
         except SyntaxError as exc:
             self.problem(element_id, EXPRESSION_INVALID[what], source=source, error=exc.msg)
         except ExpressionRejected as exc:
-            self.problem(element_id, EXPRESSION_REFUSED[what], source=source, reason=str(exc))
+            self.problem(element_id, EXPRESSION_REFUSED[what], source=source, reason=inner(exc))
         else:
             for name, _line in unknown_calls(source, "eval"):
                 self.problem(element_id, EXPRESSION_UNKNOWN_CALL[what], source=source, name=name,
@@ -455,9 +461,9 @@ class _Checker:
             self.problem(element_id, SCRIPT_INVALID[what], script_line=exc.lineno, error=exc.msg)
         except ExpressionRejected as exc:
             if exc.line:
-                self.problem(element_id, SCRIPT_REFUSED[what], script_line=exc.line, reason=str(exc))
+                self.problem(element_id, SCRIPT_REFUSED[what], script_line=exc.line, reason=inner(exc))
             else:
-                self.problem(element_id, SCRIPT_REFUSED_ANYWHERE[what], reason=str(exc))
+                self.problem(element_id, SCRIPT_REFUSED_ANYWHERE[what], reason=inner(exc))
         else:
             for name, line in unknown_calls(source, "exec"):
                 self.problem(element_id, SCRIPT_UNKNOWN_CALL[what], script_line=line, name=name,

@@ -57,3 +57,23 @@ def test_catalog_problems_and_missing_english_are_explained_in_chinese():
     assert stray.text(ZH) == "翻译了元素 'nowhere'，但 tiny.bpmn 中没有该元素（或该元素没有名称）"
     warnings = [p.text(ZH) for p in untranslated(model_files)]
     assert "'Check the file' 缺少英文名称" in warnings, warnings
+
+
+def test_the_reason_a_script_is_refused_reads_in_chinese_too():
+    from engine.i18n import translations
+    from engine.runtime.validation import validate_files
+    from policies import default_policy
+    from engine.runtime.parser import SourceFile
+    from engine.bootstrap import BUNDLED_BPMN
+
+    files = [SourceFile(p.name, p.read_bytes()) for p in sorted(BUNDLED_BPMN.glob("*.bpmn"))
+             if p.name == "origination.bpmn"]
+    text = files[0].data.decode("utf-8")
+    assert "<bpmn:script>" in text
+    files[0] = SourceFile("origination.bpmn", text.replace("<bpmn:script>", "<bpmn:script>import os\n", 1).encode())
+    dmns = [SourceFile(p.name, p.read_bytes()) for p in sorted(BUNDLED_BPMN.glob("*.dmn"))]
+    forms = [SourceFile(f"forms/{p.name}", p.read_bytes()) for p in sorted((BUNDLED_BPMN / "forms").glob("*.json"))]
+    _bundle, problems = validate_files(files + dmns + forms, default_policy())
+    [refused] = [p for p in problems if "import" in p.message]
+    chinese = refused.text(translations("zh_CN").gettext)
+    assert "import" in refused.message and "imports are not allowed" not in chinese, chinese
