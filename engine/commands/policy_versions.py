@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from engine.errors import DatabaseUnavailable
 from engine.runtime.validation import N_, Problem, problem
 from engine.store.models import AuditEvent, PolicyVersion
 from policies import DEFAULT_POLICY, PolicyFormatError, parse_policy
@@ -81,5 +82,5 @@ def load_newest(kernel) -> None:
     try:
         with kernel.db.reading() as session:
             refresh(kernel, session)
-    except SQLAlchemyError:
+    except (SQLAlchemyError, DatabaseUnavailable):  # the worker waits for the database itself
         return

@@ -59,10 +59,10 @@ def N_(message: str) -> str:
     return message
 
 
-def problem(file: str, line: int | None, element: str | None, template: str, severity: str = "error",
-            rule: str | None = None, **params) -> Problem:
-    """A Problem whose message is a template: English in `message`, the reader's language through `text()`."""
-    return Problem(file, line, element, template % params if params else template, severity, rule, template,
+def problem(file: str, line: int | None, element: str | None, template: str, /, **params) -> Problem:
+    """A validation error whose message is a template: English in `message`, the reader's language through
+    `text()`. Every keyword is a parameter of the template (lint builds its own Problems with severity and rule)."""
+    return Problem(file, line, element, template % params if params else template, "error", None, template,
                    tuple(sorted(params.items())))
 
 
