@@ -149,7 +149,8 @@ class CreditEngine:
             files, policy_text = dict(row.files or {}), row.policy_text
         limit = max(1, self.settings.replay_loans)
         try:
-            record = as_record(self.replay(files, policy_text, limit=limit), limit)
+            record = as_record(self.replay(files, policy_text, limit=limit, budget=self.settings.replay_seconds),
+                               limit)
         except (DeploymentRejected, PolicyFormatError) as exc:
             record = {"error": str(exc).splitlines()[0]}
         with self.command(source, "replay_change") as unit:
@@ -184,11 +185,11 @@ class CreditEngine:
         return migrate_loans(self.kernel, actor, process_id, version, loan_refs, reason, source)
 
     def replay(self, candidate_files: dict[str, str], policy_text: str | None = None, limit: int | None = None,
-               progress=None) -> ReplayReport:
+               progress=None, budget: float | None = None) -> ReplayReport:
         """What a candidate (files merged over the deployed ones, and optionally a policy YAML) would have done to
         the recorded loans; read-only. Raises DeploymentRejected (files) or PolicyFormatError (policy text)."""
         policy = parse_policy(policy_text, "<candidate policy>") if policy_text else None
-        return replay_runner.replay(self.kernel, candidate_files, policy, limit, progress)
+        return replay_runner.replay(self.kernel, candidate_files, policy, limit, progress, budget)
 
     def deployed(self) -> list[tuple[str, int, datetime]]:
         return self._read(processes.deployed)

@@ -38,6 +38,7 @@ class Settings:
     inbox_page_size: int = 50
     live_cache_mb: int = 64                  # saved workflow state this process keeps live between commands (0: none)
     replay_loans: int = 500                  # the newest loans a submitted change is replayed against
+    replay_seconds: float = 10.0             # and the time the submission may spend on it (newest loans first)
     token_valid_days: int = 90               # API bearer tokens expire after this many days
     smtp_host: str | None = None             # e-mail notifications through this SMTP server; none: in-app only
     smtp_port: int = 587

@@ -14,10 +14,11 @@ from engine.views import ReplayReport
 
 
 def replay(kernel, candidate_files: dict[str, str], policy=None, limit: int | None = None,
-           progress=None) -> ReplayReport:
+           progress=None, budget: float | None = None) -> ReplayReport:
     """What the candidate files (merged over the deployed working set) and `policy` (default: the current one)
-    would have done to the recorded loans (the newest `limit` of them). Raises DeploymentRejected when the
-    candidate would not deploy. `progress(done, total)` is called after each loan."""
+    would have done to the recorded loans (the newest `limit` of them; newest first, until `budget` seconds are
+    spent). Raises DeploymentRejected when the candidate would not deploy. `progress(done, total)` is called after
+    each loan."""
     started = time.perf_counter()
     policy = policy or kernel.policy
     with kernel.db.reading() as session:
@@ -26,11 +27,13 @@ def replay(kernel, candidate_files: dict[str, str], policy=None, limit: int | No
         player = Player(replay_kernel, kernel.policy, candidate, Staff(session),
                         lambda instance: kernel.workflows.loaded(instance.process_version))
         loans = recorded_loans(session, limit)
-        differing = []
+        differing, done = [], 0
         for done, history in enumerate(histories(session, loans), start=1):
             found = loan_replay(player.play(history))
             if found is not None:
                 differing.append(found)
             if progress is not None:
                 progress(done, len(loans))
-    return report(len(loans), differing, time.perf_counter() - started, candidate.processes)
+            if budget is not None and time.perf_counter() - started > budget:
+                break
+    return report(done, differing, time.perf_counter() - started, candidate.processes)

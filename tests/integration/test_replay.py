@@ -289,3 +289,9 @@ def test_the_command_line_prints_the_summary_and_each_differing_loan(engine, loa
     limited = CliRunner().invoke(main, ["--database", database_url, "replay", "--candidate", str(folder),
                                         "--limit", "2"], catch_exceptions=False)
     assert "Replayed 2 loans" in limited.output
+
+
+def test_a_replay_with_a_time_budget_stops_after_the_newest_loans_it_had_time_for(engine, loans):
+    report = engine.replay(bundled(), budget=0)
+    assert report.total == 1 and report.same == 1  # the newest loan, then the budget was spent
+    assert engine.replay(bundled(), budget=60).total == 4
