@@ -14,7 +14,7 @@ from policies.loader import parse_policy
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
 from engine.commands import blocks, changes as change_commands, comments, committee, deployment, loans, messages
-from engine.commands import people, policy_versions, sessions, tasks, timers
+from engine.commands import people, policy_versions, servicing, sessions, tasks, timers
 from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
@@ -260,6 +260,10 @@ class CreditEngine:
     def send_message(self, loan_ref: str, name: str, payload: dict | None = None, actor: str | None = None,
                      source: str = "cli") -> int:
         return messages.send_message(self.kernel, loan_ref, name, payload, actor, source)
+
+    def import_positions(self, as_of, rows, actor: str | None = None, source: str = "cli"):
+        """The core banking feed: positions as of a business date, each row checked and recorded on its own."""
+        return servicing.import_positions(self.kernel, as_of, rows, actor, source)
 
     def loan(self, loan_ref: str, with_paths: bool = False):
         return self._read(loan_queries.loan, self.kernel, loan_ref, with_paths)

@@ -22,7 +22,7 @@ CODE_WORDS = (
     _l("customer_manager"), _l("credit_reviewer"), _l("risk_manager"), _l("committee_member"), _l("committee_chair"),
     _l("disbursement_reviewer"), _l("accounting_operator"), _l("collateral_custodian"), _l("post_loan_manager"),
     _l("post_loan_head"), _l("credit_risk_officer"), _l("branch_head"), _l("process_designer"), _l("auditor"),
-    _l("admin"),
+    _l("admin"), _l("core_banking"),
     # approval tiers and loan types
     _l("dual_signature"), _l("branch_committee"), _l("head_office_committee"),
     _l("new"), _l("extension"), _l("refinancing"), _l("restructuring"),

@@ -1,0 +1,107 @@
+"""The core banking feed (核心系统): positions land idempotently, bad rows are refused one by one, and only the
+feed or an accounting operator may report a loan repaid."""
+import pytest
+
+from engine.errors import NotAllowed
+
+FEED = "core_feed"
+
+
+@pytest.fixture
+def feed(engine):
+    engine.add_user(FEED, None, "核心系统")
+    engine.grant_role(FEED, "core_banking")
+    return FEED
+
+
+def disbursed(driver, borrower: str = "Hengda Precision Machining Co., Ltd.") -> str:
+    ref = driver.start(borrower=borrower)
+    driver.through_approval_dual(ref)
+    driver.through_disbursement(ref)
+    driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
+    return ref
+
+
+def position(ref: str, **changes) -> dict:
+    return {"loan": ref, "contract_number": "HT-2026-001", "maturity_date": "2027-11-20",
+            "schedule": "Monthly interest, principal at maturity", "outstanding_principal": "1500000.00",
+            "overdue_principal": "0", "overdue_interest": "0", "days_past_due": 0,
+            "last_repayment_date": "2026-11-30", "last_repayment_amount": "6250.00", **changes}
+
+
+def test_the_same_batch_twice_changes_nothing(engine, driver, feed):
+    ref = disbursed(driver)
+    batch = [position(ref)]
+    first = engine.import_positions("2026-12-04", batch, actor=feed, source="api")
+    assert (first.accepted, first.unchanged, first.refused) == ([ref], [], [])
+    account = engine.loan(ref).account
+    assert account.as_of.isoformat() == "2026-12-04" and account.outstanding_principal == 1_500_000
+    assert account.contract_number == "HT-2026-001" and account.days_past_due == 0
+    assert engine.count_events("position_recorded") == 1
+
+    again = engine.import_positions("2026-12-04", batch, actor=feed, source="api")
+    assert (again.accepted, again.unchanged, again.refused) == ([], [ref], [])
+    assert engine.count_events("position_recorded") == 1
+
+    overdue = engine.import_positions("2026-12-05", [position(ref, overdue_interest="6250.00", days_past_due=1)],
+                                      actor=feed, source="api")
+    assert overdue.accepted == [ref]
+    with engine.db.reading() as session:
+        from engine.store.models import AuditEvent
+        event = session.query(AuditEvent).filter_by(action="position_recorded").order_by(AuditEvent.id.desc()).first()
+        assert event.actor == FEED and event.loan_ref == ref
+        assert event.detail["before"]["days_past_due"] == 0 and event.detail["after"]["days_past_due"] == 1
+        assert event.detail["after"]["overdue_interest"] == "6250.00"
+
+
+def test_a_bad_row_is_reported_and_the_good_rows_land(engine, driver, feed):
+    good = disbursed(driver)
+    undisbursed = driver.start(borrower="Not Yet Paid Co.")
+    engine.import_positions("2026-12-05", [position(good)], actor=feed, source="api")
+    other = disbursed(driver, "Second Borrower Co.")
+    rows = [position("L-2099-999999"), position(other, outstanding_principal="-1"), position(undisbursed),
+            position(other, contract_number=""), position(good), position(other)]
+    summary = engine.import_positions("2026-12-04", rows, actor=feed, source="api")
+    assert summary.accepted == [other] and summary.unchanged == []
+    assert [(e.row, e.field) for e in summary.refused] == [
+        (1, "loan"), (2, "outstanding_principal"), (3, "loan"), (4, "contract_number"), (5, "as_of")]
+    messages = [e.message for e in summary.refused]
+    assert "L-2099-999999" in messages[0] and "not been disbursed" in messages[2]
+    assert "2026-12-05" in messages[4]
+    assert engine.loan(other).account.as_of.isoformat() == "2026-12-04"
+    assert engine.loan(good).account.as_of.isoformat() == "2026-12-05"
+
+
+def test_repayment_is_reported_only_by_the_feed_or_an_accounting_operator(engine, driver, feed, clock):
+    ref = disbursed(driver)
+    refused_before = engine.count_events("refused")
+    for person in ("cm_wang", "plm_guo", None):
+        with pytest.raises(NotAllowed, match="accounting operator"):
+            engine.send_message(ref, "loan_repaid", {"repaid_on": "2027-06-30"}, actor=person, source="cli")
+    assert engine.count_events("refused") == refused_before + 3
+    assert engine.loan(ref).status == "disbursed"
+
+    closing = position(ref, outstanding_principal="0", last_repayment_amount="1500000.00",
+                       last_repayment_date="2026-11-10")
+    summary = engine.import_positions("2026-11-10", [closing], actor=feed, source="api")
+    assert summary.accepted == [ref]
+    assert engine.count_events("message_queued") == 1  # post-loan takes it once it waits for it
+    clock.advance(days=16)
+    engine.tick()
+    driver.do(ref, "lead_inspection", "plm_guo")
+    driver.do(ref, "assist_inspection", "cm_wang")
+    driver.do(ref, "review_inspection_report", "plh_luo")
+    assert driver.open_steps(ref) == ["archive_file"]
+    assert engine.import_positions("2026-11-10", [closing], actor=feed, source="api").unchanged == [ref]
+    assert engine.count_events("message_queued") == 1
+
+    other = disbursed(driver, "Second Borrower Co.")
+    assert engine.send_message(other, "loan_repaid", {"repaid_on": "2027-06-30"}, actor="acct_ma") == 0
+    assert engine.count_events("message_queued") == 2
+
+
+def test_only_the_core_banking_role_may_feed_positions(engine, driver, feed):
+    ref = disbursed(driver)
+    with pytest.raises(NotAllowed):
+        engine.import_positions("2026-12-04", [position(ref)], actor="acct_ma", source="api")
+    assert engine.loan(ref).account is None
