@@ -265,6 +265,10 @@ class CreditEngine:
         """The core banking feed: positions as of a business date, each row checked and recorded on its own."""
         return servicing.import_positions(self.kernel, as_of, rows, actor, source)
 
+    def check_feed(self, actor: str, source: str = "api") -> None:
+        """Refuse (and record) anyone but the core banking system reporting positions, before reading the batch."""
+        servicing.check_feed(self.kernel, actor, source)
+
     def loan(self, loan_ref: str, with_paths: bool = False):
         return self._read(loan_queries.loan, self.kernel, loan_ref, with_paths)
 

@@ -17,8 +17,7 @@ from engine.commands.unit import open_unit
 from engine.errors import InvalidInput, NotAllowed, PositionRefused
 from engine.kernel import Kernel
 from engine.roles import FEED_ROLE
-from engine.store.models import Loan, LoanAccount
-from engine.store.people import get_user
+from engine.store.models import Loan, LoanAccount, User
 from engine.views import ImportSummary, PositionError
 
 REQUIRED = ("loan", "contract_number", "maturity_date", "outstanding_principal", "overdue_principal",
@@ -28,6 +27,7 @@ FIELDS = REQUIRED + OPTIONAL
 AMOUNTS = ("outstanding_principal", "overdue_principal", "overdue_interest", "last_repayment_amount")
 DATES = ("maturity_date", "last_repayment_date")
 MAX_AMOUNT = Decimal(10) ** 16  # Numeric(18, 2)
+MAX_BATCH = 10_000  # rows in one API call; a bank's whole book goes in several
 FEED_ACTOR = "system:servicing"  # what the rules acting on the feed are recorded as
 
 
@@ -38,7 +38,7 @@ def import_positions(kernel: Kernel, as_of, rows, actor: str | None, source: str
     if not isinstance(rows, list):
         raise InvalidInput("positions must be a list of rows.", field_templates={"positions": ("A list.", {})})
     if actor is not None:
-        _check_feed(kernel, actor, source)
+        check_feed(kernel, actor, source)
     accepted, unchanged, refused = [], [], []
     for number, row in enumerate(rows, 1):
         named = row.get("loan") if isinstance(row, dict) and isinstance(row.get("loan"), str) else None
@@ -64,10 +64,11 @@ def business_date(value) -> date:
                            field_templates={"as_of": ("A date (YYYY-MM-DD).", {})}) from None
 
 
-def _check_feed(kernel: Kernel, actor: str, source: str) -> None:
+def check_feed(kernel: Kernel, actor: str, source: str) -> None:
     """Only the core banking system's account reports positions; anyone else is refused, and the refusal recorded."""
     with kernel.db.reading() as session:
-        roles = {g.role for g in get_user(session, actor).grants}
+        user = session.scalar(select(User).where(User.username == actor))
+        roles = {g.role for g in user.grants} if user is not None else set()
     if FEED_ROLE not in roles:
         error = NotAllowed("Only the core banking system (role core_banking) may report loan positions.")
         with open_unit(kernel, source, "refuse_positions") as unit:
