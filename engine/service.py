@@ -261,9 +261,9 @@ class CreditEngine:
                      source: str = "cli") -> int:
         return messages.send_message(self.kernel, loan_ref, name, payload, actor, source)
 
-    def import_positions(self, as_of, rows, actor: str | None = None, source: str = "cli"):
+    def import_positions(self, as_of, rows, actor: str | None = None, source: str = "cli", on_row=None):
         """The core banking feed: positions as of a business date, each row checked and recorded on its own."""
-        return servicing.import_positions(self.kernel, as_of, rows, actor, source)
+        return servicing.import_positions(self.kernel, as_of, rows, actor, source, on_row)
 
     def check_feed(self, actor: str, source: str = "api") -> None:
         """Refuse (and record) anyone but the core banking system reporting positions, before reading the batch."""

@@ -31,9 +31,10 @@ MAX_BATCH = 10_000  # rows in one API call; a bank's whole book goes in several
 FEED_ACTOR = "system:servicing"  # what the rules acting on the feed are recorded as
 
 
-def import_positions(kernel: Kernel, as_of, rows, actor: str | None, source: str) -> ImportSummary:
+def import_positions(kernel: Kernel, as_of, rows, actor: str | None, source: str, on_row=None) -> ImportSummary:
     """Record a batch of positions as of one business date; returns what was accepted, unchanged and refused.
-    `actor` None is the operator loading a file on the server; a named actor must be the core banking system."""
+    `actor` None is the operator loading a file on the server; a named actor must be the core banking system.
+    `on_row` is called after each row (a progress bar)."""
     day = business_date(as_of)
     if not isinstance(rows, list):
         raise InvalidInput("positions must be a list of rows.", field_templates={"positions": ("A list.", {})})
@@ -51,6 +52,8 @@ def import_positions(kernel: Kernel, as_of, rows, actor: str | None, source: str
             refused.append(PositionError(number, named, err.field, template, dict(params)))
         else:
             (accepted if changed else unchanged).append(position["loan"])
+        if on_row is not None:
+            on_row()
     return ImportSummary(day, accepted, unchanged, refused)
 
 

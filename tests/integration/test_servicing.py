@@ -1,5 +1,8 @@
 """The core banking feed (核心系统): positions land idempotently, bad rows are refused one by one, and only the
 feed or an accounting operator may report a loan repaid."""
+import csv
+import json
+
 import pytest
 
 from engine.errors import NotAllowed
@@ -105,3 +108,52 @@ def test_only_the_core_banking_role_may_feed_positions(engine, driver, feed):
     with pytest.raises(NotAllowed):
         engine.import_positions("2026-12-04", [position(ref)], actor="acct_ma", source="api")
     assert engine.loan(ref).account is None
+
+
+def test_the_command_line_loads_a_csv_or_json_file_and_fails_on_a_refused_row(engine, driver, database_url,
+                                                                            tmp_path):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    ref = disbursed(driver)
+    feed_csv = tmp_path / "positions.csv"
+    with feed_csv.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=list(position(ref)))
+        writer.writeheader()
+        writer.writerows([position(ref), position("L-2099-999999")])
+    cli = CliRunner()
+    loaded = cli.invoke(main, ["--database", database_url, "servicing", "import", str(feed_csv),
+                               "--as-of", "2026-12-04"], catch_exceptions=False)
+    assert loaded.exit_code == 1
+    assert "1 recorded, 0 unchanged, 1 refused" in loaded.output
+    assert "Row 2 (L-2099-999999), loan: No loan L-2099-999999." in loaded.output
+    assert engine.loan(ref).account.outstanding_principal == 1_500_000
+
+    feed_json = tmp_path / "positions.json"
+    feed_json.write_text(json.dumps({"as_of": "2026-12-04", "positions": [position(ref)]}), encoding="utf-8")
+    again = cli.invoke(main, ["--database", database_url, "servicing", "import", str(feed_json)],
+                       catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert "0 recorded, 1 unchanged, 0 refused" in again.output
+
+    undated = cli.invoke(main, ["--database", database_url, "servicing", "import", str(feed_csv)])
+    assert undated.exit_code == 1 and "--as-of" in undated.output
+
+
+def test_send_message_on_the_command_line_names_who_reports_the_repayment(engine, driver, database_url):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    ref = disbursed(driver)
+    refused = engine.count_events("refused")
+    anyone = CliRunner().invoke(main, ["--database", database_url, "send-message", ref, "loan_repaid"])
+    assert anyone.exit_code == 1 and "accounting operator" in anyone.output
+    posing = CliRunner().invoke(main, ["--database", database_url, "send-message", ref, "loan_repaid",
+                                       "--by", "cm_wang"])
+    assert posing.exit_code == 1
+    assert engine.count_events("refused") == refused + 2
+    booked = CliRunner().invoke(main, ["--database", database_url, "send-message", ref, "loan_repaid",
+                                       "--by", "acct_ma"])
+    assert booked.exit_code == 0, booked.output
