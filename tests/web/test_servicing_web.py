@@ -48,7 +48,8 @@ def test_the_loan_page_shows_the_account_as_the_feed_reports_it(client, auth, en
     ref = loans.disbursed()
     auth.login("cm_wang")
     assert "Loan account" not in client.get(f"/loans/{ref}").get_data(as_text=True)
-    engine.import_positions("2026-12-04", [_position(ref)], actor=loans.core_banking(), source="api")
+    summary = engine.import_positions("2026-12-04", [_position(ref, overdue_interest="6250.50")], actor=loans.core_banking(), source="api")
+    assert summary.accepted == [ref], summary
     page = client.get(f"/loans/{ref}").get_data(as_text=True)
     assert "Loan account" in page and "as of 2026-12-04" in page
     assert "1,500,000.00" in page and "256,250.50" in page and "31" in page and "2027-11-20" in page
