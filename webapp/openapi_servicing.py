@@ -35,8 +35,9 @@ def servicing_schemas() -> dict:
         "PositionBatch": {"type": "object", "required": ["as_of", "positions"], "additionalProperties": False,
                           "properties": {"as_of": {"type": "string", "format": "date",
                                                    "description": "The business date of every position"},
-                                         "positions": {"type": "array", "maxItems": MAX_POSITIONS,
-                                                       "items": _ref("Position")}}},
+                                         "positions": {"type": "array", "items": _ref("Position"),
+                                                       "description": f"At most {MAX_POSITIONS} rows and 1 MB a "
+                                                                      "call: a whole book goes in several"}}},
         "PositionSummary": {"type": "object", "required": ["as_of", "accepted", "unchanged", "refused"],
                             "properties": {
                                 "as_of": {"type": "string", "format": "date"},
@@ -57,4 +58,5 @@ def servicing_paths(errors) -> dict:
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PositionBatch")}}},
         "responses": {"200": _json(_ref("PositionSummary"), "What landed, what was already there, what was refused "
                                                             "and why"),
-                      **errors(400, 401, 403)}}}}
+                      **errors(400, 401, 403),
+                      "413": _json(_ref("Error"), "The body is larger than 1 MB; send the book in several calls")}}}}
