@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
+from engine.commands import floors
 from engine.commands.flow import deliver, keep_for_later
 from engine.commands.unit import open_unit
 from engine.errors import InvalidInput, NotAllowed, PositionRefused
@@ -188,6 +189,7 @@ def record_position(unit, day: date, position: dict, actor: str | None) -> bool:
         account.as_of = day  # the same figures, a later day: nothing to act on, nothing to audit
         return False
     before = described(account) if account is not None else None
+    days_before = account.days_past_due if account is not None else 0
     if account is None:
         account = LoanAccount(loan_id=loan.id)
         unit.session.add(account)
@@ -199,6 +201,7 @@ def record_position(unit, day: date, position: dict, actor: str | None) -> bool:
     after = described(account)
     unit.audit.record("position_recorded", actor=actor, loan_ref=loan.reference,
                       detail={"as_of": day.isoformat(), "before": before, "after": after})
+    floors.on_position(unit, loan, days_before, account.days_past_due)
     if settled(account) and not (before and before["outstanding_principal"] == "0.00") \
             and loan.status == "disbursed":
         _report_repaid(unit, loan, day, actor)

@@ -157,3 +157,39 @@ def test_send_message_on_the_command_line_names_who_reports_the_repayment(engine
     booked = CliRunner().invoke(main, ["--database", database_url, "send-message", ref, "loan_repaid",
                                        "--by", "acct_ma"])
     assert booked.exit_code == 0, booked.output
+
+
+def test_days_past_due_crossing_a_floor_open_a_review_that_cannot_approve_better(engine, driver, feed):
+    from engine.errors import InvalidInput
+
+    ref = disbursed(driver)
+    engine.import_positions("2026-12-04", [position(ref)], actor=feed, source="api")
+    assert driver.items(ref, "approve_classification") == []
+    late = dict(overdue_principal="125000.00", overdue_interest="6250.00", last_repayment_date="2026-11-30")
+    engine.import_positions("2027-01-05", [position(ref, days_past_due=31, **late)], actor=feed, source="api")
+    reviews = driver.items(ref, "approve_classification")
+    assert len(reviews) == 1 and reviews[0].role == "credit_risk_officer"
+    with pytest.raises(InvalidInput, match="31 days past due") as refused:
+        driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification="normal",
+                  approval_reason="Customer promised to pay.")
+    assert "special_mention" in refused.value.fields["classification"]
+    driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification="special_mention",
+              approval_reason="Floor.")
+    assert engine.loan(ref).classification == "special_mention"
+
+    engine.import_positions("2027-01-06", [position(ref, days_past_due=32, **late)], actor=feed, source="api")
+    assert driver.items(ref, "approve_classification") == []  # the same floor: nothing new to review
+    engine.import_positions("2027-03-10", [position(ref, days_past_due=95, **late)], actor=feed, source="api")
+    assert len(driver.items(ref, "approve_classification")) == 1
+    for better in ("normal", "special_mention"):
+        with pytest.raises(InvalidInput, match="95 days past due"):
+            driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification=better,
+                      approval_reason="Better.")
+    driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification="substandard",
+              approval_reason="Floor.")
+    assert engine.loan(ref).classification == "substandard"
+    with engine.db.reading() as session:
+        from engine.store.models import AuditEvent
+        opened = [e.actor for e in session.query(AuditEvent).filter_by(action="instance_started",
+                                                                       process_id="classification")]
+    assert opened == ["system:servicing", "system:servicing"]
