@@ -193,3 +193,24 @@ def test_days_past_due_crossing_a_floor_open_a_review_that_cannot_approve_better
         opened = [e.actor for e in session.query(AuditEvent).filter_by(action="instance_started",
                                                                        process_id="classification")]
     assert opened == ["system:servicing", "system:servicing"]
+
+
+def test_a_proposal_from_an_inspection_carries_the_days_past_due_the_feed_reports(engine, driver, feed, clock):
+    ref = disbursed(driver)
+    clock.advance(days=16)
+    engine.tick()
+    late = dict(overdue_principal="125000.00", overdue_interest="6250.00", last_repayment_date="2026-11-15")
+    summary = engine.import_positions("2026-11-17", [position(ref, days_past_due=95, **late)], actor=feed,
+                                      source="api")
+    assert summary.accepted == [ref], summary.refused
+    automatic = driver.item(ref, "approve_classification")
+    driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification="substandard",
+              approval_reason="Floor.")
+    driver.do(ref, "lead_inspection", "plm_guo", repayment_status="overdue")
+    driver.do(ref, "assist_inspection", "cm_wang")
+    driver.do(ref, "review_inspection_report", "plh_luo", disposition="reclassify", classification="special_mention",
+              remarks="Improving.")
+    proposed = [i for i in driver.items(ref, "approve_classification") if i.id != automatic.id]
+    assert len(proposed) == 1
+    data = engine.task("cro_gao", proposed[0].id).data
+    assert data["classification_floor"] == "substandard" and data["proposal"]["days_overdue"] == 95
