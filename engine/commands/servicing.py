@@ -29,7 +29,7 @@ AMOUNTS = ("outstanding_principal", "overdue_principal", "overdue_interest", "la
 DATES = ("maturity_date", "last_repayment_date")
 MAX_AMOUNT = Decimal(10) ** 16  # Numeric(18, 2)
 MAX_BATCH = 10_000  # rows in one API call; a bank's whole book goes in several
-FEED_ACTOR = "system:servicing"  # what the rules acting on the feed are recorded as
+FEED_ACTOR = floors.RULE_ACTOR  # what the rules acting on the feed are recorded as
 
 
 def import_positions(kernel: Kernel, as_of, rows, actor: str | None, source: str, on_row=None) -> ImportSummary:
