@@ -61,3 +61,11 @@ class DatabaseUnavailable(EngineError):
     """The database connection dropped or cannot be opened; nothing was saved. Try again in a moment."""
 
     code = "database_unavailable"
+
+
+class PositionRefused(InvalidInput):
+    """One row of the core banking feed refused: `field` names what is wrong; the other rows still land."""
+
+    def __init__(self, message: str, /, on: str, **params):
+        super().__init__(message, field_templates={on: (message, params)}, **params)
+        self.field = on

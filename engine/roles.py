@@ -16,16 +16,22 @@ ROLES = {
     "process_designer": "流程设计",
     "auditor": "合规/审计",
     "admin": "系统管理员",
+    "core_banking": "核心系统",
 }
 
 # Roles that do no work in process lanes.
-NON_LANE_ROLES = {"auditor", "admin", "process_designer"}
+NON_LANE_ROLES = {"auditor", "admin", "process_designer", "core_banking"}
 LANE_ROLES = set(ROLES) - NON_LANE_ROLES
 
 
 def lane_roles(policy) -> set[str]:
     """Roles a BPMN lane may name: the policy's roles that do process work."""
     return set(policy.roles) - NON_LANE_ROLES
+
+# The core banking system's own account: it reports loan positions (and repayments) and does no process work.
+FEED_ROLE = "core_banking"
+# Who may report a loan repaid (loan_repaid): the feed, or an accounting operator who books it.
+REPAYMENT_ROLES = (FEED_ROLE, "accounting_operator")
 
 # Who may see and retry incidents (failed automatic steps).
 INCIDENT_ROLES = ("admin", "process_designer")
@@ -47,11 +53,11 @@ PERSONAL_DUTIES = ("vote", "chair_veto", "convene_committee")
 def visible_branches(grants, head_office: str) -> set[str] | None:
     """The branches whose loan files a person may open: None for every branch (a bank-wide or head-office grant).
 
-    A grant in a branch opens that branch's files; the administrator's grant opens none (it runs the system, it
-    does not read credit files)."""
+    A grant in a branch opens that branch's files; the administrator's and the core banking feed's grants open
+    none (they run or feed the system, they do not read credit files)."""
     branches: set[str] = set()
     for grant in grants:
-        if grant.role == "admin":
+        if grant.role in ("admin", FEED_ROLE):
             continue
         if grant.branch in (None, head_office):
             return None

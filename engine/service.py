@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
-from engine.commands import blocks, comments, committee, loans, messages, people, sessions, tasks, timers
+from engine.commands import blocks, comments, committee, loans, messages, people, servicing, sessions, tasks, timers
 from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
@@ -72,6 +72,14 @@ class CreditEngine(ProcessStudio):
     def send_message(self, loan_ref: str, name: str, payload: dict | None = None, actor: str | None = None,
                      source: str = "cli") -> int:
         return messages.send_message(self.kernel, loan_ref, name, payload, actor, source)
+
+    def import_positions(self, as_of, rows, actor: str | None = None, source: str = "cli", on_row=None):
+        """The core banking feed: positions as of a business date, each row checked and recorded on its own."""
+        return servicing.import_positions(self.kernel, as_of, rows, actor, source, on_row)
+
+    def check_feed(self, actor: str, source: str = "api") -> None:
+        """Refuse (and record) anyone but the core banking system reporting positions, before reading the batch."""
+        servicing.check_feed(self.kernel, actor, source)
 
     def loan(self, loan_ref: str, with_paths: bool = False):
         return self._read(loan_queries.loan, self.kernel, loan_ref, with_paths)

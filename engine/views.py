@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 
@@ -72,6 +72,51 @@ class PaymentView:
 
 
 @dataclass(frozen=True)
+class LoanAccountView:
+    """The loan's latest position as the core banking system reported it (as of a business date)."""
+
+    as_of: date
+    contract_number: str
+    maturity_date: date
+    schedule: str
+    outstanding_principal: Decimal
+    overdue_principal: Decimal
+    overdue_interest: Decimal
+    days_past_due: int
+    last_repayment_date: date | None
+    last_repayment_amount: Decimal | None
+
+    @property
+    def overdue(self) -> Decimal:
+        return self.overdue_principal + self.overdue_interest
+
+
+@dataclass(frozen=True)
+class PositionError:
+    """One refused row of a feed: its number (from 1), the loan it named, the field at fault and why."""
+
+    row: int
+    loan: str | None
+    field: str
+    template: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return self.template % self.params if self.params else self.template
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What a batch of positions did: loans whose position changed, loans already up to date, rows refused."""
+
+    as_of: date
+    accepted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    refused: list[PositionError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class ApprovalView:
     """The terms the approval fixed, and how much of the amount is paid."""
 
@@ -109,6 +154,7 @@ class LoanView:
     instances: tuple[InstanceView, ...] = ()
     acts: tuple[ActView, ...] = ()
     approval: ApprovalView | None = None
+    account: LoanAccountView | None = None  # the core banking feed's latest position, once there is one
 
 
 @dataclass(frozen=True)

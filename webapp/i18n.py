@@ -22,7 +22,9 @@ CODE_WORDS = (
     _l("customer_manager"), _l("credit_reviewer"), _l("risk_manager"), _l("committee_member"), _l("committee_chair"),
     _l("disbursement_reviewer"), _l("accounting_operator"), _l("collateral_custodian"), _l("post_loan_manager"),
     _l("post_loan_head"), _l("credit_risk_officer"), _l("branch_head"), _l("process_designer"), _l("auditor"),
-    _l("admin"),
+    _l("admin"), _l("core_banking"),
+    # the five classes (a classification floor)
+    _l("normal"), _l("special_mention"), _l("substandard"), _l("doubtful"), _l("loss"),
     # approval tiers and loan types
     _l("dual_signature"), _l("branch_committee"), _l("head_office_committee"),
     _l("new"), _l("extension"), _l("refinancing"), _l("restructuring"),
@@ -36,7 +38,8 @@ CODE_WORDS = (
     _l("edit_policy"), _l("approve_deployment"),
 )
 # Parameters whose values are such codes (a comma-separated list for allowed_roles).
-CODE_PARAMS = {"role", "expected", "tier", "required_tier", "loan_type", "allowed_roles", "duty", "earlier_duty"}
+CODE_PARAMS = {"role", "expected", "tier", "required_tier", "loan_type", "allowed_roles", "duty", "earlier_duty",
+               "floor"}
 
 
 def select_locale() -> str:

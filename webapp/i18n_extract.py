@@ -9,7 +9,7 @@ import ast
 
 CALLS = {"_", "N_", "gettext", "EngineError", "NotFound", "InvalidInput", "NotAllowed", "ConcurrentChange",
          "ScriptFailed", "DeploymentRejected", "TooManyAttempts", "DatabaseUnavailable", "NoEligiblePerformer",
-         "NoAuthorityCovers", "MissingDocuments", "DocumentTampered"}
+         "NoAuthorityCovers", "MissingDocuments", "DocumentTampered", "PositionRefused"}
 MESSAGE_DICTS = {"MESSAGES", "TYPE_WORDS"}
 
 

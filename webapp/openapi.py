@@ -8,6 +8,7 @@ from engine.queries.loan_search import LOAN_SORTS
 
 from .credit_file import LOAN_STATUSES
 from .openapi_changes import CHANGE_PATHS, change_schemas
+from .openapi_servicing import servicing_paths, servicing_schemas
 from .templating import CLASSIFICATION_LABELS, STAGE_LABELS
 
 MAX_ID = 2_147_483_647
@@ -147,6 +148,7 @@ def _schemas(application: dict) -> dict:
             "to_latest": {"type": "boolean", "description": "First move the instance to the newest version"}}},
         **_document_schemas(time),
         **change_schemas(time),
+        **servicing_schemas(),
         "Notification": {"type": "object", "required": ["id", "kind", "title", "text", "link", "created_at", "read"],
                          "properties": {
                              "id": {"type": "integer"}, "kind": {"type": "string"}, "loan": _nullable("string"),
@@ -243,6 +245,7 @@ def openapi_document(application_schema: dict) -> dict:
                               **_errors(400, 401, 403, 404, 409, 422)}}},
             **DOCUMENT_PATHS,
             **CHANGE_PATHS,
+            **servicing_paths(_errors),
             "/api/v1/incidents": {"get": {
                 "operationId": "listIncidents", "summary": "Steps that failed (administrators, process designers)",
                 "parameters": [{"name": "status", "in": "query",

@@ -32,6 +32,7 @@ ROLE_LABELS = {
     "credit_risk_officer": _l("Credit risk officer"), "branch_head": _l("Branch head"),
     "process_designer": _l("Process designer"),
     "auditor": _l("Auditor"), "admin": _l("System administrator"),
+    "core_banking": _l("Core banking system"),
 }
 STAGE_LABELS = {
     "investigation": _l("Investigation"), "review": _l("Review"), "approval": _l("Approval"),

@@ -18,14 +18,15 @@ def raise_warning(ctx, loan, actor, signal):
     click.echo(_("Warning raised on %(loan)s.", loan=loan))
 
 
-@click.command("send-message", help=_("Deliver a business event to a loan, e.g. `creditflow send-message L-2026-000001 loan_repaid`."))
+@click.command("send-message", help=_("Deliver a business event to a loan, e.g. `creditflow send-message L-2026-000001 loan_repaid --by acct_ma`."))
 @click.argument("loan")
 @click.argument("message")
+@click.option("--by", "actor", help=_("Who reports it (loan_repaid: an accounting operator; the core banking feed reports it too)."))
 @click.pass_context
-def send_message(ctx, loan, message):
+def send_message(ctx, loan, message, actor):
     engine = engine_from(ctx)
     received_on = engine.clock.now().date().isoformat()
-    taken = run(lambda: engine.send_message(loan, message, {"received_on": received_on}, source="cli"))
+    taken = run(lambda: engine.send_message(loan, message, {"received_on": received_on}, actor=actor, source="cli"))
     if taken:
         click.echo(_("%(count)s process instance(s) received %(message)s.", count=taken, message=message))
     else:

@@ -9,8 +9,9 @@ from engine.commands.steps import save_state, subject_of
 from engine.commands.unit import Unit
 from engine.runtime import execution
 from engine.runtime.specs import LoadedProcess
-from engine.store.models import DutyRecord, Loan, PendingMessage, ProcessInstance, ProcessVersion
+from engine.store.models import DutyRecord, Loan, LoanAccount, PendingMessage, ProcessInstance, ProcessVersion
 
+CLASSIFICATION_PROPOSED = "classification_proposed"
 # Messages the engine itself acts on, besides starting or waking processes.
 BUSINESS_EVENTS = {"inspection_missed": blocks.inspection_missed}
 
@@ -44,6 +45,8 @@ def start_instance(unit: Unit, loan: Loan, version: ProcessVersion, data: dict, 
                       detail={"message": message} if message else {})
     log = execution.StepLog()
     execution.run_engine(workflow, log)
+    if message == CLASSIFICATION_PROPOSED and payload is not None:
+        payload = _with_feed_days(unit, loan, payload)
     if message is not None:
         execution.deliver_message(workflow, message, payload, log)
         if message == notifications.WARNING_MESSAGE:
@@ -52,6 +55,15 @@ def start_instance(unit: Unit, loan: Loan, version: ProcessVersion, data: dict, 
         _record_initiator(unit, loan, instance, workflow, loaded)
     advance(unit, instance, workflow, loaded, loan, log)
     return instance
+
+
+def _with_feed_days(unit: Unit, loan: Loan, payload: dict) -> dict:
+    """A classification proposal carries the days past due the core banking feed reports, whatever the thrower
+    knew: the floor decision reads the real figure."""
+    days = unit.session.scalar(select(LoanAccount.days_past_due).where(LoanAccount.loan_id == loan.id))
+    if days is None:
+        return payload
+    return {**payload, "days_overdue": max(int(payload.get("days_overdue") or 0), days)}
 
 
 def _record_initiator(unit: Unit, loan: Loan, instance: ProcessInstance, workflow, loaded: LoadedProcess) -> None:

@@ -10,10 +10,11 @@ from engine.commands.failures import count_failure
 from engine.commands.flow import deliver, keep_for_later
 from engine.commands.unit import open_unit
 from engine.store.lookups import loan_row
-from engine.errors import ConcurrentChange, DatabaseUnavailable, InvalidInput, NotFound, ScriptFailed
+from engine.errors import ConcurrentChange, DatabaseUnavailable, InvalidInput, NotAllowed, NotFound, ScriptFailed
 from engine.kernel import Kernel
 from engine.runtime import execution
-from engine.store.models import Incident, Loan, ProcessInstance
+from engine.roles import REPAYMENT_ROLES
+from engine.store.models import Incident, Loan, ProcessInstance, User
 
 
 def send_message(kernel: Kernel, loan_ref: str, name: str, payload: dict | None, actor: str | None,
@@ -23,6 +24,8 @@ def send_message(kernel: Kernel, loan_ref: str, name: str, payload: dict | None,
     try:
         with open_unit(kernel, source, "send_message") as unit:
             loan = loan_row(unit.session, loan_ref)
+            if name == "loan_repaid":
+                _check_repayment_reporter(unit, loan, actor)
             unit.audit.record("message_received", actor=actor, loan_ref=loan.reference, step=name,
                               detail={"message": name, "payload": execution.plain_data(payload or {})})
             taken = deliver(unit, loan, name, payload or {})
@@ -37,6 +40,19 @@ def send_message(kernel: Kernel, loan_ref: str, name: str, payload: dict | None,
                                  detail={"message": name, "payload": payload or {}})
         raise ScriptFailed("%(error)s The message was kept as incident %(incident)s and will be delivered again.",
                            error=str(err), incident=incident) from err
+
+
+def _check_repayment_reporter(unit, loan: Loan, actor: str | None) -> None:
+    """A repayment closes the post-loan file: only the core banking feed or an accounting operator, who books it,
+    may report one. Anyone else is refused, and the refusal recorded."""
+    user = unit.session.scalar(select(User).where(User.username == actor)) if actor else None
+    if user is not None and {g.role for g in user.grants} & set(REPAYMENT_ROLES):
+        return
+    error = NotAllowed("Only the core banking feed or an accounting operator may report loan %(loan)s as repaid.",
+                       loan=loan.reference)
+    error.audit_fields = {"actor": actor, "loan_ref": loan.reference, "step": "loan_repaid", "rule": "REPAID-SOURCE",
+                          "reason": str(error), "detail": {"attempted": "send_message", "message": "loan_repaid"}}
+    raise error
 
 
 def retry_message(kernel: Kernel, incident: Incident) -> bool:

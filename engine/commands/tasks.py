@@ -9,7 +9,7 @@ from sqlalchemy import delete
 
 from policies.committee import RECUSE, convening_problem
 
-from engine.commands import documents, failures, notifications, payments
+from engine.commands import documents, failures, floors, notifications, payments
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
 from engine.commands.unit import Unit, locked_item
@@ -79,6 +79,7 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
     values = _validated_form(unit, actor, meta.form, data or {}, loan, item, fen=not meta.payment)
     documents.check_checklist(unit, loan, item, meta.form)  # a required document missing: nothing changes
     payments.fixed_terms(loan, values, payment_task=bool(meta.payment))
+    floors.check_approval(unit, loan, item.duty, task.data, values)  # never better than the floor (五级分类下限)
     derived = payments.take_payment(unit, loan, instance, item, meta.payment, values, actor) \
         if meta.payment else {}  # what the engine computed; the audit's before/after stays what the person typed
     if "committee_member" in user_fields(meta.form).values():

@@ -13,9 +13,9 @@ from engine.queries.inbox import item_view
 from engine.runtime import execution
 from engine.store.lookups import loan_row
 from engine.roles import SIGNING_DUTIES
-from engine.store.models import DutyRecord, Loan, Payment, ProcessInstance, ProcessVersion, WorkItem
+from engine.store.models import DutyRecord, Loan, LoanAccount, Payment, ProcessInstance, ProcessVersion, WorkItem
 from engine.store.people import get_user
-from engine.views import ActView, ApprovalView, InstanceView, LoanView, PaymentView, WorkItemView
+from engine.views import ActView, ApprovalView, InstanceView, LoanAccountView, LoanView, PaymentView, WorkItemView
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ def loan(session: Session, kernel: Kernel, loan_ref: str, with_paths: bool) -> L
                  for a in history_of(session, row))
     return LoanView(row.id, row.reference, row.borrower, row.product, row.amount, row.currency,
                     row.branch, row.originator, row.loan_type, row.stage, row.classification, row.status,
-                    row.created_at, dict(row.application or {}), tuple(instances), acts, _approval(session, row))
+                    row.created_at, dict(row.application or {}), tuple(instances), acts, _approval(session, row),
+                    _account(session, row))
 
 
 def _approval(session: Session, row: Loan) -> ApprovalView | None:
@@ -61,6 +62,15 @@ def _approval(session: Session, row: Loan) -> ApprovalView | None:
                                  DutyRecord.performed_at <= row.approved_at).order_by(DutyRecord.id)))
     return ApprovalView(row.approved_amount, row.currency, row.approved_term_months, row.approved_conditions,
                         row.approved_at, sum((p.amount for p in payments), Decimal(0)), payments, signers)
+
+
+def _account(session: Session, row: Loan) -> LoanAccountView | None:
+    account = session.scalar(select(LoanAccount).where(LoanAccount.loan_id == row.id))
+    if account is None:
+        return None
+    return LoanAccountView(account.as_of, account.contract_number, account.maturity_date, account.schedule or "",
+                           account.outstanding_principal, account.overdue_principal, account.overdue_interest,
+                           account.days_past_due, account.last_repayment_date, account.last_repayment_amount)
 
 
 def loan_items(session: Session, loan_ref: str) -> list[WorkItemView]:

@@ -14,6 +14,7 @@ from engine.simulation.documents import attach_required
 from engine.simulation.staff import BRANCH, HEAD_OFFICE, seed_team
 
 TERMINAL = {"rejected", "withdrawn", "closed"}
+ACCOUNTING = "acct_ma"  # the standard team's accounting operator, who books the repayment
 # (amount range in CNY, share of loans): small dual-signature loans, mid committee loans, a few large ones.
 AMOUNT_BANDS = [((200_000, 2_800_000), 0.55), ((3_500_000, 9_000_000), 0.3), ((12_000_000, 45_000_000), 0.15)]
 PRODUCTS = ["working_capital", "working_capital", "fixed_asset", "personal_business", "personal_consumer"]
@@ -135,7 +136,7 @@ class Simulation:
             if inspections >= self.inspections and any(
                     i.process_id == "post_loan" and i.status == "running" for i in loan.instances):
                 try:
-                    self.engine.send_message(ref, "loan_repaid", {"repaid": True}, source="cli")
+                    self.engine.send_message(ref, "loan_repaid", {"repaid": True}, actor=ACCOUNTING, source="cli")
                     continue
                 except EngineError:
                     pass

@@ -218,6 +218,29 @@ class Loan(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
 
 
+class LoanAccount(Base):
+    """The loan's latest position as the core banking system (核心系统) reports it: creditflow acts on it, never
+    books it. `row_hash` is the reported figures' fingerprint: the same row again changes nothing."""
+
+    __tablename__ = "loan_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), unique=True)
+    as_of: Mapped[date] = mapped_column(Date)  # the business date of the position
+    contract_number: Mapped[str] = mapped_column(String(64))
+    maturity_date: Mapped[date] = mapped_column(Date)
+    schedule: Mapped[str] = mapped_column(Text, default="")  # the repayment schedule, summarised by the ledger
+    outstanding_principal: Mapped[Decimal] = mapped_column(Money)
+    overdue_principal: Mapped[Decimal] = mapped_column(Money)
+    overdue_interest: Mapped[Decimal] = mapped_column(Money)
+    days_past_due: Mapped[int] = mapped_column(Integer)
+    last_repayment_date: Mapped[date | None] = mapped_column(Date)
+    last_repayment_amount: Mapped[Decimal | None] = mapped_column(Money)
+    row_hash: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+
+
 class Payment(Base):
     """One drawdown paid out (分次放款): what, to whom, by whom; the sum never exceeds the approved amount."""
 

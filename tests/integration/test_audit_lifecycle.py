@@ -33,7 +33,7 @@ def _small_loan_lifecycle(engine, driver, clock) -> str:
     driver.do(ref, "lead_inspection", "plm_guo")
     driver.do(ref, "assist_inspection", "cm_wang")
     driver.do(ref, "review_inspection_report", "plh_luo", disposition="watch")
-    assert engine.send_message(ref, "loan_repaid", {"repaid_on": "2027-06-30"}) == 1
+    assert engine.send_message(ref, "loan_repaid", {"repaid_on": "2027-06-30"}, actor="acct_ma") == 1
     driver.do(ref, "archive_file", "plm_guo")
     return ref
 

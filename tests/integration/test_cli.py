@@ -105,7 +105,7 @@ def test_send_message_says_how_many_instances_took_it_and_is_not_sent_twice(data
     ref = engine.start_loan("cm_wang", {"borrower": "Hengda Co.", "product": "working_capital", "amount": 1_000_000,
                                         "term_months": 12}, source="cli")
     engine.db.dispose()
-    kept = run(database_url, "send-message", ref, "loan_repaid")
+    kept = run(database_url, "send-message", ref, "loan_repaid", "--by", "acct_ma")
     assert kept.exit_code == 0, kept.output
     assert "No process waits for loan_repaid yet; it is kept" in kept.output
 

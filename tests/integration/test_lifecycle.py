@@ -47,7 +47,7 @@ def test_small_loan_dual_signature_through_post_loan_to_archive(engine, driver, 
     driver.do(ref, "review_inspection_report", "plh_luo", disposition="watch", classification="special_mention")
     assert engine.loan(ref).classification == "normal"  # a reviewer's class is a proposal, not a change
 
-    assert engine.send_message(ref, "loan_repaid", {"repaid_on": "2027-06-30"}) == 1
+    assert engine.send_message(ref, "loan_repaid", {"repaid_on": "2027-06-30"}, actor="acct_ma") == 1
     driver.do(ref, "archive_file", "plm_guo")
     loan = engine.loan(ref)
     assert loan.status == "closed" and loan.stage == "closed"
@@ -117,7 +117,7 @@ def test_repayment_before_the_first_inspection_is_kept_until_the_process_waits_f
     ref = driver.start()
     driver.through_approval_dual(ref)
     driver.through_disbursement(ref)
-    assert engine.send_message(ref, "loan_repaid", {"repaid_on": "2026-11-20"}) == 0
+    assert engine.send_message(ref, "loan_repaid", {"repaid_on": "2026-11-20"}, actor="acct_ma") == 0
     driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
     clock.advance(days=16)
     engine.tick()

@@ -46,6 +46,6 @@ def test_the_state_does_not_grow_with_the_inspection_rounds(engine, driver, cloc
             "review_inspection_report"} <= set(post_loan.completed_steps)  # the diagram still shows the path taken
     assert "next_step" in post_loan.current_steps and "on_site_inspection>review_inspection_report" in post_loan.taken_flows
     assert driver.open_steps(ref) == []
-    assert engine.send_message(ref, "loan_repaid", {"repaid_on": "2029-06-30"}) == 1
+    assert engine.send_message(ref, "loan_repaid", {"repaid_on": "2029-06-30"}, actor="acct_ma") == 1
     driver.do(ref, "archive_file", "plm_guo")
     assert engine.loan(ref).status == "closed"

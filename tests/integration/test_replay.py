@@ -109,7 +109,7 @@ def test_committees_loops_timers_warnings_and_messages_replay_exactly_as_they_we
     for ref in (warned, reclassified, repaid):
         driver.through_approval_dual(ref)
         driver.through_disbursement(ref)
-    engine.send_message(repaid, "loan_repaid", {"repaid_on": "2026-11-20"})  # kept until post-loan waits for it
+    engine.send_message(repaid, "loan_repaid", {"repaid_on": "2026-11-20"}, actor="acct_ma")  # kept until post-loan waits for it
     for ref in (warned, reclassified, repaid):
         driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
     engine.grant_role("cro_gao", "risk_manager", "BJ01", limit=1_000_000)

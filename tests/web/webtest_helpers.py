@@ -137,6 +137,19 @@ class Loans:
         self.do(ref, "review_disbursement", "disb_xu", decision="conditions_met", remarks="All met.")
         return ref
 
+    def disbursed(self) -> str:
+        """A loan paid out (its post-loan file started)."""
+        ref = self.released()
+        self.do(ref, "execute_payment", "acct_ma", payment_reference="PAY-9", payment_amount=1_500_000)
+        return ref
+
+    def core_banking(self, username: str = "core_feed") -> str:
+        """The core banking system's own account (role core_banking), which reports loan positions."""
+        if username not in set(self.engine.usernames()):  # PostgreSQL keeps the staff between tests
+            self.engine.add_user(username, None, "核心系统")
+            self.engine.grant_role(username, "core_banking")
+        return username
+
     def at_approval(self, originator: str = "cm_wang") -> str:
         ref = self.start(originator)
         self.do(ref, "investigate", originator)
