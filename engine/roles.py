@@ -13,6 +13,7 @@ ROLES = {
     "post_loan_head": "贷后管理部门负责人",
     "credit_risk_officer": "信贷风险管理部门",
     "branch_head": "支行/部门负责人",
+    "asset_preservation_officer": "资产保全岗",
     "process_designer": "流程设计",
     "auditor": "合规/审计",
     "admin": "系统管理员",
@@ -40,7 +41,7 @@ INCIDENT_ROLES = ("admin", "process_designer")
 LEAVE_REPORT_ROLES = ("branch_head", "auditor")
 
 # Who may hand an open task to someone else (with a reason, under the same pair rules), and for which processes.
-SUPERVISOR_ROLES = {"branch_head": ("origination", "risk_warning", "classification"),
+SUPERVISOR_ROLES = {"branch_head": ("origination", "risk_warning", "classification", "workout"),
                     "post_loan_head": ("post_loan", "post_loan_inspection")}
 
 # Duties whose performers answer jointly for an approval (连带问责): the signatures and the committee's votes.

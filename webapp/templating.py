@@ -30,6 +30,7 @@ ROLE_LABELS = {
     "accounting_operator": _l("Accounting operator"), "collateral_custodian": _l("Collateral custodian"),
     "post_loan_manager": _l("Post-loan manager"), "post_loan_head": _l("Head of post-loan management"),
     "credit_risk_officer": _l("Credit risk officer"), "branch_head": _l("Branch head"),
+    "asset_preservation_officer": _l("Asset preservation officer"),
     "process_designer": _l("Process designer"),
     "auditor": _l("Auditor"), "admin": _l("System administrator"),
     "core_banking": _l("Core banking system"),
@@ -63,6 +64,8 @@ DUTY_LABELS = {
     "approve_classification": _l("approved a classification"), "archive_file": _l("archived the file"),
     "request_extension": _l("requested an extension"), "design_process": _l("designed a process"),
     "edit_policy": _l("edited the policy"), "approve_deployment": _l("approved a deployment"),
+    "propose_workout": _l("proposed a workout strategy"), "approve_workout": _l("approved a workout strategy"),
+    "record_recovery": _l("recorded recoveries"),
 }
 
 

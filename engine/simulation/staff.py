@@ -39,6 +39,7 @@ def standard_team(branch: str = BRANCH) -> list[Member]:
         _m("plm_lin", "林贷后经理", ("post_loan_manager", branch, None)),
         _m("plh_luo", "罗贷后负责人", ("post_loan_head", branch, None)),
         _m("cro_gao", "高风险管理", ("credit_risk_officer", branch, None)),
+        _m("apo_deng", "邓资产保全", ("asset_preservation_officer", branch, None)),
         _m("head_qian", "钱支行负责人", ("branch_head", branch, None)),
         _m("designer_zheng", "郑流程设计", ("process_designer", None, None)),
         _m("designer_wu", "吴流程设计", ("process_designer", None, None)),
