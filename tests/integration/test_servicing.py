@@ -214,3 +214,18 @@ def test_a_proposal_from_an_inspection_carries_the_days_past_due_the_feed_report
     assert len(proposed) == 1
     data = engine.task("cro_gao", proposed[0].id).data
     assert data["classification_floor"] == "substandard" and data["proposal"]["days_overdue"] == 95
+
+
+def test_a_loan_falling_to_substandard_and_on_to_loss_by_the_feed_moves_to_workout_once(engine, driver, feed):
+    ref = disbursed(driver)
+    late = dict(overdue_principal="125000.00", overdue_interest="6250.00")
+    for as_of, days, floor in (("2027-03-10", 95, "substandard"), ("2027-09-01", 275, "doubtful"),
+                               ("2027-11-26", 365, "loss")):
+        engine.import_positions(as_of, [position(ref, days_past_due=days, **late)], actor=feed, source="api")
+        [review] = driver.items(ref, "approve_classification")
+        driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification=floor,
+                  approval_reason=f"{days} days past due.")
+        assert engine.loan(ref).classification == floor
+    workouts = [i for i in engine.loan(ref).instances if i.process_id == "workout"]
+    assert len(workouts) == 1  # moved to workout when it fell to substandard, not again as it worsened
+    assert [i.bpmn_id for i in engine.loan_items(ref) if i.process_id == "workout"] == ["propose_workout"]
