@@ -47,3 +47,21 @@ def money(value):
         return Decimal(value.replace(",", ""))
     except InvalidOperation:
         fail(_("'%(value)s' is not an amount.", value=value))
+
+
+def described(problem) -> str:
+    """A problem where it is (file, line, element) and what it is, in the command line's language."""
+    where = problem.file
+    if problem.line:
+        where += _(", line %(line)s", line=problem.line)
+    if problem.element:
+        where += _(", element '%(element)s'", element=problem.element)
+    return f"{where}: {problem.text(_)}"
+
+
+def refuse(heading: str, problems) -> None:
+    """Every problem that kept files from deploying, then exit 1."""
+    click.echo(heading, err=True)
+    for problem in problems:
+        click.echo(f"  - {described(problem)}", err=True)
+    sys.exit(1)

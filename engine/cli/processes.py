@@ -6,7 +6,7 @@ import sys
 import click
 
 from engine.bootstrap import BUNDLED_BPMN
-from engine.cli.common import engine_from, fail
+from engine.cli.common import described, engine_from, fail, refuse
 from engine.errors import EngineError
 from engine.i18n import _, translate_error
 from engine.runtime.validation import DeploymentRejected
@@ -19,16 +19,6 @@ def init_db(ctx):
     engine = engine_from(ctx, need_schema=False)
     upgrade(engine.db)
     click.echo(_("Database ready: %(url)s", url=engine.db.engine.url.render_as_string(hide_password=True)))
-
-
-def described(problem) -> str:
-    """A problem where it is (file, line, element) and what it is, in the command line's language."""
-    where = problem.file
-    if problem.line:
-        where += _(", line %(line)s", line=problem.line)
-    if problem.element:
-        where += _(", element '%(element)s'", element=problem.element)
-    return f"{where}: {problem.text(_)}"
 
 
 @click.command(help=_("Check BPMN/DMN files (or folders) without deploying them."))
@@ -79,10 +69,7 @@ def deploy(ctx, paths, actor, approver):
     try:
         results = engine.deploy(list(paths) or [BUNDLED_BPMN], actor=actor, source="cli", approved_by=approver)
     except DeploymentRejected as exc:
-        click.echo(_("Refused; nothing was deployed:"), err=True)
-        for p in exc.problems:
-            click.echo(f"  - {described(p)}", err=True)
-        sys.exit(1)
+        refuse(_("Refused; nothing was deployed:"), exc.problems)
     except FileNotFoundError as exc:
         fail(str(exc))
     except EngineError as exc:

@@ -1,12 +1,11 @@
 """`creditflow replay`: what a candidate version (and policy) would have done to the recorded loans."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from engine.cli.common import engine_from, fail
+from engine.cli.common import engine_from, fail, refuse
 from engine.errors import EngineError
 from engine.i18n import _, translate_error
 from engine.replay import summary
@@ -40,10 +39,7 @@ def replay(ctx, candidate, policy_file, limit):
         policy_text = Path(policy_file).read_text("utf-8") if policy_file else None
         report = engine.replay(files, policy_text, limit, progress=_progress)
     except DeploymentRejected as exc:
-        click.echo(_("The candidate would not deploy; nothing was replayed:"), err=True)
-        for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(1)
+        refuse(_("The candidate would not deploy; nothing was replayed:"), exc.problems)
     except EngineError as exc:
         fail(translate_error(exc))
     except (FileNotFoundError, ValueError) as exc:  # unreadable files, a policy that does not load

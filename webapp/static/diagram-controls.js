@@ -27,6 +27,15 @@
     if (target && typeof canvas.scrollToElement === "function") { canvas.scrollToElement(target); }
   }
 
+  /* A diagram that could not be drawn says so in its place (the sentence comes from data-error). */
+  window.cfDiagramFailed = function (el) {
+    el.innerHTML = "";
+    var p = document.createElement("p");
+    p.className = "alert alert-error";
+    p.textContent = el.getAttribute("data-error");
+    el.appendChild(p);
+  };
+
   window.cfDiagramControls = function (el, viewer, focusIds) {
     var canvas = viewer.get("canvas");
     var bar = document.createElement("div");

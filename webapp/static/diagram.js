@@ -14,11 +14,7 @@
       if (!response.ok) { throw new Error(response.status); }
       await viewer.importXML(await response.text());
     } catch (err) {
-      el.innerHTML = "";
-      var p = document.createElement("p");
-      p.className = "alert alert-error";
-      p.textContent = el.getAttribute("data-error");
-      el.appendChild(p);
+      window.cfDiagramFailed(el);
       return;
     }
     var loading = el.querySelector(".diagram-loading");

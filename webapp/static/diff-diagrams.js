@@ -14,11 +14,7 @@
     try {
       await viewer.importXML(el.getAttribute("data-xml"));
     } catch (err) {
-      el.innerHTML = "";
-      var p = document.createElement("p");
-      p.className = "alert alert-error";
-      p.textContent = el.getAttribute("data-error");
-      el.appendChild(p);
+      window.cfDiagramFailed(el);
       return;
     }
     el.removeAttribute("data-xml");  // the viewer holds it now; keep the DOM light
