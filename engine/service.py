@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
-from engine.commands import blocks, comments, committee, loans, messages, people, servicing, sessions, tasks, timers
+from engine.commands import blocks, comments, committee, floors, loans, messages, people, servicing, sessions, tasks, timers
 from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
@@ -259,6 +259,11 @@ class CreditEngine(ProcessStudio):
 
     def count_events(self, action: str, since: datetime | None = None) -> int:
         return self._read(count_events, EventFilter(action=action, since=since))
+
+    def count_rule_reviews(self, since: datetime | None = None) -> int:
+        """Classification reviews the feed's rules opened (a floor crossed), since a time."""
+        return self._read(count_events, EventFilter(action="instance_started", actor=floors.RULE_ACTOR,
+                                                    process_id="classification", since=since))
 
     def count(self, model) -> int:
         with self.db.reading() as session:

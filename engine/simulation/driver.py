@@ -11,10 +11,15 @@ from decimal import Decimal
 from engine.errors import EngineError, InvalidInput
 from engine.i18n import _
 from engine.simulation.documents import attach_required
-from engine.simulation.staff import BRANCH, HEAD_OFFICE, seed_team
+from engine.simulation.staff import BRANCH, HEAD_OFFICE, Member, seed_team
 
 TERMINAL = {"rejected", "withdrawn", "closed"}
-ACCOUNTING = "acct_ma"  # the standard team's accounting operator, who books the repayment
+FEED = "core_feed"  # the core banking system's account: it reports every disbursed loan's position
+# What the core banking feed will report of a disbursed loan: repaid on time; overdue for a while, then brought
+# current; or overdue until it is non-performing, worked out by asset preservation, and settled by recoveries.
+FATES = (("performing", 0.75), ("cured", 0.1), ("nonperforming", 0.15))
+OVERDUE_AFTER_DAYS = 10  # a loan that falls behind misses its first instalment this long after disbursement
+CURED_AFTER_DAYS = 45  # and, when it is brought current, pays the arrears this long after that
 # (amount range in CNY, share of loans): small dual-signature loans, mid committee loans, a few large ones.
 AMOUNT_BANDS = [((200_000, 2_800_000), 0.55), ((3_500_000, 9_000_000), 0.3), ((12_000_000, 45_000_000), 0.15)]
 PRODUCTS = ["working_capital", "working_capital", "fixed_asset", "personal_business", "personal_consumer"]
@@ -32,6 +37,11 @@ class Summary:
     seconds: float = 0.0
     drawdowns: int = 0
     escalations: int = 0
+    fates: Counter = field(default_factory=Counter)  # what the feed reported of each disbursed loan
+    positions: int = 0  # positions the feed reported that changed a loan's account
+    rule_reviews: int = 0  # classification reviews opened by the feed's floors
+    classes: Counter = field(default_factory=Counter)  # the classification each disbursed loan ended with
+    workouts: int = 0
 
     def render(self) -> str:
         lines = [
@@ -43,6 +53,15 @@ class Summary:
         ]
         lines.append(_("Drawdowns paid: %(drawdowns)s; tasks escalated (overdue or nobody allowed): %(escalations)s",
                        drawdowns=self.drawdowns, escalations=self.escalations))
+        if self.fates:
+            lines.append(_("Core banking feed: %(positions)s positions recorded; loans repaid on time "
+                           "%(performing)s, overdue then brought current %(cured)s, non-performing %(npl)s",
+                           positions=self.positions, performing=self.fates["performing"],
+                           cured=self.fates["cured"], npl=self.fates["nonperforming"]))
+            lines.append(_("Classification reviews opened by the floors: %(reviews)s; loans moved to workout: "
+                           "%(workouts)s; final classes: %(classes)s", reviews=self.rule_reviews,
+                           workouts=self.workouts,
+                           classes=", ".join(f"{k} {v}" for k, v in sorted(self.classes.items())) or "-"))
         if self.tasks:
             lines.append(_("Mean time per human task, including everything it set off: %(ms).1f ms",
                            ms=1000 * self.seconds / self.tasks))
@@ -58,7 +77,9 @@ class Simulation:
         self.rng = random.Random(seed)
         self.inspections = inspections
         seed_team(engine, password)
+        engine.add_people([Member(FEED, "核心系统", (("core_banking", None, None),))], None)  # no sign-in
         self.customer_managers = engine.users_with_role("customer_manager", BRANCH)
+        self.ledger: dict[str, dict] = {}  # per loan: its fate and the figures the feed reports
 
     def application(self) -> dict:
         (low, high), _share = self.rng.choices(AMOUNT_BANDS, weights=[w for _b, w in AMOUNT_BANDS])[0]
@@ -98,6 +119,8 @@ class Simulation:
     def _count_controls(self, summary: Summary, since) -> None:
         summary.drawdowns = self.engine.count_events("payment_made", since)
         summary.escalations = self.engine.count_events("task_escalated", since)
+        summary.positions = self.engine.count_events("position_recorded", since)
+        summary.rule_reviews = self.engine.count_rule_reviews(since)
 
     def one_loan(self, summary: Summary) -> str:
         originator = self.rng.choice(self.customer_managers)
@@ -130,16 +153,15 @@ class Simulation:
             loan = self.engine.loan(ref)
             if loan.status in TERMINAL:
                 summary.outcomes[loan.status] += 1
+                if ref in self.ledger:
+                    summary.fates[self.ledger[ref]["fate"]] += 1
+                    summary.classes[loan.classification] += 1
+                    summary.workouts += any(i.process_id == "workout" for i in loan.instances)
                 if self.engine.loan_tier(ref):
                     summary.tiers[self.engine.loan_tier(ref)] += 1
                 return ref
-            if inspections >= self.inspections and any(
-                    i.process_id == "post_loan" and i.status == "running" for i in loan.instances):
-                try:
-                    self.engine.send_message(ref, "loan_repaid", {"repaid": True}, actor=ACCOUNTING, source="cli")
-                    continue
-                except EngineError:
-                    pass
+            if loan.status == "disbursed" and self.report(loan, inspections):
+                continue  # the position changed something: there may be work now
             due = [i.next_timer_due for i in loan.instances if i.status == "running" and i.next_timer_due]
             if not due:
                 break
@@ -147,6 +169,40 @@ class Simulation:
             summary.timers += self.engine.tick()
         summary.stuck.append(ref)
         return ref
+
+    def report(self, loan, inspections: int) -> bool:
+        """The core banking feed reports the loan's position as of today; True when that changed its account.
+        A performing loan settles after its inspections; an overdue one falls further behind with every day until
+        it is brought current, or until its workout is over and the recoveries settle it."""
+        today = self.clock.now().date()
+        plan = self.ledger.get(loan.reference)
+        if plan is None:
+            fate = self.rng.choices([f for f, _w in FATES], weights=[w for _f, w in FATES])[0]
+            paid = loan.approval.paid if loan.approval else loan.amount
+            term = int(loan.application.get("term_months") or 12)
+            plan = self.ledger[loan.reference] = {"fate": fate, "start": today, "principal": paid,
+                                                  "maturity": today + timedelta(days=30 * term)}
+        overdue_from = plan["start"] + timedelta(days=OVERDUE_AFTER_DAYS)
+        fate, settle = plan["fate"], inspections >= self.inspections
+        days = max(0, (today - overdue_from).days) if fate != "performing" else 0
+        if fate == "cured" and days > CURED_AFTER_DAYS:
+            days = 0
+        if fate == "nonperforming":
+            settle = any(i.process_id == "workout" and i.status == "completed" for i in loan.instances)
+            settle = settle or days > 720  # nobody took it to workout: the simulation still ends
+        principal = Decimal(0) if settle else plan["principal"]
+        overdue = (plan["principal"] / 4).quantize(Decimal("0.01")) if days and not settle else Decimal(0)
+        row = {"loan": loan.reference, "contract_number": f"HT-{loan.reference}",
+               "maturity_date": plan["maturity"].isoformat(), "outstanding_principal": str(principal),
+               "overdue_principal": str(overdue), "overdue_interest": str((overdue / 100).quantize(Decimal("0.01"))),
+               "days_past_due": days if not settle else 0}
+        if settle or (fate == "cured" and days == 0 and today > overdue_from):
+            row.update(last_repayment_date=today.isoformat(),
+                       last_repayment_amount=str(plan["principal"] if settle else (plan["principal"] / 4).quantize(Decimal("0.01"))))
+        summary = self.engine.import_positions(today, [row], actor=FEED, source="cli")
+        if summary.refused:
+            raise RuntimeError(f"the feed's position for {loan.reference} was refused: {summary.refused[0]}")
+        return bool(summary.accepted)
 
     def work(self, item, summary: Summary) -> bool:
         """Have someone allowed by the policy do this task; True when it was completed."""
@@ -156,7 +212,7 @@ class Simulation:
         actor = self.rng.choice(people)
         task = self.engine.task(actor, item.id)
         for _attempt in range(4):
-            data = self.form_data(task.form, item)
+            data = self.form_data(task.form, item, task.data)
             if "payment_amount" in data:
                 data.update(self.drawdown(task.form, task.data, item))
             try:
@@ -182,10 +238,19 @@ class Simulation:
             data["counterparty_account"] = f"6222{self.rng.randrange(10 ** 12):012d}"
         return data
 
-    def form_data(self, schema: dict, item) -> dict:
+    def form_data(self, schema: dict, item, facts: dict | None = None) -> dict:
         data = {}
         for name, prop in schema.get("properties", {}).items():
             data[name] = self.value(name, prop, item)
+        facts = facts or {}
+        if "classification" in data:  # approve what was proposed, never better than the floor
+            options = schema["properties"]["classification"].get("enum", [])
+            named = [facts.get(key) for key in ("proposed_classification", "classification_floor")]
+            named += [facts.get("proposal", {}).get("proposed_classification")] if isinstance(
+                facts.get("proposal"), dict) else []
+            known = [c for c in named if c in options]
+            if known:
+                data["classification"] = max(known, key=options.index)
         return data
 
     def value(self, name: str, prop: dict, item):
