@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine.commands.flow import start_instance
 from engine.errors import InvalidInput
-from engine.store.models import Loan, LoanAccount, ProcessVersion
+from engine.store.models import Loan, LoanAccount, ProcessInstance, ProcessVersion
 
 CLASSES = ("normal", "special_mention", "substandard", "doubtful", "loss")  # best to worst
 FLOOR_OUTPUT = "classification_floor"  # the decision table's output the floor is read from
@@ -58,15 +58,29 @@ def on_position(unit, loan: Loan, days_before: int, days_after: int) -> None:
     if not worse(floor, floor_for(unit, days_before, loan.loan_type)) \
             or not worse(floor, loan.classification or "normal"):
         return
+    open_review(unit, loan, floor, f"Days past due {days_after} (core banking feed): floor {floor}", days_after)
+
+
+def under_review(unit, loan: Loan) -> bool:
+    """Whether a classification review is open on the loan (a rule never opens a second one)."""
+    return unit.session.scalar(select(ProcessInstance.id).join(ProcessVersion).where(
+        ProcessInstance.loan_id == loan.id, ProcessInstance.status == "running",
+        ProcessVersion.start_message == PROPOSED).limit(1)) is not None
+
+
+def open_review(unit, loan: Loan, proposed: str, reason: str, days: int, floor: str | None = None):
+    """A classification review opened by rule (`system:servicing`); `floor` a class no approval may better, besides
+    the decision table's. Returns the instance, or None when no classification process is deployed."""
     version = classification_version(unit)
     if version is None:
-        return
-    payload = {"proposed_by": RULE_ACTOR, "proposed_classification": floor, "loan_id": loan.reference,
-               "reason": f"Days past due {days_after} (core banking feed): floor {floor}",
-               "days_overdue": days_after, "loan_type": loan.loan_type,
+        return None
+    payload = {"proposed_by": RULE_ACTOR, "proposed_classification": proposed, "loan_id": loan.reference,
+               "reason": reason, "days_overdue": days, "loan_type": loan.loan_type,
                "current_classification": loan.classification}
+    if floor is not None:
+        payload["floor"] = floor
     data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
-    start_instance(unit, loan, version, data, RULE_ACTOR, message=PROPOSED, payload=payload)
+    return start_instance(unit, loan, version, data, RULE_ACTOR, message=PROPOSED, payload=payload)
 
 
 def check_approval(unit, loan: Loan, duty: str, task_data: dict, values: dict) -> None:
@@ -76,8 +90,8 @@ def check_approval(unit, loan: Loan, duty: str, task_data: dict, values: dict) -
     chosen = values.get("classification")
     account = unit.session.scalar(select(LoanAccount).where(LoanAccount.loan_id == loan.id))
     days = max(int(task_data.get("days_overdue") or 0), account.days_past_due if account else 0)
-    floor = max((task_data.get("classification_floor") or "normal", floor_for(unit, days, loan.loan_type)),
-                key=CLASSES.index)
+    floor = max((task_data.get("classification_floor") or "normal", floor_for(unit, days, loan.loan_type),
+                 (task_data.get("proposal") or {}).get("floor") or "normal"), key=CLASSES.index)
     if chosen in CLASSES and floor in CLASSES and worse(floor, chosen):
         problem = ("At %(days)s days past due the floor is %(floor)s; no better class may be approved.",
                    {"days": days, "floor": floor})

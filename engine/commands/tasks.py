@@ -9,7 +9,7 @@ from sqlalchemy import delete
 
 from policies.committee import RECUSE, convening_problem
 
-from engine.commands import documents, failures, floors, notifications, payments
+from engine.commands import documents, failures, floors, notifications, payments, reviews
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
 from engine.commands.unit import Unit, locked_item
@@ -120,7 +120,10 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
                               process_id=item.process_id, instance_id=instance.id,
                               process_version=instance.process_version.version,
                               detail={"field": field_name, "before": getattr(loan, field_name), "after": value})
+            before_value = getattr(loan, field_name)
             setattr(loan, field_name, value)
+            if field_name == "classification":
+                reviews.on_classified(unit, loan, before_value, value)  # a company's other loans may follow
     unit.session.execute(delete(TaskDraft).where(TaskDraft.work_item_id == item.id))  # drafts end with the task
     advance(unit, instance, workflow, loaded, loan, log, completed_task_id=item.task_id)
 

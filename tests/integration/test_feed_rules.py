@@ -8,7 +8,7 @@ import pytest
 
 from engine.store.models import AuditEvent, Loan
 from tests.integration.test_redesigns import redesigned
-from tests.integration.test_servicing import FEED, disbursed, position
+from tests.integration.test_servicing import FEED, position
 
 BEIJING = timezone(timedelta(hours=8))
 OLD_BOOK = "91350100M000100Y43"  # a company's unified social credit code
@@ -20,6 +20,20 @@ def feed(engine):
     engine.add_user(FEED, None, "核心系统")
     engine.grant_role(FEED, "core_banking")
     return FEED
+
+
+def disbursed(driver, **application) -> str:
+    ref = driver.start(**application)
+    driver.through_approval_dual(ref)
+    if application.get("product", "working_capital") == "working_capital":
+        driver.through_disbursement(ref)
+    else:  # a personal loan is paid to the seller (受托支付)
+        for step, person in (("prepare_contract", "cm_wang"), ("register_collateral", "coll_hu"),
+                             ("review_disbursement", "disb_xu")):
+            driver.do(ref, step, person)
+        driver.do(ref, "execute_entrusted_payment", "acct_ma", payment_amount=1_500_000)
+    driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
+    return ref
 
 
 def onboard_row(ref: str, **changes) -> dict:
@@ -136,3 +150,116 @@ def test_the_floor_is_what_the_deployed_decision_table_says(engine, driver, feed
     with pytest.raises(InvalidInput, match="65 days past due"):
         driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification="special_mention",
                   approval_reason="Better.")
+
+
+def reviews_opened_by_rule(engine, ref: str) -> list[str]:
+    with engine.db.reading() as session:
+        return [e.detail["due_on"] for e in session.query(AuditEvent).filter_by(
+            action="classification_review_due", loan_ref=ref).order_by(AuditEvent.id)]
+
+
+@pytest.mark.usefixtures("engine_mode")
+def test_every_loan_is_reviewed_each_quarter_on_days_counted_from_its_disbursement(engine, driver, feed, clock):
+    ref = disbursed(driver)  # disbursed 2026-11-02: reviews due 2027-02-02, 2027-05-02, 2027-08-02 ...
+    clock.set(datetime(2027, 2, 1, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    assert driver.items(ref, "approve_classification") == []
+    clock.set(datetime(2027, 2, 2, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    engine.tick()
+    [review] = driver.items(ref, "approve_classification")  # one, however often the worker looks
+    data = engine.task("cro_gao", review.id).data
+    assert data["proposal"]["proposed_by"] == "system:servicing"
+    assert data["proposal"]["proposed_classification"] == "normal"
+    assert reviews_opened_by_rule(engine, ref) == ["2027-02-02"]
+    clock.set(datetime(2027, 2, 20, 9, 0, tzinfo=BEIJING))  # decided late: the next one is not moved
+    driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification="normal",
+              approval_reason="Quarterly review.")
+    clock.set(datetime(2027, 5, 1, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    assert driver.items(ref, "approve_classification") == []
+    clock.set(datetime(2027, 5, 2, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    assert len(driver.items(ref, "approve_classification")) == 1
+    assert reviews_opened_by_rule(engine, ref) == ["2027-02-02", "2027-05-02"]
+
+
+def test_a_review_since_the_last_scheduled_day_stands_for_the_periodic_one_which_proposes_the_floor(
+        engine, driver, feed, clock):
+    ref = disbursed(driver)
+    late = dict(overdue_principal="125000.00", overdue_interest="6250.00", last_repayment_date="2026-11-30")
+    clock.set(datetime(2027, 1, 10, 9, 0, tzinfo=BEIJING))
+    engine.import_positions("2027-01-10", [position(ref, days_past_due=31, **late)], actor=feed, source="api")
+    driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification="special_mention",
+              approval_reason="Floor.")
+    clock.set(datetime(2027, 2, 2, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    assert driver.items(ref, "approve_classification") == []  # reviewed on 2027-01-10, after the disbursement
+    engine.import_positions("2027-05-01", [position(ref, days_past_due=95, **late)], actor=feed, source="api")
+    assert len(driver.items(ref, "approve_classification")) == 1  # the feed's review of the new floor
+    clock.set(datetime(2027, 5, 2, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    assert len(driver.items(ref, "approve_classification")) == 1  # never a second open review
+    driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification="substandard",
+              approval_reason="Floor.")
+    clock.set(datetime(2027, 8, 2, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    [review] = driver.items(ref, "approve_classification")
+    assert engine.task("cro_gao", review.id).data["proposal"]["proposed_classification"] == "substandard"
+
+
+@pytest.mark.usefixtures("engine_mode")
+def test_a_company_with_a_non_performing_loan_has_its_other_loans_pulled_down(engine, driver, feed):
+    from engine.errors import InvalidInput
+
+    bad = disbursed(driver, borrower_id=OLD_BOOK)
+    other = disbursed(driver, borrower_id=OLD_BOOK)
+    late = dict(overdue_principal="125000.00", overdue_interest="6250.00")
+    engine.import_positions("2027-03-10", [position(bad, days_past_due=95, **late), position(other)], actor=feed,
+                            source="api")
+    assert driver.items(other, "approve_classification") == []
+    driver.do(bad, "approve_classification", "cro_gao", approval="approve", classification="substandard",
+              approval_reason="95 days past due.")
+    [pulled] = driver.items(other, "approve_classification")
+    proposal = engine.task("cro_gao", pulled.id).data["proposal"]
+    assert proposal["proposed_by"] == "system:servicing" and bad in proposal["reason"]
+    with pytest.raises(InvalidInput, match="substandard"):
+        driver.do(other, "approve_classification", "cro_gao", approval="approve", classification="special_mention",
+                  approval_reason="Pays on time.")
+    driver.do(other, "approve_classification", "cro_gao", approval="approve", classification="substandard",
+              approval_reason="Customer-level classification.")
+    assert engine.loan(other).classification == "substandard"
+
+
+def test_a_persons_other_loans_are_not_pulled(engine, driver, feed):
+    bad = disbursed(driver, borrower="Zhang San", borrower_id=PERSON, product="personal_business")
+    other = disbursed(driver, borrower="Zhang San", borrower_id=PERSON, product="personal_business")
+    late = dict(overdue_principal="125000.00", overdue_interest="6250.00")
+    engine.import_positions("2027-03-10", [position(bad, days_past_due=95, **late)], actor=feed, source="api")
+    driver.do(bad, "approve_classification", "cro_gao", approval="approve", classification="substandard",
+              approval_reason="95 days past due.")
+    assert driver.items(other, "approve_classification") == []
+    assert engine.loan(other).classification == "normal"
+
+
+@pytest.mark.usefixtures("engine_mode")
+def test_days_past_due_0_31_95_275_365_each_open_the_next_floor_and_no_better_class_is_approved(engine, driver,
+                                                                                                feed):
+    from engine.errors import InvalidInput
+
+    ref = disbursed(driver)
+    late = dict(overdue_principal="125000.00", overdue_interest="6250.00")
+    engine.import_positions("2026-12-04", [position(ref)], actor=feed, source="api")
+    assert driver.items(ref, "approve_classification") == []
+    steps = (("2027-01-05", 31, "special_mention", "normal"), ("2027-03-10", 95, "substandard", "special_mention"),
+             ("2027-09-01", 275, "doubtful", "substandard"), ("2027-11-26", 365, "loss", "doubtful"))
+    for as_of, days, floor, better in steps:
+        engine.import_positions(as_of, [position(ref, days_past_due=days, **late)], actor=feed, source="api")
+        [review] = driver.items(ref, "approve_classification")
+        assert engine.task("cro_gao", review.id).data["classification_floor"] == floor
+        with pytest.raises(InvalidInput, match=f"{days} days past due"):
+            driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification=better,
+                      approval_reason="Better.")
+        driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification=floor,
+                  approval_reason=f"{days} days past due.")
+        assert engine.loan(ref).classification == floor
