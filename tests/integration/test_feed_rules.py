@@ -263,3 +263,22 @@ def test_days_past_due_0_31_95_275_365_each_open_the_next_floor_and_no_better_cl
         driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification=floor,
                   approval_reason=f"{days} days past due.")
         assert engine.loan(ref).classification == floor
+
+
+@pytest.mark.usefixtures("engine_mode")
+def test_an_inspections_classification_proposal_throws_the_feeds_days_past_due(engine, driver, feed, clock):
+    ref = disbursed(driver)
+    clock.advance(days=16)
+    engine.tick()
+    late = dict(overdue_principal="125000.00", overdue_interest="6250.00", last_repayment_date="2026-11-15")
+    engine.import_positions("2026-11-17", [position(ref, days_past_due=40, **late)], actor=feed, source="api")
+    driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification="special_mention",
+              approval_reason="Floor.")
+    driver.do(ref, "lead_inspection", "plm_guo", repayment_status="overdue")
+    driver.do(ref, "assist_inspection", "cm_wang")
+    driver.do(ref, "review_inspection_report", "plh_luo", disposition="reclassify", classification="substandard",
+              remarks="Cash flow has dried up.")
+    with engine.db.reading() as session:
+        thrown = [e.detail["payload"] for e in session.query(AuditEvent).filter_by(
+            action="message_thrown", loan_ref=ref, step="classification_proposed", process_id="post_loan")]
+    assert [(p["days_overdue"], p["proposed_classification"]) for p in thrown] == [(40, "substandard")]
