@@ -24,7 +24,7 @@ def servicing():
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as-of", "as_of", help=_("The business date of the positions (YYYY-MM-DD); else the file's as_of."))
 @click.option("--onboard", is_flag=True, help=_("The rows also carry the credit file of loans disbursed before "
-                                                "creditflow (docs/onboarding.md): open it for each loan not on file "
+                                                "creditflow (docs/operations.md): open it for each loan not on file "
                                                 "and start its post-loan care."))
 @click.pass_context
 def servicing_import(ctx, path, as_of, onboard):
