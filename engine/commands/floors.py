@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
+from policies import N_
+
 from engine.commands.flow import start_instance
 from engine.errors import InvalidInput
 from engine.store.models import Loan, LoanAccount, ProcessInstance, ProcessVersion
@@ -90,10 +92,17 @@ def check_approval(unit, loan: Loan, duty: str, task_data: dict, values: dict) -
     chosen = values.get("classification")
     account = unit.session.scalar(select(LoanAccount).where(LoanAccount.loan_id == loan.id))
     days = max(int(task_data.get("days_overdue") or 0), account.days_past_due if account else 0)
-    floor = max((task_data.get("classification_floor") or "normal", floor_for(unit, days, loan.loan_type),
-                 (task_data.get("proposal") or {}).get("floor") or "normal"), key=CLASSES.index)
-    if chosen in CLASSES and floor in CLASSES and worse(floor, chosen):
-        problem = ("At %(days)s days past due the floor is %(floor)s; no better class may be approved.",
-                   {"days": days, "floor": floor})
-        raise InvalidInput("At %(days)s days past due the floor is %(floor)s; no better class may be approved.",
-                           field_templates={"classification": problem}, days=days, floor=floor)
+    by_days = floor_for(unit, days, loan.loan_type)
+    pulled = (task_data.get("proposal") or {}).get("floor") or "normal"  # a customer-level pull (reviews.py)
+    pulled = pulled if pulled in CLASSES else "normal"
+    table = task_data.get("classification_floor") if task_data.get("classification_floor") in CLASSES else "normal"
+    floor = max((table, by_days, pulled), key=CLASSES.index)
+    if chosen not in CLASSES or not worse(floor, chosen):
+        return
+    if floor == pulled and worse(pulled, by_days):
+        template = N_("This review's floor is %(floor)s (the borrower's other claims); no better class may be "
+                      "approved.")
+    else:
+        template = N_("At %(days)s days past due the floor is %(floor)s; no better class may be approved.")
+    raise InvalidInput(template, field_templates={"classification": (template, {"days": days, "floor": floor})},
+                       days=days, floor=floor)

@@ -9,17 +9,21 @@
 A loan never gets a second open review from these rules."""
 from __future__ import annotations
 
+import logging
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.commands import floors
 from engine.commands.unit import open_unit
+from engine.errors import DatabaseUnavailable
 from engine.kernel import Kernel
 from engine.store.models import AuditEvent, Customer, Loan, LoanAccount, ProcessInstance, ProcessVersion
 
+log = logging.getLogger("creditflow.reviews")
 SCHEDULED = "classification_review_due"  # the audit action of a periodic review, naming its scheduled day
 NONPERFORMING = ("substandard", "doubtful", "loss")
 DEFAULT_MONTHS = 3
@@ -53,18 +57,26 @@ def periodic_reviews(kernel: Kernel) -> int:
                                    .where(AuditEvent.action == SCHEDULED)).all()
     done = {(ref, (detail or {}).get("due_on")) for ref, _, detail in periodic}
     periodic_ids = {instance_id for _, instance_id, _ in periodic}
+    by_loan: dict[int, list] = {}
+    for review in reviews:
+        by_loan.setdefault(review.loan_id, []).append(review)
     opened = 0
     for loan_id, reference, disbursed_at in loans:
         window = scheduled_day(kernel, kernel.policy.local_date(disbursed_at), today, months)
         if window is None:
             continue
         previous, due = window
-        mine = [r for r in reviews if r.loan_id == loan_id]
+        mine = by_loan.get(loan_id, [])
         if (reference, due.isoformat()) in done or any(r.status == "running" for r in mine) or any(
                 r.id not in periodic_ids and kernel.policy.local_date(r.created_at) > previous for r in mine):
             continue  # reviewed for this day already, under review now, or reviewed since the last scheduled day
-        with open_unit(kernel, "timer", "periodic_classification") as unit:
-            opened += _open_periodic(unit, loan_id, due, months)
+        try:
+            with open_unit(kernel, "timer", "periodic_classification") as unit:
+                opened += _open_periodic(unit, loan_id, due, months)
+        except (DatabaseUnavailable, OperationalError, InterfaceError):
+            raise  # the database is away: the worker waits and reconnects
+        except Exception:  # noqa: BLE001 - one loan failing never stops the others; the next tick tries again
+            log.exception("periodic classification review of loan %s failed", reference)
     return opened
 
 

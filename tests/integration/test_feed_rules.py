@@ -37,8 +37,8 @@ def disbursed(driver, **application) -> str:
 
 
 def onboard_row(ref: str, **changes) -> dict:
-    return {**position(ref, contract_number=f"HT-{ref}", last_repayment_date="2026-10-20"), "borrower": "Old Book Trading Co., Ltd.",
-            "borrower_id": OLD_BOOK, "product": "working_capital", "amount": "2000000.00", "branch": "BJ01",
+    return {**position(ref, contract_number=f"HT-{ref}", last_repayment_date="2026-10-20"),
+            "borrower": "Old Book Trading Co., Ltd.", "borrower_id": OLD_BOOK, "product": "working_capital", "amount": "2000000.00", "branch": "BJ01",
             "disbursed_on": "2026-06-20", "originator": "cm_wang", "loan_type": "new", **changes}
 
 
@@ -223,7 +223,7 @@ def test_a_company_with_a_non_performing_loan_has_its_other_loans_pulled_down(en
     [pulled] = driver.items(other, "approve_classification")
     proposal = engine.task("cro_gao", pulled.id).data["proposal"]
     assert proposal["proposed_by"] == "system:servicing" and bad in proposal["reason"]
-    with pytest.raises(InvalidInput, match="substandard"):
+    with pytest.raises(InvalidInput, match="This review's floor is substandard"):
         driver.do(other, "approve_classification", "cro_gao", approval="approve", classification="special_mention",
                   approval_reason="Pays on time.")
     driver.do(other, "approve_classification", "cro_gao", approval="approve", classification="substandard",
