@@ -73,9 +73,11 @@ class CreditEngine(ProcessStudio):
                      source: str = "cli") -> int:
         return messages.send_message(self.kernel, loan_ref, name, payload, actor, source)
 
-    def import_positions(self, as_of, rows, actor: str | None = None, source: str = "cli", on_row=None):
-        """The core banking feed: positions as of a business date, each row checked and recorded on its own."""
-        return servicing.import_positions(self.kernel, as_of, rows, actor, source, on_row)
+    def import_positions(self, as_of, rows, actor: str | None = None, source: str = "cli", on_row=None,
+                         onboard: bool = False):
+        """The core banking feed: positions as of a business date, each row checked and recorded on its own;
+        `onboard` rows also open the credit file of loans disbursed before creditflow."""
+        return servicing.import_positions(self.kernel, as_of, rows, actor, source, on_row, onboard)
 
     def check_feed(self, actor: str, source: str = "api") -> None:
         """Refuse (and record) anyone but the core banking system reporting positions, before reading the batch."""

@@ -114,6 +114,7 @@ class ImportSummary:
     accepted: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     refused: list[PositionError] = field(default_factory=list)
+    onboarded: list[str] = field(default_factory=list)  # loans whose credit file an onboarding row opened
 
 
 @dataclass(frozen=True)

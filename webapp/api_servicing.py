@@ -18,18 +18,35 @@ def summary_json(summary) -> dict:
                         for e in summary.refused]}
 
 
+def _batch(key: str) -> tuple[str, list]:
+    """The body {"as_of", key: [...]}, or 400."""
+    payload = body()
+    if set(payload) - {"as_of", key} or "as_of" not in payload or key not in payload:
+        raise InvalidInput("Send {\"as_of\": \"YYYY-MM-DD\", \"%(key)s\": [...]}.", key=key)
+    if not isinstance(payload["as_of"], str):
+        raise InvalidInput("as_of must be a date (YYYY-MM-DD), not '%(value)s'.", value=str(payload["as_of"])[:40])
+    rows = payload[key]
+    if not isinstance(rows, list) or len(rows) > MAX_POSITIONS:
+        raise InvalidInput("%(key)s must be a list of at most %(max)s rows.", key=key, max=MAX_POSITIONS)
+    return payload["as_of"], rows
+
+
 @bp.post("/servicing/positions")
 def record_positions():
     """A batch of positions as of one business date: 200 with what landed and each refused row, 400 for a bad body."""
     engine = credit_engine()
     engine.check_feed(username(), source="api")  # anyone else: 403, recorded
-    payload = body()
-    if set(payload) - {"as_of", "positions"} or "as_of" not in payload or "positions" not in payload:
-        raise InvalidInput("Send {\"as_of\": \"YYYY-MM-DD\", \"positions\": [...]}.")
-    if not isinstance(payload["as_of"], str):
-        raise InvalidInput("as_of must be a date (YYYY-MM-DD), not '%(value)s'.", value=str(payload["as_of"])[:40])
-    positions = payload["positions"]
-    if not isinstance(positions, list) or len(positions) > MAX_POSITIONS:
-        raise InvalidInput("positions must be a list of at most %(max)s rows.", max=MAX_POSITIONS)
-    summary = engine.import_positions(payload["as_of"], positions, actor=username(), source="api")
+    as_of, positions = _batch("positions")
+    summary = engine.import_positions(as_of, positions, actor=username(), source="api")
     return jsonify(summary_json(summary))
+
+
+@bp.post("/servicing/onboarding")
+def onboard_loans():
+    """Loans disbursed before creditflow, each a position with its credit file's fields: 200 with what was onboarded,
+    what was on file already and each refused row; the same batch again opens nothing new."""
+    engine = credit_engine()
+    engine.check_feed(username(), source="api")  # anyone else: 403, recorded
+    as_of, loans = _batch("loans")
+    summary = engine.import_positions(as_of, loans, actor=username(), source="api", onboard=True)
+    return jsonify({**summary_json(summary), "onboarded": summary.onboarded})

@@ -1,6 +1,8 @@
 """The OpenAPI description of /api/v1/servicing: the core banking feed of loan positions."""
 from __future__ import annotations
 
+from engine.application import LOAN_TYPES, PRODUCTS
+from engine.commands.onboarding import REQUIRED as ONBOARD_REQUIRED
 from engine.commands.servicing import MAX_BATCH as MAX_POSITIONS, REQUIRED
 
 NO_NUL = "^[^\\x00]*$"
@@ -30,8 +32,35 @@ def servicing_schemas() -> dict:
         "row": {"type": "integer", "description": "Its place in `positions`, from 1"},
         "loan": {"type": ["string", "null"]}, "field": {"type": "string", "description": "The field at fault"},
         "message": {"type": "string", "description": "Why, in the request's language"}}}
+    onboarding = {**position, "required": [*REQUIRED, *ONBOARD_REQUIRED], "properties": {
+        **position["properties"],
+        "loan": {**text, "maxLength": 32, "description": "The loan's core banking number, its reference from now on"},
+        "borrower": {**text, "maxLength": 200}, "borrower_id": {"type": "string", "format": "cn-unified-id",
+                                                               "description": "Unified social credit code or "
+                                                                              "resident ID"},
+        "product": {"enum": PRODUCTS}, "amount": AMOUNT, "branch": {**text, "maxLength": 32},
+        "disbursed_on": {"type": "string", "format": "date"},
+        "originator": {**text, "description": "The originating customer manager's user name"},
+        "loan_type": {"enum": LOAN_TYPES}, "small_enterprise": {"type": ["boolean", "string"]}}}
     return {
         "Position": position,
+        "OnboardingRow": onboarding,
+        "OnboardingBatch": {"type": "object", "required": ["as_of", "loans"], "additionalProperties": False,
+                            "properties": {"as_of": {"type": "string", "format": "date",
+                                                     "description": "The business date of every position"},
+                                           "loans": {"type": "array", "items": _ref("OnboardingRow"),
+                                                     "description": f"At most {MAX_POSITIONS} rows a call"}}},
+        "OnboardingSummary": {"type": "object", "required": ["as_of", "accepted", "unchanged", "refused",
+                                                             "onboarded"],
+                              "properties": {
+                                  "as_of": {"type": "string", "format": "date"},
+                                  "onboarded": {"type": "array", "items": {"type": "string"},
+                                                "description": "Loans whose credit file this call opened"},
+                                  "accepted": {"type": "array", "items": {"type": "string"},
+                                               "description": "Loans whose position changed"},
+                                  "unchanged": {"type": "array", "items": {"type": "string"},
+                                                "description": "Loans on file with this position already"},
+                                  "refused": {"type": "array", "items": refused}}},
         "PositionBatch": {"type": "object", "required": ["as_of", "positions"], "additionalProperties": False,
                           "properties": {"as_of": {"type": "string", "format": "date",
                                                    "description": "The business date of every position"},
@@ -59,4 +88,15 @@ def servicing_paths(errors) -> dict:
         "responses": {"200": _json(_ref("PositionSummary"), "What landed, what was already there, what was refused "
                                                             "and why"),
                       **errors(400, 401, 403),
-                      "413": _json(_ref("Error"), "The body is larger than 1 MB; send the book in several calls")}}}}
+                      "413": _json(_ref("Error"), "The body is larger than 1 MB; send the book in several calls")}}},
+        "/api/v1/servicing/onboarding": {"post": {
+            "operationId": "onboardLoans",
+            "summary": "Loans disbursed before creditflow brought under post-loan care (role core_banking only)",
+            "description": "Each row is a position with the credit file's fields (docs/operations.md): a loan not on "
+                           "file gets its file, its position and a post-loan instance dated from its disbursement; "
+                           "a loan on file only its position. Rows are checked and refused one by one.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("OnboardingBatch")}}},
+            "responses": {"200": _json(_ref("OnboardingSummary"), "What was onboarded, what was on file, what was "
+                                                                  "refused and why"),
+                          **errors(400, 401, 403),
+                          "413": _json(_ref("Error"), "The body is larger than 1 MB; send it in several calls")}}}}

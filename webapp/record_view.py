@@ -12,7 +12,8 @@ HEADINGS = {
     "warning_raised": _l("Risk warning raised"), "loan_approved": _l("Approval granted"),
     "payment_made": _l("Payment made"), "comment_added": _l("Comment"),
 }
-PLUMBING = {"completed_by", "committee_size", "loan_id", "originator"}  # on the record, not news to its reader
+# on the record, not news to its reader
+PLUMBING = {"completed_by", "committee_size", "loan_id", "originator", "days_past_due"}
 
 
 def heading(entry) -> str:

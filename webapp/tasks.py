@@ -20,7 +20,7 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 # Task data that is plumbing, not part of the credit file shown to people.
 HIDDEN_DATA = {"loan_id", "originator", "completed_by", "dual_investigation_threshold", "first_inspection_days_small",
-               "first_inspection_days_other", "chair_veto_hours"}
+               "first_inspection_days_other", "chair_veto_hours", "days_past_due"}
 
 
 def people_picker(loan):

@@ -23,13 +23,20 @@ def servicing():
                                     "positions); prints what was accepted and each refused row, exits 1 if any."))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as-of", "as_of", help=_("The business date of the positions (YYYY-MM-DD); else the file's as_of."))
+@click.option("--onboard", is_flag=True, help=_("The rows also carry the credit file of loans disbursed before "
+                                                "creditflow (docs/operations.md): open it for each loan not on file "
+                                                "and start its post-loan care."))
 @click.pass_context
-def servicing_import(ctx, path, as_of):
+def servicing_import(ctx, path, as_of, onboard):
     as_of, rows = read_feed(path, as_of)
     engine = engine_from(ctx)
     with click.progressbar(length=len(rows), label=_("Recording positions"), file=sys.stderr) as bar:
         summary = run(lambda: engine.import_positions(as_of, rows, actor=None, source="cli",
-                                                      on_row=lambda: bar.update(1)))
+                                                      on_row=lambda: bar.update(1), onboard=onboard))
+    if onboard:
+        click.echo(_("Loans onboarded: %(onboarded)s onboarded, %(known)s already on file.",
+                     onboarded=len(summary.onboarded),
+                     known=len(summary.accepted) + len(summary.unchanged) - len(summary.onboarded)))
     click.echo(_("Positions as of %(day)s: %(accepted)s recorded, %(unchanged)s unchanged, %(refused)s refused.",
                  day=summary.as_of.isoformat(), accepted=len(summary.accepted), unchanged=len(summary.unchanged),
                  refused=len(summary.refused)))

@@ -1,22 +1,53 @@
 """Classification floors from the feed (五级分类下限): a loan falling further behind opens a classification review by
-rule, and no approval may choose a class better than the floor its days past due set."""
+rule, and no approval may choose a class better than the floor its days past due set. The floor is what the deployed
+classification_floor decision table (the newest classification version) says, so a redesigned table changes it."""
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
+from policies import N_
+
 from engine.commands.flow import start_instance
 from engine.errors import InvalidInput
-from engine.store.models import Loan, LoanAccount, ProcessVersion
+from engine.store.models import Loan, LoanAccount, ProcessInstance, ProcessVersion
 
 CLASSES = ("normal", "special_mention", "substandard", "doubtful", "loss")  # best to worst
-# Days past due beyond which each class is the floor [REG 2023], as the classification_floor decision table says.
-FLOOR_DAYS = ((360, "loss"), (270, "doubtful"), (90, "substandard"), (0, "special_mention"))
+FLOOR_OUTPUT = "classification_floor"  # the decision table's output the floor is read from
 PROPOSED = "classification_proposed"
 RULE_ACTOR = "system:servicing"
 
 
-def floor_for(days_past_due: int) -> str:
-    return next((cls for days, cls in FLOOR_DAYS if days_past_due > days), "normal")
+def classification_version(unit) -> ProcessVersion | None:
+    """The newest deployed process a classification proposal starts."""
+    return unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == PROPOSED)
+                                .order_by(ProcessVersion.version.desc()).limit(1)).first()
+
+
+def _floor_table(unit):
+    version = classification_version(unit)
+    if version is None:
+        return None
+    loaded = unit.workflows.loaded(version)
+    for spec in (loaded.spec, *loaded.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            engine = getattr(task_spec, "dmnEngine", None)
+            table = getattr(engine, "decision_table", None)
+            if table is not None and any((o.name or o.label) == FLOOR_OUTPUT for o in table.outputs):
+                return engine
+    return None
+
+
+def floor_for(unit, days_past_due: int, loan_type: str | None = "new") -> str:
+    """The floor the deployed decision table gives these days past due (and loan type); normal without one."""
+    engine = _floor_table(unit)
+    if engine is None:
+        return "normal"
+    inputs = SimpleNamespace(data={"days_overdue": int(days_past_due or 0), "loan_type": loan_type or "new"},
+                             workflow=SimpleNamespace(script_engine=unit.kernel.script_engine))
+    floor = engine.result(inputs).get(FLOOR_OUTPUT)
+    return floor if floor in CLASSES else "normal"
 
 
 def worse(a: str, b: str) -> bool:
@@ -25,19 +56,33 @@ def worse(a: str, b: str) -> bool:
 
 def on_position(unit, loan: Loan, days_before: int, days_after: int) -> None:
     """A position that crosses a floor upward opens a classification review carrying the real days past due."""
-    floor = floor_for(days_after)
-    if not worse(floor, floor_for(days_before)) or not worse(floor, loan.classification or "normal"):
+    floor = floor_for(unit, days_after, loan.loan_type)
+    if not worse(floor, floor_for(unit, days_before, loan.loan_type)) \
+            or not worse(floor, loan.classification or "normal"):
         return
-    versions = unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == PROPOSED)
-                                    .order_by(ProcessVersion.version)).all()
-    if not versions:
-        return
-    payload = {"proposed_by": RULE_ACTOR, "proposed_classification": floor, "loan_id": loan.reference,
-               "reason": f"Days past due {days_after} (core banking feed): floor {floor}",
-               "days_overdue": days_after, "loan_type": loan.loan_type,
+    open_review(unit, loan, floor, f"Days past due {days_after} (core banking feed): floor {floor}", days_after)
+
+
+def under_review(unit, loan: Loan) -> bool:
+    """Whether a classification review is open on the loan (a rule never opens a second one)."""
+    return unit.session.scalar(select(ProcessInstance.id).join(ProcessVersion).where(
+        ProcessInstance.loan_id == loan.id, ProcessInstance.status == "running",
+        ProcessVersion.start_message == PROPOSED).limit(1)) is not None
+
+
+def open_review(unit, loan: Loan, proposed: str, reason: str, days: int, floor: str | None = None):
+    """A classification review opened by rule (`system:servicing`); `floor` a class no approval may better, besides
+    the decision table's. Returns the instance, or None when no classification process is deployed."""
+    version = classification_version(unit)
+    if version is None:
+        return None
+    payload = {"proposed_by": RULE_ACTOR, "proposed_classification": proposed, "loan_id": loan.reference,
+               "reason": reason, "days_overdue": days, "loan_type": loan.loan_type,
                "current_classification": loan.classification}
+    if floor is not None:
+        payload["floor"] = floor
     data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
-    start_instance(unit, loan, versions[-1], data, RULE_ACTOR, message=PROPOSED, payload=payload)
+    return start_instance(unit, loan, version, data, RULE_ACTOR, message=PROPOSED, payload=payload)
 
 
 def check_approval(unit, loan: Loan, duty: str, task_data: dict, values: dict) -> None:
@@ -47,9 +92,17 @@ def check_approval(unit, loan: Loan, duty: str, task_data: dict, values: dict) -
     chosen = values.get("classification")
     account = unit.session.scalar(select(LoanAccount).where(LoanAccount.loan_id == loan.id))
     days = max(int(task_data.get("days_overdue") or 0), account.days_past_due if account else 0)
-    floor = max((task_data.get("classification_floor") or "normal", floor_for(days)), key=CLASSES.index)
-    if chosen in CLASSES and floor in CLASSES and worse(floor, chosen):
-        problem = ("At %(days)s days past due the floor is %(floor)s; no better class may be approved.",
-                   {"days": days, "floor": floor})
-        raise InvalidInput("At %(days)s days past due the floor is %(floor)s; no better class may be approved.",
-                           field_templates={"classification": problem}, days=days, floor=floor)
+    by_days = floor_for(unit, days, loan.loan_type)
+    pulled = (task_data.get("proposal") or {}).get("floor") or "normal"  # a customer-level pull (reviews.py)
+    pulled = pulled if pulled in CLASSES else "normal"
+    table = task_data.get("classification_floor") if task_data.get("classification_floor") in CLASSES else "normal"
+    floor = max((table, by_days, pulled), key=CLASSES.index)
+    if chosen not in CLASSES or not worse(floor, chosen):
+        return
+    if floor == pulled and worse(pulled, by_days):
+        template = N_("This review's floor is %(floor)s (the borrower's other claims); no better class may be "
+                      "approved.")
+    else:
+        template = N_("At %(days)s days past due the floor is %(floor)s; no better class may be approved.")
+    raise InvalidInput(template, field_templates={"classification": (template, {"days": days, "floor": floor})},
+                       days=days, floor=floor)

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
-from engine.commands import floors
+from engine.commands import floors, onboarding
 from engine.commands.flow import deliver, keep_for_later
 from engine.commands.unit import open_unit
 from engine.errors import InvalidInput, NotAllowed, PositionRefused
@@ -32,30 +32,35 @@ MAX_BATCH = 10_000  # rows in one API call; a bank's whole book goes in several
 FEED_ACTOR = floors.RULE_ACTOR  # what the rules acting on the feed are recorded as
 
 
-def import_positions(kernel: Kernel, as_of, rows, actor: str | None, source: str, on_row=None) -> ImportSummary:
+def import_positions(kernel: Kernel, as_of, rows, actor: str | None, source: str, on_row=None,
+                     onboard: bool = False) -> ImportSummary:
     """Record a batch of positions as of one business date; returns what was accepted, unchanged and refused.
     `actor` None is the operator loading a file on the server; a named actor must be the core banking system.
-    `on_row` is called after each row (a progress bar)."""
+    `onboard`: the rows also carry the credit file of loans disbursed before creditflow (onboarding.py), opened
+    for those not on file yet. `on_row` is called after each row (a progress bar)."""
     day = business_date(as_of)
     if not isinstance(rows, list):
         raise InvalidInput("positions must be a list of rows.", field_templates={"positions": ("A list.", {})})
     if actor is not None:
         check_feed(kernel, actor, source)
-    accepted, unchanged, refused = [], [], []
+    accepted, unchanged, refused, onboarded = [], [], [], []
     for number, row in enumerate(rows, 1):
         named = row.get("loan") if isinstance(row, dict) and isinstance(row.get("loan"), str) else None
         try:
-            position = read_row(row)
-            with open_unit(kernel, source, "record_position") as unit:
+            position, file = onboarding.read_row(row) if onboard else (read_row(row), None)
+            with open_unit(kernel, source, "onboard_loan" if onboard else "record_position") as unit:
+                opened = file is not None and onboarding.onboard(unit, day, position, file, actor)
                 changed = record_position(unit, day, position, actor)
         except PositionRefused as err:
             template, params = err.field_templates[err.field]
             refused.append(PositionError(number, named, err.field, template, dict(params)))
         else:
             (accepted if changed else unchanged).append(position["loan"])
+            if opened:
+                onboarded.append(position["loan"])
         if on_row is not None:
             on_row()
-    return ImportSummary(day, accepted, unchanged, refused)
+    return ImportSummary(day, accepted, unchanged, refused, onboarded)
 
 
 def business_date(value) -> date:

@@ -5,18 +5,18 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from policies.committee import RECUSE, convening_problem
 
-from engine.commands import documents, failures, floors, notifications, payments
+from engine.commands import documents, failures, floors, notifications, payments, reviews
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
 from engine.commands.unit import Unit, locked_item
 from engine.errors import InvalidInput, NotAllowed, NotFound, ScriptFailed
 from engine.forms import coerce_form, form_errors, user_fields
 from engine.runtime import execution
-from engine.store.models import DutyRecord, Loan, ProcessInstance, TaskDraft, WorkItem
+from engine.store.models import DutyRecord, Loan, LoanAccount, ProcessInstance, TaskDraft, WorkItem
 from engine.store.people import get_user
 
 # The duty a committee member's declared conflict of interest (回避) is recorded as.
@@ -85,6 +85,7 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
     if "committee_member" in user_fields(meta.form).values():
         values["committee_size"] = unit.gate.committee_size(unit.session, loan)
     before = {k: task.data.get(k) for k in values}
+    feed_days = unit.session.scalar(select(LoanAccount.days_past_due).where(LoanAccount.loan_id == loan.id))
     now = unit.clock.now()
     duty = RECUSAL if item.duty in unit.policy.committee.vote_duties and values.get("decision") == RECUSE \
         else item.duty  # a declared conflict of interest is remembered on the loan, and is not a vote
@@ -97,11 +98,13 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
                       process_version=instance.process_version.version, instance_id=instance.id,
                       step=item.bpmn_id, step_name=item.name, reason=reason, rule=None,
                       detail={"duty": item.duty, "task_id": item.task_id, "before": execution.plain_data(before),
-                              "after": execution.plain_data(values)})
+                              "after": execution.plain_data(values),
+                              **({"days_past_due": feed_days} if feed_days is not None else {})})
     log = execution.StepLog()
     unit.current = instance.id
-    try:
-        execution.complete_user_task(workflow, task, {**values, **derived, "completed_by": actor}, log)
+    try:  # with the days past due the core banking feed reports today (0 without a position), for what follows
+        execution.complete_user_task(workflow, task, {**values, **derived, "completed_by": actor,
+                                                      "days_past_due": feed_days or 0}, log)
     except ScriptFailed as err:
         err.task = item.bpmn_id
         raise
@@ -120,7 +123,10 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
                               process_id=item.process_id, instance_id=instance.id,
                               process_version=instance.process_version.version,
                               detail={"field": field_name, "before": getattr(loan, field_name), "after": value})
+            before_value = getattr(loan, field_name)
             setattr(loan, field_name, value)
+            if field_name == "classification":
+                reviews.on_classified(unit, loan, before_value, value)  # a company's other loans may follow
     unit.session.execute(delete(TaskDraft).where(TaskDraft.work_item_id == item.id))  # drafts end with the task
     advance(unit, instance, workflow, loaded, loan, log, completed_task_id=item.task_id)
 

@@ -11,6 +11,7 @@ from engine.commands import failures
 from engine.commands.escalations import escalate_overdue
 from engine.commands.flow import advance
 from engine.commands.messages import retry_due_messages
+from engine.commands.reviews import periodic_reviews
 from engine.commands.unit import open_unit
 from engine.errors import ConcurrentChange, DatabaseUnavailable
 from engine.kernel import Kernel
@@ -68,4 +69,5 @@ def tick(kernel: Kernel, now: datetime | None = None) -> int:
         fired += moved
         if not moved:
             escalate_overdue(kernel)
+            periodic_reviews(kernel)  # the classification reviews whose scheduled day has come
             return fired

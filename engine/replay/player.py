@@ -220,7 +220,8 @@ class Player:
         completion.record_acts(self, state, run, meta, values, event)
         derived = (state.payments.pop(run.instance_id, None) or {}) if meta.payment else {}
         log = execution.StepLog()
-        data = {**values, **derived, "completed_by": event.actor}
+        data = {**values, **derived, "completed_by": event.actor,
+                "days_past_due": detail.get("days_past_due") or 0}  # the feed's figure when the task was done
         self._guarded(state, run, lambda: execution.complete_user_task(run.workflow, task, data, log))
         if not run.stopped:
             run.replayed_steps.append(meta.bpmn_id)

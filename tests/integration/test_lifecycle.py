@@ -41,6 +41,7 @@ def test_small_loan_dual_signature_through_post_loan_to_archive(engine, driver, 
         assert driver.open_steps(ref) == []
         clock.advance(days=93)
         assert engine.tick() == 1
+        driver.approve_reviews(ref)  # each quarter's classification review (classification_review_months)
 
     driver.do(ref, "lead_inspection", "plm_guo")
     driver.do(ref, "assist_inspection", "cm_wang")

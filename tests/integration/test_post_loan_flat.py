@@ -16,6 +16,7 @@ def one_round(engine, driver, clock, ref) -> None:
     due = next(i.next_timer_due for i in engine.loan(ref).instances if i.process_id == "post_loan")
     clock.set(due)
     engine.tick()
+    driver.approve_reviews(ref)  # each quarter's classification review (classification_review_months)
     driver.do(ref, "lead_inspection", "plm_guo")
     driver.do(ref, "assist_inspection", "cm_wang")
     driver.do(ref, "review_inspection_report", "plh_luo")

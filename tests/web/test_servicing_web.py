@@ -56,3 +56,23 @@ def test_the_loan_page_shows_the_account_as_the_feed_reports_it(client, auth, en
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
     chinese = client.get(f"/loans/{ref}").get_data(as_text=True)
     assert "贷款账户" in chinese and "逾期天数" in chinese
+
+
+def test_the_feed_onboards_a_disbursed_loan_once(client, engine, loans):
+    feed = {"Authorization": f"Bearer {engine.issue_token(loans.core_banking())}"}
+    row = {**_position("CB-7001", days_past_due=0, overdue_principal="0", overdue_interest="0",
+                       last_repayment_date="2026-10-20"),
+           "borrower": "Old Book Trading Co., Ltd.", "borrower_id": "91350100M000100Y43", "product": "working_capital",
+           "amount": "2000000.00", "branch": "BJ01", "disbursed_on": "2026-06-20", "originator": "cm_wang"}
+    batch = {"as_of": "2026-11-01", "loans": [row, {**row, "loan": "CB-7002", "originator": "nobody"}]}
+    answer = client.post("/api/v1/servicing/onboarding", json=batch, headers=feed)
+    assert answer.status_code == 200, answer.json
+    assert answer.json["onboarded"] == ["CB-7001"] and [r["field"] for r in answer.json["refused"]] == ["originator"]
+    again = client.post("/api/v1/servicing/onboarding", json=batch, headers=feed)
+    assert again.json["onboarded"] == [] and again.json["unchanged"] == ["CB-7001"]
+    assert engine.loan("CB-7001").stage == "post_loan"
+    nobody = client.post("/api/v1/servicing/onboarding", json=batch,
+                         headers={"Authorization": f"Bearer {engine.issue_token('cm_wang')}"})
+    assert nobody.status_code == 403
+    assert client.post("/api/v1/servicing/onboarding", json={"as_of": "2026-11-01", "positions": []},
+                       headers=feed).status_code == 400

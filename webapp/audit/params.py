@@ -38,6 +38,8 @@ ACTIONS = {
     "document_attached": _l("Document attached"), "draft_saved": _l("Draft saved"),
     "user_contact_changed": _l("E-mail address or language changed"), "notifications_read": _l("Notifications read"),
     "position_recorded": _l("Loan position recorded from the core banking feed"),
+    "loan_onboarded": _l("Disbursed loan onboarded from the core banking feed"),
+    "classification_review_due": _l("Periodic classification review opened"),
 }
 OUTCOMES = {"done": _l("Done"), "denied": _l("Denied"), "failed": _l("Failed")}
 # Where an event came from (the audit's source column).
