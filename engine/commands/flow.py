@@ -12,6 +12,7 @@ from engine.runtime.specs import LoadedProcess
 from engine.store.models import DutyRecord, Loan, LoanAccount, PendingMessage, ProcessInstance, ProcessVersion
 
 CLASSIFICATION_PROPOSED = "classification_proposed"
+CLASSIFICATION_CHANGED = "classification_changed"  # a class worse than normal raises a warning by rule
 # Messages the engine itself acts on, besides starting or waking processes.
 BUSINESS_EVENTS = {"inspection_missed": blocks.inspection_missed}
 
@@ -89,6 +90,9 @@ def route_message(unit: Unit, loan: Loan, event, source_instance: ProcessInstanc
                       detail={"message": name, "payload": execution.plain_data(payload)})
     if name in BUSINESS_EVENTS:
         BUSINESS_EVENTS[name](unit, loan, source_instance, payload)
+    if name == CLASSIFICATION_CHANGED:
+        from engine.commands import warning_rules  # it starts instances itself: imported when first needed
+        warning_rules.on_classification(unit, loan, source_instance, payload)
     starters: dict[str, ProcessVersion] = {}
     for version in unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == name)
                                         .order_by(ProcessVersion.version)):

@@ -17,6 +17,13 @@ LOAN_OUTCOMES = {"rejected": "loan_rejected", "withdrawn": "loan_withdrawn"}
 # The message that starts a risk warning (as engine/commands/loans.py throws it), and the duty that decides it.
 WARNING_MESSAGE = "warning_raised"
 DECIDE_WARNING = "decide_warning"
+# The duties that carry out a confirmed warning's measures -> (the measure as decide_warning's form names it, the
+# form field that says how it went).
+MEASURE_DUTIES = {"ad_hoc_inspection": ("ad_hoc_inspection", "inspection_findings"),
+                  "request_collateral_topup": ("extra_collateral", "topup_outcome"),
+                  "freeze_line": ("freeze_undrawn_line", "freeze_outcome"),
+                  "notify_accelerated_repayment": ("accelerate_repayment", "notice_outcome")}
+RULE_PREFIX = "system:"  # a warning raised by a rule (system:servicing) has no one to tell but the loan's people
 
 
 def notify(unit: Unit, username: str | None, kind: str, loan_ref: str | None = None, item_id: int | None = None,
@@ -94,9 +101,28 @@ def warning_decided(unit: Unit, loan: Loan, data: dict, decided_by: str) -> None
     """The decision on a warning goes back to whoever raised it and to the loan's customer manager."""
     warning = data.get("warning") or {}
     params = dict(decision=data.get("warning_decision"), decided_by=decided_by, signal=warning.get("signal") or "")
-    for username in dict.fromkeys([warning.get("raised_by"), loan.originator]):
-        if username and username != decided_by:
+    for username in warning_audience(warning, loan):
+        if username != decided_by:
             notify(unit, username, "warning_decided", loan.reference, **params)
+
+
+def warning_measure_done(unit: Unit, loan: Loan, data: dict, duty: str, done_by: str) -> None:
+    """Each measure's outcome goes back to the warning's raiser and the loan's customer manager."""
+    warning = data.get("warning") or {}
+    measure, outcome = MEASURE_DUTIES[duty]
+    params = dict(measure=measure, done_by=done_by, signal=warning.get("signal") or "", outcome=data.get(outcome) or "")
+    for username in warning_audience(warning, loan):
+        if username != done_by:
+            notify(unit, username, "warning_measure_done", loan.reference, **params)
+
+
+def warning_audience(warning: dict, loan: Loan) -> list[str]:
+    """The raiser and the customer manager; for a warning a rule raised, the post-loan manager in the raiser's
+    place (a rule reads no inbox)."""
+    raiser = warning.get("raised_by") or ""
+    if raiser.startswith(RULE_PREFIX):
+        raiser = warning.get("post_loan_manager") or ""
+    return [u for u in dict.fromkeys([raiser, loan.originator]) if u]
 
 
 def mark_read(unit: Unit, username: str, notification_id: int | None = None) -> int:
