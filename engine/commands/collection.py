@@ -37,7 +37,8 @@ def _open(unit, loan: Loan, day: date, account: LoanAccount) -> None:
                "overdue_interest": f"{account.overdue_interest:.2f}",
                "post_loan_manager": post_loan_manager_of(unit.session, loan)}
     data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
-    start_instance(unit, loan, versions[-1], data, floors.RULE_ACTOR, message=OVERDUE, payload=payload)
+    start_instance(unit, loan, versions[-1], data, floors.RULE_ACTOR, message=OVERDUE, payload=payload,
+                   recorded=True)
 
 
 def open_collection(unit, loan: Loan) -> ProcessInstance | None:

@@ -37,7 +37,7 @@ def on_position(unit, loan: Loan, days_before: int, days_after: int) -> None:
                "days_overdue": days_after, "loan_type": loan.loan_type,
                "current_classification": loan.classification}
     data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
-    start_instance(unit, loan, versions[-1], data, RULE_ACTOR, message=PROPOSED, payload=payload)
+    start_instance(unit, loan, versions[-1], data, RULE_ACTOR, message=PROPOSED, payload=payload, recorded=True)
 
 
 def check_approval(unit, loan: Loan, duty: str, task_data: dict, values: dict) -> None:

@@ -95,3 +95,22 @@ def test_a_loan_becoming_nonperforming_hands_its_collection_over_to_workout(engi
     assert [i.status for i in engine.loan(ref).instances if i.process_id == "workout"] == ["running"]
     engine.import_positions("2027-03-11", [position(ref, days_past_due=96, **late)], actor=feed, source="api")
     assert len(collections(engine, ref)) == 1  # still overdue, not newly overdue
+
+
+def test_collections_and_rule_warnings_replay_exactly_as_they_went(engine, driver, feed, clock):
+    from engine.bootstrap import BUNDLED_BPMN
+    from engine.runtime.specs import collect_files
+
+    cured, handed_over = disbursed(driver), disbursed(driver)
+    engine.import_positions("2026-12-01", [position(cured, days_past_due=1, **LATE)], actor=feed, source="api")
+    driver.do(cured, "remind_borrower", "cm_wang", reminded_on="2026-12-02", reminder_channel="visit",
+              borrower_response="Pays Friday.")
+    engine.import_positions("2026-12-05", [position(cured, last_repayment_date="2026-12-04")], actor=feed,
+                            source="api")
+    late = dict(overdue_principal="125000.00", overdue_interest="6250.00")
+    engine.import_positions("2027-03-10", [position(handed_over, days_past_due=95, **late)], actor=feed, source="api")
+    driver.do(handed_over, "approve_classification", "cro_gao", approval="approve", classification="substandard",
+              approval_reason="95 days past due.")
+    driver.do(handed_over, "register_warning", "cro_gao", registered_level="level_2", notes="Registered.")
+    report = engine.replay({f.name: f.data.decode("utf-8") for f in collect_files([BUNDLED_BPMN])})
+    assert (report.total, report.same, report.differing) == (2, 2, []), [(d.template, d.params) for l in report.differing for d in l.differences]
