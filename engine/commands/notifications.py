@@ -94,13 +94,13 @@ def warning_raised(unit: Unit, loan: Loan, payload: dict) -> None:
     raised_by = payload.get("raised_by") or ""
     if raised_by != loan.originator:
         notify(unit, loan.originator, "warning_raised", loan.reference, raised_by=raised_by or "—",
-               signal=payload.get("signal") or "")
+               **signal_of(payload))
 
 
 def warning_decided(unit: Unit, loan: Loan, data: dict, decided_by: str) -> None:
     """The decision on a warning goes back to whoever raised it and to the loan's customer manager."""
     warning = data.get("warning") or {}
-    params = dict(decision=data.get("warning_decision"), decided_by=decided_by, signal=warning.get("signal") or "")
+    params = dict(decision=data.get("warning_decision"), decided_by=decided_by, **signal_of(warning))
     for username in warning_audience(warning, loan):
         if username != decided_by:
             notify(unit, username, "warning_decided", loan.reference, **params)
@@ -110,10 +110,16 @@ def warning_measure_done(unit: Unit, loan: Loan, data: dict, duty: str, done_by:
     """Each measure's outcome goes back to the warning's raiser and the loan's customer manager."""
     warning = data.get("warning") or {}
     measure, outcome = MEASURE_DUTIES[duty]
-    params = dict(measure=measure, done_by=done_by, signal=warning.get("signal") or "", outcome=data.get(outcome) or "")
+    params = dict(measure=measure, done_by=done_by, outcome=data.get(outcome) or "", **signal_of(warning))
     for username in warning_audience(warning, loan):
         if username != done_by:
             notify(unit, username, "warning_measure_done", loan.reference, **params)
+
+
+def signal_of(warning: dict) -> dict:
+    """The signal's text, and for a rule's warning its wording (the reader's language puts it in words)."""
+    wording = warning.get("signal_wording")
+    return {"signal": warning.get("signal") or "", **({"signal_wording": wording} if wording else {})}
 
 
 def warning_audience(warning: dict, loan: Loan) -> list[str]:

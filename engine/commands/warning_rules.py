@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from engine.commands import floors
 from engine.commands.flow import start_instance
+from engine.notices import N_
 from engine.store.models import DutyRecord, Loan, LoanAccount, ProcessInstance, ProcessVersion
 
 WARNING_MESSAGE = "warning_raised"  # as a person raises it (commands/loans.raise_warning)
@@ -15,9 +16,17 @@ RULE_ACTOR = floors.RULE_ACTOR
 OVERDUE, MATURITY, CLASSIFICATION = "WARN-OVERDUE", "WARN-MATURITY", "WARN-CLASS"
 
 
-def raise_by_rule(unit, loan: Loan, rule: str, signal: str, detail: dict | None = None) -> ProcessInstance | None:
+# What each rule's signal says (its English text is the warning's `signal`; readers see it in their language).
+OVERDUE_SIGNAL = N_("Days past due %(days)s (core banking feed), beyond %(threshold)s")
+MATURITY_SIGNAL = N_("Matures on %(maturity)s with nothing repaid since %(since)s")
+MATURITY_SIGNAL_NEVER = N_("Matures on %(maturity)s with nothing repaid since drawdown")
+CLASSIFICATION_SIGNAL = N_("Classified %(classification)s (was %(previous)s)")
+
+
+def raise_by_rule(unit, loan: Loan, rule: str, signal: str, detail: dict | None = None,
+                  wording: tuple[str, dict] | None = None) -> ProcessInstance | None:
     """Start the risk warning on `loan` as raised by `rule`; None when one of that rule is still open (or no
-    warning process is deployed)."""
+    warning process is deployed). `wording`: the signal as a catalog template and its parameters."""
     versions = unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == WARNING_MESSAGE)
                                     .order_by(ProcessVersion.version)).all()
     if not versions or rule in open_rules(unit, loan):
@@ -26,6 +35,8 @@ def raise_by_rule(unit, loan: Loan, rule: str, signal: str, detail: dict | None 
                "loan_id": loan.reference, "loan_type": loan.loan_type,
                "current_classification": loan.classification,
                "post_loan_manager": post_loan_manager_of(unit.session, loan)}
+    if wording is not None:
+        payload["signal_wording"] = {"template": wording[0], "params": dict(wording[1])}
     days = unit.session.scalar(select(LoanAccount.days_past_due).where(LoanAccount.loan_id == loan.id))
     if days:
         payload["days_overdue"] = days
@@ -62,9 +73,9 @@ def on_position(unit, loan: Loan, before: dict | None, account: LoanAccount) -> 
     threshold = int(params.get("warning_overdue_days", 30))
     days_before = int(before["days_past_due"]) if before else 0
     if days_before <= threshold < account.days_past_due:
-        raise_by_rule(unit, loan, OVERDUE,
-                      f"Days past due {account.days_past_due} (core banking feed), beyond {threshold}",
-                      {"days_past_due": account.days_past_due, "threshold": threshold})
+        wording = (OVERDUE_SIGNAL, {"days": account.days_past_due, "threshold": threshold})
+        raise_by_rule(unit, loan, OVERDUE, wording[0] % wording[1],
+                      {"days_past_due": account.days_past_due, "threshold": threshold}, wording)
     if before is None or not no_repayment_source(params, _day(before["as_of"]), _day(before["maturity_date"]),
                                                  _day(before["last_repayment_date"]), before["outstanding_principal"]):
         _maturity(unit, loan, account)
@@ -81,13 +92,13 @@ def _maturity(unit, loan: Loan, account: LoanAccount) -> None:
     """WARN-MATURITY when the position now shows no repayment source near maturity."""
     if no_repayment_source(unit.policy.params, account.as_of, account.maturity_date, account.last_repayment_date,
                            account.outstanding_principal):
-        raise_by_rule(unit, loan, MATURITY,
-                      f"Matures on {account.maturity_date.isoformat()} with nothing repaid since "
-                      f"{account.last_repayment_date.isoformat() if account.last_repayment_date else 'drawdown'}",
+        paid = account.last_repayment_date
+        wording = (MATURITY_SIGNAL if paid else MATURITY_SIGNAL_NEVER,
+                   {"maturity": account.maturity_date.isoformat(), "since": paid.isoformat() if paid else None})
+        raise_by_rule(unit, loan, MATURITY, wording[0] % wording[1],
                       {"maturity_date": account.maturity_date.isoformat(),
-                       "last_repayment_date": account.last_repayment_date.isoformat()
-                       if account.last_repayment_date else None,
-                       "outstanding_principal": f"{account.outstanding_principal:.2f}"})
+                       "last_repayment_date": paid.isoformat() if paid else None,
+                       "outstanding_principal": f"{account.outstanding_principal:.2f}"}, wording)
 
 
 def no_repayment_source(params: dict, as_of: date | None, maturity: date | None, last_repayment: date | None,
@@ -106,9 +117,10 @@ def on_classification(unit, loan: Loan, source_instance, payload: dict) -> None:
     """A class approved worse than normal, and worse than before, raises a warning (`classification_changed`)."""
     new, previous = payload.get("classification"), payload.get("previous_classification") or "normal"
     if new in floors.CLASSES and floors.worse(new, "normal") and floors.worse(new, previous):
-        raise_by_rule(unit, loan, CLASSIFICATION, f"Classified {new} (was {previous})",
+        wording = (CLASSIFICATION_SIGNAL, {"classification": new, "previous": previous})
+        raise_by_rule(unit, loan, CLASSIFICATION, wording[0] % wording[1],
                       {"classification": new, "previous_classification": previous,
-                       "approved_by": payload.get("approved_by")})
+                       "approved_by": payload.get("approved_by")}, wording)
 
 
 def _day(value) -> date | None:

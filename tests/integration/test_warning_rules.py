@@ -69,6 +69,8 @@ def test_days_past_due_beyond_the_threshold_raise_one_warning_by_rule(engine_mod
     assert warning["rule_detail"] == {"days_past_due": 31, "threshold": 30}
     [told] = notes(engine, "cm_wang", "warning_raised")
     assert "system:servicing raised a risk warning" in told.text and "Days past due 31" in told.text
+    [told_zh] = [n for n in engine.notifications("cm_wang", "zh_CN") if n.kind == "warning_raised"]
+    assert "逾期 31 天(核心系统报送),超过 30 天" in told_zh.text
 
 
 def test_an_open_rule_warning_is_not_raised_again_but_a_closed_one_may_be(engine, driver, feed):
