@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from engine.commands import floors
 from engine.commands.flow import deliver, start_instance
-from engine.commands.warning_rules import post_loan_manager_of
+from engine.store.lookups import post_loan_manager_of
 from engine.store.models import Loan, LoanAccount, ProcessInstance, ProcessVersion
 
 OVERDUE = "loan_overdue"  # starts the collection process

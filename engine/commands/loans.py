@@ -7,9 +7,8 @@ from sqlalchemy import select
 
 from engine.commands import customers
 from engine.commands.flow import start_instance
-from engine.commands.warning_rules import post_loan_manager_of
 from engine.commands.unit import Unit
-from engine.store.lookups import latest_version, loan_row
+from engine.store.lookups import latest_version, loan_row, post_loan_manager_of
 from engine.errors import NotFound
 from engine.application import validate_application
 from engine.runtime import execution

@@ -10,6 +10,7 @@ from engine.errors import NotFound
 from engine.notices import KINDS, locale_of
 from engine.roles import SUPERVISOR_ROLES
 from engine.runtime import execution
+from engine.store.lookups import post_loan_manager_of
 from engine.store.models import Loan, Notification, Outbox, RoleGrant, User, WorkItem
 
 # The end a loan's origination reached -> what the originator is told.
@@ -101,7 +102,7 @@ def warning_decided(unit: Unit, loan: Loan, data: dict, decided_by: str) -> None
     """The decision on a warning goes back to whoever raised it and to the loan's customer manager."""
     warning = data.get("warning") or {}
     params = dict(decision=data.get("warning_decision"), decided_by=decided_by, **signal_of(warning))
-    for username in warning_audience(warning, loan):
+    for username in warning_audience(unit, warning, loan):
         if username != decided_by:
             notify(unit, username, "warning_decided", loan.reference, **params)
 
@@ -111,7 +112,7 @@ def warning_measure_done(unit: Unit, loan: Loan, data: dict, duty: str, done_by:
     warning = data.get("warning") or {}
     measure, outcome = MEASURE_DUTIES[duty]
     params = dict(measure=measure, done_by=done_by, outcome=data.get(outcome) or "", **signal_of(warning))
-    for username in warning_audience(warning, loan):
+    for username in warning_audience(unit, warning, loan):
         if username != done_by:
             notify(unit, username, "warning_measure_done", loan.reference, **params)
 
@@ -122,12 +123,12 @@ def signal_of(warning: dict) -> dict:
     return {"signal": warning.get("signal") or "", **({"signal_wording": wording} if wording else {})}
 
 
-def warning_audience(warning: dict, loan: Loan) -> list[str]:
-    """The raiser and the customer manager; for a warning a rule raised, the post-loan manager in the raiser's
-    place (a rule reads no inbox)."""
+def warning_audience(unit: Unit, warning: dict, loan: Loan) -> list[str]:
+    """The raiser and the customer manager; for a warning a rule raised, the loan's post-loan manager (today's)
+    in the raiser's place (a rule reads no inbox)."""
     raiser = warning.get("raised_by") or ""
     if raiser.startswith(RULE_PREFIX):
-        raiser = warning.get("post_loan_manager") or ""
+        raiser = post_loan_manager_of(unit.session, loan) or ""
     return [u for u in dict.fromkeys([raiser, loan.originator]) if u]
 
 

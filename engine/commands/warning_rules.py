@@ -9,7 +9,8 @@ from sqlalchemy import select
 from engine.commands import floors
 from engine.commands.flow import start_instance
 from engine.notices import N_
-from engine.store.models import DutyRecord, Loan, LoanAccount, ProcessInstance, ProcessVersion
+from engine.store.lookups import post_loan_manager_of
+from engine.store.models import Loan, LoanAccount, ProcessInstance, ProcessVersion
 
 WARNING_MESSAGE = "warning_raised"  # as a person raises it (commands/loans.raise_warning)
 RULE_ACTOR = floors.RULE_ACTOR
@@ -58,13 +59,6 @@ def open_rules(unit, loan: Loan) -> set[str]:
         workflow = saved[1] if saved else unit.workflows.restore(instance)[0]
         rules.update((t.data.get("warning") or {}).get("rule") for t in workflow.get_tasks())
     return rules - {None}
-
-
-def post_loan_manager_of(session, loan: Loan) -> str | None:
-    """Who was last named the loan's post-loan manager (贷后管户), if anyone yet."""
-    return session.scalar(select(DutyRecord.username).where(DutyRecord.loan_id == loan.id,
-                                                            DutyRecord.duty == "post_loan_manager")
-                          .order_by(DutyRecord.performed_at.desc(), DutyRecord.id.desc()).limit(1))
 
 
 def on_position(unit, loan: Loan, before: dict | None, account: LoanAccount) -> None:

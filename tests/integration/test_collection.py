@@ -80,6 +80,12 @@ def test_a_cure_before_escalation_cancels_the_reminder_and_a_new_default_opens_a
     assert cured.status == "completed" and "collection_cured" in cured.completed_steps
     engine.import_positions("2027-01-02", [position(ref, days_past_due=1, **LATE)], actor=feed, source="api")
     assert [c.status for c in collections(engine, ref)] == ["completed", "running"]
+    driver.do(ref, "remind_borrower", "cm_wang", reminded_on="2027-01-02", reminder_channel="sms",
+              borrower_response="Paid today.")
+    engine.import_positions("2027-01-03", [position(ref, last_repayment_date="2027-01-02")], actor=feed,
+                            source="api")  # cured while waiting for the escalation
+    assert [(c.status, "collection_cured" in c.completed_steps) for c in collections(engine, ref)] == \
+        [("completed", True), ("completed", True)]
 
 
 def test_a_loan_becoming_nonperforming_hands_its_collection_over_to_workout(engine_mode, engine, driver, feed):
