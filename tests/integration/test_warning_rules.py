@@ -4,7 +4,7 @@ outcomes reach the raiser and the customer manager."""
 import pytest
 
 from engine.runtime.calendar import add_business_days
-from engine.store.models import AuditEvent
+from engine.store.models import AuditEvent, DutyRecord
 
 FEED = "core_feed"
 LATE = dict(overdue_principal="125000.00", overdue_interest="6250.00", last_repayment_date="2026-11-30")
@@ -69,6 +69,9 @@ def test_days_past_due_beyond_the_threshold_raise_one_warning_by_rule(engine_mod
     assert warning["rule_detail"] == {"days_past_due": 31, "threshold": 30}
     [told] = notes(engine, "cm_wang", "warning_raised")
     assert "system:servicing raised a risk warning" in told.text and "Days past due 31" in told.text
+    with engine.db.reading() as session:  # the rule raised it: SOD-09 keeps no person from deciding it
+        raisers = [r.username for r in session.query(DutyRecord).filter_by(duty="raise_warning")]
+    assert raisers == ["system:servicing"]
     [told_zh] = [n for n in engine.notifications("cm_wang", "zh_CN") if n.kind == "warning_raised"]
     assert "逾期 31 天(核心系统报送),超过 30 天" in told_zh.text
 
