@@ -28,6 +28,9 @@ KINDS = {
     "warning_decided": (N_("Risk warning decided"),
                         N_("The risk warning on loan %(loan)s (%(signal)s) was decided by %(decided_by)s: "
                            "%(decision)s.")),
+    "warning_measure_done": (N_("Warning measure carried out"),
+                             N_("%(done_by)s carried out the measure \"%(measure)s\" of the risk warning on loan "
+                                "%(loan)s (%(signal)s): %(outcome)s")),
     "origination_blocked": (N_("Origination blocked"),
                             N_("You may not originate new loans: %(missed)s post-loan inspections were missed "
                                "(the last on loan %(loan)s).")),
@@ -42,6 +45,11 @@ KINDS = {
 DECISIONS = {"dismiss": N_("dismissed"), "level_1": N_("confirmed at level 1 (mild)"),
              "level_2": N_("confirmed at level 2 (moderate)"), "level_3": N_("confirmed at level 3 (severe)"),
              "approved": N_("approved and deployed"), "rejected": N_("rejected")}
+# The measures of a confirmed warning (the `measure` parameter).
+MEASURES = {"extra_collateral": N_("extra collateral"), "freeze_undrawn_line": N_("freeze the undrawn line"),
+            "accelerate_repayment": N_("accelerate repayment"), "ad_hoc_inspection": N_("ad-hoc inspection")}
+CLASSES = {"normal": N_("normal"), "special_mention": N_("special mention"), "substandard": N_("substandard"),
+           "doubtful": N_("doubtful"), "loss": N_("loss")}
 UNKNOWN = N_("A notification about loan %(loan)s.")
 
 
@@ -59,12 +67,25 @@ def sentence(kind: str, loan_ref: str | None, params: dict, locale: str, names=N
         values["task"] = names(params.get("process_id"), params["step"], params.get("task"))
     if "decision" in values:
         values["decision"] = gettext(DECISIONS.get(values["decision"], str(values["decision"])))
+    wording = values.pop("signal_wording", None)
+    if isinstance(wording, dict) and wording.get("template"):
+        try:  # a rule's signal in the reader's language; the English text stays when the catalog does not fit
+            values["signal"] = gettext(wording["template"]) % _signal_params(wording.get("params") or {}, gettext)
+        except (KeyError, TypeError, ValueError):
+            pass
+    if "measure" in values:
+        values["measure"] = gettext(MEASURES.get(values["measure"], str(values["measure"])))
     for text in (gettext(template), template):  # a translation that lost a parameter falls back to English
         try:
             return text % values
         except (KeyError, TypeError, ValueError):
             continue
     return gettext(UNKNOWN) % values
+
+
+def _signal_params(params: dict, gettext) -> dict:
+    """A rule signal's parameters, the five classes in words."""
+    return {k: gettext(CLASSES[v]) if v in CLASSES else v for k, v in params.items()}
 
 
 def title(kind: str, locale: str) -> str:

@@ -35,7 +35,9 @@ CODE_WORDS = (
     _l("assist_inspection"), _l("review_inspection_report"), _l("decide_disposition"), _l("raise_warning"),
     _l("register_warning"), _l("decide_warning"), _l("act_on_warning"), _l("propose_classification"),
     _l("approve_classification"), _l("archive_file"), _l("request_extension"), _l("design_process"),
-    _l("edit_policy"), _l("approve_deployment"),
+    _l("edit_policy"), _l("approve_deployment"), _l("ad_hoc_inspection"), _l("request_collateral_topup"),
+    _l("freeze_line"), _l("notify_accelerated_repayment"), _l("remind_borrower"), _l("escalate_collection"),
+    _l("serve_demand"),
 )
 # Parameters whose values are such codes (a comma-separated list for allowed_roles).
 CODE_PARAMS = {"role", "expected", "tier", "required_tier", "loan_type", "allowed_roles", "duty", "earlier_duty",

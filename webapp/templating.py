@@ -66,6 +66,11 @@ DUTY_LABELS = {
     "edit_policy": _l("edited the policy"), "approve_deployment": _l("approved a deployment"),
     "propose_workout": _l("proposed a workout strategy"), "approve_workout": _l("approved a workout strategy"),
     "record_recovery": _l("recorded recoveries"),
+    "ad_hoc_inspection": _l("carried out an ad-hoc inspection"),
+    "request_collateral_topup": _l("requested a collateral top-up"), "freeze_line": _l("froze the undrawn line"),
+    "notify_accelerated_repayment": _l("served an accelerated repayment notice"),
+    "remind_borrower": _l("reminded the borrower"), "escalate_collection": _l("escalated the collection"),
+    "serve_demand": _l("served the formal demand"),
 }
 
 

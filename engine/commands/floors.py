@@ -82,7 +82,8 @@ def open_review(unit, loan: Loan, proposed: str, reason: str, days: int, floor: 
     if floor is not None:
         payload["floor"] = floor
     data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
-    return start_instance(unit, loan, version, data, RULE_ACTOR, message=PROPOSED, payload=payload)
+    return start_instance(unit, loan, version, data, RULE_ACTOR, message=PROPOSED, payload=payload,
+                          recorded=True)
 
 
 def check_approval(unit, loan: Loan, duty: str, task_data: dict, values: dict) -> None:

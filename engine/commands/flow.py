@@ -12,6 +12,7 @@ from engine.runtime.specs import LoadedProcess
 from engine.store.models import DutyRecord, Loan, LoanAccount, PendingMessage, ProcessInstance, ProcessVersion
 
 CLASSIFICATION_PROPOSED = "classification_proposed"
+CLASSIFICATION_CHANGED = "classification_changed"  # a class worse than normal raises a warning by rule
 # Messages the engine itself acts on, besides starting or waking processes.
 BUSINESS_EVENTS = {"inspection_missed": blocks.inspection_missed}
 
@@ -27,9 +28,10 @@ def advance(unit: Unit, instance: ProcessInstance, workflow, loaded: LoadedProce
 
 
 def start_instance(unit: Unit, loan: Loan, version: ProcessVersion, data: dict, actor: str | None,
-                   message=None, payload: dict | None = None) -> ProcessInstance:
+                   message=None, payload: dict | None = None, recorded: bool = False) -> ProcessInstance:
     """A new instance of a process version on a loan, with the policy's parameters in its data, run until it
-    waits; `message` (with `payload`) is the one that started it."""
+    waits; `message` (with `payload`) is the one that started it. `recorded`: the payload goes into the audit
+    event too (a message the engine made up from the feed, which no instance threw: a replay reads it there)."""
     workflow, loaded = unit.workflows.new(version)
     params = {k: unit.policy.params[k] for k in execution.PROCESS_PARAMETERS if k in unit.policy.params}
     workflow.task_tree.data.update({**params, **data})
@@ -42,7 +44,8 @@ def start_instance(unit: Unit, loan: Loan, version: ProcessVersion, data: dict, 
     unit.session.flush()
     unit.audit.record("instance_started", actor=actor, loan_ref=loan.reference, process_id=version.process_id,
                       process_version=version.version, instance_id=instance.id,
-                      detail={"message": message} if message else {})
+                      detail=({"message": message, **({"payload": execution.plain_data(payload or {})}
+                                                      if recorded else {})} if message else {}))
     log = execution.StepLog()
     execution.run_engine(workflow, log)
     if message == CLASSIFICATION_PROPOSED and payload is not None:
@@ -89,6 +92,9 @@ def route_message(unit: Unit, loan: Loan, event, source_instance: ProcessInstanc
                       detail={"message": name, "payload": execution.plain_data(payload)})
     if name in BUSINESS_EVENTS:
         BUSINESS_EVENTS[name](unit, loan, source_instance, payload)
+    if name == CLASSIFICATION_CHANGED:
+        from engine.commands import warning_rules  # it starts instances itself: imported when first needed
+        warning_rules.on_classification(unit, loan, source_instance, payload)
     starters: dict[str, ProcessVersion] = {}
     for version in unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == name)
                                         .order_by(ProcessVersion.version)):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from engine.commands import customers
 from engine.commands.flow import start_instance
 from engine.commands.unit import Unit
-from engine.store.lookups import latest_version, loan_row
+from engine.store.lookups import latest_version, loan_row, post_loan_manager_of
 from engine.errors import NotFound
 from engine.application import validate_application
 from engine.runtime import execution
@@ -59,7 +59,8 @@ def raise_warning(unit: Unit, actor: str, loan_ref: str, signal: str) -> int:
     if not versions:
         raise NotFound("No deployed process starts on '%(message)s'.", message=WARNING_MESSAGE)
     payload = {"signal": signal.strip(), "raised_by": actor, "loan_id": loan.reference,
-               "loan_type": loan.loan_type, "current_classification": loan.classification}
+               "loan_type": loan.loan_type, "current_classification": loan.classification,
+               "post_loan_manager": post_loan_manager_of(unit.session, loan)}
     data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
     unit.audit.record("warning_raised", actor=actor, loan_ref=loan.reference, detail={"signal": signal.strip()})
     instance = start_instance(unit, loan, versions[-1], data, actor, message=WARNING_MESSAGE, payload=payload)

@@ -10,6 +10,7 @@ from engine.errors import NotFound
 from engine.notices import KINDS, locale_of
 from engine.roles import SUPERVISOR_ROLES
 from engine.runtime import execution
+from engine.store.lookups import post_loan_manager_of
 from engine.store.models import Loan, Notification, Outbox, RoleGrant, User, WorkItem
 
 # The end a loan's origination reached -> what the originator is told.
@@ -17,6 +18,13 @@ LOAN_OUTCOMES = {"rejected": "loan_rejected", "withdrawn": "loan_withdrawn"}
 # The message that starts a risk warning (as engine/commands/loans.py throws it), and the duty that decides it.
 WARNING_MESSAGE = "warning_raised"
 DECIDE_WARNING = "decide_warning"
+# The duties that carry out a confirmed warning's measures -> (the measure as decide_warning's form names it, the
+# form field that says how it went).
+MEASURE_DUTIES = {"ad_hoc_inspection": ("ad_hoc_inspection", "inspection_findings"),
+                  "request_collateral_topup": ("extra_collateral", "topup_outcome"),
+                  "freeze_line": ("freeze_undrawn_line", "freeze_outcome"),
+                  "notify_accelerated_repayment": ("accelerate_repayment", "notice_outcome")}
+RULE_PREFIX = "system:"  # a warning raised by a rule (system:servicing) has no one to tell but the loan's people
 
 
 def notify(unit: Unit, username: str | None, kind: str, loan_ref: str | None = None, item_id: int | None = None,
@@ -87,16 +95,41 @@ def warning_raised(unit: Unit, loan: Loan, payload: dict) -> None:
     raised_by = payload.get("raised_by") or ""
     if raised_by != loan.originator:
         notify(unit, loan.originator, "warning_raised", loan.reference, raised_by=raised_by or "—",
-               signal=payload.get("signal") or "")
+               **signal_of(payload))
 
 
 def warning_decided(unit: Unit, loan: Loan, data: dict, decided_by: str) -> None:
     """The decision on a warning goes back to whoever raised it and to the loan's customer manager."""
     warning = data.get("warning") or {}
-    params = dict(decision=data.get("warning_decision"), decided_by=decided_by, signal=warning.get("signal") or "")
-    for username in dict.fromkeys([warning.get("raised_by"), loan.originator]):
-        if username and username != decided_by:
+    params = dict(decision=data.get("warning_decision"), decided_by=decided_by, **signal_of(warning))
+    for username in warning_audience(unit, warning, loan):
+        if username != decided_by:
             notify(unit, username, "warning_decided", loan.reference, **params)
+
+
+def warning_measure_done(unit: Unit, loan: Loan, data: dict, duty: str, done_by: str) -> None:
+    """Each measure's outcome goes back to the warning's raiser and the loan's customer manager."""
+    warning = data.get("warning") or {}
+    measure, outcome = MEASURE_DUTIES[duty]
+    params = dict(measure=measure, done_by=done_by, outcome=data.get(outcome) or "", **signal_of(warning))
+    for username in warning_audience(unit, warning, loan):
+        if username != done_by:
+            notify(unit, username, "warning_measure_done", loan.reference, **params)
+
+
+def signal_of(warning: dict) -> dict:
+    """The signal's text, and for a rule's warning its wording (the reader's language puts it in words)."""
+    wording = warning.get("signal_wording")
+    return {"signal": warning.get("signal") or "", **({"signal_wording": wording} if wording else {})}
+
+
+def warning_audience(unit: Unit, warning: dict, loan: Loan) -> list[str]:
+    """The raiser and the customer manager; for a warning a rule raised, the loan's post-loan manager (today's)
+    in the raiser's place (a rule reads no inbox)."""
+    raiser = warning.get("raised_by") or ""
+    if raiser.startswith(RULE_PREFIX):
+        raiser = post_loan_manager_of(unit.session, loan) or ""
+    return [u for u in dict.fromkeys([raiser, loan.originator]) if u]
 
 
 def mark_read(unit: Unit, username: str, notification_id: int | None = None) -> int:

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
-from engine.commands import floors, onboarding
+from engine.commands import collection, floors, onboarding, warning_rules
 from engine.commands.flow import deliver, keep_for_later
 from engine.commands.unit import open_unit
 from engine.errors import InvalidInput, NotAllowed, PositionRefused
@@ -191,7 +191,8 @@ def record_position(unit, day: date, position: dict, actor: str | None) -> bool:
                               as_of=day.isoformat())
     digest = fingerprint(position)
     if account is not None and account.row_hash == digest:
-        account.as_of = day  # the same figures, a later day: nothing to act on, nothing to audit
+        earlier, account.as_of = account.as_of, day  # the same figures, a later day: nothing to audit ...
+        warning_rules.on_later_day(unit, loan, earlier, account)  # ... but maturity may now be near
         return False
     before = described(account) if account is not None else None
     days_before = account.days_past_due if account is not None else 0
@@ -207,6 +208,8 @@ def record_position(unit, day: date, position: dict, actor: str | None) -> bool:
     unit.audit.record("position_recorded", actor=actor, loan_ref=loan.reference,
                       detail={"as_of": day.isoformat(), "before": before, "after": after})
     floors.on_position(unit, loan, days_before, account.days_past_due)
+    warning_rules.on_position(unit, loan, before, account)
+    collection.on_position(unit, loan, day, days_before, account)
     if settled(account) and not (before and before["outstanding_principal"] == "0.00") \
             and loan.status == "disbursed":
         _report_repaid(unit, loan, day, actor)

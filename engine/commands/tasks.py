@@ -112,6 +112,8 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
                      task=item.bpmn_id)
     if item.duty == notifications.DECIDE_WARNING:
         notifications.warning_decided(unit, loan, dict(task.data), actor)
+    if item.duty in notifications.MEASURE_DUTIES:
+        notifications.warning_measure_done(unit, loan, dict(task.data), item.duty, actor)
     if meta.loan_event:
         payments.apply_loan_event(unit, loan, meta.loan_event, dict(task.data), actor, instance)
     for field_name in meta.loan_updates:

@@ -122,6 +122,8 @@ class Player:
                 state.pending.append((name, payload))
 
     def _warning(self, state: LoanState, event) -> None:
+        if (event.detail or {}).get("rule"):  # raised by a rule: its payload is in the instance_started event
+            return
         state.warnings.append((event.actor, (event.detail or {}).get("signal", "")))
 
     def _ended(self, state: LoanState, event) -> None:
@@ -135,7 +137,7 @@ class Player:
         if instance is None or loaded is None:
             return
         message = (event.detail or {}).get("message")
-        start = starts.start_data(state, message, loaded)
+        start = starts.start_data(state, message, loaded, (event.detail or {}).get("payload"))
         if start is None:  # the candidate would not have started it
             if not any(run.stopped for run in state.runs.values()):  # else the parting of the ways is noted already
                 state.note(None, None, Finding("outcome", N_("%(process)s would not have been started by %(message)s."),

@@ -26,8 +26,9 @@ def typed(schema: dict, values: dict) -> dict:
     return out
 
 
-def start_data(state, message: str | None, loaded: LoadedProcess):
-    """(data, payload) an instance started with, or None when the candidate would never have started it."""
+def start_data(state, message: str | None, loaded: LoadedProcess, recorded: dict | None = None):
+    """(data, payload) an instance started with, or None when the candidate would never have started it;
+    `recorded` is the payload the audit event kept (a message the engine made up from the feed)."""
     loan = state.history.loan
     if message is None:
         values = typed(APPLICATION_SCHEMA, loan.application or {})
@@ -37,6 +38,9 @@ def start_data(state, message: str | None, loaded: LoadedProcess):
         return {**values, "loan_id": loan.reference, "originator": loan.originator}, None
     if loaded.start_message != message:
         return None
+    if recorded is not None:
+        return {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator,
+                **recorded}, recorded
     if message == WARNING_MESSAGE and state.warnings:
         raised_by, signal = state.warnings.pop(0)
         payload = {"signal": signal, "raised_by": raised_by, "loan_id": loan.reference,

@@ -28,7 +28,10 @@ from engine.runtime.timers import TimerEventDefinition
 PROCESS_PARAMETERS = ("dual_investigation_threshold", "first_inspection_days_small",
                       "first_inspection_days_other", "chair_veto_hours", "inspection_grace_days",
                       "warning_register_business_days", "warning_decide_business_days", "inspection_lead_days",
-                      "business_signature_by", "committee_vote_business_days")
+                      "business_signature_by", "committee_vote_business_days",
+                      "warning_inspection_business_days", "warning_measure_business_days",
+                      "collection_reminder_business_days", "collection_escalation_days",
+                      "collection_demand_business_days")
 
 
 @dataclass

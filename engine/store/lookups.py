@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
-from engine.store.models import Loan, ProcessVersion, WorkItem
+from engine.store.models import DutyRecord, Loan, ProcessVersion, WorkItem
 
 
 def loan_row(session: Session, ref: str) -> Loan:
@@ -41,3 +41,10 @@ def newest_files(session: Session) -> dict[str, str]:
                                    .order_by(ProcessVersion.id)):
         files.update(version.files)
     return files
+
+
+def post_loan_manager_of(session: Session, loan: Loan) -> str | None:
+    """Who was last named the loan's post-loan manager (贷后管户), if anyone yet."""
+    return session.scalar(select(DutyRecord.username).where(DutyRecord.loan_id == loan.id,
+                                                            DutyRecord.duty == "post_loan_manager")
+                          .order_by(DutyRecord.performed_at.desc(), DutyRecord.id.desc()).limit(1))
