@@ -39,7 +39,7 @@ STAGE_LABELS = {
     "investigation": _l("Investigation"), "review": _l("Review"), "approval": _l("Approval"),
     "contract": _l("Contract and collateral"), "disbursement": _l("Disbursement"), "post_loan": _l("Post-loan"),
     "warning": _l("Risk warning"), "classification": _l("Classification"), "extension": _l("Extension"),
-    "workout": _l("NPL workout"), "closed": _l("Closed"),
+    "workout": _l("NPL workout"), "closed": _l("Closed"), "archived": _l("Archived"),
 }
 CLASSIFICATION_LABELS = {
     "normal": _l("Normal"), "special_mention": _l("Special mention"), "substandard": _l("Substandard"),
@@ -65,7 +65,9 @@ DUTY_LABELS = {
     "request_extension": _l("requested an extension"), "design_process": _l("designed a process"),
     "edit_policy": _l("edited the policy"), "approve_deployment": _l("approved a deployment"),
     "propose_workout": _l("proposed a workout strategy"), "approve_workout": _l("approved a workout strategy"),
-    "record_recovery": _l("recorded recoveries"),
+    "record_recovery": _l("recorded recoveries"), "review_closure": _l("reviewed the closure"),
+    "revalue_collateral": _l("revalued the collateral"), "propose_collateral_release": _l("proposed a collateral release"),
+    "approve_collateral_release": _l("approved a collateral release"),
 }
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
-from engine.commands import floors
+from engine.commands import floors, recoveries
 from engine.commands.flow import deliver, keep_for_later
 from engine.commands.unit import open_unit
 from engine.errors import InvalidInput, NotAllowed, PositionRefused
@@ -202,6 +202,7 @@ def record_position(unit, day: date, position: dict, actor: str | None) -> bool:
     unit.audit.record("position_recorded", actor=actor, loan_ref=loan.reference,
                       detail={"as_of": day.isoformat(), "before": before, "after": after})
     floors.on_position(unit, loan, days_before, account.days_past_due)
+    recoveries.on_position(unit, loan, before, account)
     if settled(account) and not (before and before["outstanding_principal"] == "0.00") \
             and loan.status == "disbursed":
         _report_repaid(unit, loan, day, actor)

@@ -9,7 +9,7 @@ from sqlalchemy import delete
 
 from policies.committee import RECUSE, convening_problem
 
-from engine.commands import documents, failures, floors, notifications, payments
+from engine.commands import collateral, documents, failures, floors, notifications, payments
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
 from engine.commands.unit import Unit, locked_item
@@ -111,6 +111,7 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
         notifications.warning_decided(unit, loan, dict(task.data), actor)
     if meta.loan_event:
         payments.apply_loan_event(unit, loan, meta.loan_event, dict(task.data), actor, instance)
+        collateral.on_task_event(unit, loan, meta.loan_event, dict(task.data), actor, instance)
     for field_name in meta.loan_updates:
         if field_name not in LOAN_FIELDS_FROM_TASKS:
             continue

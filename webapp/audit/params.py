@@ -38,6 +38,9 @@ ACTIONS = {
     "document_attached": _l("Document attached"), "draft_saved": _l("Draft saved"),
     "user_contact_changed": _l("E-mail address or language changed"), "notifications_read": _l("Notifications read"),
     "position_recorded": _l("Loan position recorded from the core banking feed"),
+    "loan_closed": _l("Loan repaid and closed"), "collateral_recorded": _l("Collateral item recorded"),
+    "collateral_revalued": _l("Collateral revalued"), "collateral_release_proposed": _l("Collateral release proposed"),
+    "collateral_released": _l("Collateral released"), "recovery_recorded": _l("Recovery recorded from the feed"),
 }
 OUTCOMES = {"done": _l("Done"), "denied": _l("Denied"), "failed": _l("Failed")}
 # Where an event came from (the audit's source column).
