@@ -67,8 +67,10 @@ def record_registered(unit: Unit, loan: Loan, data: dict, actor: str | None, ins
     item.next_revaluation_on = next_due(unit.policy, item)
     unit.session.add(item)
     unit.session.flush()
-    unit.audit.record("collateral_recorded", actor=actor, loan_ref=loan.reference,
-                      instance_id=getattr(instance, "id", None), detail={"after": described(item)})
+    version = getattr(instance, "process_version", None)
+    unit.audit.record("collateral_recorded", actor=actor, loan_ref=loan.reference, step="register_collateral",
+                      instance_id=getattr(instance, "id", None), process_id=getattr(version, "process_id", None),
+                      process_version=getattr(version, "version", None), detail={"after": described(item)})
     return item
 
 
@@ -124,6 +126,7 @@ def record_revaluation(unit: Unit, loan: Loan, data: dict, actor: str, instance)
     item.revaluation_instance_id = None
     unit.audit.record("collateral_revalued", actor=actor, loan_ref=loan.reference, instance_id=instance.id,
                       process_id=instance.process_version.process_id, step="revalue_collateral",
+                      process_version=instance.process_version.version,
                       detail={"collateral_id": item.id, "before": before, "after": described(item)})
     _check_cover(unit, loan, item)
 
