@@ -41,6 +41,13 @@ STAGE_LABELS = {
     "warning": _l("Risk warning"), "classification": _l("Classification"), "extension": _l("Extension"),
     "workout": _l("NPL workout"), "closed": _l("Closed"), "archived": _l("Archived"),
 }
+COLLATERAL_TYPE_LABELS = {
+    "real_estate": _l("Real estate"), "equipment": _l("Machinery and equipment"), "receivables": _l("Receivables"),
+    "deposits": _l("Deposits and certificates"), "other": _l("Other collateral"),
+}
+COLLATERAL_STATUS_LABELS = {
+    "registered": _l("Registered"), "release_proposed": _l("Release proposed"), "released": _l("Released"),
+}
 CLASSIFICATION_LABELS = {
     "normal": _l("Normal"), "special_mention": _l("Special mention"), "substandard": _l("Substandard"),
     "doubtful": _l("Doubtful"), "loss": _l("Loss"),
@@ -169,6 +176,8 @@ def init_app(app) -> None:
         classification=lambda c: label(CLASSIFICATION_LABELS, c), status=lambda c: label(STATUS_LABELS, c),
         duty=duty_done, field_title=lambda prop, name: field_title(name, prop),
     )
+    app.jinja_env.globals.update(collateral_type_label=lambda c: label(COLLATERAL_TYPE_LABELS, c),
+                                 collateral_status_label=lambda c: label(COLLATERAL_STATUS_LABELS, c))
 
     from .record_view import heading, recorded_fields
     app.jinja_env.globals.update(entry_heading=heading, entry_fields=recorded_fields)

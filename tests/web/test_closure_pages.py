@@ -1,0 +1,33 @@
+"""The credit file after repayment: the closure review on the record, the collateral and its release."""
+from __future__ import annotations
+
+CLOSURE = {"closure_summary": "Repaid on time; sales grew by a third.", "closure_lessons": "Watch inventory.",
+           "relationship_rating": "excellent"}
+
+
+def closed(engine, loans, clock) -> str:
+    ref = loans.disbursed()
+    loans.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
+    clock.advance(days=15, minutes=1)
+    engine.tick()
+    loans.do(ref, "lead_inspection", "plm_guo", visit_date="2026-11-18", inspection_findings="Normal.",
+             repayment_status="current")
+    loans.do(ref, "assist_inspection", "cm_wang", observations="Consistent.")
+    loans.do(ref, "review_inspection_report", "plh_luo", disposition="normal", classification="normal",
+             remarks="No change.")
+    assert engine.send_message(ref, "loan_repaid", {"repaid_on": "2027-06-30"}, actor="acct_ma") == 1
+    loans.do(ref, "review_closure", "plh_luo", **CLOSURE)
+    return ref
+
+
+def test_the_credit_file_shows_the_closure_review_and_the_collateral(client, auth, engine, loans, clock):
+    ref = closed(engine, loans, clock)
+    (item,) = engine.collateral(ref)
+    engine.propose_release("coll_hu", ref, item.id, "Repaid.")
+    engine.approve_release("plh_luo", ref, item.id)
+    auth.login("plh_luo")
+    page = client.get(f"/loans/{ref}")
+    assert page.status_code == 200
+    assert "Repaid on time; sales grew by a third." in page.text and "Watch inventory." in page.text
+    assert 'id="loan-collateral"' in page.text and "DJ-9" in page.text and "Released" in page.text
+    assert "Collateral released" in page.text
