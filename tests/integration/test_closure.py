@@ -174,3 +174,24 @@ def test_a_feed_repayment_during_workout_records_a_recovery(engine, driver, cloc
     task = engine.task("apo_deng", driver.item(ref, "record_recovery").id)
     assert task.data["feed_recoveries"][0]["principal_recovered"] == "100000.00"
     assert engine.loan(ref).stage == "workout"
+
+
+def test_release_from_the_command_line(engine, driver, database_url):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    def cli(*args):
+        return CliRunner().invoke(main, ["--database", database_url, *args], catch_exceptions=False)
+
+    ref = disbursed(driver)
+    (item,) = engine.collateral(ref)
+    listed = cli("collateral", "list", ref)
+    assert listed.exit_code == 0 and f"{item.id}\tother\tDJ-88\t3000000.00" in listed.output
+    early = cli("collateral", "propose-release", ref, str(item.id), "--by", "coll_hu", "--reason", "Repaid.")
+    assert early.exit_code == 1 and "closure reviewed" in early.output
+    repaid_and_reviewed(engine, driver, ref)
+    assert cli("collateral", "propose-release", ref, str(item.id), "--by", "coll_hu", "--reason", "Repaid.").exit_code == 0
+    approved = cli("collateral", "approve-release", ref, str(item.id), "--by", "head_qian")
+    assert approved.exit_code == 0 and "released" in approved.output
+    assert engine.collateral(ref)[0].released_by == "head_qian"

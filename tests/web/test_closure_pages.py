@@ -31,3 +31,17 @@ def test_the_credit_file_shows_the_closure_review_and_the_collateral(client, aut
     assert "Repaid on time; sales grew by a third." in page.text and "Watch inventory." in page.text
     assert 'id="loan-collateral"' in page.text and "DJ-9" in page.text and "Released" in page.text
     assert "Collateral released" in page.text
+
+
+def test_a_release_is_proposed_and_approved_from_the_credit_file(client, auth, engine, loans, clock):
+    ref = closed(engine, loans, clock)
+    (item,) = engine.collateral(ref)
+    auth.login("coll_hu")
+    assert "Propose release" in client.get(f"/loans/{ref}").text
+    proposed = auth.post(f"/loans/{ref}/collateral/{item.id}/propose-release", {"reason": "Repaid."})
+    assert proposed.status_code == 302 and engine.collateral(ref)[0].status == "release_proposed"
+    auth.logout()
+    auth.login("plh_luo")
+    assert "Approve release" in client.get(f"/loans/{ref}").text
+    approved = auth.post(f"/loans/{ref}/collateral/{item.id}/approve-release")
+    assert approved.status_code == 302 and engine.collateral(ref)[0].released_by == "plh_luo"
