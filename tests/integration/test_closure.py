@@ -6,7 +6,7 @@ import pytest
 
 from engine.access import PolicyDenied
 from engine.errors import NotAllowed
-from engine.store.models import AuditEvent
+from engine.store.models import AuditEvent, Collateral
 
 FEED = "core_feed"
 CLOSURE = {"closure_summary": "Repaid on time; the borrower grew its sales.",
@@ -191,7 +191,27 @@ def test_release_from_the_command_line(engine, driver, database_url):
     early = cli("collateral", "propose-release", ref, str(item.id), "--by", "coll_hu", "--reason", "Repaid.")
     assert early.exit_code == 1 and "closure reviewed" in early.output
     repaid_and_reviewed(engine, driver, ref)
-    assert cli("collateral", "propose-release", ref, str(item.id), "--by", "coll_hu", "--reason", "Repaid.").exit_code == 0
+    proposed = cli("collateral", "propose-release", ref, str(item.id), "--by", "coll_hu", "--reason", "Repaid.")
+    assert proposed.exit_code == 0
     approved = cli("collateral", "approve-release", ref, str(item.id), "--by", "head_qian")
     assert approved.exit_code == 0 and "released" in approved.output
     assert engine.collateral(ref)[0].released_by == "head_qian"
+
+
+def test_loans_registered_before_get_their_collateral_items_from_the_audit_trail(engine, driver):
+    import importlib.util
+
+    from engine.store.schema import MIGRATIONS
+
+    ref = disbursed(driver)
+    with engine.db.transaction() as session:
+        session.query(Collateral).delete()
+    spec = importlib.util.spec_from_file_location("migration_0016", MIGRATIONS / "versions" / "0016_collateral.py")
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with engine.db.engine.begin() as connection:
+        assert migration.backfill(connection) == 1
+        assert migration.backfill(connection) == 0  # once
+    (item,) = engine.collateral(ref)
+    assert (item.collateral_type, item.registration_number, item.appraised_value) == ("other", "DJ-88", 3_000_000)
+    assert item.next_revaluation_on == date(2027, 11, 2)
