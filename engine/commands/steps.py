@@ -77,7 +77,7 @@ def _completed(unit: Unit, instance: ProcessInstance, workflow, loan: Loan) -> N
     elif loan.status in ("rejected", "withdrawn", "closed"):
         loan.stage = "archived" if loan.stage == "archived" else "closed"
     elif loan.status == "disbursed":  # a warning or classification ended: back in post-loan care, or in workout
-        loan.stage = WORKOUT if in_workout(unit, loan) else "post_loan"
+        loan.stage = WORKOUT if in_workout(unit, loan, other_than=instance.id) else "post_loan"
     unit.audit.record("instance_completed", loan_ref=loan.reference, process_id=version.process_id,
                       process_version=version.version, instance_id=instance.id, step=end,
                       detail={"end": end, "loan_status": loan.status})
@@ -132,10 +132,10 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
     return opened
 
 
-def in_workout(unit: Unit, loan: Loan) -> bool:
+def in_workout(unit: Unit, loan: Loan, other_than: int | None = None) -> bool:
     """A workout instance runs on the loan (资产保全): the loan's stage says so until it ends."""
     return unit.session.scalar(select(ProcessInstance.id).join(ProcessInstance.process_version).where(
-        ProcessInstance.loan_id == loan.id, ProcessInstance.status == "running",
+        ProcessInstance.loan_id == loan.id, ProcessInstance.status == "running", ProcessInstance.id != other_than,
         ProcessVersion.process_id == WORKOUT).limit(1)) is not None
 
 

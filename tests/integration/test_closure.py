@@ -173,7 +173,13 @@ def test_a_feed_repayment_during_workout_records_a_recovery(engine, driver, cloc
     driver.do(ref, "approve_workout", "cro_gao", workout_decision="approve", workout_decision_reason="Go.")
     task = engine.task("apo_deng", driver.item(ref, "record_recovery").id)
     assert task.data["feed_recoveries"][0]["principal_recovered"] == "100000.00"
+    clock.advance(days=15, minutes=1)
+    engine.tick()
+    assert driver.items(ref, "lead_inspection")  # post-loan inspections go on, the loan stays in workout
     assert engine.loan(ref).stage == "workout"
+    driver.do(ref, "record_recovery", "apo_deng", workout_outcome="partially_recovered", recovered_amount=100_000,
+              recovered_on="2026-12-10", recovery_notes="Collected through the feed.")
+    assert engine.loan(ref).stage == "post_loan"
 
 
 def test_release_from_the_command_line(engine, driver, database_url):
