@@ -15,7 +15,7 @@ from engine.commands.unit import Unit, open_unit
 from engine.errors import InvalidInput, NotAllowed, NotFound
 from engine.kernel import Kernel
 from engine.store.lookups import loan_row
-from engine.store.models import Collateral, DutyRecord, Loan, LoanAccount, ProcessVersion
+from engine.store.models import Collateral, DutyRecord, Loan, LoanAccount, ProcessInstance, ProcessVersion
 from engine.store.people import get_user
 
 TYPES = ("real_estate", "equipment", "receivables", "deposits", "other")
@@ -23,6 +23,7 @@ REVALUATION_DUE = "collateral_revaluation_due"  # the message that starts a reva
 COVER_RULE = "WARN-COVER"
 DEFAULT_MONTHS, DEFAULT_COVER = 12, Decimal("0.7")
 PROCESS = "collateral"  # what duty records of release acts name as their process
+POST_LOAN = "post_loan"
 
 
 def months_between_revaluations(policy, collateral_type: str) -> int:
@@ -182,15 +183,23 @@ def _release_subject(unit: Unit, actor: str, loan_ref: str, collateral_id: int, 
     item = unit.session.get(Collateral, collateral_id)
     if item is None or item.loan_id != loan.id:
         raise NotFound("No collateral item %(id)s on loan %(loan)s.", id=collateral_id, loan=loan.reference)
-    reviewed = unit.session.scalar(select(DutyRecord.id).where(DutyRecord.loan_id == loan.id,
-                                                               DutyRecord.duty == "review_closure").limit(1))
-    if loan.status != "closed" or reviewed is None:
+    if loan.status != "closed" or not closure_done(unit, loan):
         error = NotAllowed("Collateral of loan %(loan)s can be released only after the loan is repaid and its "
                            "closure reviewed.", loan=loan.reference)
         error.audit_fields = {"actor": actor, "loan_ref": loan.reference, "rule": "RELEASE-CLOSURE",
                               "reason": str(error), "detail": {"attempted": duty, "collateral_id": item.id}}
         raise error
     return loan, item, user
+
+
+def closure_done(unit: Unit, loan: Loan) -> bool:
+    """The closure reviewed, or the post-loan file archived (a file closed before closure reviews existed)."""
+    reviewed = unit.session.scalar(select(DutyRecord.id).where(DutyRecord.loan_id == loan.id,
+                                                               DutyRecord.duty == "review_closure").limit(1))
+    return reviewed is not None or unit.session.scalar(
+        select(ProcessInstance.id).join(ProcessInstance.process_version).where(
+            ProcessInstance.loan_id == loan.id, ProcessInstance.status == "completed",
+            ProcessVersion.process_id == POST_LOAN).limit(1)) is not None
 
 
 def _record_act(unit: Unit, loan: Loan, item: Collateral, actor: str, duty: str) -> None:
