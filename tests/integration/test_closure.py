@@ -114,12 +114,16 @@ def test_collateral_is_recorded_and_revalued_on_a_schedule_that_does_not_drift(e
 def test_a_revaluation_below_cover_raises_one_rule_warning(engine, driver, clock, feed):
     ref = disbursed(driver, collateral_type="receivables", appraised_on="2026-11-02")
     engine.import_positions("2026-12-01", [position(ref)], actor=feed, source="api")
-    for month in (2, 5):  # receivables: every 3 months
-        clock.set(clock.now().replace(year=2027, month=month, day=3))
+    def revalue(month: int, value: int) -> list:
+        clock.set(clock.now().replace(year=2027, month=month, day=3))  # receivables: every 3 months
         engine.tick()
-        driver.do(ref, "revalue_collateral", "coll_hu", revalued_value=1_000_000,
+        driver.do(ref, "revalue_collateral", "coll_hu", revalued_value=value,
                   revalued_on=clock.now().date().isoformat(), revaluation_notes="Debtors paying late.")
-    warnings = [i for i in engine.loan(ref).instances if i.process_id == "risk_warning"]
+        return [i for i in engine.loan(ref).instances if i.process_id == "risk_warning"]
+
+    assert revalue(2, 2_200_000) == []  # 70% of it still covers the 1,500,000 outstanding
+    assert len(revalue(5, 1_000_000)) == 1
+    warnings = revalue(8, 900_000)  # still below cover: the warning raised is still open, no second one
     assert len(warnings) == 1 and warnings[0].status == "running"
     (raised,) = events(engine, "warning_raised", ref)
     assert raised.actor == "system:servicing" and raised.detail["rule"] == "WARN-COVER"
@@ -147,6 +151,9 @@ def test_collateral_is_released_only_after_closure_by_two_people(engine, driver)
     assert (released.status, released.release_proposed_by, released.released_by) == ("released", "coll_hu", "plh_luo")
     assert [e.actor for e in events(engine, "collateral_released", ref)] == ["plh_luo"]
     assert events(engine, "refused", ref)
+    driver.clock.advance(days=400)
+    engine.tick()
+    assert driver.items(ref, "revalue_collateral") == []  # a repaid loan's collateral is not revalued
 
 
 def test_a_feed_repayment_during_workout_records_a_recovery(engine, driver, clock, feed):
