@@ -3,20 +3,24 @@ schedule that does not drift, a value below cover warned of by rule, and release
 people."""
 from __future__ import annotations
 
+import logging
 from calendar import monthrange
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.commands import warning_rules
 from engine.commands.flow import start_instance
 from engine.commands.unit import Unit, open_unit
-from engine.errors import InvalidInput, NotAllowed, NotFound
+from engine.errors import ConcurrentChange, DatabaseUnavailable, InvalidInput, NotAllowed, NotFound
 from engine.kernel import Kernel
 from engine.store.lookups import loan_row
 from engine.store.models import Collateral, DutyRecord, Loan, LoanAccount, ProcessInstance, ProcessVersion
 from engine.store.people import get_user
+
+log = logging.getLogger("creditflow.collateral")
 
 TYPES = ("real_estate", "equipment", "receivables", "deposits", "other")
 REVALUATION_DUE = "collateral_revaluation_due"  # the message that starts a revaluation
@@ -85,8 +89,15 @@ def open_due_revaluations(kernel: Kernel) -> int:
             Collateral.revaluation_instance_id.is_(None)).order_by(Collateral.next_revaluation_on).limit(500)).all()
     opened = 0
     for collateral_id in due:
-        with open_unit(kernel, "timer", "open_revaluation") as unit:
-            opened += _open_revaluation(unit, collateral_id, today)
+        try:
+            with open_unit(kernel, "timer", "open_revaluation") as unit:
+                opened += _open_revaluation(unit, collateral_id, today)
+        except ConcurrentChange:
+            continue  # another worker moved the loan; the next tick looks again
+        except (DatabaseUnavailable, OperationalError, InterfaceError):
+            raise  # the database is away: the worker waits and reconnects
+        except Exception:  # noqa: BLE001 - one item failing must not stop the others (nor the timers)
+            log.exception("revaluation of collateral item %s could not be opened", collateral_id)
     return opened
 
 
