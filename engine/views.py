@@ -72,6 +72,25 @@ class PaymentView:
 
 
 @dataclass(frozen=True)
+class CollateralView:
+    """One collateral item (押品): what it is, its last appraisal, its next revaluation, and its release."""
+
+    id: int
+    collateral_type: str
+    description: str
+    registration_number: str | None
+    appraised_value: Decimal
+    appraised_on: date
+    next_revaluation_on: date
+    revaluations: int
+    revaluation_open: bool
+    status: str
+    release_proposed_by: str | None
+    released_by: str | None
+    released_at: datetime | None
+
+
+@dataclass(frozen=True)
 class LoanAccountView:
     """The loan's latest position as the core banking system reported it (as of a business date)."""
 

@@ -23,7 +23,8 @@ DEFAULT_POLICY = HERE / "default.yaml"
 SCHEMA = HERE / "schema.json"
 
 MONEY_PARAMS = {"dual_investigation_threshold", "tier_ceiling_dual_signature", "tier_ceiling_branch_committee"}
-FRACTION_PARAMS = {"committee_quorum_fraction", "committee_pass_fraction", "customer_pull_share"}
+FRACTION_PARAMS = {"committee_quorum_fraction", "committee_pass_fraction", "customer_pull_share",
+                   "collateral_cover_ratio"}
 
 
 class PolicyFormatError(ValueError):

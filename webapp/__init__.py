@@ -89,6 +89,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     notifications.init_app(app)
     from . import studio
     studio.init_app(app)
+    from . import collateral
+    collateral.init_app(app)
 
     from .init_db import init_db_command
     app.cli.add_command(init_db_command)

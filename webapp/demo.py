@@ -25,7 +25,7 @@ DEMO_LOANS = [
     ("cm_sun", "北京新程电子有限公司", "working_capital", 1_500_000, "disbursed", None),
     ("cm_wang", "北京宏图贸易有限公司", "working_capital", 600_000, "rejected", "reject"),
 ]
-STAGE_ORDER = ["investigation", "review", "approval", "contract", "disbursement", "post_loan", "closed"]
+STAGE_ORDER = ["investigation", "review", "approval", "contract", "disbursement", "post_loan", "closed", "archived"]
 # Seeding these loans takes about 18 days of engine time (each task 1 to 20 hours after the one before, LOAN_SPACING
 # between applications; the seed is fixed, so the span is too). Starting HISTORY_STARTS before now ends the history
 # about two days ago: what people do next comes after it, and some of the waiting work is already overdue.

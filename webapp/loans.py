@@ -71,7 +71,7 @@ def _render_show(reference: str, comment: str = "", problem: str | None = None, 
                            incidents=incidents, reassignable=reassignable, missing_votes=missing_votes,
                            record=credit_engine().file_record(reference), comment=comment,
                            comment_problem=problem, documents=credit_engine().documents(reference),
-                           document_kinds=kind_options()), status
+                           document_kinds=kind_options(), collateral=credit_engine().collateral(reference)), status
 
 
 @bp.post("/<reference>/comments")

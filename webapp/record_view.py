@@ -11,6 +11,8 @@ HEADINGS = {
     "task_reassigned": _l("Task reassigned"), "meeting_closed": _l("Committee meeting closed"),
     "warning_raised": _l("Risk warning raised"), "loan_approved": _l("Approval granted"),
     "payment_made": _l("Payment made"), "comment_added": _l("Comment"),
+    "loan_closed": _l("Loan repaid and closed"), "collateral_release_proposed": _l("Collateral release proposed"),
+    "collateral_released": _l("Collateral released"), "recovery_recorded": _l("Recovery recorded from the feed"),
 }
 # on the record, not news to its reader
 PLUMBING = {"completed_by", "committee_size", "loan_id", "originator", "days_past_due"}

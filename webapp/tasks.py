@@ -80,9 +80,11 @@ def complete(item_id: int):
                            status=400, refusal=error_message(exc))
     flash(_("Done: %(task)s on loan %(loan)s.", task=step_name(task.process_id, task.bpmn_id, task.name),
                                                       loan=task.loan_ref), "success")
+    loan = engine.loan(task.loan_ref)
     ended = {"rejected": _("The loan was rejected; its file is closed."),
              "withdrawn": _("The application was withdrawn; its file is closed."),
-             "closed": _("The loan is closed and its file archived.")}.get(engine.loan(task.loan_ref).status)
+             "archived": _("The loan is closed and its file archived.")}.get(
+        "archived" if loan.stage == "archived" else loan.status)  # repaid and under review: not ended yet
     if ended:  # a decision that ends the loan says so, not only "done"
         flash(ended, "info")
     else:  # and one that moves it on, or sends it back, says where it is now

@@ -39,7 +39,14 @@ STAGE_LABELS = {
     "investigation": _l("Investigation"), "review": _l("Review"), "approval": _l("Approval"),
     "contract": _l("Contract and collateral"), "disbursement": _l("Disbursement"), "post_loan": _l("Post-loan"),
     "warning": _l("Risk warning"), "classification": _l("Classification"), "extension": _l("Extension"),
-    "workout": _l("NPL workout"), "closed": _l("Closed"),
+    "workout": _l("NPL workout"), "closed": _l("Closed"), "archived": _l("Archived"),
+}
+COLLATERAL_TYPE_LABELS = {
+    "real_estate": _l("Real estate"), "equipment": _l("Machinery and equipment"), "receivables": _l("Receivables"),
+    "deposits": _l("Deposits and certificates"), "other": _l("Other collateral"),
+}
+COLLATERAL_STATUS_LABELS = {
+    "registered": _l("Registered"), "release_proposed": _l("Release proposed"), "released": _l("Released"),
 }
 CLASSIFICATION_LABELS = {
     "normal": _l("Normal"), "special_mention": _l("Special mention"), "substandard": _l("Substandard"),
@@ -71,6 +78,9 @@ DUTY_LABELS = {
     "notify_accelerated_repayment": _l("served an accelerated repayment notice"),
     "remind_borrower": _l("reminded the borrower"), "escalate_collection": _l("escalated the collection"),
     "serve_demand": _l("served the formal demand"),
+    "review_closure": _l("reviewed the closure"),
+    "revalue_collateral": _l("revalued the collateral"), "propose_collateral_release": _l("proposed a collateral release"),
+    "approve_collateral_release": _l("approved a collateral release"),
 }
 
 
@@ -172,6 +182,8 @@ def init_app(app) -> None:
         classification=lambda c: label(CLASSIFICATION_LABELS, c), status=lambda c: label(STATUS_LABELS, c),
         duty=duty_done, field_title=lambda prop, name: field_title(name, prop),
     )
+    app.jinja_env.globals.update(collateral_type_label=lambda c: label(COLLATERAL_TYPE_LABELS, c),
+                                 collateral_status_label=lambda c: label(COLLATERAL_STATUS_LABELS, c))
 
     from .record_view import heading, recorded_fields
     app.jinja_env.globals.update(entry_heading=heading, entry_fields=recorded_fields)

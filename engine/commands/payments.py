@@ -41,6 +41,10 @@ def apply_loan_event(unit: Unit, loan: Loan, event: str, data: dict, actor: str 
     elif event == "collateral_registered":
         loan.collateral_registered_at = now
         unit.audit.record("collateral_registered", **where, detail={})
+    elif event == "repaid" and loan.status == "disbursed":
+        loan.status, loan.stage = "closed", "closed"  # repaid (结清): nothing more is paid; the file awaits archiving
+        unit.audit.record("loan_closed", **where, detail={"before": {"status": "disbursed"},
+                                                          "after": {"status": "closed"}})
 
 
 def undrawn(unit: Unit, loan: Loan) -> Decimal | None:

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
-from engine.commands import collection, floors, onboarding, warning_rules
+from engine.commands import collection, floors, onboarding, recoveries, warning_rules
 from engine.commands.flow import deliver, keep_for_later
 from engine.commands.unit import open_unit
 from engine.errors import InvalidInput, NotAllowed, PositionRefused
@@ -210,6 +210,7 @@ def record_position(unit, day: date, position: dict, actor: str | None) -> bool:
     floors.on_position(unit, loan, days_before, account.days_past_due)
     warning_rules.on_position(unit, loan, before, account)
     collection.on_position(unit, loan, day, days_before, account)
+    recoveries.on_position(unit, loan, before, account)
     if settled(account) and not (before and before["outstanding_principal"] == "0.00") \
             and loan.status == "disbursed":
         _report_repaid(unit, loan, day, actor)

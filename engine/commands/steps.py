@@ -14,11 +14,15 @@ from engine.runtime import execution
 from engine.runtime.calendar import add_business_days
 from engine.runtime.specs import LoadedProcess
 from engine.runtime.timers import duration_from
-from engine.store.models import Loan, ProcessInstance, WorkItem
+from engine.store.models import Loan, ProcessInstance, ProcessVersion, WorkItem
 
 # End events whose id says what became of the loan (an end event may also declare `loan_status`).
 END_STATUS = {"rejected": "rejected", "withdrawn": "withdrawn", "disbursed": "disbursed", "archived": "closed",
               "facility_closed": "withdrawn"}
+# End events after which the loan shows a stage of its own (the file archived after closure).
+END_STAGE = {"archived": "archived"}
+# The process whose running instance keeps the loan's stage at `workout`, whatever else runs on it.
+WORKOUT = "workout"
 # Loan fields set by automatic steps (decision tables).
 AUTOMATIC_LOAN_OUTPUTS = ("approval_tier",)
 
@@ -68,10 +72,12 @@ def _completed(unit: Unit, instance: ProcessInstance, workflow, loan: Loan) -> N
         if status in notifications.LOAN_OUTCOMES and loan.status != status:
             notifications.loan_decided(unit, loan, notifications.LOAN_OUTCOMES[status])
         loan.status = status
-    if loan.status in ("rejected", "withdrawn", "closed"):
-        loan.stage = "closed"
-    elif loan.status == "disbursed":
-        loan.stage = "post_loan"  # a warning or classification ended; the loan is back in post-loan care
+    if end in END_STAGE:
+        loan.stage = END_STAGE[end]
+    elif loan.status in ("rejected", "withdrawn", "closed"):
+        loan.stage = "archived" if loan.stage == "archived" else "closed"
+    elif loan.status == "disbursed":  # a warning or classification ended: back in post-loan care, or in workout
+        loan.stage = WORKOUT if in_workout(unit, loan, other_than=instance.id) else "post_loan"
     unit.audit.record("instance_completed", loan_ref=loan.reference, process_id=version.process_id,
                       process_version=version.version, instance_id=instance.id, step=end,
                       detail={"end": end, "loan_status": loan.status})
@@ -122,8 +128,23 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
             authority.route_up(unit, item, loan, instance)
         opened.append(item)
         if meta.stage:
-            loan.stage = meta.stage
+            loan.stage = stage_shown(unit, loan, meta.stage)
     return opened
+
+
+def in_workout(unit: Unit, loan: Loan, other_than: int | None = None) -> bool:
+    """A workout instance runs on the loan (资产保全): the loan's stage says so until it ends."""
+    return unit.session.scalar(select(ProcessInstance.id).join(ProcessInstance.process_version).where(
+        ProcessInstance.loan_id == loan.id, ProcessInstance.status == "running", ProcessInstance.id != other_than,
+        ProcessVersion.process_id == WORKOUT).limit(1)) is not None
+
+
+def stage_shown(unit: Unit, loan: Loan, stage: str) -> str:
+    """The stage a task opening puts the loan in: while it is worked out, inspections, warnings and reviews on it
+    keep it in `workout`."""
+    if stage in (WORKOUT, "closed", "archived") or loan.status != "disbursed" or not in_workout(unit, loan):
+        return stage
+    return WORKOUT
 
 
 def due_at(unit: Unit, meta, task, now: datetime) -> datetime:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from policies.committee import RECUSE, convening_problem
 
-from engine.commands import documents, failures, floors, notifications, payments, reviews
+from engine.commands import collateral, documents, failures, floors, notifications, payments, reviews
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
 from engine.commands.unit import Unit, locked_item
@@ -116,6 +116,7 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
         notifications.warning_measure_done(unit, loan, dict(task.data), item.duty, actor)
     if meta.loan_event:
         payments.apply_loan_event(unit, loan, meta.loan_event, dict(task.data), actor, instance)
+        collateral.on_task_event(unit, loan, meta.loan_event, dict(task.data), actor, instance)
     for field_name in meta.loan_updates:
         if field_name not in LOAN_FIELDS_FROM_TASKS:
             continue

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.clock import utc
-from engine.commands import failures
+from engine.commands import collateral, failures
 from engine.commands.escalations import escalate_overdue
 from engine.commands.flow import advance
 from engine.commands.messages import retry_due_messages
@@ -58,8 +58,9 @@ def fire_timers(kernel: Kernel, instance_id: int) -> bool:
 
 
 def tick(kernel: Kernel, now: datetime | None = None) -> int:
-    """Fire every due timer and retry due message incidents as of the engine clock; returns how many instances
-    moved. One instance failing never stops the others."""
+    """Fire every due timer, retry due message incidents and open the collateral revaluations that fell due, as of
+    the engine clock; returns how many instances moved by a timer or message. One instance failing never stops the
+    others."""
     if now is not None and hasattr(kernel.clock, "set"):
         kernel.clock.set(utc(now))
     fired = retry_due_messages(kernel)
@@ -68,6 +69,7 @@ def tick(kernel: Kernel, now: datetime | None = None) -> int:
         moved = sum(1 for instance_id in due if fire_timers(kernel, instance_id))
         fired += moved
         if not moved:
+            collateral.open_due_revaluations(kernel)  # a task opened is no timer fired: not counted
             escalate_overdue(kernel)
             periodic_reviews(kernel)  # the classification reviews whose scheduled day has come
             return fired

@@ -12,7 +12,8 @@ from engine.store.models import AuditEvent, User
 
 # The acts a reader of the file needs to see, in the order they happened.
 FILE_ACTIONS = ("task_completed", "task_reassigned", "meeting_closed", "warning_raised", "loan_approved",
-                "payment_made", "comment_added")
+                "payment_made", "comment_added", "loan_closed", "collateral_release_proposed", "collateral_released",
+                "recovery_recorded")
 
 
 @dataclass(frozen=True)

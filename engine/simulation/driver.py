@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from engine.errors import EngineError, InvalidInput
+from engine.errors import InvalidInput
 from engine.i18n import _
 from engine.simulation.documents import attach_required
 from engine.simulation.staff import BRANCH, HEAD_OFFICE, Member, seed_team

@@ -241,6 +241,31 @@ class LoanAccount(Base):
     recorded_by: Mapped[str | None] = mapped_column(String(64))
 
 
+class Collateral(Base):
+    """One collateral item (押品) from its registration to its release (解押): what it is, what it was last appraised
+    at, when it is next revalued, and who proposed and approved its release."""
+
+    __tablename__ = "collateral"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), index=True)
+    collateral_type: Mapped[str] = mapped_column(String(24))  # real_estate, equipment, receivables, deposits, other
+    description: Mapped[str] = mapped_column(Text, default="")
+    registration_number: Mapped[str | None] = mapped_column(String(64))
+    appraised_value: Mapped[Decimal] = mapped_column(Money)
+    appraised_on: Mapped[date] = mapped_column(Date)
+    registered_on: Mapped[date] = mapped_column(Date)  # revaluations fall due counted from here, never drifting
+    revaluations: Mapped[int] = mapped_column(Integer, default=0)  # revaluations done (the schedule's position)
+    next_revaluation_on: Mapped[date] = mapped_column(Date, index=True)
+    revaluation_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))  # one open at most
+    status: Mapped[str] = mapped_column(String(24), default="registered")  # registered, release_proposed, released
+    release_proposed_by: Mapped[str | None] = mapped_column(String(64))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Payment(Base):
     """One drawdown paid out (分次放款): what, to whom, by whom; the sum never exceeds the approved amount."""
 

@@ -29,6 +29,8 @@ FORMS = {
                         "repayment_status": "current"},
     "assist_inspection": {"observations": "Inventory consistent with books."},
     "review_inspection_report": {"disposition": "normal", "classification": "normal", "remarks": "No change."},
+    "review_closure": {"closure_summary": "Repaid as agreed.", "closure_lessons": "None.",
+                       "relationship_rating": "good"},
     "archive_file": {"archive_reference": "AR-1"},
 }
 
@@ -75,9 +77,9 @@ class Driver:
         self.do(ref, "sign_business", "cm_wang")
         self.do(ref, "sign_risk", "risk_liu")
 
-    def through_disbursement(self, ref: str, payment: str = "execute_payment"):
+    def through_disbursement(self, ref: str, payment: str = "execute_payment", register_collateral=None):
         self.do(ref, "prepare_contract", "cm_wang")
-        self.do(ref, "register_collateral", "coll_hu")
+        self.do(ref, "register_collateral", "coll_hu", **(register_collateral or {}))
         self.do(ref, "review_disbursement", "disb_xu")
         self.do(ref, payment, "acct_ma")
 

@@ -34,6 +34,7 @@ def _small_loan_lifecycle(engine, driver, clock) -> str:
     driver.do(ref, "assist_inspection", "cm_wang")
     driver.do(ref, "review_inspection_report", "plh_luo", disposition="watch")
     assert engine.send_message(ref, "loan_repaid", {"repaid_on": "2027-06-30"}, actor="acct_ma") == 1
+    driver.do(ref, "review_closure", "plh_luo")
     driver.do(ref, "archive_file", "plm_guo")
     return ref
 
@@ -68,6 +69,7 @@ def test_the_people_and_their_tasks_in_order(trail):
         ("task_completed", "lead_inspection", "plm_guo", "post_loan_manager"),
         ("task_completed", "assist_inspection", "cm_wang", "customer_manager"),
         ("task_completed", "review_inspection_report", "plh_luo", "post_loan_head"),
+        ("task_completed", "review_closure", "plh_luo", "post_loan_head"),
         ("task_completed", "archive_file", "plm_guo", "post_loan_manager"),
     ]
 
@@ -93,7 +95,7 @@ def test_every_task_is_started_before_it_is_completed_with_its_lane_role(trail):
 def test_every_form_is_recorded_before_and_after_field_by_field(trail):
     _ref, trace = trail
     completed = [e for e in trace.events if e.action == "task_completed"]
-    assert len(completed) == 13
+    assert len(completed) == 14
     for e in completed:
         submitted = FORMS[e.step] if e.step != "assign_post_loan_manager" else {"post_loan_manager": "plm_guo"}
         expected = {**submitted, **({"disposition": "watch"} if e.step == "review_inspection_report" else {})}

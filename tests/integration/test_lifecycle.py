@@ -49,9 +49,11 @@ def test_small_loan_dual_signature_through_post_loan_to_archive(engine, driver, 
     assert engine.loan(ref).classification == "normal"  # a reviewer's class is a proposal, not a change
 
     assert engine.send_message(ref, "loan_repaid", {"repaid_on": "2027-06-30"}, actor="acct_ma") == 1
+    assert engine.loan(ref).status == "closed"  # repaid (结清); the file is reviewed, then archived
+    driver.do(ref, "review_closure", "plh_luo")
     driver.do(ref, "archive_file", "plm_guo")
     loan = engine.loan(ref)
-    assert loan.status == "closed" and loan.stage == "closed"
+    assert loan.status == "closed" and loan.stage == "archived"
     assert all(i.status == "completed" for i in loan.instances)
     with engine.db.reading() as session:
         checked, broken = verify_chain(session)
@@ -125,6 +127,7 @@ def test_repayment_before_the_first_inspection_is_kept_until_the_process_waits_f
     driver.do(ref, "lead_inspection", "plm_guo")
     driver.do(ref, "assist_inspection", "cm_wang")
     driver.do(ref, "review_inspection_report", "plh_luo")
-    assert driver.open_steps(ref) == ["archive_file"]  # the queued repayment arrived when the process could take it
+    assert driver.open_steps(ref) == ["review_closure"]  # the queued repayment arrived when the process could take it
+    driver.do(ref, "review_closure", "plh_luo")
     driver.do(ref, "archive_file", "plm_guo")
     assert engine.loan(ref).status == "closed"

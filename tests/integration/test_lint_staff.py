@@ -73,4 +73,4 @@ def test_a_grant_that_has_expired_holds_no_role(engine, clock):
     yesterday = (clock.now() - timedelta(days=2)).date()
     with engine.db.transaction() as session:
         session.execute(update(RoleGrant).where(RoleGrant.role == "collateral_custodian").values(valid_to=yesterday))
-    assert nobody(engine.check_files(bundled_files())) == {"register_collateral"}
+    assert nobody(engine.check_files(bundled_files())) == {"register_collateral", "revalue_collateral"}

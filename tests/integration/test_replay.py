@@ -124,6 +124,7 @@ def test_committees_loops_timers_warnings_and_messages_replay_exactly_as_they_we
         driver.do(ref, "lead_inspection", "plm_guo")
         driver.do(ref, "assist_inspection", "cm_wang")
     driver.do(repaid, "review_inspection_report", "plh_luo")
+    driver.do(repaid, "review_closure", "plh_luo")
     driver.do(repaid, "archive_file", "plm_guo")
     driver.do(reclassified, "review_inspection_report", "plh_luo", disposition="reclassify",
               classification="substandard", remarks="Repayments 100 days late.")

@@ -94,7 +94,7 @@ def test_repayment_is_reported_only_by_the_feed_or_an_accounting_operator(engine
     driver.do(ref, "lead_inspection", "plm_guo")
     driver.do(ref, "assist_inspection", "cm_wang")
     driver.do(ref, "review_inspection_report", "plh_luo")
-    assert driver.open_steps(ref) == ["archive_file"]
+    assert driver.open_steps(ref) == ["review_closure"]
     assert engine.import_positions("2026-11-10", [closing], actor=feed, source="api").unchanged == [ref]
     assert engine.count_events("message_queued") == 1
 

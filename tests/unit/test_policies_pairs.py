@@ -59,6 +59,9 @@ CASES = [
     ("SOD-14", "propose_workout", "approve_workout", "WO-1", LOAN),
     ("SOD-15", "investigate", "approve_workout", None, LOAN),
     ("SOD-15", "vote", "propose_workout", None, LOAN),
+    ("SOD-16", "post_loan_manager", "review_closure", None, LOAN),
+    ("SOD-16", "archive_file", "review_closure", None, LOAN),
+    ("SOD-17", "propose_collateral_release", "approve_collateral_release", None, LOAN),
 ]
 
 

@@ -40,6 +40,9 @@ ACTIONS = {
     "position_recorded": _l("Loan position recorded from the core banking feed"),
     "loan_onboarded": _l("Disbursed loan onboarded from the core banking feed"),
     "classification_review_due": _l("Periodic classification review opened"),
+    "loan_closed": _l("Loan repaid and closed"), "collateral_recorded": _l("Collateral item recorded"),
+    "collateral_revalued": _l("Collateral revalued"), "collateral_release_proposed": _l("Collateral release proposed"),
+    "collateral_released": _l("Collateral released"), "recovery_recorded": _l("Recovery recorded from the feed"),
 }
 OUTCOMES = {"done": _l("Done"), "denied": _l("Denied"), "failed": _l("Failed")}
 # Where an event came from (the audit's source column).
