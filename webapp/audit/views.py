@@ -155,7 +155,7 @@ def policy():
 def policy_compare():
     versions = _versions()
     by_version = {v.version: v for v in versions}
-    if len(versions) < 2:
+    if not versions:
         abort(404)
     new = by_version.get(request.args.get("new", "")) or versions[-1]
     old = by_version.get(request.args.get("old", "")) or versions[max(versions.index(new) - 1, 0)]
