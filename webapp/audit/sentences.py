@@ -80,6 +80,10 @@ SENTENCES = {
     "classification_review_due": _l("%(who)s opened the periodic classification review of loan %(loan)s, "
                                      "due on %(due_on)s."),
 }
+# What only a person does: recorded with no actor, it was typed at the command line (the bank's operators).
+BY_OPERATORS = {"user_added", "role_granted", "leave_recorded", "delegation_recorded", "token_issued",
+                "token_revoked", "process_deployed", "user_contact_changed", "origination_unblocked",
+                "incident_retried", "incident_resolved", "instance_migrated"}
 # An action without a sentence of its own still reads: its label, who and where.
 GENERIC = _l("%(who)s: %(action)s.")
 ON_STEP = _l("On the step “%(step)s”.")
@@ -193,7 +197,8 @@ def _people(value) -> str:
 def who(event) -> str:
     """The actor as a sentence names them: name, role, on whose behalf; the engine or a rule when nobody acted."""
     if not event.actor:
-        return _("The engine")
+        return _("Someone at the command line") if event.source == "cli" and event.action in BY_OPERATORS \
+            else _("The engine")
     if event.actor.startswith("system:"):
         return _("The servicing rules")
     name = display_name(event.actor)
@@ -308,7 +313,7 @@ def sentence(event) -> str:
     except (KeyError, TypeError, ValueError):
         text = GENERIC % {**params, "action": ACTIONS.get(event.action, event.action)}
     more = []
-    if event.step and "%(step)s" not in str(template or ""):
+    if event.step and "%(step)s" not in str(template or "") and "%(message)s" not in str(template or ""):
         more.append(ON_STEP % params)
     if event.loan_ref and "%(loan)s" not in str(template or "") and event.action not in ("signed_in", "signed_out"):
         if not event.step:
