@@ -16,7 +16,7 @@ from webapp.audit.params import ACTIONS
 from webapp.audit.sentences import SENTENCES, THIRD_PERSON, sentence
 
 AUDITOR = "auditor_xie"
-SENTENCE = re.compile(r'<p class="audit-sentence">(.*?)</p>', re.S)
+SENTENCE = re.compile(r'<p class="audit-sentence"[^>]*>(.*?)</p>', re.S)
 
 
 def sentences(page: str) -> list[str]:
