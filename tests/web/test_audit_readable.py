@@ -63,6 +63,15 @@ def test_an_action_without_a_sentence_of_its_own_still_reads(app):
     assert "something_new_happened" in text and "L-2026-000009" in text
 
 
+def test_a_committee_without_quorum_reads_as_such_in_chinese(app):
+    tally = _event("step_completed", actor=None, role=None, loan_ref="L-2026-000009", process_id="origination",
+                   process_version=1, step="tally_votes", step_name="计票",
+                   detail={"kind": "ScriptTask", "changed": {"committee_result": {"outcome": "no_quorum"}}})
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        text = sentence(tally)
+    assert "结果：未达法定人数" in text and "no_quorum" not in text
+
+
 def test_a_driven_loan_reads_as_sentences_in_chinese_and_english(client, auth, loans, engine):
     ref = loans.disbursed()
     auth.login(AUDITOR)
