@@ -63,6 +63,18 @@ def test_an_action_without_a_sentence_of_its_own_still_reads(app):
     assert "something_new_happened" in text and "L-2026-000009" in text
 
 
+@pytest.mark.parametrize("detail", [{}, {"username": None, "present": "cm_wang", "amount": "x", "before": [1],
+                                     "after": "text", "params": "?", "template": 3, "message": None},
+                                    ["not", "a", "dict"]])
+def test_every_action_reads_whatever_its_recorded_detail(app, detail):
+    for locale in ("en", "zh-CN"):
+        with app.test_request_context(headers={"Accept-Language": locale}):
+            for action in ACTIONS:
+                text = sentence(_event(action, detail=detail, loan_ref="L-2026-000009", step="review",
+                                       process_id="origination", process_version=1, reason="because"))
+                assert text and "%(" not in text, (action, text)
+
+
 def test_a_committee_without_quorum_reads_as_such_in_chinese(app):
     tally = _event("step_completed", actor=None, role=None, loan_ref="L-2026-000009", process_id="origination",
                    process_version=1, step="tally_votes", step_name="计票",
