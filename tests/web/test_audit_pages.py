@@ -14,8 +14,8 @@ from engine.access import PolicyDenied
 from engine.store.models import AuditEvent, DutyRecord, Loan, WorkItem
 
 AUDITOR = "auditor_xie"
-PAGES = ["/audit/", "/audit/heatmap", "/audit/segregation", "/audit/loans/{ref}", "/audit/export.csv",
-         "/audit/export.json", "/audit/loans/{ref}/export.csv", "/audit/loans/{ref}/export.json",
+PAGES = ["/audit/", "/audit/heatmap", "/audit/segregation", "/audit/policy", "/audit/loans/{ref}",
+         "/audit/export.csv", "/audit/export.json", "/audit/loans/{ref}/export.csv", "/audit/loans/{ref}/export.json",
          "/audit/versions/1/diagram.bpmn", "/audit/static/audit.js"]
 # Posts that change only the visitor's own session, not the bank's data.
 SESSION_ONLY = {"auth.login", "auth.logout", "i18n.switch_locale",
@@ -66,7 +66,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, approved):
 
 def test_the_audit_blueprint_has_only_read_routes(app):
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("audit.")]
-    assert len(rules) == 8
+    assert len(rules) == 11
     assert all(r.methods <= {"GET", "HEAD", "OPTIONS"} for r in rules)
 
 

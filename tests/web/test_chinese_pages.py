@@ -67,18 +67,25 @@ def duty_ids(engine) -> set[str]:
 
 
 class VisibleText(HTMLParser):
-    """The text a person reads: no tags, attributes, scripts or styles."""
+    """The text a person reads: no tags, attributes, scripts or styles, nor data marked as not to be translated
+    (translate="no": the raw JSON of an audit event, one click away behind its sentence)."""
 
     def __init__(self):
         super().__init__()
-        self.parts, self.hidden = [], 0
+        self.parts, self.hidden, self.raw = [], 0, []
 
     def handle_starttag(self, tag, attrs):
         if tag in ("script", "style", "template"):
             self.hidden += 1
+        elif ("translate", "no") in attrs:
+            self.hidden += 1
+            self.raw.append(tag)
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "template") and self.hidden:
+        if self.raw and tag == self.raw[-1]:
+            self.raw.pop()
+            self.hidden -= 1
+        elif tag in ("script", "style", "template") and self.hidden:
             self.hidden -= 1
 
     def handle_data(self, data):

@@ -37,7 +37,7 @@ def get_path(app, endpoint: str, loans, engine) -> str:
     ref = loans.start("cm_wang")
     values = {"reference": ref, "item_id": loans.item(ref, "investigate").id, "version_id": 1, "fmt": "csv",
               "instance_id": engine.loan(ref).instances[0].id, "filename": FILES.get(endpoint),
-              "process_id": "origination", "version": 1}
+              "process_id": "origination", "version": 1, "username": "rev_chen"}
     rule = next(r for r in app.url_map.iter_rules(endpoint) if "GET" in r.methods)
     if "change_id" in rule.arguments:  # a change drafted by a designer
         text = engine.current_files()["origination.bpmn"]

@@ -1,6 +1,7 @@
 """The audit routes: all GET, all read through engine.audit_queries in a read-only session."""
 from __future__ import annotations
 
+import json
 import re
 
 from flask import Response, abort, render_template, request, url_for
@@ -9,6 +10,7 @@ from engine.audit.search import EventFilter, iter_events, search_events
 from engine.audit.exports import export_chunks
 from engine.audit.trace import heatmap, instances_started, loan_trace, process_versions
 from engine.audit.segregation import segregation_report
+from engine.audit.history import person, policy_diff, policy_versions
 from engine.errors import NotFound
 
 from ..extensions import credit_engine
@@ -17,6 +19,7 @@ from ..recorded import detail_words, refusal_reason
 from ..serialize import diagram_response
 from ..templating import ROLE_LABELS, step_texts
 from .blueprint import bp
+from .sentences import display_name, sentence
 from .params import ACTIONS, OUTCOMES, SOURCES, changes, cursor, duration, other_detail, read_filters, shown
 
 PER_PAGE = 50
@@ -29,7 +32,8 @@ def helpers():
     return {"changes": changes, "changed_count": lambda diff: sum(1 for row in diff if row[3]), "shown": shown,
             "other_detail": other_detail, "duration": duration, "refusal_reason": refusal_reason,
             "detail_words": detail_words, "action_labels": ACTIONS, "outcome_labels": OUTCOMES,
-            "source_labels": SOURCES}
+            "source_labels": SOURCES, "sentence": sentence, "display_name": display_name,
+            "raw_json": lambda detail: json.dumps(detail, ensure_ascii=False, sort_keys=True, indent=1, default=str)}
 
 
 @bp.get("/")
@@ -133,3 +137,35 @@ def segregation():
     return render_template("audit/segregation.html", report=report, rule_names=names, policy=engine.policy,
                            search_link=lambda **args: url_for("audit.search", action="refused", **args))
 
+
+
+def _versions():
+    engine = credit_engine()
+    with engine.db.reading() as session:
+        return policy_versions(session, engine.settings.policy_path, engine.policy.sha256)
+
+
+@bp.get("/policy")
+def policy():
+    versions = _versions()
+    return render_template("audit/policy.html", versions=list(reversed(versions)))
+
+
+@bp.get("/policy/diff")
+def policy_compare():
+    versions = _versions()
+    by_version = {v.version: v for v in versions}
+    if not versions:
+        abort(404)
+    new = by_version.get(request.args.get("new", "")) or versions[-1]
+    old = by_version.get(request.args.get("old", "")) or versions[max(versions.index(new) - 1, 0)]
+    return render_template("audit/policy_diff.html", diff=policy_diff(old, new), versions=versions)
+
+
+@bp.get("/people/<username>")
+def person_page(username: str):
+    with credit_engine().db.reading() as session:
+        found = person(session, username[:64])
+    if found is None:
+        abort(404)
+    return render_template("audit/person.html", person=found)
