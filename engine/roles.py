@@ -41,7 +41,7 @@ INCIDENT_ROLES = ("admin", "process_designer")
 LEAVE_REPORT_ROLES = ("branch_head", "auditor")
 
 # Who may hand an open task to someone else (with a reason, under the same pair rules), and for which processes.
-SUPERVISOR_ROLES = {"branch_head": ("origination", "risk_warning", "classification", "workout"),
+SUPERVISOR_ROLES = {"branch_head": ("origination", "risk_warning", "classification", "workout", "extension"),
                     "post_loan_head": ("post_loan", "post_loan_inspection")}
 
 # Duties whose performers answer jointly for an approval (连带问责): the signatures and the committee's votes.

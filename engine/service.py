@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from engine.application import APPLICATION_SCHEMA
 from engine.audit.search import EventFilter, count_events
-from engine.commands import blocks, comments, committee, loans, messages, people, servicing, sessions, tasks, timers
+from engine.commands import blocks, comments, committee, loan_changes, loans, messages, people, servicing, sessions
+from engine.commands import tasks, timers
 from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
@@ -62,6 +63,17 @@ class CreditEngine(ProcessStudio):
     def start_loan(self, actor: str, application: dict, source: str = "web") -> str:
         with self.command(source, "start_loan") as unit:
             return loans.start_loan(unit, actor, application)
+
+    def request_extension(self, actor: str, loan_ref: str, months, reason: str, source: str = "web") -> int:
+        """展期: before maturity, the loan's customer manager asks to extend it; returns the extension's instance."""
+        with self.command(source, "request_extension") as unit:
+            return loan_changes.request_extension(unit, actor, loan_ref, months, reason)
+
+    def replace_loan(self, actor: str, loan_ref: str, kind: str, changes: dict | None = None,
+                     source: str = "web") -> str:
+        """借新还旧 or 重组: a new loan replacing a disbursed one; returns the new loan's reference."""
+        with self.command(source, "replace_loan") as unit:
+            return loan_changes.replace_loan(unit, actor, loan_ref, kind, changes)
 
     def raise_warning(self, actor: str, loan_ref: str, signal: str, source: str = "web") -> int:
         if not (signal or "").strip():

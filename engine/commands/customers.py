@@ -11,7 +11,7 @@ from engine.identifiers import customer_kind
 from engine.store.models import Customer, CustomerGroup, Loan
 
 # Loans that no longer count towards an exposure.
-ENDED = ("rejected", "withdrawn", "closed")
+ENDED = ("rejected", "withdrawn", "closed", "settled")
 
 
 def customer_for(unit: Unit, values: dict, actor: str) -> Customer | None:

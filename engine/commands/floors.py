@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.commands.flow import start_instance
+from engine.runtime.calendar import add_months
 from engine.errors import InvalidInput
 from engine.store.models import Loan, LoanAccount, ProcessVersion
 
@@ -12,6 +13,7 @@ CLASSES = ("normal", "special_mention", "substandard", "doubtful", "loss")  # be
 # Days past due beyond which each class is the floor [REG 2023], as the classification_floor decision table says.
 FLOOR_DAYS = ((360, "loss"), (270, "doubtful"), (90, "substandard"), (0, "special_mention"))
 PROPOSED = "classification_proposed"
+NONPERFORMING = ("substandard", "doubtful", "loss")
 RULE_ACTOR = "system:servicing"
 
 
@@ -40,14 +42,37 @@ def on_position(unit, loan: Loan, days_before: int, days_after: int) -> None:
     start_instance(unit, loan, versions[-1], data, RULE_ACTOR, message=PROPOSED, payload=payload)
 
 
+def replacement_floor(unit, loan: Loan):
+    """A refinanced or restructured loan (借新还旧, 重组) is at least special mention, and at least substandard when
+    the loan it replaced was non-performing, through the observation period from its first drawdown (or its
+    application, before one); returns the floor and the period's end (None for any other loan)."""
+    application = loan.application or {}
+    if loan.replaces_loan_id is None and not application.get("replaces_loan"):
+        return "normal", None
+    started = unit.policy.local_date(loan.disbursed_at or loan.created_at)
+    until = add_months(started, int(unit.policy.params.get("restructuring_observation_months", 12)))
+    if unit.policy.local_date(unit.clock.now()) >= until:
+        return "normal", until
+    return ("substandard" if application.get("replaced_classification") in NONPERFORMING
+            else "special_mention"), until
+
+
 def check_approval(unit, loan: Loan, duty: str, task_data: dict, values: dict) -> None:
-    """An approved class better than the floor (the review's, or the feed's today, whichever is worse) is refused."""
+    """An approved class better than the floor (the review's, the feed's today, or the observation period's after a
+    restructuring, whichever is worst) is refused."""
     if duty != "approve_classification" or values.get("approval") != "approve":
         return
     chosen = values.get("classification")
     account = unit.session.scalar(select(LoanAccount).where(LoanAccount.loan_id == loan.id))
     days = max(int(task_data.get("days_overdue") or 0), account.days_past_due if account else 0)
     floor = max((task_data.get("classification_floor") or "normal", floor_for(days)), key=CLASSES.index)
+    restructured, until = replacement_floor(unit, loan)
+    if chosen in CLASSES and worse(restructured, chosen) and not worse(floor, restructured):
+        problem = ("Refinanced or restructured: until %(until)s the floor is %(floor)s; no better class may be "
+                   "approved.", {"until": until.isoformat(), "floor": restructured})
+        raise InvalidInput("Refinanced or restructured: until %(until)s the floor is %(floor)s; no better class may "
+                           "be approved.", field_templates={"classification": problem}, until=until.isoformat(),
+                           floor=restructured)
     if chosen in CLASSES and floor in CLASSES and worse(floor, chosen):
         problem = ("At %(days)s days past due the floor is %(floor)s; no better class may be approved.",
                    {"days": days, "floor": floor})

@@ -68,7 +68,7 @@ def _completed(unit: Unit, instance: ProcessInstance, workflow, loan: Loan) -> N
         if status in notifications.LOAN_OUTCOMES and loan.status != status:
             notifications.loan_decided(unit, loan, notifications.LOAN_OUTCOMES[status])
         loan.status = status
-    if loan.status in ("rejected", "withdrawn", "closed"):
+    if loan.status in ("rejected", "withdrawn", "closed", "settled"):
         loan.stage = "closed"
     elif loan.status == "disbursed":
         loan.stage = "post_loan"  # a warning or classification ended; the loan is back in post-loan care

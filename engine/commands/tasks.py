@@ -9,7 +9,7 @@ from sqlalchemy import delete
 
 from policies.committee import RECUSE, convening_problem
 
-from engine.commands import documents, failures, floors, notifications, payments
+from engine.commands import documents, failures, floors, loan_changes, notifications, payments
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
 from engine.commands.unit import Unit, locked_item
@@ -123,6 +123,8 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
             setattr(loan, field_name, value)
     unit.session.execute(delete(TaskDraft).where(TaskDraft.work_item_id == item.id))  # drafts end with the task
     advance(unit, instance, workflow, loaded, loan, log, completed_task_id=item.task_id)
+    if derived.get("drawdowns_paid") == 1 and loan.replaces_loan_id is not None:
+        loan_changes.on_disbursed(unit, loan, actor)  # the loan it refinances or restructures is settled
 
 
 def _validated_form(unit: Unit, actor: str, schema: dict, data: dict, loan: Loan, item: WorkItem,

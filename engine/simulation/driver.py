@@ -13,7 +13,7 @@ from engine.i18n import _
 from engine.simulation.documents import attach_required
 from engine.simulation.staff import BRANCH, HEAD_OFFICE, seed_team
 
-TERMINAL = {"rejected", "withdrawn", "closed"}
+TERMINAL = {"rejected", "withdrawn", "closed", "settled"}
 ACCOUNTING = "acct_ma"  # the standard team's accounting operator, who books the repayment
 # (amount range in CNY, share of loans): small dual-signature loans, mid committee loans, a few large ones.
 AMOUNT_BANDS = [((200_000, 2_800_000), 0.55), ((3_500_000, 9_000_000), 0.3), ((12_000_000, 45_000_000), 0.15)]
