@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from engine.errors import InvalidInput, NotAllowed
 from engine.store.models import AuditEvent, Loan, Payment
+from tests.integration.conftest import FORMS
 
 pytestmark = pytest.mark.usefixtures("engine_mode")
 
@@ -37,11 +38,12 @@ def feed(engine, ref, as_of, **changes):
     assert summary.accepted == [ref], summary
 
 
-def committee_approves(driver, ref):
-    driver.do(ref, "convene_committee", "chair_huang", committee_members=MEMBERS, meeting_date="2026-11-20")
+def committee_approves(driver, ref, prefix=""):
+    """The committee of the extension's tier, or of the new loan's: its steps are the same but for the prefix."""
+    driver.do(ref, prefix + "convene_committee", "chair_huang", committee_members=MEMBERS, meeting_date="2026-11-20")
     for member in MEMBERS:
-        driver.do(ref, "committee_vote", member)
-    driver.do(ref, "chair_veto", "chair_huang")
+        driver.do(ref, prefix + "committee_vote", member, **FORMS["committee_vote"])
+    driver.do(ref, prefix + "chair_veto", "chair_huang", **FORMS["chair_veto"])
 
 
 def counts(engine):
@@ -69,10 +71,10 @@ def test_an_extension_before_maturity_moves_the_same_loans_maturity_after_a_comm
     with pytest.raises(NotAllowed, match="already under way"):
         engine.request_extension("cm_wang", ref, 3, "Again.", source="cli")
     driver.do(ref, "investigate_extension", "cm_wang", **INVESTIGATION)
-    driver.do(ref, "review", "rev_chen")
-    assert driver.open_steps(ref) == ["convene_committee"]  # 1.5 million: dual signature, one tier up
+    driver.do(ref, "extension_review", "rev_chen", **FORMS["review"])
+    assert driver.open_steps(ref) == ["extension_convene_committee"]  # a new loan of 1.5 million: dual signature; one tier up
     assert engine.loan_tier(ref) == "branch_committee"
-    committee_approves(driver, ref)
+    committee_approves(driver, ref, "extension_")
 
     loan = engine.loan(ref)
     assert (loan.maturity_date, loan.extensions, loan.status) == (date(2027, 11, 20), 1, "disbursed")
@@ -117,9 +119,9 @@ def test_the_extensions_investigator_cannot_approve_it(engine, driver):
     engine.grant_role("cm_li", "committee_member", "BJ01")
     engine.request_extension("cm_li", ref, 6, "The account moved to me.", source="cli")
     driver.do(ref, "investigate_extension", "cm_li", **INVESTIGATION)
-    driver.do(ref, "review", "rev_chen")
+    driver.do(ref, "extension_review", "rev_chen", **FORMS["review"])
     with pytest.raises(InvalidInput) as refused:
-        driver.do(ref, "convene_committee", "chair_huang", committee_members=["cm_li", *MEMBERS[1:]],
+        driver.do(ref, "extension_convene_committee", "chair_huang", committee_members=["cm_li", *MEMBERS[1:]],
                   meeting_date="2026-11-20")
     assert "committee_members" in refused.value.field_templates
     assert refused.value.audit_fields["rule"] == "SOD-01"
