@@ -204,3 +204,25 @@ def test_only_a_disbursed_loan_is_extended_or_replaced(engine, driver):
         engine.replace_loan("cm_wang", ref, "refinancing", source="cli")
     with pytest.raises(InvalidInput):
         engine.replace_loan("cm_wang", ref, "extension", source="cli")
+
+
+def test_the_command_line_requests_an_extension_and_a_refinancing(engine, driver, database_url):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    ref = disbursed(driver)
+    feed(engine, ref, "2026-12-04", maturity_date="2099-12-31")  # the command line runs on today's date
+    cli = CliRunner()
+    extend = ["--database", database_url, "loans", "extend", ref, "--by", "cm_wang", "--months", "6",
+              "--reason", "Receivables delayed."]
+    done = cli.invoke(main, extend)
+    assert done.exit_code == 0, done.output
+    assert driver.open_steps(ref) == ["investigate_extension"]
+    again = cli.invoke(main, extend)
+    assert again.exit_code == 1 and "already under way" in again.output
+    replaced = cli.invoke(main, ["--database", database_url, "loans", "replace", ref, "--by", "cm_wang",
+                                 "--kind", "refinancing", "--amount", "1,000,000"])
+    assert replaced.exit_code == 0, replaced.output
+    (new,) = engine.loan(ref).replaced_by
+    assert new in replaced.output and engine.loan(new).amount == 1_000_000
