@@ -16,10 +16,10 @@ def request_extension(reference: str):
     """An extension before maturity: 201 with the extension's process instance; 403 after maturity or while another
     extension is open."""
     payload = body()
-    if set(payload) - {"months", "reason"} or not {"months", "reason"} <= set(payload):
+    if set(payload) - {"months", "reason"}:
         raise InvalidInput("Send {\"months\": n, \"reason\": \"...\"}.")
-    instance = credit_engine().request_extension(username(), reference, payload["months"], str(payload["reason"]),
-                                                 source="api")
+    instance = credit_engine().request_extension(username(), reference, payload.get("months"),
+                                                 str(payload.get("reason") or ""), source="api")
     return jsonify({"reference": reference, "instance_id": instance,
                     "url": url_for("api.loan_detail", reference=reference)}), 201
 
@@ -28,10 +28,10 @@ def request_extension(reference: str):
 def replace_loan(reference: str):
     """Refinancing or restructuring: 201 with the new loan, which replaces this one when it is paid out."""
     payload = body()
-    if set(payload) - {"kind", *REPLACEMENT_CHANGES} or "kind" not in payload:
+    if set(payload) - {"kind", *REPLACEMENT_CHANGES}:
         raise InvalidInput("Send {\"kind\": \"refinancing\" or \"restructuring\"}, optionally amount and term_months.")
     changes = {k: payload[k] for k in REPLACEMENT_CHANGES if k in payload}
-    new = credit_engine().replace_loan(username(), reference, str(payload["kind"]), changes, source="api")
+    new = credit_engine().replace_loan(username(), reference, str(payload.get("kind") or ""), changes, source="api")
     response = jsonify({"reference": new, "replaces": reference, "url": url_for("api.loan_detail", reference=new)})
     response.headers["Location"] = url_for("api.loan_detail", reference=new)
     return response, 201

@@ -86,10 +86,11 @@ def _running(unit: Unit, loan: Loan, process_id: str) -> bool:
 def replace_loan(unit: Unit, actor: str, loan_ref: str, kind: str, changes: dict | None = None) -> str:
     """A new loan of type refinancing or restructuring that replaces a disbursed one, through origination one tier
     up; by default it carries the old loan's application for its outstanding principal. Returns its reference."""
+    old = loan_row(unit.session, loan_ref)
+    unit.gate.check_origination(unit, get_user(unit.session, actor), old)  # who may start a loan at all
     if kind not in REPLACEMENTS:
         raise InvalidInput("A loan is replaced by refinancing or restructuring, not '%(kind)s'.", kind=str(kind)[:40],
                            field_templates={"kind": ("refinancing or restructuring.", {})})
-    old = loan_row(unit.session, loan_ref)
     if old.status != "disbursed":
         raise NotAllowed("Loan %(loan)s is %(status)s; only a disbursed loan can be refinanced or restructured.",
                          loan=old.reference, status=old.status)

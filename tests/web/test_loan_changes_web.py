@@ -31,7 +31,10 @@ def test_the_api_requests_an_extension_and_a_restructuring(client, engine, loans
     assert started.json["reference"] == ref and started.json["instance_id"]
     refused = client.post(f"/api/v1/loans/{ref}/extension", json={"months": 6, "reason": "Again."}, headers=headers)
     assert refused.status_code == 403 and "already under way" in refused.json["message"]
-    assert client.post(f"/api/v1/loans/{ref}/extension", json={"months": 6}, headers=headers).status_code == 400
+    odd = client.post(f"/api/v1/loans/{ref}/extension", json={"months": 6, "reason": "x", "days": 3}, headers=headers)
+    assert odd.status_code == 400
+    auditor = {"Authorization": f"Bearer {engine.issue_token('auditor_xie')}"}
+    assert client.post(f"/api/v1/loans/{ref}/extension", json={}, headers=auditor).status_code == 403
 
     replaced = client.post(f"/api/v1/loans/{ref}/replacement", json={"kind": "restructuring", "amount": 1_000_000},
                            headers=headers)
