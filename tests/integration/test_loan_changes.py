@@ -226,3 +226,20 @@ def test_the_command_line_requests_an_extension_and_a_refinancing(engine, driver
     assert replaced.exit_code == 0, replaced.output
     (new,) = engine.loan(ref).replaced_by
     assert new in replaced.output and engine.loan(new).amount == 1_000_000
+
+
+def test_an_extension_and_a_restructuring_replay_exactly_as_they_went(engine, driver):
+    from engine.bootstrap import BUNDLED_BPMN
+    from engine.runtime.specs import collect_files
+
+    extended = disbursed(driver)
+    engine.request_extension("cm_wang", extended, 6, "Receivables delayed.", source="cli")
+    driver.do(extended, "investigate_extension", "cm_wang", **INVESTIGATION)
+    driver.do(extended, "extension_review", "rev_chen", **FORMS["review"])
+    committee_approves(driver, extended, "extension_")
+    new = engine.replace_loan("cm_wang", disbursed(driver), "restructuring", source="cli")
+    driver.do(new, "investigate", "cm_wang")
+    assert engine.loan(new).classification == "special_mention"
+    report = engine.replay({f.name: f.data.decode("utf-8") for f in collect_files([BUNDLED_BPMN])})
+    assert (report.total, report.same, report.differing) == (3, 3, [])
+    assert {"extension", "origination"} <= set(report.processes)
