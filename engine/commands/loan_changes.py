@@ -47,6 +47,7 @@ def request_extension(unit: Unit, actor: str, loan_ref: str, months, reason: str
                          loan=loan.reference, count=loan.extensions, allowed=allowed)
     if _running(unit, loan, EXTENSION):
         raise NotAllowed("An extension of loan %(loan)s is already under way.", loan=loan.reference)
+    _not_being_replaced(unit, loan)
     term = int(loan.approved_term_months or (loan.application or {}).get("term_months") or 12)
     months = _months(months, longest_extension(term))
     reason = (reason or "").strip()
@@ -94,10 +95,10 @@ def replace_loan(unit: Unit, actor: str, loan_ref: str, kind: str, changes: dict
     if old.status != "disbursed":
         raise NotAllowed("Loan %(loan)s is %(status)s; only a disbursed loan can be refinanced or restructured.",
                          loan=old.reference, status=old.status)
-    pending = unit.session.scalar(select(Loan.reference).where(Loan.replaces_loan_id == old.id,
-                                                               Loan.status.in_(("active", "disbursed"))))
-    if pending:
-        raise NotAllowed("Loan %(loan)s is already being replaced by %(new)s.", loan=old.reference, new=pending)
+    _not_being_replaced(unit, old)
+    if _running(unit, old, EXTENSION):
+        raise NotAllowed("An extension of loan %(loan)s is under way; it cannot be replaced meanwhile.",
+                         loan=old.reference)
     outstanding = unit.session.scalar(select(LoanAccount.outstanding_principal).where(LoanAccount.loan_id == old.id))
     carried = {k: v for k, v in (old.application or {}).items() if k in APPLICATION_SCHEMA["properties"]}
     carried.pop("group_exposure", None)
@@ -108,6 +109,13 @@ def replace_loan(unit: Unit, actor: str, loan_ref: str, kind: str, changes: dict
     unit.audit.record("loan_replacement_started", actor=actor, role="customer_manager", loan_ref=old.reference,
                       detail={"kind": kind, "new_loan": reference})
     return reference
+
+
+def _not_being_replaced(unit: Unit, loan: Loan) -> None:
+    pending = unit.session.scalar(select(Loan.reference).where(Loan.replaces_loan_id == loan.id,
+                                                               Loan.status.in_(("active", "disbursed"))))
+    if pending:
+        raise NotAllowed("Loan %(loan)s is already being replaced by %(new)s.", loan=loan.reference, new=pending)
 
 
 def on_disbursed(unit: Unit, loan: Loan, actor: str) -> None:

@@ -221,11 +221,18 @@ def test_the_command_line_requests_an_extension_and_a_refinancing(engine, driver
     assert driver.open_steps(ref) == ["investigate_extension"]
     again = cli.invoke(main, extend)
     assert again.exit_code == 1 and "already under way" in again.output
-    replaced = cli.invoke(main, ["--database", database_url, "loans", "replace", ref, "--by", "cm_wang",
-                                 "--kind", "refinancing", "--amount", "1,000,000"])
+    replace = ["--database", database_url, "loans", "replace", ref, "--by", "cm_wang", "--kind", "refinancing",
+               "--amount", "1,000,000"]
+    meanwhile = cli.invoke(main, replace)
+    assert meanwhile.exit_code == 1 and "extension of loan" in meanwhile.output  # one change at a time
+    other = disbursed(driver)
+    replaced = cli.invoke(main, [*replace[:4], other, *replace[5:]])
     assert replaced.exit_code == 0, replaced.output
-    (new,) = engine.loan(ref).replaced_by
+    (new,) = engine.loan(other).replaced_by
     assert new in replaced.output and engine.loan(new).amount == 1_000_000
+    again = cli.invoke(main, ["--database", database_url, "loans", "extend", other, "--by", "cm_wang",
+                              "--months", "3", "--reason", "Meanwhile."])
+    assert again.exit_code == 1 and f"already being replaced by {new}" in again.output
 
 
 def test_an_extension_and_a_restructuring_replay_exactly_as_they_went(engine, driver):

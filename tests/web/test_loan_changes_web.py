@@ -15,11 +15,12 @@ def test_a_customer_manager_requests_an_extension_and_a_refinancing_on_the_loans
     again = auth.post(f"/loans/{ref}/extension", {"months": "6", "reason": "Again."}, follow_redirects=True)
     assert b"already under way" in again.data
 
-    replaced = auth.post(f"/loans/{ref}/replacement", {"kind": "refinancing"})
-    (new,) = engine.loan(ref).replaced_by
+    other = loans.disbursed()
+    replaced = auth.post(f"/loans/{other}/replacement", {"kind": "refinancing"})
+    (new,) = engine.loan(other).replaced_by
     assert replaced.status_code == 302 and replaced.headers["Location"].endswith(f"/loans/{new}")
-    assert f'href="/loans/{ref}"'.encode() in client.get(f"/loans/{new}").data
-    assert f'href="/loans/{new}"'.encode() in client.get(f"/loans/{ref}").data
+    assert f'href="/loans/{other}"'.encode() in client.get(f"/loans/{new}").data
+    assert f'href="/loans/{new}"'.encode() in client.get(f"/loans/{other}").data
 
 
 def test_the_api_requests_an_extension_and_a_restructuring(client, engine, loans):
@@ -36,11 +37,12 @@ def test_the_api_requests_an_extension_and_a_restructuring(client, engine, loans
     auditor = {"Authorization": f"Bearer {engine.issue_token('auditor_xie')}"}
     assert client.post(f"/api/v1/loans/{ref}/extension", json={}, headers=auditor).status_code == 403
 
-    replaced = client.post(f"/api/v1/loans/{ref}/replacement", json={"kind": "restructuring", "amount": 1_000_000},
-                           headers=headers)
+    other = loans.disbursed()
+    replaced = client.post(f"/api/v1/loans/{other}/replacement",
+                           json={"kind": "restructuring", "amount": 1_000_000}, headers=headers)
     assert replaced.status_code == 201, replaced.json
     new = replaced.json["reference"]
     detail = client.get(f"/api/v1/loans/{new}", headers=headers).json
-    assert (detail["replaces"], detail["loan_type"], detail["classification"]) == (ref, "restructuring",
+    assert (detail["replaces"], detail["loan_type"], detail["classification"]) == (other, "restructuring",
                                                                                   "special_mention")
-    assert client.get(f"/api/v1/loans/{ref}", headers=headers).json["replaced_by"] == [new]
+    assert client.get(f"/api/v1/loans/{other}", headers=headers).json["replaced_by"] == [new]
