@@ -31,23 +31,14 @@ def request_extension(unit: Unit, actor: str, loan_ref: str, months, reason: str
     loan = loan_row(unit.session, loan_ref)
     user = get_user(unit.session, actor)
     unit.gate.check_duty(unit, user, "request_extension", loan)
-    if loan.status != "disbursed":
-        raise NotAllowed("Loan %(loan)s is %(status)s; only a disbursed loan can be extended.",
-                         loan=loan.reference, status=loan.status)
-    due = maturity_of(unit.session, unit.policy, loan)
-    today = unit.policy.local_date(unit.clock.now())
-    if due is None:
-        raise NotAllowed("Loan %(loan)s has no maturity date yet; it cannot be extended.", loan=loan.reference)
-    if today >= due:
-        raise NotAllowed("Loan %(loan)s matured on %(maturity)s; an extension must be requested before maturity.",
-                         loan=loan.reference, maturity=due.isoformat())
-    allowed = int(unit.policy.params.get("extensions_allowed", 1))
-    if (loan.extensions or 0) >= allowed:
-        raise NotAllowed("Loan %(loan)s was already extended %(count)s time(s); the policy allows %(allowed)s.",
-                         loan=loan.reference, count=loan.extensions, allowed=allowed)
-    if _running(unit, loan, EXTENSION):
-        raise NotAllowed("An extension of loan %(loan)s is already under way.", loan=loan.reference)
-    _not_being_replaced(unit, loan)
+    try:
+        due = _extensible(unit, loan)
+    except NotAllowed as refusal:  # a refusal is an event too, recorded after the rollback
+        refusal.audit_fields = dict(actor=actor, role="customer_manager", loan_ref=loan.reference,
+                                    rule=refusal.rule, reason=str(refusal),
+                                    detail={"attempted": "request_extension", "template": refusal.template,
+                                            "params": {k: str(v) for k, v in refusal.params.items()}})
+        raise
     term = int(loan.approved_term_months or (loan.application or {}).get("term_months") or 12)
     months = _months(months, longest_extension(term))
     reason = (reason or "").strip()
@@ -64,6 +55,38 @@ def request_extension(unit: Unit, actor: str, loan_ref: str, months, reason: str
                       detail=execution.plain_data(request))
     instance = start_instance(unit, loan, latest_version(unit.session, EXTENSION), data, actor)
     return instance.id
+
+
+def _extensible(unit: Unit, loan: Loan):
+    """The loan's maturity, when it may be extended today; else a refusal saying why, with its rule id."""
+    ref = loan.reference
+    if loan.status != "disbursed":
+        raise _rule("EXT-STATUS", NotAllowed("Loan %(loan)s is %(status)s; only a disbursed loan can be extended.",
+                                             loan=ref, status=loan.status))
+    due = maturity_of(unit.session, unit.policy, loan)
+    if due is None:
+        raise _rule("EXT-MATURITY", NotAllowed("Loan %(loan)s has no maturity date yet; it cannot be extended.",
+                                               loan=ref))
+    if unit.policy.local_date(unit.clock.now()) >= due:
+        raise _rule("EXT-MATURITY", NotAllowed("Loan %(loan)s matured on %(maturity)s; an extension must be "
+                                               "requested before maturity.", loan=ref, maturity=due.isoformat()))
+    allowed = int(unit.policy.params.get("extensions_allowed", 1))
+    if (loan.extensions or 0) >= allowed:
+        raise _rule("EXT-LIMIT", NotAllowed("Loan %(loan)s was already extended %(count)s time(s); the policy "
+                                            "allows %(allowed)s.", loan=ref, count=loan.extensions or 0,
+                                            allowed=allowed))
+    if _running(unit, loan, EXTENSION):
+        raise _rule("EXT-OPEN", NotAllowed("An extension of loan %(loan)s is already under way.", loan=ref))
+    pending = _replacing(unit, loan)
+    if pending:
+        raise _rule("EXT-OPEN", NotAllowed("Loan %(loan)s is already being replaced by %(new)s.", loan=ref,
+                                           new=pending))
+    return due
+
+
+def _rule(rule: str, error: NotAllowed) -> NotAllowed:
+    error.rule = rule
+    return error
 
 
 def _months(value, longest: int) -> int:
@@ -95,7 +118,9 @@ def replace_loan(unit: Unit, actor: str, loan_ref: str, kind: str, changes: dict
     if old.status != "disbursed":
         raise NotAllowed("Loan %(loan)s is %(status)s; only a disbursed loan can be refinanced or restructured.",
                          loan=old.reference, status=old.status)
-    _not_being_replaced(unit, old)
+    pending = _replacing(unit, old)
+    if pending:
+        raise NotAllowed("Loan %(loan)s is already being replaced by %(new)s.", loan=old.reference, new=pending)
     if _running(unit, old, EXTENSION):
         raise NotAllowed("An extension of loan %(loan)s is under way; it cannot be replaced meanwhile.",
                          loan=old.reference)
@@ -111,11 +136,10 @@ def replace_loan(unit: Unit, actor: str, loan_ref: str, kind: str, changes: dict
     return reference
 
 
-def _not_being_replaced(unit: Unit, loan: Loan) -> None:
-    pending = unit.session.scalar(select(Loan.reference).where(Loan.replaces_loan_id == loan.id,
-                                                               Loan.status.in_(("active", "disbursed"))))
-    if pending:
-        raise NotAllowed("Loan %(loan)s is already being replaced by %(new)s.", loan=loan.reference, new=pending)
+def _replacing(unit: Unit, loan: Loan) -> str | None:
+    """The loan on its way to replace this one, if any."""
+    return unit.session.scalar(select(Loan.reference).where(Loan.replaces_loan_id == loan.id,
+                                                            Loan.status.in_(("active", "disbursed"))))
 
 
 def on_disbursed(unit: Unit, loan: Loan, actor: str) -> None:

@@ -54,7 +54,8 @@ def counts(engine):
 
 def audit(engine, action):
     with engine.db.reading() as session:
-        return [SimpleNamespace(loan_ref=e.loan_ref, actor=e.actor, process_id=e.process_id, detail=e.detail)
+        return [SimpleNamespace(loan_ref=e.loan_ref, actor=e.actor, process_id=e.process_id, rule=e.rule,
+                                detail=e.detail)
                 for e in session.scalars(select(AuditEvent).where(AuditEvent.action == action)
                                          .order_by(AuditEvent.id))]
 
@@ -101,6 +102,10 @@ def test_an_extension_after_maturity_is_refused_naming_the_maturity_and_nothing_
     assert (loan.maturity_date, loan.extensions) == (date(2027, 5, 20), 0)
     assert [i for i in loan.instances if i.process_id == "extension"] == []
     assert audit(engine, "extension_requested") == []
+    (refusal,) = [e for e in audit(engine, "refused") if e.loan_ref == ref]
+    assert (refusal.actor, refusal.rule, refusal.detail["attempted"]) == ("cm_wang", "EXT-MATURITY",
+                                                                          "request_extension")
+    assert refusal.detail["params"]["maturity"] == "2027-05-20"
 
 
 def test_without_a_feed_maturity_is_the_first_drawdown_plus_the_approved_term(engine, driver, clock):
