@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine.application import APPLICATION_SCHEMA
+from engine.application import APPLICATION_SCHEMA, NEW_LOAN_SCHEMA
 from engine.audit.search import EventFilter, count_events
 from engine.commands import blocks, comments, committee, loan_changes, loans, messages, people, servicing, sessions
 from engine.commands import tasks, timers
@@ -124,7 +124,13 @@ class CreditEngine(ProcessStudio):
 
     @staticmethod
     def application_schema() -> dict:
+        """Every field and value an application may hold (what recorded applications are read with)."""
         return APPLICATION_SCHEMA
+
+    @staticmethod
+    def new_loan_schema() -> dict:
+        """What a new application may say: a new loan (extensions and replacements start from their loan)."""
+        return NEW_LOAN_SCHEMA
 
     # -- tasks --------------------------------------------------------------------------------
     def claim(self, actor: str, item_id: int, source: str = "web") -> None:

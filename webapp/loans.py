@@ -28,7 +28,7 @@ def _branch_choice() -> tuple[str, ...]:
 
 
 def _render_new(values=None, errors=None, status=200, problem=None):
-    schema = credit_engine().application_schema()
+    schema = credit_engine().new_loan_schema()
     fields = build_fields(schema, values, errors, skip=_branch_choice())
     return render_template("loans/new.html", fields=fields, problem=problem), status
 
@@ -43,7 +43,7 @@ def new():
 @role_required("customer_manager")
 def create():
     engine = credit_engine()
-    data = parse_submission(engine.application_schema(), request.form, skip=_branch_choice())
+    data = parse_submission(engine.new_loan_schema(), request.form, skip=_branch_choice())
     try:
         reference = engine.start_loan(current_user.username, data, source="web")
     except InvalidInput as exc:

@@ -9,7 +9,7 @@ from engine.commands import customers
 from engine.commands.flow import start_instance
 from engine.commands.unit import Unit
 from engine.store.lookups import latest_version, loan_row
-from engine.errors import NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.application import validate_application
 from engine.runtime import execution
 from engine.store.models import DutyRecord, Loan, ProcessVersion
@@ -29,6 +29,10 @@ def start_loan(unit: Unit, actor: str, application: dict, replaces: Loan | None 
     values = validate_application(application)
     if replaces is not None:
         values.update(replaces_loan=replaces.reference, replaced_classification=replaces.classification)
+    elif values["loan_type"] != "new":
+        problem = ("A new application is a new loan; an extension, a refinancing or a restructuring is started from "
+                   "the loan it changes.", {})
+        raise InvalidInput("The application has errors; no loan was created.", field_templates={"loan_type": problem})
     branch = values.get("branch") or unit.gate.home_branch(user, "customer_manager")
     values["branch"] = branch or ""
     now = unit.clock.now()

@@ -67,7 +67,6 @@ class Simulation:
         return {
             "borrower": f"Synthetic Borrower {self.rng.randrange(10_000):04d} Co., Ltd.",
             "product": product, "amount": amount, "term_months": self.rng.choice([6, 12, 24, 36]),
-            "loan_type": self.rng.choices(["new", "extension"], weights=[0.9, 0.1])[0],
             "small_enterprise": self.rng.random() < 0.4, "new_relationship": self.rng.random() < 0.3,
             "rating": self.rng.choice(["excellent", "good", "good", "average"]),
             "project_investment": amount * 4 if product == "fixed_asset" else 0,
