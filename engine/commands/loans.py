@@ -38,7 +38,8 @@ def start_loan(unit: Unit, actor: str, application: dict, replaces: Loan | None 
     now = unit.clock.now()
     customer = customers.customer_for(unit, values, actor)
     declared = Decimal(str(values.get("declared_group_exposure") or 0))  # never lowers the computed figure
-    values["group_exposure"] = max(customers.exposure(unit, values["amount"], customer), declared)
+    values["group_exposure"] = max(customers.exposure(unit, values["amount"], customer,
+                                                      replacing=replaces.id if replaces is not None else None), declared)
     loan = Loan(reference="pending", borrower=values["borrower"], product=values["product"],
                 amount=values["amount"], branch=branch, originator=actor, loan_type=values["loan_type"],
                 stage="investigation", application=execution.plain_data(values), created_at=now, updated_at=now,

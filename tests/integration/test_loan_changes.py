@@ -1,6 +1,7 @@
 """Changes to a disbursed loan: an extension (展期) moves the same loan's maturity after an approval one tier up; a
 refinancing (借新还旧) or restructuring (重组) is a new linked loan, floored, that settles the loan it replaces."""
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -134,13 +135,14 @@ def test_the_extensions_investigator_cannot_approve_it(engine, driver):
 
 
 def test_refinancing_creates_a_linked_loan_one_tier_up_floored_at_special_mention(engine, driver):
-    old = disbursed(driver)
+    old = disbursed(driver, driver.start(borrower_id="91350100M000100Y43"))
     feed(engine, old, "2026-12-04", outstanding_principal="1200000.00")
     new = engine.replace_loan("cm_wang", old, "refinancing", source="cli")
     assert new != old
     loan, replaced = engine.loan(new), engine.loan(old)
     assert (loan.loan_type, loan.amount, loan.replaces, loan.classification) == (
         "refinancing", 1_200_000, old, "special_mention")
+    assert Decimal(loan.application["group_exposure"]) == 1_200_000  # the loan it replaces is not counted twice
     assert replaced.replaced_by == (new,) and replaced.status == "disbursed"
     with pytest.raises(NotAllowed, match="already being replaced"):
         engine.replace_loan("cm_wang", old, "restructuring", source="cli")
