@@ -10,10 +10,10 @@ from engine.application import APPLICATION_SCHEMA
 from engine.commands import floors, loans
 from engine.commands.flow import start_instance
 from engine.commands.maturity import longest_extension
-from engine.runtime.calendar import add_months
 from engine.commands.unit import Unit
 from engine.errors import InvalidInput, NotAllowed
 from engine.runtime import execution
+from engine.runtime.calendar import add_months
 from engine.store.lookups import latest_version, loan_row, maturity_of
 from engine.store.models import Loan, LoanAccount, ProcessInstance, ProcessVersion, WorkItem
 from engine.store.people import get_user

@@ -1,5 +1,5 @@
-"""A loan's maturity (到期日) and its extension (展期): when the loan falls due, how far it may be extended, and the
-approved extension recorded on the same loan; no money moves."""
+"""A loan's extension (展期): how far it may be extended, and the approved extension recorded on the same loan as
+its new maturity (到期日); no money moves."""
 from __future__ import annotations
 
 from datetime import date
