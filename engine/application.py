@@ -61,6 +61,13 @@ APPLICATION_SCHEMA = {
 }
 
 
+# What a new application may be: extensions, refinancing and restructuring start from the loan they change.
+NEW_LOAN_SCHEMA = {**APPLICATION_SCHEMA, "properties": {
+    **APPLICATION_SCHEMA["properties"],
+    "loan_type": {**APPLICATION_SCHEMA["properties"]["loan_type"], "enum": ["new"],
+                  "x-enum-titles": {"new": "New loan"}, "x-enum-titles-zh": {"new": "新增"}}}}
+
+
 def validate_application(data: dict) -> dict:
     """Validated, defaulted and typed application values; InvalidInput names every bad field."""
     errors = form_errors(APPLICATION_SCHEMA, data or {})

@@ -42,7 +42,7 @@ LEAVE_REPORT_ROLES = ("branch_head", "auditor")
 
 # Who may hand an open task to someone else (with a reason, under the same pair rules), and for which processes.
 SUPERVISOR_ROLES = {"branch_head": ("origination", "risk_warning", "classification", "workout",
-                                    "collateral_revaluation"),
+                                    "collateral_revaluation", "extension"),
                     "post_loan_head": ("post_loan", "post_loan_inspection", "collection")}
 
 # Duties whose performers answer jointly for an approval (连带问责): the signatures and the committee's votes.

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine.application import APPLICATION_SCHEMA
+from engine.application import APPLICATION_SCHEMA, NEW_LOAN_SCHEMA
 from engine.audit.search import EventFilter, count_events
-from engine.commands import blocks, comments, committee, floors, loans, messages, people, servicing, sessions, tasks, timers
+from engine.commands import blocks, comments, committee, floors, loan_changes, loans, messages, people, servicing
+from engine.commands import sessions, tasks, timers
 from engine.commands import reassign as reassignment
 from engine.commands import incidents as incident_commands
 from engine.commands.failures import count_failure
@@ -64,6 +65,17 @@ class CreditEngine(ProcessStudio, CollateralDesk):
         with self.command(source, "start_loan") as unit:
             return loans.start_loan(unit, actor, application)
 
+    def request_extension(self, actor: str, loan_ref: str, months, reason: str, source: str = "web") -> int:
+        """展期: before maturity, the loan's customer manager asks to extend it; returns the extension's instance."""
+        with self.command(source, "request_extension") as unit:
+            return loan_changes.request_extension(unit, actor, loan_ref, months, reason)
+
+    def replace_loan(self, actor: str, loan_ref: str, kind: str, changes: dict | None = None,
+                     source: str = "web") -> str:
+        """借新还旧 or 重组: a new loan replacing a disbursed one; returns the new loan's reference."""
+        with self.command(source, "replace_loan") as unit:
+            return loan_changes.replace_loan(unit, actor, loan_ref, kind, changes)
+
     def raise_warning(self, actor: str, loan_ref: str, signal: str, source: str = "web") -> int:
         if not (signal or "").strip():
             raise InvalidInput("Describe the warning signal.", fields={"signal": "This field is required."})
@@ -115,7 +127,13 @@ class CreditEngine(ProcessStudio, CollateralDesk):
 
     @staticmethod
     def application_schema() -> dict:
+        """Every field and value an application may hold (what recorded applications are read with)."""
         return APPLICATION_SCHEMA
+
+    @staticmethod
+    def new_loan_schema() -> dict:
+        """What a new application may say: a new loan (extensions and replacements start from their loan)."""
+        return NEW_LOAN_SCHEMA
 
     # -- tasks --------------------------------------------------------------------------------
     def claim(self, actor: str, item_id: int, source: str = "web") -> None:

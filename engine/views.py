@@ -175,6 +175,10 @@ class LoanView:
     acts: tuple[ActView, ...] = ()
     approval: ApprovalView | None = None
     account: LoanAccountView | None = None  # the core banking feed's latest position, once there is one
+    maturity_date: date | None = None  # as an extension agreed it, else as the feed reports it, else term from drawdown
+    extensions: int = 0
+    replaces: str | None = None  # the loan this refinancing or restructuring replaces
+    replaced_by: tuple[str, ...] = ()  # loans that refinance or restructure this one
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     engine.settings = engine.settings.merged(documents_path=str(app.config.get("DOCUMENTS_PATH") or (
         engine.settings.documents_path or Path(app.instance_path) / "documents")))
 
-    from . import api_changes, api_servicing  # noqa: F401  (routes on the API blueprint)
+    from . import api_changes, api_loan_changes, api_servicing  # noqa: F401  (routes on the API blueprint)
     from . import (api, audit, auth, credit_file, errors, i18n, inbox, incidents, leave, loans, ops, security, tasks,
                    templating)
     from .extensions import csrf, login_manager
@@ -70,7 +70,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.register_blueprint(tasks.bp)
     app.register_blueprint(credit_file.bp)
     app.register_blueprint(loans.bp)
-    app.register_blueprint(api.bp)  # api_changes and api_servicing add their routes to it
+    app.register_blueprint(api.bp)  # api_changes, api_loan_changes and api_servicing add theirs
     app.register_blueprint(audit.bp)
     app.register_blueprint(incidents.bp)
     from . import changes, migration

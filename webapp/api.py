@@ -94,7 +94,7 @@ def username() -> str:
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(credit_engine().application_schema()))
+    return jsonify(openapi_document(credit_engine().new_loan_schema()))
 
 
 @bp.post("/loans")

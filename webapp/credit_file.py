@@ -16,7 +16,7 @@ from .inbox import page_number
 from .templating import CLASSIFICATION_LABELS, STAGE_LABELS, STATUS_LABELS
 
 bp = Blueprint("credit_file", __name__, url_prefix="/loans")
-LOAN_STATUSES = ("active", "disbursed", "closed", "rejected", "withdrawn")
+LOAN_STATUSES = ("active", "disbursed", "closed", "settled", "rejected", "withdrawn")
 AMOUNT = re.compile(r"\d[\d,]{0,17}(\.\d{1,2})?", re.ASCII)  # yuan as people type it: 1,500,000.00
 SEARCH_KEYS = ("q", "branch", "stage", "status", "classification", "min", "max", "sort")
 

@@ -28,7 +28,7 @@ def _branch_choice() -> tuple[str, ...]:
 
 
 def _render_new(values=None, errors=None, status=200, problem=None):
-    schema = credit_engine().application_schema()
+    schema = credit_engine().new_loan_schema()
     fields = build_fields(schema, values, errors, skip=_branch_choice())
     return render_template("loans/new.html", fields=fields, problem=problem), status
 
@@ -43,7 +43,7 @@ def new():
 @role_required("customer_manager")
 def create():
     engine = credit_engine()
-    data = parse_submission(engine.application_schema(), request.form, skip=_branch_choice())
+    data = parse_submission(engine.new_loan_schema(), request.form, skip=_branch_choice())
     try:
         reference = engine.start_loan(current_user.username, data, source="web")
     except InvalidInput as exc:
@@ -133,6 +133,36 @@ def raise_warning(reference: str):
     else:
         flash(_("Warning raised; the credit risk department will register and decide it."), "success")
     return redirect(url_for("loans.show", reference=reference))
+
+
+@bp.post("/<reference>/extension")
+@role_required("customer_manager")
+def request_extension(reference: str):
+    """展期: before maturity; the engine checks the maturity, the policy's limit and any extension already open."""
+    get_loan(reference)
+    try:
+        credit_engine().request_extension(current_user.username, reference, request.form.get("months", ""),
+                                          request.form.get("reason", ""), source="web")
+    except (InvalidInput, NotAllowed) as exc:
+        flash(error_message(exc), "error")
+    else:
+        flash(_("Extension requested; its investigation is in your inbox."), "success")
+    return redirect(url_for("loans.show", reference=reference))
+
+
+@bp.post("/<reference>/replacement")
+@role_required("customer_manager")
+def replace(reference: str):
+    """借新还旧 or 重组: a new linked loan, which starts with its investigation."""
+    get_loan(reference)
+    try:
+        new_loan = credit_engine().replace_loan(current_user.username, reference, request.form.get("kind", ""),
+                                                source="web")
+    except (InvalidInput, NotAllowed) as exc:
+        flash(error_message(exc), "error")
+        return redirect(url_for("loans.show", reference=reference))
+    flash(_("%(new)s replaces %(loan)s; it starts with its investigation.", new=new_loan, loan=reference), "success")
+    return redirect(url_for("loans.show", reference=new_loan))
 
 
 @bp.get("/<reference>/instances/<int(max=2147483647):instance_id>/diagram.bpmn")

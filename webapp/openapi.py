@@ -8,6 +8,7 @@ from engine.queries.loan_search import LOAN_SORTS
 
 from .credit_file import LOAN_STATUSES
 from .openapi_changes import CHANGE_PATHS, change_schemas
+from .openapi_loan_changes import loan_change_paths, loan_change_schemas
 from .openapi_servicing import servicing_paths, servicing_schemas
 from .templating import CLASSIFICATION_LABELS, STAGE_LABELS
 
@@ -80,6 +81,12 @@ def _schemas(application: dict) -> dict:
                 "classification": {"type": "string"}, "status": {"type": "string"}, "created_at": time,
                 "application": {"type": "object"}, "instances": {"type": "array", "items": _ref("Instance")},
                 "open_tasks": {"type": "array", "items": {"type": "object"}},
+                "maturity_date": {"type": ["string", "null"], "format": "date",
+                                  "description": "As an extension agreed it, else as the core banking feed reports "
+                                                 "it, else first drawdown plus the approved term"},
+                "extensions": {"type": "integer"},
+                "replaces": _nullable("string"),
+                "replaced_by": {"type": "array", "items": {"type": "string"}},
                 "approval": {"type": ["object", "null"], "description": "Terms fixed by the approval, and drawdowns",
                              "properties": {"amount": money, "paid": money, "undrawn": money,
                                             "currency": {"type": "string"}, "term_months": _nullable("integer"),
@@ -149,6 +156,7 @@ def _schemas(application: dict) -> dict:
         **_document_schemas(time),
         **change_schemas(time),
         **servicing_schemas(),
+        **loan_change_schemas(),
         "Notification": {"type": "object", "required": ["id", "kind", "title", "text", "link", "created_at", "read"],
                          "properties": {
                              "id": {"type": "integer"}, "kind": {"type": "string"}, "loan": _nullable("string"),
@@ -246,6 +254,7 @@ def openapi_document(application_schema: dict) -> dict:
             **DOCUMENT_PATHS,
             **CHANGE_PATHS,
             **servicing_paths(_errors),
+            **loan_change_paths(_errors),
             "/api/v1/incidents": {"get": {
                 "operationId": "listIncidents", "summary": "Steps that failed (administrators, process designers)",
                 "parameters": [{"name": "status", "in": "query",

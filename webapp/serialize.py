@@ -60,6 +60,8 @@ def loan_json(loan, items, now: datetime | None = None) -> dict:
         "open_tasks": [{"id": i.id, "name": i.name, "role": i.role, "step": i.bpmn_id, "assigned_to": i.candidate_user,
                         "claimed_by": i.claimed_by, "due_at": _time(i.due_at)} for i in items],
         "approval": approval_json(loan.approval),
+        "maturity_date": loan.maturity_date.isoformat() if loan.maturity_date else None,
+        "extensions": loan.extensions, "replaces": loan.replaces, "replaced_by": list(loan.replaced_by),
     }
 
 

@@ -54,7 +54,8 @@ CLASSIFICATION_LABELS = {
 }
 STATUS_LABELS = {
     "active": _l("Active"), "rejected": _l("Rejected"), "withdrawn": _l("Withdrawn"), "disbursed": _l("Disbursed"),
-    "closed": _l("Closed"), "running": _l("Running"), "completed": _l("Completed"),
+    "closed": _l("Closed"), "settled": _l("Settled by refinancing or restructuring"), "running": _l("Running"),
+    "completed": _l("Completed"),
 }
 DUTY_LABELS = {
     "originate": _l("originated"), "investigate": _l("investigated"), "assist_investigation": _l("assisted the investigation"),

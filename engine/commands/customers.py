@@ -11,7 +11,7 @@ from engine.identifiers import customer_kind
 from engine.store.models import Customer, CustomerGroup, Loan
 
 # Loans that no longer count towards an exposure.
-ENDED = ("rejected", "withdrawn", "closed")
+ENDED = ("rejected", "withdrawn", "closed", "settled")
 
 
 def customer_for(unit: Unit, values: dict, actor: str) -> Customer | None:
@@ -41,12 +41,16 @@ def customer_for(unit: Unit, values: dict, actor: str) -> Customer | None:
     return customer
 
 
-def exposure(unit: Unit, amount: Decimal, customer: Customer | None) -> Decimal:
-    """This application plus every approved or pending amount of the customer's group (or the customer alone)."""
+def exposure(unit: Unit, amount: Decimal, customer: Customer | None, replacing: int | None = None) -> Decimal:
+    """This application plus every approved or pending amount of the customer's group (or the customer alone); a
+    loan the application refinances or restructures (`replacing`) is not counted twice."""
     if customer is None:
         return Decimal(str(amount))
     members = select(Customer.id).where(Customer.group_id == customer.group_id) if customer.group_id \
         else select(Customer.id).where(Customer.id == customer.id)
-    others = unit.session.scalar(select(func.coalesce(func.sum(func.coalesce(Loan.approved_amount, Loan.amount)), 0))
-                                 .where(Loan.customer_id.in_(members), Loan.status.not_in(ENDED)))
+    counted = select(func.coalesce(func.sum(func.coalesce(Loan.approved_amount, Loan.amount)), 0)).where(
+        Loan.customer_id.in_(members), Loan.status.not_in(ENDED))
+    if replacing is not None:
+        counted = counted.where(Loan.id != replacing)
+    others = unit.session.scalar(counted)
     return Decimal(str(amount)) + Decimal(str(others))

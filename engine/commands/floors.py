@@ -10,12 +10,14 @@ from sqlalchemy import select
 from policies import N_
 
 from engine.commands.flow import start_instance
+from engine.runtime.calendar import add_months
 from engine.errors import InvalidInput
 from engine.store.models import Loan, LoanAccount, ProcessInstance, ProcessVersion
 
 CLASSES = ("normal", "special_mention", "substandard", "doubtful", "loss")  # best to worst
 FLOOR_OUTPUT = "classification_floor"  # the decision table's output the floor is read from
 PROPOSED = "classification_proposed"
+NONPERFORMING = ("substandard", "doubtful", "loss")
 RULE_ACTOR = "system:servicing"
 
 
@@ -86,8 +88,24 @@ def open_review(unit, loan: Loan, proposed: str, reason: str, days: int, floor: 
                           recorded=True)
 
 
+def replacement_floor(unit, loan: Loan):
+    """A refinanced or restructured loan (借新还旧, 重组) is at least special mention, and at least substandard when
+    the loan it replaced was non-performing, through the observation period from its first drawdown (or its
+    application, before one); returns the floor and the period's end (None for any other loan)."""
+    application = loan.application or {}
+    if loan.replaces_loan_id is None and not application.get("replaces_loan"):
+        return "normal", None
+    started = unit.policy.local_date(loan.disbursed_at or loan.created_at)
+    until = add_months(started, int(unit.policy.params.get("restructuring_observation_months", 12)))
+    if unit.policy.local_date(unit.clock.now()) >= until:
+        return "normal", until
+    return ("substandard" if application.get("replaced_classification") in NONPERFORMING
+            else "special_mention"), until
+
+
 def check_approval(unit, loan: Loan, duty: str, task_data: dict, values: dict) -> None:
-    """An approved class better than the floor (the review's, or the feed's today, whichever is worse) is refused."""
+    """An approved class better than the floor (the review's, the feed's today, or the observation period's after a
+    restructuring, whichever is worst) is refused."""
     if duty != "approve_classification" or values.get("approval") != "approve":
         return
     chosen = values.get("classification")
@@ -98,7 +116,15 @@ def check_approval(unit, loan: Loan, duty: str, task_data: dict, values: dict) -
     pulled = pulled if pulled in CLASSES else "normal"
     table = task_data.get("classification_floor") if task_data.get("classification_floor") in CLASSES else "normal"
     floor = max((table, by_days, pulled), key=CLASSES.index)
-    if chosen not in CLASSES or not worse(floor, chosen):
+    if chosen not in CLASSES:
+        return
+    restructured, until = replacement_floor(unit, loan)
+    if worse(restructured, chosen) and not worse(floor, restructured):
+        template = N_("Refinanced or restructured: until %(until)s the floor is %(floor)s; no better class may be "
+                      "approved.")
+        params = {"until": until.isoformat(), "floor": restructured}
+        raise InvalidInput(template, field_templates={"classification": (template, params)}, **params)
+    if not worse(floor, chosen):
         return
     if floor == pulled and worse(pulled, by_days):
         template = N_("This review's floor is %(floor)s (the borrower's other claims); no better class may be "

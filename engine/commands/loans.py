@@ -9,7 +9,7 @@ from engine.commands import customers
 from engine.commands.flow import start_instance
 from engine.commands.unit import Unit
 from engine.store.lookups import latest_version, loan_row, post_loan_manager_of
-from engine.errors import NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.application import validate_application
 from engine.runtime import execution
 from engine.store.models import DutyRecord, Loan, ProcessVersion
@@ -19,23 +19,32 @@ from engine.store.people import get_user
 WARNING_MESSAGE = "warning_raised"
 # Restructured loans are at least special mention (五级分类, 2023).
 RESTRUCTURED_FLOOR = "special_mention"
+NONPERFORMING = ("substandard", "doubtful", "loss")
 
 
-def start_loan(unit: Unit, actor: str, application: dict) -> str:
-    """Record an application and start origination on it; returns the loan reference."""
+def start_loan(unit: Unit, actor: str, application: dict, replaces: Loan | None = None) -> str:
+    """Record an application and start origination on it; returns the loan reference. `replaces` is the loan a
+    refinancing or restructuring settles once this one is paid out."""
     user = get_user(unit.session, actor)
     values = validate_application(application)
+    if replaces is not None:
+        values.update(replaces_loan=replaces.reference, replaced_classification=replaces.classification)
+    elif values["loan_type"] != "new":
+        problem = ("A new application is a new loan; an extension, a refinancing or a restructuring is started from "
+                   "the loan it changes.", {})
+        raise InvalidInput("The application has errors; no loan was created.", field_templates={"loan_type": problem})
     branch = values.get("branch") or unit.gate.home_branch(user, "customer_manager")
     values["branch"] = branch or ""
     now = unit.clock.now()
     customer = customers.customer_for(unit, values, actor)
     declared = Decimal(str(values.get("declared_group_exposure") or 0))  # never lowers the computed figure
-    values["group_exposure"] = max(customers.exposure(unit, values["amount"], customer), declared)
+    values["group_exposure"] = max(customers.exposure(unit, values["amount"], customer,
+                                                      replacing=replaces.id if replaces is not None else None), declared)
     loan = Loan(reference="pending", borrower=values["borrower"], product=values["product"],
                 amount=values["amount"], branch=branch, originator=actor, loan_type=values["loan_type"],
                 stage="investigation", application=execution.plain_data(values), created_at=now, updated_at=now,
-                classification=RESTRUCTURED_FLOOR if values["loan_type"] == "restructuring" else "normal",
-                customer_id=customer.id if customer else None)
+                classification=initial_class(values), customer_id=customer.id if customer else None,
+                replaces_loan_id=replaces.id if replaces is not None else None)
     unit.gate.check_origination(unit, user, loan)
     unit.session.add(loan)
     unit.session.flush()
@@ -47,6 +56,16 @@ def start_loan(unit: Unit, actor: str, application: dict) -> str:
     data = {**values, "loan_id": loan.reference, "originator": actor}
     start_instance(unit, loan, latest_version(unit.session, "origination"), data, actor)
     return loan.reference
+
+
+def initial_class(values: dict) -> str:
+    """A restructured loan starts at least special mention; one replacing a non-performing loan at least
+    substandard (五级分类, 2023)."""
+    if values.get("replaced_classification") in NONPERFORMING:
+        return "substandard"
+    if values["loan_type"] == "restructuring" or values.get("replaces_loan"):
+        return RESTRUCTURED_FLOOR
+    return "normal"
 
 
 def raise_warning(unit: Unit, actor: str, loan_ref: str, signal: str) -> int:

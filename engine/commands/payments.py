@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from engine.commands import notifications
+from engine.commands import maturity, notifications
 from engine.commands.unit import Unit
 from engine.errors import InvalidInput, NotAllowed
 from engine.runtime import execution
@@ -38,6 +38,8 @@ def apply_loan_event(unit: Unit, loan: Loan, event: str, data: dict, actor: str 
     elif event == "released":
         loan.released_at = now
         unit.audit.record("payment_released", **where, detail={"undrawn": undrawn(unit, loan)})
+    elif event == "extended":
+        maturity.extend(unit, loan, data, where)
     elif event == "collateral_registered":
         loan.collateral_registered_at = now
         unit.audit.record("collateral_registered", **where, detail={})

@@ -74,7 +74,7 @@ def _completed(unit: Unit, instance: ProcessInstance, workflow, loan: Loan) -> N
         loan.status = status
     if end in END_STAGE:
         loan.stage = END_STAGE[end]
-    elif loan.status in ("rejected", "withdrawn", "closed"):
+    elif loan.status in ("rejected", "withdrawn", "closed", "settled"):
         loan.stage = "archived" if loan.stage == "archived" else "closed"
     elif loan.status == "disbursed":  # a warning or classification ended: back in post-loan care, or in workout
         loan.stage = WORKOUT if in_workout(unit, loan, other_than=instance.id) else "post_loan"

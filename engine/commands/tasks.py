@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from policies.committee import RECUSE, convening_problem
 
-from engine.commands import collateral, documents, failures, floors, notifications, payments, reviews
+from engine.commands import collateral, documents, failures, floors, loan_changes, notifications, payments, reviews
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
 from engine.commands.unit import Unit, locked_item
@@ -132,6 +132,8 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
                 reviews.on_classified(unit, loan, before_value, value)  # a company's other loans may follow
     unit.session.execute(delete(TaskDraft).where(TaskDraft.work_item_id == item.id))  # drafts end with the task
     advance(unit, instance, workflow, loaded, loan, log, completed_task_id=item.task_id)
+    if derived.get("drawdowns_paid") == 1 and loan.replaces_loan_id is not None:
+        loan_changes.on_disbursed(unit, loan, actor)  # the loan it refinances or restructures is settled
 
 
 def _validated_form(unit: Unit, actor: str, schema: dict, data: dict, loan: Loan, item: WorkItem,

@@ -11,7 +11,7 @@ from engine.access import history_of
 from engine.kernel import Kernel
 from engine.queries.inbox import item_view
 from engine.runtime import execution
-from engine.store.lookups import loan_row
+from engine.store.lookups import loan_row, maturity_of
 from engine.roles import SIGNING_DUTIES
 from engine.store.models import DutyRecord, Loan, LoanAccount, Payment, ProcessInstance, ProcessVersion, WorkItem
 from engine.store.people import get_user
@@ -45,10 +45,15 @@ def loan(session: Session, kernel: Kernel, loan_ref: str, with_paths: bool) -> L
                                       inst.created_at, done, current, flows))
     acts = tuple(ActView(a.username, a.duty, a.process, None, a.on_behalf_of, a.performed_at)
                  for a in history_of(session, row))
+    replaces = session.scalar(select(Loan.reference).where(Loan.id == row.replaces_loan_id)) \
+        if row.replaces_loan_id else None
+    replaced_by = tuple(session.scalars(select(Loan.reference).where(Loan.replaces_loan_id == row.id)
+                                        .order_by(Loan.id)))
     return LoanView(row.id, row.reference, row.borrower, row.product, row.amount, row.currency,
                     row.branch, row.originator, row.loan_type, row.stage, row.classification, row.status,
                     row.created_at, dict(row.application or {}), tuple(instances), acts, _approval(session, row),
-                    _account(session, row))
+                    _account(session, row), maturity_of(session, kernel.policy, row), row.extensions or 0, replaces,
+                    replaced_by)
 
 
 def _approval(session: Session, row: Loan) -> ApprovalView | None:
@@ -82,7 +87,7 @@ def loan_items(session: Session, loan_ref: str) -> list[WorkItemView]:
 def open_loans(session: Session) -> list[str]:
     """References of loans that have not ended (rejected, withdrawn and closed ones have)."""
     return list(session.scalars(select(Loan.reference).where(
-        Loan.status.not_in(("rejected", "withdrawn", "closed"))).order_by(Loan.id)))
+        Loan.status.not_in(("rejected", "withdrawn", "closed", "settled"))).order_by(Loan.id)))
 
 
 def explain(session: Session, kernel: Kernel, loan_ref: str, username: str) -> list[ExplainRow]:

@@ -13,7 +13,8 @@ from engine.store.models import AuditEvent, Loan, ProcessInstance, WorkItem
 # What a replay needs from the trail: the application, each instance's start, every person's completion (with the
 # payment the engine derived for it), the automatic steps (decisions, timers, messages caught), and the ends.
 REPLAYED_ACTIONS = ("loan_created", "instance_started", "task_started", "task_completed", "step_completed",
-                    "instance_completed", "payment_made", "message_received", "warning_raised")
+                    "instance_completed", "payment_made", "message_received", "warning_raised",
+                    "extension_requested")
 CHUNK = 200
 # Columns read from each event (plain rows, not ORM objects: a long replay keeps nothing in the session).
 EVENT_COLUMNS = (AuditEvent.id, AuditEvent.action, AuditEvent.occurred_at, AuditEvent.loan_ref,

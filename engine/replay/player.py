@@ -48,6 +48,7 @@ class LoanState:
     thrown: list[tuple[str, dict, dict]] = field(default_factory=list)  # (name, payload, the thrower's data)
     pending: list[tuple[str, dict]] = field(default_factory=list)  # messages nobody waited for yet
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (raised by, signal)
+    extensions: list[dict] = field(default_factory=list)  # extension requests not started yet
     payments: dict[int, dict] = field(default_factory=dict)  # instance id -> what the engine derived
     assigned: dict[tuple, str | None] = field(default_factory=dict)  # (instance id, task id) -> assigned to then
     findings: list[tuple[str, str | None, Finding]] = field(default_factory=list)  # (process, step, finding)
@@ -75,13 +76,16 @@ class Player:
 
     def play(self, history: LoanHistory) -> LoanState:
         loan = history.loan
-        floor = "special_mention" if loan.loan_type == "restructuring" else "normal"  # as commands/loans.start_loan
+        application = loan.application or {}  # the starting class, as commands/loans.initial_class
+        floor = "substandard" if application.get("replaced_classification") in ("substandard", "doubtful", "loss") \
+            else "special_mention" if loan.loan_type == "restructuring" or application.get("replaces_loan") \
+            else "normal"
         state = LoanState(history, classification=floor)
         handlers = {"loan_created": self._created, "instance_started": self._started,
                     "task_completed": self._completed, "step_completed": self._step,
                     "instance_completed": self._ended, "payment_made": self._paid,
                     "message_received": self._received, "warning_raised": self._warning,
-                    "task_started": self._offered}
+                    "extension_requested": self._extension, "task_started": self._offered}
         for event in history.events:
             self.clock.set(event.occurred_at)
             try:
@@ -125,6 +129,9 @@ class Player:
         if (event.detail or {}).get("rule"):  # raised by a rule: its payload is in the instance_started event
             return
         state.warnings.append((event.actor, (event.detail or {}).get("signal", "")))
+
+    def _extension(self, state: LoanState, event) -> None:
+        state.extensions.append(dict(event.detail or {}))
 
     def _ended(self, state: LoanState, event) -> None:
         run = state.runs.get(event.instance_id)

@@ -11,6 +11,7 @@ from engine.application import APPLICATION_SCHEMA
 from engine.runtime.specs import LoadedProcess
 
 WARNING_MESSAGE = "warning_raised"  # raised by a person on a loan (commands/loans.raise_warning)
+EXTENSION = "extension"  # started by a customer manager's request (commands/loan_changes.request_extension)
 
 
 def typed(schema: dict, values: dict) -> dict:
@@ -35,7 +36,10 @@ def start_data(state, message: str | None, loaded: LoadedProcess, recorded: dict
         for name in ("group_exposure", "declared_group_exposure"):
             if values.get(name) is not None:
                 values[name] = Decimal(str(values[name]))
-        return {**values, "loan_id": loan.reference, "originator": loan.originator}, None
+        data = {**values, "loan_id": loan.reference, "originator": loan.originator}
+        if loaded.process_id == EXTENSION and state.extensions:  # as commands/loan_changes.request_extension
+            data.update(amount=loan.approved_amount or loan.amount, loan_type=EXTENSION, **state.extensions.pop(0))
+        return data, None
     if loaded.start_message != message:
         return None
     if recorded is not None:

@@ -1,6 +1,7 @@
 """Working days: what `business_days(n)` in a BPMN `due` expression means, and what mandatory leave counts."""
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
@@ -46,3 +47,10 @@ def add_business_days(now: datetime, count: int, local_date, calendar: WorkingCa
         if calendar.is_working_day(local_date(moment)):
             left -= 1
     return moment
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it has fewer days."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

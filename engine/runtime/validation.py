@@ -34,7 +34,7 @@ def user_task_properties(task_spec) -> dict[str, str]:
 
 
 # What a BPMN element may declare with `loan_event`, and a payment task with `payment`: the engine acts on them.
-LOAN_EVENTS = ("approved", "released", "collateral_registered", "collateral_revalued", "repaid")
+LOAN_EVENTS = ("approved", "released", "collateral_registered", "collateral_revalued", "repaid", "extended")
 PAYMENT_MODES = ("direct", "entrusted")
 
 REFERENCE_DAY = datetime(2026, 1, 1, tzinfo=timezone.utc)  # durations are checked for size, not for a date

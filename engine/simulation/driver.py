@@ -13,7 +13,7 @@ from engine.i18n import _
 from engine.simulation.documents import attach_required
 from engine.simulation.staff import BRANCH, HEAD_OFFICE, Member, seed_team
 
-TERMINAL = {"rejected", "withdrawn", "closed"}
+TERMINAL = {"rejected", "withdrawn", "closed", "settled"}
 FEED = "core_feed"  # the core banking system's account: it reports every disbursed loan's position
 # What the core banking feed will report of a disbursed loan: repaid on time; overdue for a while, then brought
 # current; or overdue until it is non-performing, worked out by asset preservation, and settled by recoveries.
@@ -88,7 +88,6 @@ class Simulation:
         return {
             "borrower": f"Synthetic Borrower {self.rng.randrange(10_000):04d} Co., Ltd.",
             "product": product, "amount": amount, "term_months": self.rng.choice([6, 12, 24, 36]),
-            "loan_type": self.rng.choices(["new", "extension"], weights=[0.9, 0.1])[0],
             "small_enterprise": self.rng.random() < 0.4, "new_relationship": self.rng.random() < 0.3,
             "rating": self.rng.choice(["excellent", "good", "good", "average"]),
             "project_investment": amount * 4 if product == "fixed_asset" else 0,

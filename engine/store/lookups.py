@@ -1,11 +1,14 @@
 """Rows every command and query looks up by what a person types: a loan reference, a process id, a task number."""
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
-from engine.store.models import DutyRecord, Loan, ProcessVersion, WorkItem
+from engine.runtime.calendar import add_months
+from engine.store.models import DutyRecord, Loan, LoanAccount, ProcessVersion, WorkItem
 
 
 def loan_row(session: Session, ref: str) -> Loan:
@@ -48,3 +51,15 @@ def post_loan_manager_of(session: Session, loan: Loan) -> str | None:
     return session.scalar(select(DutyRecord.username).where(DutyRecord.loan_id == loan.id,
                                                             DutyRecord.duty == "post_loan_manager")
                           .order_by(DutyRecord.performed_at.desc(), DutyRecord.id.desc()).limit(1))
+
+
+def maturity_of(session, policy, loan: Loan) -> date | None:
+    """What an extension agreed, else what the core banking feed reports, else first drawdown plus approved term."""
+    if loan.maturity_date is not None:
+        return loan.maturity_date
+    reported = session.scalar(select(LoanAccount.maturity_date).where(LoanAccount.loan_id == loan.id))
+    if reported is not None:
+        return reported
+    if loan.disbursed_at is not None and loan.approved_term_months:
+        return add_months(policy.local_date(loan.disbursed_at), int(loan.approved_term_months))
+    return None

@@ -216,6 +216,11 @@ class Loan(Base):
     collateral_registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disbursed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the first drawdown
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    # Set by an approved extension (展期): the agreed maturity, newer than what the feed reported before it.
+    maturity_date: Mapped[date | None] = mapped_column(Date)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)  # extensions granted on this loan
+    # The loan this one refinances or restructures (借新还旧, 重组); that loan is settled when this one is paid out.
+    replaces_loan_id: Mapped[int | None] = mapped_column(ForeignKey("loan.id"), index=True)
 
 
 class LoanAccount(Base):

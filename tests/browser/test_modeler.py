@@ -151,7 +151,7 @@ def test_opening_and_saving_with_no_change_loses_nothing(zh_page, live_app):
     files = live_app.extensions["creditflow"].current_files()
     seen = set()
     for process_id in ("origination", "post_loan", "risk_warning", "classification", "workout", "collection",
-                       "collateral_revaluation"):
+                       "collateral_revaluation", "extension"):
         open_modeler(page, process_id)
         tabs = page.eval_on_selector_all("[data-tab]", "tabs => tabs.map(t => t.dataset.tab)")
         for table in tabs[1:]:

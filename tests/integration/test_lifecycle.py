@@ -4,6 +4,7 @@ import pytest
 from datetime import timedelta
 
 from engine.audit.chain import verify_chain
+from engine.errors import InvalidInput
 
 pytestmark = pytest.mark.usefixtures("engine_mode")
 
@@ -96,11 +97,14 @@ def test_head_office_committee_for_fifty_million(engine, driver):
     assert driver.open_steps(ref) == ["convene_committee"]
 
 
-def test_extension_goes_one_tier_up(engine, driver):
-    ref = driver.start(amount=2_000_000, loan_type="extension")
-    driver.do(ref, "investigate", "cm_wang")
-    driver.do(ref, "review", "rev_chen")
-    assert engine.loan_tier(ref) == "branch_committee"
+def test_an_extension_is_not_a_new_application(engine, driver):
+    """Extensions, refinancing and restructuring start from the loan they change (test_loan_changes.py), where
+    they go one tier up."""
+    for kind in ("extension", "refinancing", "restructuring"):
+        with pytest.raises(InvalidInput) as refused:
+            driver.start(amount=2_000_000, loan_type=kind)
+        assert "loan_type" in refused.value.field_templates
+    assert engine.open_loans() == []
 
 
 def test_rejection_and_withdrawal_end_cleanly(engine, driver):

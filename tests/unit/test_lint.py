@@ -157,12 +157,14 @@ def test_a_task_in_a_lane_the_policy_never_lets_do_its_duty_is_an_error():
 
 def test_a_role_nobody_holds_makes_its_tasks_errors():
     staff = Staff({**EVERYONE.holders, "credit_reviewer": 0}, EVERYONE.head_office)
-    assert where(findings(staff=staff, rule="nobody-can-perform")) == {("review", "error")}
+    assert where(findings(staff=staff, rule="nobody-can-perform")) == {("review", "error"),
+                                                                       ("extension_review", "error")}
 
 
 def test_committee_roles_with_nobody_at_head_office_are_a_warning():
     staff = Staff(EVERYONE.holders, {**EVERYONE.head_office, "committee_member": 0})
-    assert where(findings(staff=staff, rule="nobody-can-perform")) == {("committee_vote", "warning")}
+    assert where(findings(staff=staff, rule="nobody-can-perform")) == {("committee_vote", "warning"),
+                                                                       ("extension_committee_vote", "warning")}
 
 
 def test_without_a_staff_snapshot_only_the_policy_is_checked():

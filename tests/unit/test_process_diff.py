@@ -184,11 +184,14 @@ def test_tasks_using_a_changed_table_or_form_are_marked_on_the_diagram(files):
     schema = json.loads(files["forms/sign_risk.schema.json"])
     schema["properties"]["reason"]["maxLength"] = 500
     new["forms/sign_risk.schema.json"] = json.dumps(schema, ensure_ascii=False)
-    [pair] = comparison(files, new, "zh_CN").diagrams
-    assert pair.file == "origination.bpmn" and pair.process_id == "origination"
+    pairs = {p.process_id: p for p in comparison(files, new, "zh_CN").diagrams}
+    assert sorted(pairs) == ["extension", "origination"]  # the extension is approved with the same table and forms
+    pair = pairs["origination"]
+    assert pair.file == "origination.bpmn"
     assert pair.old_marks == pair.new_marks == {"decide_tier": "changed", "sign_risk": "changed"}
+    assert pairs["extension"].new_marks == {"extension_decide_tier": "changed", "extension_sign_risk": "changed"}
     assert "审批签字(风险)" in pair.new_xml
-    assert "Sign approval (risk)" in comparison(files, new, "en").diagrams[0].new_xml
+    assert all("Sign approval (risk)" in p.new_xml for p in comparison(files, new, "en").diagrams)
 
 
 def test_an_attribute_left_out_where_it_held_its_default_is_no_change():

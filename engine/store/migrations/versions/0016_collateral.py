@@ -1,7 +1,7 @@
 """Collateral items after registration: appraised value, revaluation schedule, release; the items of loans registered
 before, from the registrations on their audit trail
 
-Revision ID: 0016_collateral
+Revision ID: 0016
 Revises: 0015
 """
 from calendar import monthrange
@@ -16,7 +16,7 @@ from engine.store.models import UTCDateTime
 BANK_OFFSET = timedelta(hours=8)  # registration days are Beijing days
 FIRST_REVALUATION_MONTHS = 12  # the policy's period for collateral of no known type
 
-revision = '0016_collateral'
+revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None
