@@ -59,6 +59,9 @@ CASES = [
     ("SOD-14", "propose_workout", "approve_workout", "WO-1", LOAN),
     ("SOD-15", "investigate", "approve_workout", None, LOAN),
     ("SOD-15", "vote", "propose_workout", None, LOAN),
+    ("SOD-16", "propose_accountability", "decide_accountability", "AF-1", LOAN),
+    ("SOD-17", "approve", "decide_accountability", None, LOAN),
+    ("SOD-17", "investigate", "propose_accountability", None, LOAN),
 ]
 
 
