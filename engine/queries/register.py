@@ -177,6 +177,10 @@ def loan_register(session: Session, loan_ref: str) -> LoanRegister:
     """One loan's register: its summary, who did what on it, and the findings; NotFound when it is not in it."""
     if loan_ref not in register_refs(session):
         raise NotFound("Loan %(loan)s is not in the accountability register.", loan=loan_ref)
+    return _register(session, loan_ref)
+
+
+def _register(session: Session, loan_ref: str) -> LoanRegister:
     loan = session.scalar(select(Loan).where(Loan.reference == loan_ref))
     events = _completions(session, loan_ref)
     return LoanRegister(_summary(session, loan, events), _entries(session, loan, events), findings_of(session, loan))
@@ -238,5 +242,6 @@ def export_register(registers: list[LoanRegister], fmt: str) -> tuple[bytes, str
 
 def full_register(session: Session, loan_ref: str | None = None) -> list[LoanRegister]:
     """One loan's register, or every loan's (newest first), for an export."""
-    refs = [loan_ref] if loan_ref else list(reversed(register_refs(session)))
-    return [loan_register(session, ref) for ref in refs]
+    if loan_ref:
+        return [loan_register(session, loan_ref)]
+    return [_register(session, ref) for ref in reversed(register_refs(session))]
