@@ -89,6 +89,11 @@ class LoanRegister:
     def people(self) -> list[str]:
         return sorted({e.username for e in self.entries})
 
+    @property
+    def names(self) -> dict[str, str]:
+        """Each person's display name (the user name when none is recorded)."""
+        return {e.username: e.display_name or e.username for e in self.entries}
+
 
 def _completions(session: Session, loan_ref: str) -> list[AuditEvent]:
     return list(session.scalars(select(AuditEvent).where(AuditEvent.loan_ref == loan_ref,
