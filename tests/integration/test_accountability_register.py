@@ -136,3 +136,32 @@ def test_a_written_off_loan_shows_its_loss_and_the_exports_carry_the_rows(engine
     assert loan["reference"] == gone_bad and loan["written_off"] is True
     assert loan["findings"][0]["id"] == finding and loan["findings"][0]["status"] == "proposed"
     assert any(e["duty"] == "lead_inspection" and e["username"] == "plm_guo" for e in loan["entries"])
+
+
+def test_the_committee_voters_and_the_chair_are_listed_and_a_recused_member_is_not(engine, driver):
+    from sqlalchemy import update
+
+    from engine.store.models import Loan
+
+    ref = driver.start(amount=8_000_000)
+    driver.do(ref, "investigate", "cm_wang")
+    driver.do(ref, "assist_investigation", "cm_li")
+    driver.do(ref, "review", "rev_chen")
+    members = ["member1", "member2", "member3", "member4", "member5", "chair_huang"]
+    driver.do(ref, "convene_committee", "chair_huang", committee_members=members, meeting_date="2026-11-10")
+    driver.do(ref, "committee_vote", "member1", decision="recuse", reason="I advised the borrower last year.")
+    driver.do(ref, "committee_vote", "member2", decision="reject", reason="Too concentrated.")
+    for member in members[2:]:
+        driver.do(ref, "committee_vote", member)
+    driver.do(ref, "chair_veto", "chair_huang")
+    with engine.db.transaction() as session:  # classified substandard later, as the feed would make it
+        session.execute(update(Loan).where(Loan.reference == ref).values(classification="substandard"))
+
+    register = engine.loan_register(ref)
+    votes = {e.username: e for e in register.entries if e.duty == "vote"}
+    assert set(votes) == {"member2", "member3", "member4", "member5", "chair_huang"}
+    assert votes["member2"].decision == {"decision": "reject"} and votes["member2"].reasons == {
+        "reason": "Too concentrated."}
+    assert ("chair_veto", "chair_huang") in {(e.duty, e.username) for e in register.entries}
+    assert ("assist_investigation", "cm_li") in {(e.duty, e.username) for e in register.entries}
+    assert "member1" not in register.people
