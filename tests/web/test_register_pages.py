@@ -90,6 +90,14 @@ def test_a_finding_is_proposed_on_the_desk_and_decided_by_someone_else(client, a
     assert (decided.status, decided.decided_by, decided.decision_reason) == (
         "accepted", "head_qian", "No site visit on file.")
 
+    auth.logout()
+    auth.login(AUDITOR)  # both acts are in the trail, labelled
+    trace = client.get(f"/audit/loans/{bad_loan}")
+    assert trace.status_code == 200
+    assert "Accountability finding proposed" in trace.text and "Accountability finding decided" in trace.text
+    found = client.get("/audit/?action=refused&rule=SOD-16")
+    assert found.status_code == 200 and "cro_gao" in found.text
+
 
 def test_the_register_page_reads_in_chinese(client, auth, bad_loan):
     auth.login(AUDITOR)
