@@ -165,3 +165,20 @@ def test_the_committee_voters_and_the_chair_are_listed_and_a_recused_member_is_n
     assert ("chair_veto", "chair_huang") in {(e.duty, e.username) for e in register.entries}
     assert ("assist_investigation", "cm_li") in {(e.duty, e.username) for e in register.entries}
     assert "member1" not in register.people
+
+
+def test_the_command_line_writes_the_register_and_prints_its_digest(engine, gone_bad, tmp_path):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    target = tmp_path / "register.json"
+    result = CliRunner().invoke(main, ["--database", engine.db.url, "accountability", "export", "--format", "json",
+                                       "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    body = target.read_bytes()
+    assert f"SHA-256 {hashlib.sha256(body).hexdigest()}" in result.output
+    assert [loan["reference"] for loan in json.loads(body)] == [gone_bad]
+    missing = CliRunner().invoke(main, ["--database", engine.db.url, "accountability", "export", "--loan",
+                                        "L-2099-000001"])
+    assert missing.exit_code == 1 and "L-2099-000001" in missing.output
