@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from engine.errors import EngineError, NotFound
 
+from .access import head_office
 from .extensions import credit_engine
 from .i18n import error_message
 from .recorded import recorded
@@ -33,11 +34,20 @@ def in_words(entry) -> dict:
             "reasons": recorded(list(entry.reasons.items()), fields)}
 
 
-def loan_page(reference: str, template: str, **context):
+def opened(reference: str):
+    """The loan's register if this person may open it: 404 when the loan is not in the register, 403 for another
+    branch's loan (like a credit file: the loan's branch, head office or a bank-wide grant)."""
     try:
         register = credit_engine().loan_register(reference)
     except NotFound:
         abort(404)
+    if not current_user.sees_branch(register.loan.branch, head_office()):
+        abort(403)
+    return register
+
+
+def loan_page(reference: str, template: str, **context):
+    register = opened(reference)
     words = [in_words(e) for e in register.entries]
     return render_template(template, register=register, words=words, levels=LEVELS, **context)
 
@@ -63,10 +73,17 @@ def digests(reference: str | None = None) -> dict:
     return {fmt: engine.export_register(fmt, reference)[1] for fmt in FORMATS}
 
 
+def visible(loans: list) -> list:
+    """The register's loans this person may open (their branches, head office or bank-wide)."""
+    return [loan for loan in loans if current_user.sees_branch(loan.branch, head_office())]
+
+
 @bp.get("/")
 def index():
-    return render_template("register/index.html", loans=credit_engine().register_loans(), desk=True,
-                           digests=digests())
+    loans = credit_engine().register_loans()
+    shown = visible(loans)
+    return render_template("register/index.html", loans=shown, desk=True,
+                           digests=digests() if len(shown) == len(loans) else None)
 
 
 @bp.get("/<reference>")
@@ -110,9 +127,14 @@ def decide(finding_id: int):
 
 @bp.get("/<reference>/export.<fmt>")
 def export_loan(reference: str, fmt: str):
+    opened(reference)
     return export_response(fmt, reference)
 
 
 @bp.get("/export.<fmt>")
 def export_all(fmt: str):
+    loans = credit_engine().register_loans()
+    if len(visible(loans)) != len(loans):
+        abort(403)  # the whole register only for those who may open every loan in it
     return export_response(fmt)
+

@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from .webtest_helpers import PASSWORD
+
 AUDITOR = "auditor_xie"
 
 
@@ -105,3 +107,18 @@ def test_the_register_page_reads_in_chinese(client, auth, bad_loan):
     page = client.get(f"/audit/register/{bad_loan}", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 200
     assert "连带问责" in page.text and "审查" in page.text
+
+
+def test_the_desk_opens_only_the_loans_of_ones_branches(client, auth, bad_loan, engine):
+    if "cro_sh" not in set(engine.usernames()):  # PostgreSQL keeps the staff between tests
+        engine.add_user("cro_sh", PASSWORD, "cro_sh")
+        engine.grant_role("cro_sh", "credit_risk_officer", "SH01")
+    auth.login("cro_sh")
+    listing = client.get("/accountability/")
+    assert listing.status_code == 200 and bad_loan not in listing.text
+    assert client.get(f"/accountability/{bad_loan}").status_code == 403
+    assert client.get(f"/accountability/{bad_loan}/export.csv").status_code == 403
+    assert client.get("/accountability/export.csv").status_code == 403
+    auth.post(f"/accountability/{bad_loan}/findings", {"finding": "Not mine.", "person": ["risk_liu"],
+                                                      "level_risk_liu": "minor"})
+    assert engine.loan_register(bad_loan).findings == []
