@@ -213,13 +213,14 @@ class Gate:
         if not decision.allowed:
             raise self._refusal(ctx.session, decision, "start_loan", user.username, "customer_manager", loan, None)
 
-    def check_duty(self, ctx, user: User, duty: str, loan: Loan) -> Decision:
-        """A duty done outside a work item (e.g. raising a warning): any of the duty's roles will do."""
+    def check_duty(self, ctx, user: User, duty: str, loan: Loan, subject: str | None = None) -> Decision:
+        """A duty done outside a work item (e.g. raising a warning): any of the duty's roles will do. `subject`: what
+        the duty is about, for pair rules scoped to it (an accountability finding)."""
         roles = self.policy.duty_specs[duty].roles
         held = [r for r in roles if any(g.role == r for g in user.grants)] or [roles[0]]
         decision = None
         for role in held:
-            decision = self.policy.check(self.request(ctx.session, user, duty, loan, role))
+            decision = self.policy.check(self.request(ctx.session, user, duty, loan, role, subject=subject))
             if decision.allowed:
                 return decision
         raise self._refusal(ctx.session, decision, duty, user.username, held[0], loan, None)

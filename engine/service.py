@@ -378,5 +378,37 @@ class CreditEngine(ProcessStudio, CollateralDesk):
         with self.command(source, "set_contact") as unit:
             people.set_contact(unit, username, email, locale, actor)
 
+    # -- accountability register (连带问责) --------------------------------------------------------------------
+    def register_loans(self) -> list:
+        """Every loan classified substandard or worse, or written off: class, outstanding, loss, findings."""
+        from engine.queries import register  # one block, merged as one piece
+
+        return self._read(register.register_loans)
+
+    def loan_register(self, loan_ref: str):
+        """Who signed, voted, reviewed, paid, inspected, decided on the loan, and the findings on it."""
+        from engine.queries import register
+
+        return self._read(register.loan_register, loan_ref)
+
+    def export_register(self, fmt: str, loan_ref: str | None = None) -> tuple[bytes, str]:
+        """The register (every loan, or one) as a CSV or JSON file and its SHA-256."""
+        from engine.queries import register
+
+        return register.export_register(self._read(register.full_register, loan_ref), fmt)
+
+    def propose_finding(self, actor: str, loan_ref: str, finding: str, responsibility: list, sanction: str = "",
+                        source: str = "web") -> int:
+        from engine.commands import accountability
+
+        with self.command(source, "propose_finding") as unit:
+            return accountability.propose_finding(unit, actor, loan_ref, finding, responsibility, sanction)
+
+    def decide_finding(self, actor: str, finding_id: int, decision: str, reason: str, source: str = "web") -> str:
+        from engine.commands import accountability
+
+        with self.command(source, "decide_finding") as unit:
+            return accountability.decide_finding(unit, actor, finding_id, decision, reason)
+
 
 __all__ = ["CreditEngine", "DeploymentRejected"]

@@ -79,6 +79,8 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     app.register_blueprint(modeler.bp)
     app.register_blueprint(migration.bp)
     app.register_blueprint(leave.bp)
+    from . import accountability
+    app.register_blueprint(accountability.bp)
     app.register_blueprint(ops.bp)
     ops.init_app(app)
     from . import documents, drafts

@@ -10,7 +10,7 @@ import click
 from engine import i18n
 from engine.bootstrap import database_url
 from engine.cli import audit, loans, operations, people, policy, processes, simulation
-from engine.cli import collateral, notifications, replay, servicing
+from engine.cli import accountability, collateral, notifications, replay, servicing
 from engine.cli.common import fail
 from engine.i18n import _
 from engine.ops.logs import configure_logging
@@ -18,7 +18,7 @@ from engine.settings import ConfigurationError, load_settings
 
 # in the order the commands were added when they all lived in one module (`--help` sorts them anyway)
 COMMAND_MODULES = (processes, people, operations, loans, simulation, policy, audit, notifications, replay, servicing,
-                   collateral)
+                   collateral, accountability)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, help=_("creditflow: credit lifecycle workflow engine."))

@@ -509,3 +509,24 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccountabilityFinding(Base):
+    """A finding on who answers for a loan gone bad (连带问责): proposed by one person, decided by another."""
+
+    __tablename__ = "accountability_finding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loan.id"), index=True)
+    finding: Mapped[str] = mapped_column(Text)
+    responsibility: Mapped[list] = mapped_column(JSON, default=list)  # [{person, level: none|minor|major, note}]
+    sanction: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="proposed")  # proposed | accepted | rejected
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    version_id: Mapped[int] = mapped_column(Integer, default=1)  # two heads deciding at once: one wins
+
+    __mapper_args__ = {"version_id_col": version_id}

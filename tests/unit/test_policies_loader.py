@@ -29,7 +29,7 @@ def test_default_policy_loads():
     assert policy.version == "2026.2"
     assert len(policy.sha256) == 64
     assert {"investigate", "approve", "post_loan_manager", "approve_deployment"} <= policy.duties
-    assert [r.id for r in policy.pairs] == [f"SOD-{i:02d}" for i in range(1, 18)]
+    assert [r.id for r in policy.pairs] == [f"SOD-{i:02d}" for i in range(1, 20)]
     assert policy.params["chair_veto_hours"] == 24
 
 

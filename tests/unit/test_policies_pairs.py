@@ -62,6 +62,9 @@ CASES = [
     ("SOD-16", "post_loan_manager", "review_closure", None, LOAN),
     ("SOD-16", "archive_file", "review_closure", None, LOAN),
     ("SOD-17", "propose_collateral_release", "approve_collateral_release", None, LOAN),
+    ("SOD-18", "propose_accountability", "decide_accountability", "AF-1", LOAN),
+    ("SOD-19", "approve", "decide_accountability", None, LOAN),
+    ("SOD-19", "investigate", "propose_accountability", None, LOAN),
 ]
 
 

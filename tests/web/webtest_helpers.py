@@ -150,6 +150,18 @@ class Loans:
             self.engine.grant_role(username, "core_banking")
         return username
 
+    def substandard(self) -> str:
+        """A disbursed loan the core banking feed reports 95 days past due, classified substandard by cro_gao."""
+        ref = self.disbursed()
+        position = {"loan": ref, "contract_number": "HT-9", "maturity_date": "2027-11-20",
+                    "schedule": "Monthly interest, principal at maturity", "outstanding_principal": "1500000.00",
+                    "overdue_principal": "125000.00", "overdue_interest": "6250.00", "days_past_due": 95,
+                    "last_repayment_date": "2026-11-30", "last_repayment_amount": "6250.00"}
+        self.engine.import_positions("2027-03-10", [position], actor=self.core_banking(), source="api")
+        self.do(ref, "approve_classification", "cro_gao", approval="approve", classification="substandard",
+                approval_reason="95 days past due.")
+        return ref
+
     def at_approval(self, originator: str = "cm_wang") -> str:
         ref = self.start(originator)
         self.do(ref, "investigate", originator)

@@ -45,6 +45,8 @@ ACTIONS = {
     "loan_closed": _l("Loan repaid and closed"), "collateral_recorded": _l("Collateral item recorded"),
     "collateral_revalued": _l("Collateral revalued"), "collateral_release_proposed": _l("Collateral release proposed"),
     "collateral_released": _l("Collateral released"), "recovery_recorded": _l("Recovery recorded from the feed"),
+    "accountability_proposed": _l("Accountability finding proposed"),
+    "accountability_decided": _l("Accountability finding decided"),
 }
 OUTCOMES = {"done": _l("Done"), "denied": _l("Denied"), "failed": _l("Failed")}
 # Where an event came from (the audit's source column).
