@@ -9,6 +9,7 @@ import click
 
 from engine.audit.chain import resume_point, walk_chain
 from engine.audit.search import EventFilter, iter_events
+from engine.audit.eventlog import event_log, sha256_hex, trail_events
 from engine.audit.exports import export_chunks, latest_checkpoint, verify_against_checkpoint, write_checkpoint
 from engine.cli.common import engine_from
 from engine.i18n import _
@@ -107,12 +108,19 @@ def _require_checkpoint(session, point: dict) -> None:
         sys.exit(1)
 
 
-@audit.command(help=_("Export every event recorded about one loan, oldest first."))
-@click.option("--loan", "loan_ref", required=True, help=_("Loan reference, e.g. L-2026-000001."))
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@audit.command(help=_("Export the events recorded about one loan (csv, json), or the trail as an event log for process "
+                     "mining (ocel: OCEL 2.0 JSON, xes: IEEE 1849 XES), oldest first."))
+@click.option("--loan", "loan_ref", help=_("Loan reference, e.g. L-2026-000001 (required for csv and json)."))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "ocel", "xes"]), default="csv", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help=_("Write to this file instead of standard output."))
 @click.pass_context
 def export(ctx, loan_ref, fmt, output):
+    if fmt in ("ocel", "xes"):
+        _event_log(ctx, loan_ref, fmt, output)
+        return
+    if not loan_ref:
+        click.echo(_("Name the loan with --loan for a csv or json export."), err=True)
+        sys.exit(2)
     with _engine(ctx) as engine, engine.db.reading() as session:
         events = list(iter_events(session, EventFilter(loan_ref=loan_ref)))
     if not events:
@@ -122,6 +130,20 @@ def export(ctx, loan_ref, fmt, output):
     _write(output, export_chunks(events, fmt))
     if output:
         click.echo(_("%(count)s event(s) written to %(file)s.", count=len(events), file=output), err=True)
+
+
+def _event_log(ctx, loan_ref, fmt, output) -> None:
+    """The whole trail (or one loan's events) as OCEL 2.0 or XES, with the file's SHA-256."""
+    with _engine(ctx) as engine, engine.db.reading() as session:
+        events = list(trail_events(session, EventFilter(loan_ref=loan_ref) if loan_ref else None))
+    if loan_ref and not events:
+        click.echo(_("No events are recorded for loan %(loan)s.", loan=loan_ref), err=True)
+        sys.exit(1)
+    text = event_log(events, fmt)
+    _write(output, [text])
+    if output:
+        click.echo(_("%(count)s event(s) written to %(file)s.", count=len(events), file=output), err=True)
+        click.echo(_("SHA-256 %(digest)s", digest=sha256_hex(text)), err=True)
 
 
 @audit.command(help=_("Record the chain head now and print it, to be kept somewhere the database administrators cannot write."))
