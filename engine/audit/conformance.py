@@ -31,6 +31,25 @@ from engine.runtime.flowgraph import BPMN_NS, CONTAINERS, FlowGraph, flow_graph
 from engine.store.models import AuditEvent, ProcessVersion
 
 KINDS = ("skipped", "out_of_order", "late", "overdue", "intervention", "pair")
+
+
+def N_(message: str) -> str:
+    """Marks a template for the catalog; translated where the reader's language is known."""
+    return message
+
+
+KIND_LABELS = {"skipped": N_("Skipped"), "out_of_order": N_("Out of order"), "late": N_("Done late"),
+               "overdue": N_("Still open past due"), "intervention": N_("Manual intervention"),
+               "pair": N_("Pair rule")}
+# What each deviation says (English templates; the CLI and the pages translate them).
+MESSAGES = {
+    "skipped": "%(step)s was done without %(expected)s before it.",
+    "out_of_order": "%(step)s was done before %(expected)s.",
+    "late": "%(step)s was due %(due)s and was done %(at)s by %(by)s, %(hours)s hours late.",
+    "overdue": "%(step)s was due %(due)s and is still open, %(hours)s hours past due.",
+    "intervention": "%(action)s by %(actor)s.",
+    "pair": "%(username)s did both %(first_duty)s and %(second_duty)s, which %(rule)s keeps apart.",
+}
 INTERVENTIONS = ("instance_migrated", "incident_retried", "task_reassigned")
 CHOICE = "*"  # a token any branch of a gateway may take
 XOR = {"exclusiveGateway", "eventBasedGateway"}
@@ -410,3 +429,29 @@ def conformance_report(session: Session, policy, now: datetime | None = None, in
                     count.loans.append(loan.loan_ref)
     return ConformanceReport(tuple(loans), tuple(sorted(versions.values(), key=lambda c: (c.process_id, c.version))),
                              policy.version, include_running)
+
+
+def _shown(value) -> str:
+    when = _when(value) if not isinstance(value, datetime) else value
+    return when.strftime("%Y-%m-%d %H:%M UTC") if when else "-"
+
+
+def describe(d: Deviation, names=None) -> tuple[str, dict]:
+    """(English template, its parameters) saying what a deviation is; `names(step, text)` may rename steps."""
+    def name(step, text=None):
+        return names(step, text) if names else (text or step or "-")
+
+    detail = d.detail
+    params = {"step": name(d.step, d.step_name)}
+    if d.kind in ("skipped", "out_of_order"):
+        params["expected"] = ", ".join(name(s, t) for s, t in zip(detail.get("expected_before", ()),
+                                                                  detail.get("expected_names", ())))
+    elif d.kind in ("late", "overdue"):
+        params.update(due=_shown(detail.get("due_at")), at=_shown(d.at), by=detail.get("by") or "-",
+                      hours=detail.get("late_by_hours"))
+    elif d.kind == "intervention":
+        params.update(action=detail.get("action"), actor=detail.get("actor") or "-")
+    elif d.kind == "pair":
+        params.update(username=detail.get("username"), first_duty=detail.get("first_duty"),
+                      second_duty=detail.get("second_duty"), rule=detail.get("rule"))
+    return MESSAGES[d.kind], params
