@@ -48,6 +48,7 @@ MESSAGES = {
     "late": "%(step)s was due %(due)s and was done %(at)s by %(by)s, %(hours)s hours late.",
     "overdue": "%(step)s was due %(due)s and is still open, %(hours)s hours past due.",
     "intervention": "%(action)s by %(actor)s.",
+    "migrated": "%(actor)s moved the instance from version %(from_version)s to version %(to_version)s.",
     "pair": "%(username)s did both %(first_duty)s and %(second_duty)s, which %(rule)s keeps apart.",
 }
 INTERVENTIONS = ("instance_migrated", "incident_retried", "task_reassigned")
@@ -449,6 +450,10 @@ def describe(d: Deviation, names=None) -> tuple[str, dict]:
     elif d.kind in ("late", "overdue"):
         params.update(due=_shown(detail.get("due_at")), at=_shown(d.at), by=detail.get("by") or "-",
                       hours=detail.get("late_by_hours"))
+    elif d.kind == "intervention" and detail.get("action") == "instance_migrated":
+        params.update(actor=detail.get("actor") or "-", from_version=detail.get("from_version"),
+                      to_version=detail.get("to_version"))
+        return MESSAGES["migrated"], params
     elif d.kind == "intervention":
         params.update(action=detail.get("action"), actor=detail.get("actor") or "-")
     elif d.kind == "pair":

@@ -153,7 +153,7 @@ def deviation_text(d) -> str:
     template, params = describe(d, lambda step, text: step_name(d.process_id, step, text, d.process_version))
     if d.kind in ("late", "overdue"):
         params.update(due=local_time(d.detail.get("due_at")), at=local_time(d.at))
-    elif d.kind == "intervention":
+    elif d.kind == "intervention" and "action" in params:
         params["action"] = ACTIONS.get(params["action"], params["action"])
     elif d.kind == "pair":
         params.update(first_duty=duty_name(params["first_duty"]), second_duty=duty_name(params["second_duty"]))
