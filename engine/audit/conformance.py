@@ -313,10 +313,11 @@ def _deadlines(loan_ref: str, events: list[EventView], now: datetime | None, run
             kind, at, by = "overdue", None, None
         else:
             continue
+        until = at or now or shown.occurred_at  # an escalation with no `now`: as late as the trail shows
         found.append(Deviation(loan_ref, kind, shown.process_id, shown.process_version, shown.instance_id, shown.step,
                                shown.step_name, at or t["due"], shown.id,
                                {"task_id": task_id, "due_at": t["due"], "by": by,
-                                "late_by_hours": round(((at or now or t["due"]) - t["due"]).total_seconds() / 3600, 1)}))
+                                "late_by_hours": round((until - t["due"]).total_seconds() / 3600, 1)}))
     return found
 
 

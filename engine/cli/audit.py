@@ -150,7 +150,8 @@ def _event_log(ctx, loan_ref, fmt, output) -> None:
 @audit.command(help=_("Replay each finished loan's recorded path against the process version it ran on and list "
                      "where it departed from the design: steps skipped or out of order, manual interventions, "
                      "deadlines missed, pair rules of the current policy broken."))
-@click.option("--running", is_flag=True, help=_("Also check loans still running, up to now (open tasks past due count)."))
+@click.option("--running", is_flag=True,
+              help=_("Also check loans still running, up to now (open tasks past due count)."))
 @click.option("--loan", "loan_ref", help=_("Only this loan."))
 @click.pass_context
 def conformance(ctx, running, loan_ref):

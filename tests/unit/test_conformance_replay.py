@@ -79,7 +79,10 @@ def test_our_replay_agrees_with_pm4py_token_replay(process_id):
         steps = walk(design, rng)
         assert deviations(design, process_id, steps) == () and pm4py_fits(steps), steps
         k = rng.choice([i for i, s in enumerate(steps) if s in labels])
-        changed = steps[:k] + steps[k + 1:] if rng.random() < 0.5 else steps[:k] + steps[k + 1:k + 3] + [steps[k]] + steps[k + 3:]
+        if rng.random() < 0.5:
+            changed = steps[:k] + steps[k + 1:]  # a task's events left out
+        else:
+            changed = steps[:k] + steps[k + 1:k + 3] + [steps[k]] + steps[k + 3:]  # recorded two steps later
         if not pm4py_fits(changed):  # what pm4py, seeing only the tasks, finds wrong, we find too
             unfit += 1
             assert deviations(design, process_id, changed), changed
