@@ -125,3 +125,29 @@ def test_cli_lists_deviations_per_version(engine, driver, clock, clean, database
     assert running.exit_code == 0, running.output
     assert "2 loan(s) checked" in running.output and ref in running.output and clean not in running.output
     assert "调查借款人 was due" in running.output  # done late, by the originator
+
+
+def test_a_trail_without_due_dates_on_its_tasks_takes_them_from_the_escalations(engine, driver, clock):
+    ref = driver.start()
+    clock.advance(days=10)
+    engine.tick()  # the investigation escalates as overdue
+    driver.do(ref, "investigate", "cm_wang")
+    with engine.db.reading() as session:
+        events = loan_events(session, ref)
+    assert any(e.action == "task_escalated" for e in events)
+    older = [dataclasses.replace(e, detail={k: v for k, v in e.detail.items() if k != "due_at"})
+             if e.action == "task_started" else e for e in events]  # as recorded before tasks carried due_at
+    for trail in (events, older):
+        late = [(d.kind, d.step, d.detail["by"]) for d in _check(engine, ref, trail).deviations]
+        assert late == [("late", "investigate", "cm_wang")]
+
+
+def test_a_task_handed_to_someone_else_is_an_intervention(engine, driver):
+    ref = driver.start()
+    item = driver.item(ref, "investigate")
+    engine.reassign("head_qian", item.id, "cm_li", "cm_wang is on a site visit all week", source="cli")
+    driver.do(ref, "investigate", "cm_li")
+    [handed] = _check(engine, ref).deviations
+    assert (handed.kind, handed.step, handed.detail["action"], handed.detail["actor"]) == (
+        "intervention", "investigate", "task_reassigned", "head_qian")
+    assert handed.detail["reason"] == "cm_wang is on a site visit all week"
