@@ -138,7 +138,7 @@ def ocel_document(events: Iterable[EventView]) -> dict:
 
 
 def ocel_text(events: Iterable[EventView]) -> str:
-    return json.dumps(ocel_document(events), ensure_ascii=False, indent=1) + "\n"
+    return json.dumps(ocel_document(events), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 # -- XES --------------------------------------------------------------------------------------------------
@@ -222,11 +222,16 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def trail_events(session, filters=None, batch: int = 1000):
-    """Matching events in the order they were chained (oldest first), a batch at a time."""
+def trail_events(session, filters=None, batch: int = 1000, limit: int | None = None):
+    """Matching events in the order they were chained (oldest first), a batch at a time; the first `limit` only."""
     conds = _conditions(filters or EventFilter())
-    after = 0
+    after, left = 0, limit
     while True:
+        if left is not None:
+            if left <= 0:
+                return
+            batch = min(batch, left)
+            left -= batch
         rows = session.scalars(select(AuditEvent).where(*conds, AuditEvent.id > after)
                                .order_by(AuditEvent.id).limit(batch)).all()
         if not rows:

@@ -58,6 +58,14 @@ def test_ocel_export_reads_back_with_every_object_and_event(lived, tmp_path):
     assert set(e2o[e2o["ocel:eid"] == completed["id"]]["ocel:oid"]) == {r["objectId"] for r in review_task}
 
 
+def test_the_trail_is_read_in_chain_order_and_can_be_cut(engine, lived):
+    _ref, _other, events = lived
+    ids = [e.id for e in events]
+    assert ids == sorted(ids)
+    with engine.db.reading() as session:
+        assert [e.id for e in trail_events(session, batch=3, limit=7)] == ids[:7]
+
+
 def test_xes_export_reads_back_one_trace_per_loan(lived, tmp_path):
     ref, other, events = lived
     path = tmp_path / "trail.xes"

@@ -74,7 +74,7 @@ def _export(events_of, fmt: str, name: str, oldest_first=None) -> Response:
 def export_search(fmt: str):
     filters, _echo = read_filters(request.args)
     return _export(lambda session: iter_events(session, filters, limit=EXPORT_LIMIT), fmt, "audit-events",
-                   lambda session: trail_events(session, filters))
+                   lambda session: trail_events(session, filters, limit=EXPORT_LIMIT))
 
 
 @bp.get("/loans/<reference>")
