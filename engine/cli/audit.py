@@ -9,6 +9,8 @@ import click
 
 from engine.audit.chain import resume_point, walk_chain
 from engine.audit.search import EventFilter, iter_events
+from engine.audit.conformance import KIND_LABELS, conformance_report, describe
+from engine.audit.eventlog import event_log, sha256_hex, trail_events
 from engine.audit.exports import export_chunks, latest_checkpoint, verify_against_checkpoint, write_checkpoint
 from engine.cli.common import engine_from
 from engine.i18n import _
@@ -107,12 +109,19 @@ def _require_checkpoint(session, point: dict) -> None:
         sys.exit(1)
 
 
-@audit.command(help=_("Export every event recorded about one loan, oldest first."))
-@click.option("--loan", "loan_ref", required=True, help=_("Loan reference, e.g. L-2026-000001."))
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@audit.command(help=_("Export the events recorded about one loan (csv, json), or the trail as an event log for process "
+                     "mining (ocel: OCEL 2.0 JSON, xes: IEEE 1849 XES), oldest first."))
+@click.option("--loan", "loan_ref", help=_("Loan reference, e.g. L-2026-000001 (required for csv and json)."))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "ocel", "xes"]), default="csv", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help=_("Write to this file instead of standard output."))
 @click.pass_context
 def export(ctx, loan_ref, fmt, output):
+    if fmt in ("ocel", "xes"):
+        _event_log(ctx, loan_ref, fmt, output)
+        return
+    if not loan_ref:
+        click.echo(_("Name the loan with --loan for a csv or json export."), err=True)
+        sys.exit(2)
     with _engine(ctx) as engine, engine.db.reading() as session:
         events = list(iter_events(session, EventFilter(loan_ref=loan_ref)))
     if not events:
@@ -122,6 +131,52 @@ def export(ctx, loan_ref, fmt, output):
     _write(output, export_chunks(events, fmt))
     if output:
         click.echo(_("%(count)s event(s) written to %(file)s.", count=len(events), file=output), err=True)
+
+
+def _event_log(ctx, loan_ref, fmt, output) -> None:
+    """The whole trail (or one loan's events) as OCEL 2.0 or XES, with the file's SHA-256."""
+    with _engine(ctx) as engine, engine.db.reading() as session:
+        events = list(trail_events(session, EventFilter(loan_ref=loan_ref) if loan_ref else None))
+    if loan_ref and not events:
+        click.echo(_("No events are recorded for loan %(loan)s.", loan=loan_ref), err=True)
+        sys.exit(1)
+    text = event_log(events, fmt)
+    _write(output, [text])
+    if output:
+        click.echo(_("%(count)s event(s) written to %(file)s.", count=len(events), file=output), err=True)
+        click.echo(_("SHA-256 %(digest)s", digest=sha256_hex(text)), err=True)
+
+
+@audit.command(help=_("Replay each finished loan's recorded path against the process version it ran on and list "
+                     "where it departed from the design: steps skipped or out of order, manual interventions, "
+                     "deadlines missed, pair rules of the current policy broken."))
+@click.option("--running", is_flag=True,
+              help=_("Also check loans still running, up to now (open tasks past due count)."))
+@click.option("--loan", "loan_ref", help=_("Only this loan."))
+@click.pass_context
+def conformance(ctx, running, loan_ref):
+    with _engine(ctx) as engine, engine.db.reading() as session:
+        report = conformance_report(session, engine.policy, now=engine.clock.now(), include_running=running,
+                                    loan_ref=loan_ref)
+    click.echo(_("%(loans)s loan(s) checked under policy %(policy)s; %(deviating)s departed from the design.",
+                 loans=len(report.loans), policy=report.policy_version, deviating=len(report.deviating_loans)))
+    for count in report.versions:
+        kinds = ", ".join(f"{_(KIND_LABELS[k])} {n}" for k, n in sorted(count.kinds.items()))
+        click.echo(_("%(process)s %(version)s: %(instances)s instance(s), %(deviating)s with deviations %(kinds)s",
+                     process=count.process_id, version=count.version, instances=count.instances,
+                     deviating=count.deviating, kinds=f"({kinds})" if kinds else ""))
+    for loan in report.deviating_loans:
+        click.echo("")
+        click.echo(loan.loan_ref)
+        for d in loan.deviations:
+            template, params = describe(d)
+            where = f"{d.process_id} {d.process_version}" if d.process_id else "-"
+            click.echo(f"  {_plain_time(d.at)}  {_(KIND_LABELS[d.kind])}  {where}  {_(template, **params)}"
+                       + (f"  [{d.event_id}]" if d.event_id else ""))
+
+
+def _plain_time(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 @audit.command(help=_("Record the chain head now and print it, to be kept somewhere the database administrators cannot write."))

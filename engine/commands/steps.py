@@ -123,7 +123,8 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
         unit.audit.record("task_started", loan_ref=loan.reference, process_id=loaded.process_id,
                           process_version=instance.process_version.version, instance_id=instance.id,
                           step=meta.bpmn_id, step_name=meta.name, role=meta.role,
-                          detail={"duty": meta.duty, "assigned_to": candidate, "task_id": task_id})
+                          detail={"duty": meta.duty, "assigned_to": candidate, "task_id": task_id,
+                                  "due_at": item.due_at})
         if candidate is None:
             authority.route_up(unit, item, loan, instance)
         opened.append(item)

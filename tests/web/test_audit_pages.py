@@ -16,7 +16,8 @@ from engine.store.models import AuditEvent, DutyRecord, Loan, WorkItem
 AUDITOR = "auditor_xie"
 PAGES = ["/audit/", "/audit/heatmap", "/audit/segregation", "/audit/policy", "/audit/loans/{ref}",
          "/audit/export.csv", "/audit/export.json", "/audit/loans/{ref}/export.csv", "/audit/loans/{ref}/export.json",
-         "/audit/versions/1/diagram.bpmn", "/audit/static/audit.js"]
+         "/audit/versions/1/diagram.bpmn", "/audit/static/audit.js", "/audit/conformance", "/audit/export.ocel",
+         "/audit/loans/{ref}/export.xes"]
 # Posts that change only the visitor's own session, not the bank's data.
 SESSION_ONLY = {"auth.login", "auth.logout", "i18n.switch_locale",
                 "notifications.read_all", "notifications.read_one"}  # one's own notifications: no loan changes
@@ -66,7 +67,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, approved):
 
 def test_the_audit_blueprint_has_only_read_routes(app):
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("audit.")]
-    assert len(rules) == 15  # search, trace, heatmap, segregation and their exports; policy versions, their diff, a
+    assert len(rules) == 16  # search, trace, heatmap, segregation, conformance and their exports; policy versions, their diff, a
     # person's timeline; the accountability register's list, loan page and their exports
     assert all(r.methods <= {"GET", "HEAD", "OPTIONS"} for r in rules)
 

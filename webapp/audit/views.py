@@ -5,8 +5,11 @@ import json
 import re
 
 from flask import Response, abort, render_template, request, url_for
+from flask_babel import gettext
 
 from engine.audit.search import EventFilter, iter_events, search_events
+from engine.audit.conformance import KIND_LABELS, KINDS, conformance_report, describe
+from engine.audit.eventlog import FORMATS as EVENT_LOGS, event_log, sha256_hex, trail_events
 from engine.audit.exports import export_chunks
 from engine.audit.trace import heatmap, instances_started, loan_trace, process_versions
 from engine.audit.segregation import segregation_report
@@ -17,7 +20,7 @@ from ..extensions import credit_engine
 from ..i18n import is_chinese
 from ..recorded import detail_words, refusal_reason
 from ..serialize import diagram_response
-from ..templating import ROLE_LABELS, step_texts
+from ..templating import ROLE_LABELS, duty_name, local_time, step_name, step_texts
 from .blueprint import bp
 from .sentences import display_name, sentence
 from .params import ACTIONS, OUTCOMES, SOURCES, changes, cursor, duration, other_detail, read_filters, shown
@@ -47,8 +50,17 @@ def search():
                            processes=sorted({v[0] for v in versions}))
 
 
-def _export(events_of, fmt: str, name: str) -> Response:
-    """Stream an export while the read session stays open; the file name says what it holds."""
+def _export(events_of, fmt: str, name: str, oldest_first=None) -> Response:
+    """Stream an export while the read session stays open; the file name says what it holds. An event log (OCEL 2.0,
+    XES) is built whole, oldest first, and carries its SHA-256 in X-Content-SHA256."""
+    if fmt in EVENT_LOGS:
+        with credit_engine().db.reading() as session:
+            text = event_log(oldest_first(session), fmt)
+        mimetype, extension = EVENT_LOGS[fmt]
+        return Response(text, mimetype=mimetype,
+                        headers={"Content-Disposition": f'attachment; filename="{name}.{extension}"',
+                                 "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                                 "X-Content-SHA256": sha256_hex(text)})
     if fmt not in FORMATS:
         abort(404)
     engine = credit_engine()
@@ -65,7 +77,8 @@ def _export(events_of, fmt: str, name: str) -> Response:
 @bp.get("/export.<fmt>")
 def export_search(fmt: str):
     filters, _echo = read_filters(request.args)
-    return _export(lambda session: iter_events(session, filters, limit=EXPORT_LIMIT), fmt, "audit-events")
+    return _export(lambda session: iter_events(session, filters, limit=EXPORT_LIMIT), fmt, "audit-events",
+                   lambda session: trail_events(session, filters, limit=EXPORT_LIMIT))
 
 
 @bp.get("/loans/<reference>")
@@ -99,7 +112,7 @@ def export_trace(reference: str, fmt: str):
 
     def oldest_first(session):
         return loan_trace(session, reference).events
-    return _export(oldest_first, fmt, "audit-" + re.sub(r"[^A-Za-z0-9_-]", "_", reference))
+    return _export(oldest_first, fmt, "audit-" + re.sub(r"[^A-Za-z0-9_-]", "_", reference), oldest_first)
 
 
 @bp.get("/versions/<int(max=2147483647):version_id>/diagram.bpmn")
@@ -169,3 +182,26 @@ def person_page(username: str):
     if found is None:
         abort(404)
     return render_template("audit/person.html", person=found)
+
+
+def deviation_text(d) -> str:
+    """What one deviation says, in the reader's language, with steps, duties and actions named as on other pages."""
+    template, params = describe(d, lambda step, text: step_name(d.process_id, step, text, d.process_version))
+    if d.kind in ("late", "overdue"):
+        params.update(due=local_time(d.detail.get("due_at")), at=local_time(d.at))
+    elif d.kind == "intervention" and "action" in params:
+        params["action"] = ACTIONS.get(params["action"], params["action"])
+    elif d.kind == "pair":
+        params.update(first_duty=duty_name(params["first_duty"]), second_duty=duty_name(params["second_duty"]))
+    return gettext(template, **params)
+
+
+@bp.get("/conformance")
+def conformance():
+    """Each finished loan (and the running ones, asked for) replayed against the process version it ran on."""
+    engine = credit_engine()
+    running = request.args.get("running") == "1"
+    with engine.db.reading() as session:
+        report = conformance_report(session, engine.policy, now=engine.clock.now(), include_running=running)
+    return render_template("audit/conformance.html", report=report, running=running, kinds=KINDS,
+                           kind_labels={k: gettext(v) for k, v in KIND_LABELS.items()}, deviation_text=deviation_text)
