@@ -22,11 +22,12 @@ from engine.queries import people as people_queries, tasks as task_queries
 from engine.queries import file_record, loan_search
 from engine.runtime.specs import SpecCache
 from engine.runtime.validation import DeploymentRejected  # noqa: F401  (part of the service API)
+from engine.service_integrity import TrailIntegrity
 from engine.service_processes import ProcessStudio
 from engine.settings import Settings
 
 
-class CreditEngine(ProcessStudio):
+class CreditEngine(ProcessStudio, TrailIntegrity):
     """One per process: the kernel (database, clock, policy, gate, workflows) and a method per command and query."""
 
     def __init__(self, db, clock, policy, spec_cache: SpecCache | None = None):

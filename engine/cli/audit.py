@@ -9,9 +9,12 @@ import click
 
 from engine.audit.chain import resume_point, walk_chain
 from engine.audit.search import EventFilter, iter_events
-from engine.audit.exports import export_chunks, latest_checkpoint, verify_against_checkpoint, write_checkpoint
-from engine.cli.common import engine_from
+from engine.audit.exports import (export_chunks, iter_trail, latest_checkpoint, verify_against_checkpoint,
+                                  write_checkpoint)
+from engine.cli.audit_offline import keygen, verify_offline
+from engine.cli.common import engine_from, fail
 from engine.i18n import _
+from engine.settings import ConfigurationError
 
 
 # The reasons engine/audit/chain.py's verify_chain gives, repeated here so the translation catalog has them.
@@ -107,12 +110,21 @@ def _require_checkpoint(session, point: dict) -> None:
         sys.exit(1)
 
 
-@audit.command(help=_("Export every event recorded about one loan, oldest first."))
-@click.option("--loan", "loan_ref", required=True, help=_("Loan reference, e.g. L-2026-000001."))
+@audit.command(help=_("Export every event recorded about one loan, oldest first (or the whole trail with --all)."))
+@click.option("--loan", "loan_ref", help=_("Loan reference, e.g. L-2026-000001."))
+@click.option("--all", "whole", is_flag=True,
+              help=_("Export the whole trail in chain order, for `audit verify-offline`."))
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help=_("Write to this file instead of standard output."))
 @click.pass_context
-def export(ctx, loan_ref, fmt, output):
+def export(ctx, loan_ref, whole, fmt, output):
+    if bool(loan_ref) == whole:
+        click.echo(_("Give either --loan or --all."), err=True)
+        sys.exit(2)
+    if whole:
+        with _engine(ctx) as engine, engine.db.reading() as session:
+            _write(output, export_chunks(iter_trail(session), fmt))
+        return
     with _engine(ctx) as engine, engine.db.reading() as session:
         events = list(iter_events(session, EventFilter(loan_ref=loan_ref)))
     if not events:
@@ -124,13 +136,15 @@ def export(ctx, loan_ref, fmt, output):
         click.echo(_("%(count)s event(s) written to %(file)s.", count=len(events), file=output), err=True)
 
 
-@audit.command(help=_("Record the chain head now and print it, to be kept somewhere the database administrators cannot write."))
+@audit.command(help=_("Record the chain head now (signed when CREDITFLOW_CHECKPOINT_KEY is set) and print it, to be kept somewhere the database administrators cannot write."))
 @click.option("--output", type=click.Path(dir_okay=False),
               help=_("Also append the checkpoint to this JSON file (keep it outside the database server)."))
 @click.pass_context
 def checkpoint(ctx, output):
-    with _engine(ctx) as engine, engine.db.transaction() as session:
-        point = write_checkpoint(session, engine.clock)
+    with _engine(ctx) as engine:
+        signing_key = _configured(engine.checkpoint_signing_key)
+        with engine.db.transaction() as session:
+            point = write_checkpoint(session, engine.clock, signing_key=signing_key)
     text = json.dumps(point, sort_keys=True)
     if output:
         _append_checkpoint(output, point)
@@ -156,5 +170,15 @@ def _append_checkpoint(path: str, point: dict) -> None:
         handle.write("\n")
 
 
+def _configured(load):
+    """A key the settings name, or exit 1 saying why it cannot be read."""
+    try:
+        return load()
+    except ConfigurationError as exc:
+        fail(_("Configuration error: %(problem)s", problem=str(exc)))
+
+
 def register(main: click.Group) -> None:
+    for command in (keygen, verify_offline):
+        audit.add_command(command)
     main.add_command(audit)
