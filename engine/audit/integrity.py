@@ -10,19 +10,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.chain import resume_point, walk_chain
-from engine.audit.exports import MESSAGES as CHECKPOINT_MESSAGES, checkpoint_dict
-from engine.audit.signing import REFUSALS, refusal
+from engine.audit.exports import checkpoint_dict
+from engine.audit.signing import refusal
 from engine.store.models import AuditCheckpoint, AuditEvent, AuditVerification
 
 MODES = ("incremental", "full")
 # Every reason a verification gives, by code (English templates with %(name)s parameters, translated on show).
-REASONS = {
+MESSAGES = {
     "edited": "its content does not match its hash (the event was edited)",
     "unlinked": "its previous-hash does not match the event before it (an event was deleted, inserted or reordered)",
-    **CHECKPOINT_MESSAGES,
+    "missing": "it is missing (events were deleted after the checkpoint was taken)",
+    "rewritten": "its hash differs from the checkpoint (the chain was rewritten up to this event)",
     "count": "the trail holds %(found)s event(s) up to it; the checkpoint counted %(counted)s",
-    **{code: "checkpoint %(checkpoint)s: " + text for code, text in REFUSALS.items()},
+    "unsigned": "checkpoint %(checkpoint)s carries no signature",
+    "other_key": "checkpoint %(checkpoint)s was signed by another key (fingerprint %(fingerprint)s)",
+    "altered": "checkpoint %(checkpoint)s: its signature does not match its content (altered after signing, or forged)",
 }
+REASONS = MESSAGES
 _CHAIN_CODES = {REASONS["edited"]: "edited", REASONS["unlinked"]: "unlinked"}
 
 
@@ -78,11 +82,15 @@ class CheckpointView:
 
 
 def _last_verified_checkpoint(session: Session) -> AuditCheckpoint | None:
-    """The checkpoint the newest passing verification recorded: an incremental verification starts there."""
-    checkpoint_id = session.scalar(select(AuditVerification.checkpoint_id).where(
-        AuditVerification.intact.is_(True), AuditVerification.checkpoint_id.is_not(None))
-        .order_by(AuditVerification.id.desc()).limit(1))
-    return session.get(AuditCheckpoint, checkpoint_id) if checkpoint_id else None
+    """The checkpoint the newest passing verification recorded: an incremental verification starts there. While
+    the newest verification reports a broken event, the newest such checkpoint before that event, so that the
+    event is walked again and only a trail really repaired clears the alarm."""
+    latest = latest_verification(session)
+    query = (select(AuditCheckpoint).join(AuditVerification, AuditVerification.checkpoint_id == AuditCheckpoint.id)
+             .where(AuditVerification.intact.is_(True)).order_by(AuditVerification.id.desc()).limit(1))
+    if latest is not None and not latest.intact and latest.broken_event_id:
+        query = query.where(AuditCheckpoint.event_id < latest.broken_event_id)
+    return session.scalar(query)
 
 
 def checkpoint_findings(session: Session, public_key=None) -> list[Finding]:

@@ -18,7 +18,7 @@ SIGNED_FIELDS = ("event_id", "head_hash", "events", "created_at")
 PRIVATE_FILE, PUBLIC_FILE = "checkpoint-signing.pem", "checkpoint-signing.pub.pem"
 
 # Why a checkpoint's signature is refused (English templates; the CLI and the web app translate them).
-REFUSALS = {
+MESSAGES = {
     "unsigned": "it carries no signature",
     "other_key": "it was signed by another key (fingerprint %(fingerprint)s)",
     "altered": "its signature does not match its content (it was altered after signing, or forged)",

@@ -8,7 +8,7 @@ import click
 
 from engine.audit.integrity import REASONS
 from engine.audit.offline import UnreadableFile, read_records, verify_offline as check_export
-from engine.audit.signing import REFUSALS, fingerprint, generate_key_pair, load_public_key
+from engine.audit.signing import MESSAGES as REFUSALS, fingerprint, generate_key_pair, load_public_key
 from engine.i18n import _
 from engine.settings import ConfigurationError
 

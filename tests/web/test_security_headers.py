@@ -79,7 +79,8 @@ def assert_security_headers(response, tls: bool = False) -> None:
 
 
 def test_the_known_pages_are_among_the_routes():
-    assert {"inbox.index", "loans.show", "tasks.show", "audit.trace", "api.task_detail", "static"} <= set(ENDPOINTS)
+    assert {"inbox.index", "loans.show", "tasks.show", "audit.trace", "audit.integrity", "api.task_detail",
+            "static"} <= set(ENDPOINTS)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
