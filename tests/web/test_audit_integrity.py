@@ -59,7 +59,7 @@ def test_the_auditor_verifies_and_sees_the_checkpoint_and_history(client, auth, 
     assert len(re.findall(r'data-verification="\d+"', page)) == 1
     auth.post("/audit/integrity/verify", {"mode": "full"})
     page = client.get("/audit/integrity").text
-    assert len(re.findall(r'data-verification="\d+"', page)) == 2 and "Full (every event)" in page
+    assert len(re.findall(r'data-verification="\d+"', page)) == 2 and "Full verification)" in page
     with engine.db.reading() as session:
         done = [(e.actor, e.source, e.outcome, e.detail["mode"])
                 for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "chain_verified"))]

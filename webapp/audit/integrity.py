@@ -13,7 +13,7 @@ from flask_login import current_user
 from ..extensions import credit_engine
 from .blueprint import AUDITOR, bp
 
-MODES = {"incremental": _l("Incremental (from the last verified checkpoint)"), "full": _l("Full (every event)")}
+MODES = {"incremental": _l("Incremental"), "full": _l("Full")}
 
 
 @bp.context_processor

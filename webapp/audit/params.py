@@ -40,6 +40,7 @@ ACTIONS = {
     "position_recorded": _l("Loan position recorded from the core banking feed"),
     "loan_onboarded": _l("Disbursed loan onboarded from the core banking feed"),
     "classification_review_due": _l("Periodic classification review opened"),
+    "chain_verified": _l("Audit trail verified"),
 }
 OUTCOMES = {"done": _l("Done"), "denied": _l("Denied"), "failed": _l("Failed")}
 # Where an event came from (the audit's source column).
