@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
+import subprocess
+import time
 from contextlib import contextmanager
 from datetime import date
 
@@ -17,6 +20,8 @@ from engine.bootstrap import build_engine
 from engine.cli import main
 from engine.cli.audit import register
 from engine.store.models import AuditCheckpoint, AuditEvent
+
+from .test_operations import CREDITFLOW
 
 register(main)
 COLUMNS = [c.name for c in AuditEvent.__table__.columns if c.name != "id"]
@@ -238,3 +243,36 @@ def test_a_malformed_schedule_is_a_configuration_error():
     with pytest.raises(ConfigurationError, match="CHECKPOINT_EVERY"):
         load_settings({"CREDITFLOW_CHECKPOINT_EVERY": "often"})
     assert load_settings({"CREDITFLOW_CHECKPOINT_EVERY": "6h"}).checkpoint_every == "6h"
+
+
+def _worker_env(trail, tmp_path, **settings):
+    return {**os.environ, "CREDITFLOW_DATABASE_URL": trail.db.url, "CREDITFLOW_LOG_FORMAT": "json",
+            "CREDITFLOW_LANG": "en", "CREDITFLOW_INSTANCE_PATH": str(tmp_path / "instance"),
+            **{f"CREDITFLOW_{k.upper()}": str(v) for k, v in settings.items()}}
+
+
+def test_a_real_worker_signs_and_exports_a_checkpoint_that_verifies_offline(trail, keys, tmp_path):
+    worm = tmp_path / "worm-worker"
+    worker = subprocess.Popen([CREDITFLOW, "worker", "--interval", "0.3"], text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE,
+                              env=_worker_env(trail, tmp_path, checkpoint_key=keys[0], checkpoint_every="1d",
+                                              checkpoint_dir=worm))
+    try:
+        deadline = time.monotonic() + 30
+        while not (worm / "checkpoints.jsonl").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)  # more ticks: not due again for a day
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    assert worker.returncode == 0, err
+    assert len((worm / "checkpoints.jsonl").read_text().splitlines()) == 1
+    assert "Signed checkpoint 1" in out
+    result = _offline(tmp_path, _export(trail, tmp_path), keys[1], checkpoints=worm / "checkpoints.jsonl")
+    assert result.exit_code == 0, result.output
+
+
+def test_the_worker_will_not_start_a_schedule_without_a_key(trail, tmp_path):
+    done = subprocess.run([CREDITFLOW, "worker", "--interval", "0.3"], capture_output=True, text=True, timeout=60,
+                          env=_worker_env(trail, tmp_path, checkpoint_every="6h"))
+    assert done.returncode == 1 and "CREDITFLOW_CHECKPOINT_KEY is not" in done.stderr
