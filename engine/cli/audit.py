@@ -11,7 +11,7 @@ from engine.audit.chain import resume_point, walk_chain
 from engine.audit.search import EventFilter, iter_events
 from engine.audit.exports import (export_chunks, iter_trail, latest_checkpoint, verify_against_checkpoint,
                                   write_checkpoint)
-from engine.cli.audit_offline import keygen, verify_offline
+from engine.cli.audit_integrity import keygen, recorded_verification, verify_offline
 from engine.cli.common import engine_from, fail
 from engine.i18n import _
 from engine.settings import ConfigurationError
@@ -70,8 +70,14 @@ def audit():
 @click.option("--incremental", is_flag=True,
               help=_("Walk only the events after the newest checkpoint in the database (which must still match), "
                      "then record a new checkpoint: a daily verification in seconds."))
+@click.option("--record", type=click.Choice(["incremental", "full"]),
+              help=_("Run the verification the integrity page runs (incremental from the last verified checkpoint, "
+                     "or full) and record its result: the audit pages show the alarm until one passes."))
 @click.pass_context
-def verify(ctx, checkpoint_file, incremental):
+def verify(ctx, checkpoint_file, incremental, record):
+    if record:
+        recorded_verification(ctx.find_root(), record)
+        return
     checkpoints = _load_checkpoints(checkpoint_file) if checkpoint_file else []
     with _engine(ctx) as engine, engine.db.reading() as session:
         start = None
@@ -96,7 +102,8 @@ def verify(ctx, checkpoint_file, incremental):
         click.echo(_("It matches %(count)s checkpoint(s).", count=len(checkpoints)))
     if incremental:
         with _engine(ctx) as engine, engine.db.transaction() as session:
-            point = write_checkpoint(session, engine.clock, at=walk.last)  # what was verified, nothing newer
+            point = write_checkpoint(session, engine.clock, at=walk.last,  # what was verified, nothing newer
+                                     signing_key=_configured(engine.checkpoint_signing_key))
         click.echo(_("Checkpoint %(id)s recorded at event %(event)s.", id=point["checkpoint"], event=point["event_id"]))
 
 

@@ -276,3 +276,18 @@ def test_the_worker_will_not_start_a_schedule_without_a_key(trail, tmp_path):
     done = subprocess.run([CREDITFLOW, "worker", "--interval", "0.3"], capture_output=True, text=True, timeout=60,
                           env=_worker_env(trail, tmp_path, checkpoint_every="6h"))
     assert done.returncode == 1 and "CREDITFLOW_CHECKPOINT_KEY is not" in done.stderr
+
+
+def test_a_verification_run_from_cron_is_recorded_and_raises_the_alarm(trail, keys):
+    events = len(_ids(trail))
+    ok = _cli("--database", trail.db.url, "audit", "verify", "--record", "incremental",
+              CREDITFLOW_CHECKPOINT_KEY=keys[0], CREDITFLOW_LANG="en")
+    assert ok.exit_code == 0, ok.output
+    assert f"{events} event(s) checked" in ok.stdout and trail.chain_alarm() is None
+    target = _ids(trail)[2]
+    with _raw(trail) as conn:
+        conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE id = :id"), {"id": target})
+    broken = _cli("--database", trail.db.url, "audit", "verify", "--record", "full", CREDITFLOW_LANG="en")
+    assert broken.exit_code == 1 and f"event {target}: its content does not match its hash" in broken.stderr
+    alarm = trail.chain_alarm()
+    assert alarm.broken_event_id == target and alarm.source == "cli" and alarm.actor is None

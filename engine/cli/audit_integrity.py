@@ -1,5 +1,6 @@
-"""`creditflow audit keygen` and `audit verify-offline`: the bank's checkpoint key, and proving an exported trail
-intact from files alone (the export, the signed checkpoints, the public key), without the database."""
+"""`creditflow audit keygen`, `audit verify-offline` and `audit verify --record`: the bank's checkpoint key, proving
+an exported trail intact from files alone (the export, the signed checkpoints, the public key), without the
+database, and the integrity page's verification run from cron."""
 from __future__ import annotations
 
 import sys
@@ -10,6 +11,7 @@ from engine.audit.integrity import REASONS
 from engine.audit.offline import UnreadableFile, read_records, verify_offline as check_export
 from engine.audit.signing import MESSAGES as REFUSALS, fingerprint, generate_key_pair, load_public_key
 from engine.i18n import _
+from engine.cli.common import engine_from, fail, run
 from engine.settings import ConfigurationError
 
 
@@ -74,3 +76,18 @@ def verify_offline(checkpoint_file, key_file, events_file):
                  "%(points)s signed checkpoint(s) of key %(fingerprint)s.", count=report.checked,
                  event=report.last_event_id, points=len(report.accepted), fingerprint=fingerprint(public_key)[:16]))
 
+
+
+def recorded_verification(ctx: click.Context, mode: str) -> None:
+    """The integrity page's verification, by the engine (source cli): exit 1 naming the first bad event."""
+    engine = engine_from(ctx)
+    try:
+        result = run(lambda: engine.verify_audit_trail(None, mode, source="cli"))
+    except ConfigurationError as exc:
+        fail(_("Configuration error: %(problem)s", problem=str(exc)))
+    if not result.intact:
+        click.echo(_("event %(id)s: %(reason)s", id=result.broken_event_id,
+                     reason=_reason(result.broken_reason, result.broken_params)), err=True)
+        fail(_("The audit trail is broken; verification %(id)s recorded it (the audit pages show it).", id=result.id))
+    click.echo(_("The audit trail is intact: %(count)s event(s) checked; verification %(id)s recorded checkpoint "
+                 "%(checkpoint)s.", count=result.checked, id=result.id, checkpoint=result.checkpoint_id or "—"))
