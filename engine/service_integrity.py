@@ -9,7 +9,7 @@ from engine.audit import integrity
 from engine.audit.signing import fingerprint, load_private_key, load_public_key
 from engine.commands import verification
 from engine.errors import InvalidInput
-from engine.settings import checkpoint_interval
+from engine.settings import ConfigurationError, checkpoint_interval
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,15 @@ class IntegrityStatus:
     history: list
     key_fingerprint: str | None   # of the public key signatures are checked against (None: not configured)
     signing: bool                 # this process signs the checkpoints it records
+    key_problem: InvalidInput | None = None  # a configured key that cannot be used (template and params)
+
+
+def _key(load, path):
+    """A configured key, or a refusal naming the file and what is wrong with it (shown, never a traceback)."""
+    try:
+        return load(path)
+    except ConfigurationError as exc:
+        raise InvalidInput("The checkpoint key cannot be used: %(problem)s", problem=str(exc)) from None
 
 
 class TrailIntegrity:
@@ -30,13 +39,13 @@ class TrailIntegrity:
     def checkpoint_signing_key(self):
         """The bank's private key (CREDITFLOW_CHECKPOINT_KEY), or None when this process does not sign."""
         path = self.settings.checkpoint_key
-        return load_private_key(path) if path else None
+        return _key(load_private_key, path) if path else None
 
     def checkpoint_public_key(self):
         """The key signed checkpoints are checked against: CREDITFLOW_CHECKPOINT_PUBLIC_KEY, else the signing
         key's public half, else None."""
         path = self.settings.checkpoint_public_key or self.settings.checkpoint_key
-        return load_public_key(path) if path else None
+        return _key(load_public_key, path) if path else None
 
     def verify_audit_trail(self, actor: str | None, mode: str = "incremental", source: str = "web"):
         """Verify (read-only, possibly long), then record the result, its checkpoint and its audit event."""
@@ -55,14 +64,17 @@ class TrailIntegrity:
         return latest if latest is not None and not latest.intact else None
 
     def integrity_status(self, history: int = 30) -> IntegrityStatus:
-        public_key = self.checkpoint_public_key()
+        try:
+            public_key, problem = self.checkpoint_public_key(), None
+        except InvalidInput as exc:
+            public_key, problem = None, exc
         with self.db.reading() as session:
             rows = integrity.verifications(session, history)
             return IntegrityStatus(integrity.newest_checkpoint(session),
                                    integrity.newest_checkpoint(session, signed_only=True),
                                    rows[0] if rows else None, rows,
                                    fingerprint(public_key) if public_key is not None else None,
-                                   bool(self.settings.checkpoint_key))
+                                   bool(self.settings.checkpoint_key), problem)
 
     def export_checkpoint_if_due(self) -> dict | None:
         """For the worker: a signed checkpoint appended to the checkpoint file when CREDITFLOW_CHECKPOINT_EVERY has

@@ -26,13 +26,12 @@ MESSAGES = {
     "other_key": "checkpoint %(checkpoint)s was signed by another key (fingerprint %(fingerprint)s)",
     "altered": "checkpoint %(checkpoint)s: its signature does not match its content (altered after signing, or forged)",
 }
-REASONS = MESSAGES
-_CHAIN_CODES = {REASONS["edited"]: "edited", REASONS["unlinked"]: "unlinked"}
+_CHAIN_CODES = {MESSAGES["edited"]: "edited", MESSAGES["unlinked"]: "unlinked"}
 
 
 @dataclass(frozen=True)
 class Finding:
-    """The first thing wrong: the event it is about, a reason code from REASONS and its parameters."""
+    """The first thing wrong: the event it is about, a reason code from MESSAGES and its parameters."""
 
     event_id: int
     reason: str
@@ -67,7 +66,7 @@ class VerificationView:
 
     @property
     def reason_template(self) -> str | None:
-        return REASONS.get(self.broken_reason or "", self.broken_reason)
+        return MESSAGES.get(self.broken_reason or "", self.broken_reason)
 
 
 @dataclass(frozen=True)

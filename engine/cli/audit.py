@@ -12,9 +12,8 @@ from engine.audit.search import EventFilter, iter_events
 from engine.audit.exports import (export_chunks, iter_trail, latest_checkpoint, verify_against_checkpoint,
                                   write_checkpoint)
 from engine.cli.audit_integrity import keygen, recorded_verification, verify_offline
-from engine.cli.common import engine_from, fail
+from engine.cli.common import engine_from, run
 from engine.i18n import _
-from engine.settings import ConfigurationError
 
 
 # The reasons engine/audit/chain.py's verify_chain gives, repeated here so the translation catalog has them.
@@ -103,7 +102,7 @@ def verify(ctx, checkpoint_file, incremental, record):
     if incremental:
         with _engine(ctx) as engine, engine.db.transaction() as session:
             point = write_checkpoint(session, engine.clock, at=walk.last,  # what was verified, nothing newer
-                                     signing_key=_configured(engine.checkpoint_signing_key))
+                                     signing_key=run(engine.checkpoint_signing_key))
         click.echo(_("Checkpoint %(id)s recorded at event %(event)s.", id=point["checkpoint"], event=point["event_id"]))
 
 
@@ -149,7 +148,7 @@ def export(ctx, loan_ref, whole, fmt, output):
 @click.pass_context
 def checkpoint(ctx, output):
     with _engine(ctx) as engine:
-        signing_key = _configured(engine.checkpoint_signing_key)
+        signing_key = run(engine.checkpoint_signing_key)
         with engine.db.transaction() as session:
             point = write_checkpoint(session, engine.clock, signing_key=signing_key)
     text = json.dumps(point, sort_keys=True)
@@ -175,14 +174,6 @@ def _append_checkpoint(path: str, point: dict) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(items + [point], handle, indent=1, sort_keys=True)
         handle.write("\n")
-
-
-def _configured(load):
-    """A key the settings name, or exit 1 saying why it cannot be read."""
-    try:
-        return load()
-    except ConfigurationError as exc:
-        fail(_("Configuration error: %(problem)s", problem=str(exc)))
 
 
 def register(main: click.Group) -> None:

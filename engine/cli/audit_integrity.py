@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from engine.audit.integrity import REASONS
+from engine.audit.integrity import MESSAGES as REASONS
 from engine.audit.offline import UnreadableFile, read_records, verify_offline as check_export
 from engine.audit.signing import MESSAGES as REFUSALS, fingerprint, generate_key_pair, load_public_key
 from engine.i18n import _
@@ -81,10 +81,7 @@ def verify_offline(checkpoint_file, key_file, events_file):
 def recorded_verification(ctx: click.Context, mode: str) -> None:
     """The integrity page's verification, by the engine (source cli): exit 1 naming the first bad event."""
     engine = engine_from(ctx)
-    try:
-        result = run(lambda: engine.verify_audit_trail(None, mode, source="cli"))
-    except ConfigurationError as exc:
-        fail(_("Configuration error: %(problem)s", problem=str(exc)))
+    result = run(lambda: engine.verify_audit_trail(None, mode, source="cli"))
     if not result.intact:
         click.echo(_("event %(id)s: %(reason)s", id=result.broken_event_id,
                      reason=_reason(result.broken_reason, result.broken_params)), err=True)

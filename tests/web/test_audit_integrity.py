@@ -143,3 +143,13 @@ def test_verifying_changes_no_business_data(client, auth, engine, loan):
     auth.post("/audit/integrity/verify", {"mode": "full"})
     events, *rest = _business_state(engine)
     assert events == before[0] + ("chain_verified",) and tuple(rest) == before[1:]
+
+
+def test_an_unusable_key_is_said_on_the_page_and_refuses_the_verification(client, auth, engine, loan, tmp_path):
+    engine.settings = engine.settings.merged(checkpoint_key=str(tmp_path / "missing.pem"))
+    auth.login(AUDITOR)
+    page = client.get("/audit/integrity")
+    assert page.status_code == 200 and "The checkpoint key cannot be used" in page.text and "missing.pem" in page.text
+    refused = auth.post("/audit/integrity/verify", {"mode": "incremental"})
+    assert refused.status_code in (400, 422) and "The checkpoint key cannot be used" in refused.text
+    assert _verifications(engine) == 0
