@@ -24,11 +24,12 @@ from engine.queries import file_record, loan_search
 from engine.runtime.specs import SpecCache
 from engine.runtime.validation import DeploymentRejected  # noqa: F401  (part of the service API)
 from engine.service_collateral import CollateralDesk
+from engine.service_integrity import TrailIntegrity
 from engine.service_processes import ProcessStudio
 from engine.settings import Settings
 
 
-class CreditEngine(ProcessStudio, CollateralDesk):
+class CreditEngine(ProcessStudio, CollateralDesk, TrailIntegrity):
     """One per process: the kernel (database, clock, policy, gate, workflows) and a method per command and query."""
 
     def __init__(self, db, clock, policy, spec_cache: SpecCache | None = None):

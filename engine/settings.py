@@ -5,6 +5,7 @@ import logging
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
+from datetime import timedelta
 from difflib import get_close_matches
 from pathlib import Path
 
@@ -54,6 +55,11 @@ class Settings:
     test_postgres_url: str | None = None     # the test suite's PostgreSQL server
     documents_path: str | None = None        # where attached files are kept; default: <instance>/documents
     document_max_bytes: int = 20 * 1024 * 1024  # the largest file a person may attach
+    checkpoint_key: str | None = None        # PEM file of the Ed25519 key that signs checkpoints (outside the database)
+    checkpoint_public_key: str | None = None  # PEM file of its public key, to check signed checkpoints (default:
+                                             # the public half of checkpoint_key)
+    checkpoint_every: str | None = None      # the worker signs and exports a checkpoint this often: 30m, 6h, 1d
+    checkpoint_dir: str | None = None        # where it appends them (checkpoints.jsonl); default <instance>/checkpoints
 
     def merged(self, **overrides) -> Settings:
         """These settings with explicit values (CLI options, test configuration) on top; None keeps the setting."""
@@ -115,7 +121,23 @@ def load_settings(environ=None) -> Settings:
     settings = Settings(**values)
     if settings.log_format not in ("auto", "json", "text"):
         raise ConfigurationError(f"{PREFIX}LOG_FORMAT: '{settings.log_format}' is not one of auto, json, text")
+    checkpoint_interval(settings)  # refuses a malformed CREDITFLOW_CHECKPOINT_EVERY now, not at the first checkpoint
     return settings
+
+
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def checkpoint_interval(settings: Settings) -> timedelta | None:
+    """How often the worker signs a checkpoint (`checkpoint_every`: a whole number of minutes, hours or days)."""
+    raw = (settings.checkpoint_every or "").strip().lower()
+    if not raw:
+        return None
+    number, unit = raw[:-1], raw[-1:]
+    if unit not in _UNITS or not number.isdigit() or int(number) == 0:
+        raise ConfigurationError(f"{PREFIX}CHECKPOINT_EVERY: '{settings.checkpoint_every}' is not a period such as "
+                                 "30m, 6h or 1d")
+    return timedelta(seconds=int(number) * _UNITS[unit])
 
 
 def default_database_url(settings: Settings) -> str:

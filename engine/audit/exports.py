@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.audit.chain import _plain
-from engine.audit.search import EXPORT_FIELDS, EventView
+from engine.audit.search import EXPORT_FIELDS, EventView, event_view
+from engine.audit.signing import sign
 from engine.store.models import AuditCheckpoint, AuditEvent
 
 
@@ -55,34 +56,56 @@ def export_chunks(events: Iterable[EventView], fmt: str) -> Iterator[str]:
         raise ValueError(f"unknown export format {fmt!r}; use csv or json")
 
 
+def iter_trail(session: Session, batch: int = 5000) -> Iterator[EventView]:
+    """The whole trail in chain (id) order, a batch at a time: the export `audit verify-offline` reads."""
+    last = 0
+    while True:
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(batch)).all()
+        if not rows:
+            return
+        yield from (event_view(row) for row in rows)
+        last = rows[-1].id
+        session.expunge_all()
+
+
 def export_rows(events: Iterable[EventView], fmt: str) -> str:
     return "".join(export_chunks(events, fmt))
 
 
 # -- checkpoints ---------------------------------------------------------------------------------------
-def write_checkpoint(session: Session, clock, at: tuple[int, str] | None = None) -> dict:
-    """Record the chain head now (or the event `at`, (id, hash), e.g. the newest one just verified); the returned
-    dict is what to keep outside the database."""
+def write_checkpoint(session: Session, clock, at: tuple[int, str] | None = None, signing_key=None) -> dict:
+    """Record the chain head now (or the event `at`, (id, hash), e.g. the newest one just verified), signed with
+    `signing_key` (Ed25519) when given; the returned dict is what to keep outside the database."""
     if at is not None:
         event_id, head_hash = at
     else:
         head = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
         event_id, head_hash = (head.id, head.hash) if head else (0, "0" * 64)
-    count = session.scalar(select(func.count()).select_from(AuditEvent))
-    row = AuditCheckpoint(event_id=event_id, head_hash=head_hash, created_at=clock.now())
+    count = session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.id <= event_id))
+    now = clock.now()
+    point = {"event_id": event_id, "head_hash": head_hash, "events": count, "created_at": _plain(now)}
+    if signing_key is not None:
+        point = sign(point, signing_key)
+    row = AuditCheckpoint(event_id=event_id, head_hash=head_hash, created_at=now, events=count,
+                          signature=point.get("signature"), key_fingerprint=point.get("key_fingerprint"))
     session.add(row)
     session.flush()
-    return {"checkpoint": row.id, "event_id": event_id, "head_hash": head_hash, "events": count,
-            "created_at": _plain(row.created_at)}
+    return {"checkpoint": row.id, **point}
+
+
+def checkpoint_dict(row: AuditCheckpoint) -> dict:
+    """A checkpoint row in the form `write_checkpoint` returns (unsigned ones without signature fields)."""
+    point = {"checkpoint": row.id, "event_id": row.event_id, "head_hash": row.head_hash, "events": row.events,
+             "created_at": _plain(row.created_at)}
+    if row.signature:
+        point.update(signature=row.signature, key_fingerprint=row.key_fingerprint)
+    return point
 
 
 def latest_checkpoint(session: Session) -> dict | None:
     """The newest checkpoint recorded in the database, in the form `write_checkpoint` returns."""
     row = session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
-    if row is None:
-        return None
-    return {"checkpoint": row.id, "event_id": row.event_id, "head_hash": row.head_hash,
-            "created_at": _plain(row.created_at)}
+    return checkpoint_dict(row) if row is not None else None
 
 
 # Why a checkpoint does not match (English templates; the CLI translates them).

@@ -11,8 +11,10 @@ from engine.audit.chain import resume_point, walk_chain
 from engine.audit.search import EventFilter, iter_events
 from engine.audit.conformance import KIND_LABELS, conformance_report, describe
 from engine.audit.eventlog import event_log, sha256_hex, trail_events
-from engine.audit.exports import export_chunks, latest_checkpoint, verify_against_checkpoint, write_checkpoint
-from engine.cli.common import engine_from
+from engine.audit.exports import (export_chunks, iter_trail, latest_checkpoint, verify_against_checkpoint,
+                                  write_checkpoint)
+from engine.cli.audit_integrity import keygen, recorded_verification, verify_offline
+from engine.cli.common import engine_from, run
 from engine.i18n import _
 
 
@@ -69,8 +71,14 @@ def audit():
 @click.option("--incremental", is_flag=True,
               help=_("Walk only the events after the newest checkpoint in the database (which must still match), "
                      "then record a new checkpoint: a daily verification in seconds."))
+@click.option("--record", type=click.Choice(["incremental", "full"]),
+              help=_("Run the verification the integrity page runs (incremental from the last verified checkpoint, "
+                     "or full) and record its result: the audit pages show the alarm until one passes."))
 @click.pass_context
-def verify(ctx, checkpoint_file, incremental):
+def verify(ctx, checkpoint_file, incremental, record):
+    if record:
+        recorded_verification(ctx.find_root(), record)
+        return
     checkpoints = _load_checkpoints(checkpoint_file) if checkpoint_file else []
     with _engine(ctx) as engine, engine.db.reading() as session:
         start = None
@@ -95,7 +103,8 @@ def verify(ctx, checkpoint_file, incremental):
         click.echo(_("It matches %(count)s checkpoint(s).", count=len(checkpoints)))
     if incremental:
         with _engine(ctx) as engine, engine.db.transaction() as session:
-            point = write_checkpoint(session, engine.clock, at=walk.last)  # what was verified, nothing newer
+            point = write_checkpoint(session, engine.clock, at=walk.last,  # what was verified, nothing newer
+                                     signing_key=run(engine.checkpoint_signing_key))
         click.echo(_("Checkpoint %(id)s recorded at event %(event)s.", id=point["checkpoint"], event=point["event_id"]))
 
 
@@ -109,19 +118,26 @@ def _require_checkpoint(session, point: dict) -> None:
         sys.exit(1)
 
 
-@audit.command(help=_("Export the events recorded about one loan (csv, json), or the trail as an event log for process "
-                     "mining (ocel: OCEL 2.0 JSON, xes: IEEE 1849 XES), oldest first."))
-@click.option("--loan", "loan_ref", help=_("Loan reference, e.g. L-2026-000001 (required for csv and json)."))
+@audit.command(help=_("Export the events recorded about one loan or the whole trail (--all) as csv or json, or the "
+                     "trail as an event log for process mining (ocel: OCEL 2.0 JSON, xes: IEEE 1849 XES), oldest "
+                     "first."))
+@click.option("--loan", "loan_ref", help=_("Loan reference, e.g. L-2026-000001."))
+@click.option("--all", "whole", is_flag=True,
+              help=_("Export the whole trail in chain order, for `audit verify-offline`."))
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "ocel", "xes"]), default="csv", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), help=_("Write to this file instead of standard output."))
 @click.pass_context
-def export(ctx, loan_ref, fmt, output):
+def export(ctx, loan_ref, whole, fmt, output):
     if fmt in ("ocel", "xes"):
         _event_log(ctx, loan_ref, fmt, output)
         return
-    if not loan_ref:
-        click.echo(_("Name the loan with --loan for a csv or json export."), err=True)
+    if bool(loan_ref) == whole:
+        click.echo(_("Give either --loan or --all."), err=True)
         sys.exit(2)
+    if whole:
+        with _engine(ctx) as engine, engine.db.reading() as session:
+            _write(output, export_chunks(iter_trail(session), fmt))
+        return
     with _engine(ctx) as engine, engine.db.reading() as session:
         events = list(iter_events(session, EventFilter(loan_ref=loan_ref)))
     if not events:
@@ -179,13 +195,15 @@ def _plain_time(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
-@audit.command(help=_("Record the chain head now and print it, to be kept somewhere the database administrators cannot write."))
+@audit.command(help=_("Record the chain head now (signed when CREDITFLOW_CHECKPOINT_KEY is set) and print it, to be kept somewhere the database administrators cannot write."))
 @click.option("--output", type=click.Path(dir_okay=False),
               help=_("Also append the checkpoint to this JSON file (keep it outside the database server)."))
 @click.pass_context
 def checkpoint(ctx, output):
-    with _engine(ctx) as engine, engine.db.transaction() as session:
-        point = write_checkpoint(session, engine.clock)
+    with _engine(ctx) as engine:
+        signing_key = run(engine.checkpoint_signing_key)
+        with engine.db.transaction() as session:
+            point = write_checkpoint(session, engine.clock, signing_key=signing_key)
     text = json.dumps(point, sort_keys=True)
     if output:
         _append_checkpoint(output, point)
@@ -212,4 +230,6 @@ def _append_checkpoint(path: str, point: dict) -> None:
 
 
 def register(main: click.Group) -> None:
+    for command in (keygen, verify_offline):
+        audit.add_command(command)
     main.add_command(audit)

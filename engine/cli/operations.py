@@ -15,6 +15,7 @@ from engine.cli.common import engine_from, fail, run
 from engine.clock import ManualClock, utc
 from engine.errors import DatabaseUnavailable
 from engine.i18n import _
+from engine.settings import checkpoint_interval
 
 worker_log = logging.getLogger("creditflow.worker")
 
@@ -46,6 +47,9 @@ def worker(ctx, interval):
     settings = ctx.obj["settings"]
     interval = settings.worker_interval if interval is None else interval
     engine = engine_from(ctx, need_schema=False)
+    if checkpoint_interval(settings) is not None and not settings.checkpoint_key:
+        fail(_("CREDITFLOW_CHECKPOINT_EVERY is set but CREDITFLOW_CHECKPOINT_KEY is not: the worker has no key to "
+               "sign checkpoints with."))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_args: stopping.set())
     click.echo(_("Timer worker started; checking every %(seconds)s s.", seconds=interval))
@@ -61,6 +65,10 @@ def worker(ctx, interval):
                 if mailed.sent or mailed.failed:
                     click.echo(_("%(sent)s e-mail(s) sent, %(failed)s failed for good.", sent=mailed.sent,
                                  failed=mailed.failed))
+                point = engine.export_checkpoint_if_due()
+                if point:
+                    click.echo(_("Signed checkpoint %(id)s (event %(event)s) exported.", id=point["checkpoint"],
+                                 event=point["event_id"]))
             except (DatabaseUnavailable, OperationalError, InterfaceError) as exc:
                 away_since = away_since or time.monotonic()
                 away = time.monotonic() - away_since

@@ -406,12 +406,38 @@ class AuditEvent(Base):
 
 
 class AuditCheckpoint(Base):
+    """The chain head at a moment; signed (Ed25519) when the bank's checkpoint key is configured."""
+
     __tablename__ = "audit_checkpoint"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(Integer)
     head_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    events: Mapped[int | None] = mapped_column(Integer)  # events up to and including event_id
+    signature: Mapped[str | None] = mapped_column(String(128))  # base64
+    key_fingerprint: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditVerification(Base):
+    """One verification of the chain and its result: the newest decides whether the audit pages show the alarm."""
+
+    __tablename__ = "audit_verification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(8))
+    mode: Mapped[str] = mapped_column(String(16))  # incremental | full
+    intact: Mapped[bool] = mapped_column(Boolean)
+    checked: Mapped[int] = mapped_column(Integer)
+    start_event_id: Mapped[int] = mapped_column(Integer)  # 0: from the first event
+    checkpoint_id: Mapped[int | None] = mapped_column(Integer)  # recorded at the newest event verified (when intact)
+    broken_event_id: Mapped[int | None] = mapped_column(Integer)
+    broken_reason: Mapped[str | None] = mapped_column(String(32))
+    broken_params: Mapped[dict] = mapped_column(JSON, default=dict)
+    broken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the bad event's time, as its row says now
+    broken_action: Mapped[str | None] = mapped_column(String(48))
 
 
 class Incident(Base):

@@ -83,7 +83,7 @@ def test_the_application_role_has_only_select_and_insert_on_the_trail(roles):
     owner = create_engine(roles["owner"])
     try:
         with owner.connect() as conn:
-            for table in ("audit_event", "audit_checkpoint"):
+            for table in ("audit_event", "audit_checkpoint", "audit_verification"):
                 granted = conn.execute(text(
                     "SELECT privilege_type FROM information_schema.table_privileges "
                     "WHERE grantee = :role AND table_name = :table ORDER BY 1"),

@@ -14,13 +14,16 @@ from engine.access import PolicyDenied
 from engine.store.models import AuditEvent, DutyRecord, Loan, WorkItem
 
 AUDITOR = "auditor_xie"
-PAGES = ["/audit/", "/audit/heatmap", "/audit/segregation", "/audit/policy", "/audit/loans/{ref}",
+PAGES = ["/audit/", "/audit/heatmap", "/audit/segregation", "/audit/policy", "/audit/integrity", "/audit/loans/{ref}",
          "/audit/export.csv", "/audit/export.json", "/audit/loans/{ref}/export.csv", "/audit/loans/{ref}/export.json",
          "/audit/versions/1/diagram.bpmn", "/audit/static/audit.js", "/audit/conformance", "/audit/export.ocel",
          "/audit/loans/{ref}/export.xes"]
 # Posts that change only the visitor's own session, not the bank's data.
 SESSION_ONLY = {"auth.login", "auth.logout", "i18n.switch_locale",
                 "notifications.read_all", "notifications.read_one"}  # one's own notifications: no loan changes
+# The one write an auditor may do: verifying the trail records the verification (its result, a checkpoint, its
+# audit event) and changes no business data (tests/web/test_audit_integrity.py; nobody else may run it).
+AUDITOR_MAY = {"audit.verify"}
 
 
 @pytest.fixture
@@ -65,11 +68,11 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, approved):
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
 
 
-def test_the_audit_blueprint_has_only_read_routes(app):
+def test_the_audit_blueprint_reads_and_only_records_verifications(app):
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("audit.")]
-    assert len(rules) == 16  # search, trace, heatmap, segregation, conformance and their exports; policy versions, their diff, a
-    # person's timeline; the accountability register's list, loan page and their exports
-    assert all(r.methods <= {"GET", "HEAD", "OPTIONS"} for r in rules)
+    assert len(rules) == 18  # search, trace, heatmap, segregation, conformance and their exports; policy versions,
+    # their diff, a person's timeline; the accountability register's list, loan page and their exports; integrity
+    assert {r.endpoint for r in rules if not r.methods <= {"GET", "HEAD", "OPTIONS"}} == AUDITOR_MAY
 
 
 def _business_state(engine) -> tuple:
@@ -84,7 +87,7 @@ def _business_state(engine) -> tuple:
 
 def _write_routes(app):
     return [r for r in app.url_map.iter_rules()
-            if r.methods & {"POST", "PUT", "PATCH", "DELETE"} and r.endpoint not in SESSION_ONLY]
+            if r.methods & {"POST", "PUT", "PATCH", "DELETE"} and r.endpoint not in SESSION_ONLY | AUDITOR_MAY]
 
 
 def _url(rule, item_id: int, ref: str, change_id: int = 1) -> str:

@@ -87,7 +87,7 @@ def assert_security_headers(response, tls: bool = False) -> None:
 
 
 def test_the_known_pages_are_among_the_routes():
-    assert {"inbox.index", "loans.show", "tasks.show", "audit.trace", "audit.conformance", "api.task_detail",
+    assert {"inbox.index", "loans.show", "tasks.show", "audit.trace", "audit.conformance", "audit.integrity", "api.task_detail",
             "static"} <= set(ENDPOINTS)
 
 

@@ -25,7 +25,8 @@ FORMS = {
     "sign_risk": {"decision": "approve", "conditions": "", "reason": "Within my limit."},
 }
 # Tables that hold loans and their history; users and deployed processes survive between PostgreSQL tests.
-CASE_TABLES = ("work_item", "duty_record", "process_instance", "loan", "audit_event", "audit_checkpoint", "api_token",
+CASE_TABLES = ("work_item", "duty_record", "process_instance", "loan", "audit_event", "audit_checkpoint",
+               "audit_verification", "api_token",
                "leave", "delegation", "pending_message", "incident", "payment", "customer", "customer_group",
                "document", "task_draft", "notification", "outbox", "process_change", "policy_version")
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')

@@ -47,6 +47,7 @@ ACTIONS = {
     "collateral_released": _l("Collateral released"), "recovery_recorded": _l("Recovery recorded from the feed"),
     "accountability_proposed": _l("Accountability finding proposed"),
     "accountability_decided": _l("Accountability finding decided"),
+    "chain_verified": _l("Audit trail verified"),
 }
 OUTCOMES = {"done": _l("Done"), "denied": _l("Denied"), "failed": _l("Failed")}
 # Where an event came from (the audit's source column).
