@@ -20,7 +20,7 @@ def test_an_auditor_reads_events_policy_and_people_in_chinese(zh_page, live_app,
         loans.do(ref, "sign_risk", person)
     disbursed = loans.disbursed()
     text = engine.current_policy_text()
-    changed = text.replace("task_due_days: 3 ", "task_due_days: 4 ").replace('version: "2026.2"', 'version: "2026.3"')
+    changed = text.replace("task_due_days: 3 ", "task_due_days: 4 ").replace('version: "2026.3"', 'version: "2026.4"')
     draft = engine.save_change("designer_zheng", {}, note="Four days per task", policy_text=changed)
     engine.submit_change("designer_zheng", draft.id)
     engine.decide_change("designer_wu", draft.id, approve=True, reason="Agreed.")

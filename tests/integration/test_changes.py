@@ -146,7 +146,7 @@ def test_a_reused_policy_version_number_is_explained_in_chinese(engine, driver):
     same_number = engine.current_policy_text().replace("task_due_days: 3 ", "task_due_days: 4 ")
     draft = engine.save_change("designer_zheng", {}, note="Four days per task", policy_text=same_number)
     [reused] = [p for p in draft.problems if p.file == "policy.yaml"]
-    assert reused.text(translations("zh_CN").gettext) == "版本 2026.2 曾以不同内容发布过；修改后的制度须使用新的版本号"
+    assert reused.text(translations("zh_CN").gettext) == "版本 2026.3 曾以不同内容发布过；修改后的制度须使用新的版本号"
 
 
 def test_the_other_designers_are_told_and_the_author_hears_the_decision(engine, driver):
@@ -163,34 +163,34 @@ def test_the_other_designers_are_told_and_the_author_hears_the_decision(engine, 
 def test_a_new_policy_goes_through_the_same_four_eyes_and_every_worker_switches(engine, driver, database_url,
                                                                                  clock):
     text = engine.current_policy_text()
-    assert text is not None and 'version: "2026.2"' in text
+    assert text is not None and 'version: "2026.3"' in text
     same_number = text.replace("task_due_days: 3 ", "task_due_days: 4 ")
     assert same_number != text
     draft = engine.save_change("designer_zheng", {}, note="Four days per task", policy_text=same_number)
     assert any(p.file == "policy.yaml" and "new version number" in p.message for p in draft.problems)
     with pytest.raises(InvalidInput):
         engine.submit_change("designer_zheng", draft.id)
-    new_policy = same_number.replace('version: "2026.2"', 'version: "2026.3"')
+    new_policy = same_number.replace('version: "2026.3"', 'version: "2026.4"')
     draft = engine.save_change("designer_zheng", {}, policy_text=new_policy, change_id=draft.id)
     assert draft.errors == 0 and draft.policy_text == new_policy
-    other_worker = build_engine(database_url, clock=clock)  # started before the change: still on 2026.2
-    assert other_worker.policy.version == "2026.2"
+    other_worker = build_engine(database_url, clock=clock)  # started before the change: still on 2026.3
+    assert other_worker.policy.version == "2026.3"
     engine.submit_change("designer_zheng", draft.id)
-    assert engine.policy.version == "2026.2"  # nothing applies before approval
+    assert engine.policy.version == "2026.3"  # nothing applies before approval
     engine.decide_change("designer_wu", draft.id, approve=True, reason="Agreed with the credit department.")
-    assert engine.policy.version == "2026.3" and engine.policy.params["task_due_days"] == 4
+    assert engine.policy.version == "2026.4" and engine.policy.params["task_due_days"] == 4
     started_now = build_engine(database_url, clock=clock)
-    assert started_now.policy.version == "2026.3"  # a worker started now
+    assert started_now.policy.version == "2026.4"  # a worker started now
     started_now.db.dispose()
     clock.advance(seconds=6)
     ref = other_worker.start_loan("cm_wang", {"borrower": "恒达精密机械有限公司", "product": "working_capital",
                                               "amount": 1_500_000, "term_months": 12}, source="cli")
-    assert other_worker.policy.version == "2026.3" and ref  # the running worker switched at its next command
+    assert other_worker.policy.version == "2026.4" and ref  # the running worker switched at its next command
     with engine.db.reading() as session:
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "policy_deployed")
                                 .order_by(AuditEvent.id.desc())).first()
         assert (event.detail["version"], event.detail["designed_by"], event.detail["approved_by"]) == \
-            ("2026.3", "designer_zheng", "designer_wu")
+            ("2026.4", "designer_zheng", "designer_wu")
     other_worker.db.dispose()
 
 

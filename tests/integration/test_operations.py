@@ -30,7 +30,7 @@ CREDITFLOW = str(Path(sys.executable).with_name("creditflow"))
 @pytest.fixture
 def custom_policy(tmp_path):
     path = tmp_path / "bank-policy.yaml"
-    path.write_text(Path(DEFAULT_POLICY).read_text(encoding="utf-8").replace('version: "2026.2"',
+    path.write_text(Path(DEFAULT_POLICY).read_text(encoding="utf-8").replace('version: "2026.3"',
                                                                              'version: "2026.7-bank"'))
     return path
 
@@ -48,7 +48,7 @@ def test_the_web_app_and_the_cli_enforce_the_policy_named_by_one_variable(databa
 
 def test_a_bad_policy_file_is_one_line_naming_the_file_and_the_key(database_url, tmp_path, monkeypatch):
     bad = tmp_path / "broken.yaml"
-    bad.write_text(Path(DEFAULT_POLICY).read_text(encoding="utf-8").replace('version: "2026.2"', "version: [1"))
+    bad.write_text(Path(DEFAULT_POLICY).read_text(encoding="utf-8").replace('version: "2026.3"', "version: [1"))
     monkeypatch.setenv("CREDITFLOW_POLICY_PATH", str(bad))
     result = CliRunner().invoke(main, ["--database", database_url, "tick"])
     assert result.exit_code == 1 and "Traceback" not in result.output

@@ -156,7 +156,7 @@ def test_a_redesign_routing_fifty_million_to_dual_signature_is_refused_at_deploy
     dmn.write_text(dmn.read_text().replace("3000000", "300000000"))
     with pytest.raises(DeploymentRejected) as excinfo:
         engine.deploy([redesign], actor="designer_zheng", approved_by="designer_wu", source="cli")
-    assert ("approval_tier.dmn row 1 sends loans up to 300,000,000 to dual_signature, but policy 2026.2 "
+    assert ("approval_tier.dmn row 1 sends loans up to 300,000,000 to dual_signature, but policy 2026.3 "
             "(policies/default.yaml) caps dual_signature at 3,000,000") in str(excinfo.value)
     assert {v for _p, v, _at in engine.deployed()} == {1}
 

@@ -67,7 +67,7 @@ def test_an_unquoted_text_is_refused_with_the_quoted_spelling():
 def test_a_dual_signature_limit_above_the_policy_is_refused_naming_both_files_and_numbers():
     problems = validate(bundled("approval_tier.dmn", "&lt;= 3000000", "&lt;= 5000000"))
     assert problems == ["approval_tier.dmn, line 29, element 'rule_new_dual_signature': approval_tier.dmn row 1 sends "
-                        "loans up to 5,000,000 to dual_signature, but policy 2026.2 (policies/default.yaml) caps "
+                        "loans up to 5,000,000 to dual_signature, but policy 2026.3 (policies/default.yaml) caps "
                         "dual_signature at 3,000,000"]
 
 
@@ -75,7 +75,7 @@ def test_a_risk_manager_reads_the_approval_tier_problem_in_chinese():
     problems = problems_in(bundled("approval_tier.dmn", "&lt;= 3000000", "&lt;= 5000000"))
     assert [p.text(translations("zh_CN").gettext) for p in problems] == [
         "决策表 approval_tier.dmn 第 1 行将 5,000,000 元以内的贷款送往双签（dual_signature），"
-        "但策略 2026.2（policies/default.yaml）规定双签上限为 3,000,000 元"]
+        "但策略 2026.3（policies/default.yaml）规定双签上限为 3,000,000 元"]
 
 
 def test_a_refused_cell_and_its_reason_read_in_chinese():
@@ -90,10 +90,10 @@ def test_a_refused_cell_and_its_reason_read_in_chinese():
     ("&lt;= 3000000", "[0..3000000]", None),
     ("&lt;= 3000000", "[0..3000000)", None),
     ("&lt;= 3000000", "[0..3000001)", "row 1 sends loans up to 3,000,001 to dual_signature"),
-    ("&lt;= 30000000", "&lt;= 40000000", "row 2 sends loans up to 40,000,000 to branch_committee, but policy 2026.2 "
+    ("&lt;= 30000000", "&lt;= 40000000", "row 2 sends loans up to 40,000,000 to branch_committee, but policy 2026.3 "
                                          "(policies/default.yaml) caps branch_committee at 30,000,000"),
     ('<text>"branch_committee"</text>', '<text>"regional_committee"</text>',
-     "row 2 sends loans to 'regional_committee', a tier policy 2026.2 (policies/default.yaml) does not know"),
+     "row 2 sends loans to 'regional_committee', a tier policy 2026.3 (policies/default.yaml) does not know"),
     ('<text>"branch_committee"</text>', "<text>tier</text>", "row 2 chooses the approval tier tier, which is not"),
     ('? in ("extension", "refinancing", "restructuring")', '"extension"', None),
     ('? in ("extension", "refinancing", "restructuring")', '-', None),  # new loans up to 3m stop at row 1
@@ -111,7 +111,7 @@ def test_loans_that_go_one_tier_up_are_checked_against_the_tier_below():
                                 "Entry id=\"rule_one_up_branch_out\"", "&lt;= 30000000</text>\n        </inputEntry>"
                                 "\n        <outputEntry id=\"rule_one_up_branch_out\""))
     assert len(problems) == 1 and ("row 4 sends extension loans up to 30,000,000 to branch_committee, but policy "
-                                   "2026.2 (policies/default.yaml) caps branch_committee at 3,000,000 for extension "
+                                   "2026.3 (policies/default.yaml) caps branch_committee at 3,000,000 for extension "
                                    "loans") in problems[0], problems
 
 

@@ -26,7 +26,7 @@ def load_text(tmp_path, text, name="bank.yaml"):
 
 def test_default_policy_loads():
     policy = load_policy()
-    assert policy.version == "2026.2"
+    assert policy.version == "2026.3"
     assert len(policy.sha256) == 64
     assert {"investigate", "approve", "post_loan_manager", "approve_deployment"} <= policy.duties
     assert [r.id for r in policy.pairs] == [f"SOD-{i:02d}" for i in range(1, 20)]
@@ -34,8 +34,8 @@ def test_default_policy_loads():
 
 
 def test_sha256_changes_with_the_file(tmp_path):
-    policy = load_text(tmp_path, DEFAULT_TEXT.replace('version: "2026.2"', 'version: "2026.3"'))
-    assert policy.version == "2026.3" and policy.sha256 != load_policy().sha256
+    policy = load_text(tmp_path, DEFAULT_TEXT.replace('version: "2026.3"', 'version: "2026.4"'))
+    assert policy.version == "2026.4" and policy.sha256 != load_policy().sha256
 
 
 def test_rule_naming_an_unknown_duty(tmp_path):
@@ -133,7 +133,7 @@ def test_check_against_bpmn():
     roles = set(policy.roles)
     assert policy.check_against_bpmn({"investigate", "review", "approve", "vote"}, roles) == []
     problems = policy.check_against_bpmn({"investigate", "sign_off"}, roles - {"customer_manager"})
-    assert "BPMN uses duty 'sign_off', which policy 2026.2 does not define" in problems
+    assert "BPMN uses duty 'sign_off', which policy 2026.3 does not define" in problems
     assert any("'investigate' is done by customer_manager" in p for p in problems)
     problems = policy.check_against_bpmn({"approve", "vote"}, {"customer_manager"})
     assert any("AUTH-01" in p and "risk_manager" in p for p in problems)

@@ -54,7 +54,7 @@ CASES = [
     ("SOD-10", "propose_classification", "approve_classification", "CP-3", LOAN),
     ("SOD-11", "investigate", "register_collateral", None, LOAN),
     ("SOD-12", "design_process", "approve_deployment", "origination@v4", None),
-    ("SOD-12", "edit_policy", "approve_deployment", "policy@2026.3", None),
+    ("SOD-12", "edit_policy", "approve_deployment", "policy@2026.4", None),
     ("SOD-13", "approve", "approve", None, LOAN),
     ("SOD-14", "propose_workout", "approve_workout", "WO-1", LOAN),
     ("SOD-15", "investigate", "approve_workout", None, LOAN),

@@ -165,7 +165,7 @@ def test_money_is_decimal_never_float():
 
 def test_allowed_decision_is_not_an_error():
     decision = POLICY.check(Request(cm("cm1"), "investigate", LOAN, (), NOW))
-    assert decision.allowed and decision.policy_version == "2026.2"
+    assert decision.allowed and decision.policy_version == "2026.3"
     with pytest.raises(ValueError):
         decision.as_error()
 
@@ -177,7 +177,7 @@ def test_message_is_the_template_filled_with_params():
 
 
 def test_unknown_duty_is_a_programming_error():
-    with pytest.raises(ValueError, match="not defined in policy 2026.2"):
+    with pytest.raises(ValueError, match="not defined in policy 2026.3"):
         POLICY.check(Request(cm("cm1"), "approve_everything", LOAN, (), NOW))
 
 

@@ -11,16 +11,16 @@ def version(name: str, text: str) -> PolicyVersionView:
 
 def test_the_summary_names_the_duties_pairs_and_parameters_changed():
     text = DEFAULT_POLICY.read_text("utf-8")
-    changed = (text.replace('version: "2026.2"', 'version: "2026.9"')
+    changed = (text.replace('version: "2026.3"', 'version: "2026.9"')
                .replace("task_due_days: 3 ", "task_due_days: 5 ")
                .replace("review:                   {en: review, zh: 审查,", "review:                   {en: check, zh: 审查,")
                .replace("  - id: SOD-02\n", "  - id: SOD-92\n"))
     assert changed.count("SOD-92") == 1 and "en: check" in changed
-    diff = policy_diff(version("2026.2", text), version("2026.9", changed))
+    diff = policy_diff(version("2026.3", text), version("2026.9", changed))
     assert ("task_due_days", "changed", 3, 5) in diff.parameters
     assert ("review", "changed") in diff.duties
     assert {("SOD-02", "removed"), ("SOD-92", "added")} <= set(diff.pairs)
-    assert '-version: "2026.2"' in diff.lines and '+version: "2026.9"' in diff.lines
+    assert '-version: "2026.3"' in diff.lines and '+version: "2026.9"' in diff.lines
 
 
 def test_the_same_text_has_no_differences():

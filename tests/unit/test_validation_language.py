@@ -22,7 +22,7 @@ def test_a_task_outside_the_policy_is_explained_in_chinese_with_its_codes_kept()
     found = problems(files(lane="teller", duty='<spiffworkflow:property name="duty" value="dance" />'))
     texts = [p.text(ZH) for p in found]
     assert "人工任务 'Check the file' 位于泳道 'teller'，该泳道不是已知角色" in texts[0], texts
-    assert any("职责 'dance' 未在制度 2026.2 中定义" in t for t in texts), texts
+    assert any("职责 'dance' 未在制度 2026.3 中定义" in t for t in texts), texts
     assert [p.message for p in found][0].startswith("user task 'Check the file' is in lane 'teller'")
 
 

@@ -51,7 +51,7 @@ def test_every_third_person_reason_answers_an_engine_template():
 def _event(action: str, **fields) -> EventView:
     values = dict(id=1, occurred_at=datetime(2026, 11, 20, tzinfo=timezone.utc), action=action, outcome="done",
                   loan_ref=None, process_id=None, process_version=None, instance_id=None, step=None, step_name=None,
-                  actor="cm_wang", role="customer_manager", on_behalf_of=None, source="web", policy_version="2026.2",
+                  actor="cm_wang", role="customer_manager", on_behalf_of=None, source="web", policy_version="2026.3",
                   rule=None, reason=None, detail={}, prev_hash="0", hash="1")
     return EventView(**{**values, **fields})
 
@@ -123,19 +123,19 @@ def test_a_refusal_reads_in_the_third_person_in_chinese(client, auth, loans, eng
 def test_the_policy_versions_and_their_differences_after_a_change_is_deployed(client, auth, engine):
     text = engine.current_policy_text()
     changed = text.replace("task_due_days: 3 ", "task_due_days: 4 ").replace(
-        'version: "2026.2"', 'version: "2026.3"')
+        'version: "2026.3"', 'version: "2026.4"')
     draft = engine.save_change("designer_zheng", {}, note="Four days per task", policy_text=changed)
     engine.submit_change("designer_zheng", draft.id)
     engine.decide_change("designer_wu", draft.id, approve=True, reason="Agreed.")
     auth.login(AUDITOR)
     page = client.get("/audit/policy").text
     rows = re.findall(r'<tr data-version="([^"]+)"', page)
-    assert rows == ["2026.3", "2026.2"]  # newest first, the bundled file too
-    newest = page.split('data-version="2026.3"')[1].split("</tr>")[0]
+    assert rows == ["2026.4", "2026.3"]  # newest first, the bundled file too
+    newest = page.split('data-version="2026.4"')[1].split("</tr>")[0]
     assert "designer_zheng" in newest and "designer_wu" in newest and "in force" in newest
-    assert "bundled with the release" in page.split('data-version="2026.2"')[1].split("</tr>")[0]
+    assert "bundled with the release" in page.split('data-version="2026.3"')[1].split("</tr>")[0]
     assert "task_due_days: 4" in html.unescape(page)  # each version's text, read-only
-    diff = client.get("/audit/policy/diff?old=2026.2&new=2026.3")
+    diff = client.get("/audit/policy/diff?old=2026.3&new=2026.4")
     assert diff.status_code == 200
     body = html.unescape(diff.text)
     assert '-  task_due_days: 3' in body and '+  task_due_days: 4' in body

@@ -99,14 +99,14 @@ def test_a_policy_change_is_edited_in_the_studio_and_a_reused_version_number_is_
     assert created.status_code == 302
     number = int(created.headers["Location"].split("/studio/changes/")[1].split("#")[0])
     page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
-    assert 'version: &#34;2026.2&#34;' in page or 'version: "2026.2"' in page
+    assert 'version: &#34;2026.3&#34;' in page or 'version: "2026.3"' in page
     text = engine.current_policy_text()
     same_number = text.replace("task_due_days: 3 ", "task_due_days: 4 ")
     auth.post(f"/studio/changes/{number}/policy", data={"policy_text": same_number})
     page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
     assert "policy.yaml" in page and "needs a new version number" in page and "-  task_due_days: 3" in page
-    renumbered = same_number.replace('version: "2026.2"', 'version: "2026.7"')
+    renumbered = same_number.replace('version: "2026.3"', 'version: "2026.7"')
     auth.post(f"/studio/changes/{number}/policy", data={"policy_text": renumbered})
     page = client.get(f"/studio/changes/{number}").get_data(as_text=True)
     assert "No errors" in page and '+version: "2026.7"' in page.replace("&#34;", '"')
-    assert engine.policy.version == "2026.2"
+    assert engine.policy.version == "2026.3"
