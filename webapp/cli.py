@@ -51,6 +51,9 @@ def demo(ctx, port, password, no_serve):
         click.echo(_("Demo loans:"))
         for reference, stage, status in result.loans:
             click.echo(f"  {reference}  {stage:<14} {status}")
+        click.echo(_("Loans disbursed earlier, brought in by the core banking feed:"))
+        for reference, stage, status in result.portfolio or []:
+            click.echo(f"  {reference}   {stage:<14} {status}")
     first = first_sign_in(engine)
     if first:
         click.echo(_("Sign in first as %(username)s: a customer manager with tasks waiting.", username=first))

@@ -8,7 +8,8 @@ from engine.bootstrap import BUNDLED_BPMN, build_engine
 from engine.clock import ManualClock, utc
 from engine.errors import EngineError
 from engine.roles import ROLES
-from engine.simulation.driver import Simulation, Summary
+from engine.identifiers import USCC_CHARSET, USCC_WEIGHTS
+from engine.simulation.driver import FEED, Simulation, Summary
 
 # (originator, borrower, product, amount, stop at this stage / status / "@step" when that step is open, decision)
 DEMO_LOANS = [
@@ -31,11 +32,20 @@ STAGE_ORDER = ["investigation", "review", "approval", "contract", "disbursement"
 # about two days ago: what people do next comes after it, and some of the waiting work is already overdue.
 HISTORY_STARTS = timedelta(days=20)
 LOAN_SPACING = timedelta(hours=10)
+# Loans disbursed before the bank used creditflow, brought under post-loan care by the core banking feed
+# (存量贷款纳入): (core banking number, borrower, code without its check character, product, amount, originator,
+# disbursed this many days ago, maturing this many days from now, days past due).
+DEMO_PORTFOLIO = [
+    ("CB-2026-0031", "北京永盛五金制品有限公司", "91110105MA00031YW", "working_capital", 3_000_000, "cm_zhao", 260, 105, 0),
+    ("CB-2026-0047", "北京泰和商贸有限公司", "91110106MA00047TH", "working_capital", 1_600_000, "cm_li", 210, 155, 35),
+    ("CB-2025-0112", "天津鑫源化工有限公司", "91120116MA00112XY", "fixed_asset", 5_000_000, "cm_sun", 530, 200, 95),
+]
 
 
 @dataclass
 class DemoResult:
     loans: list[tuple[str, str, str]]  # (reference, stage, status)
+    portfolio: list[tuple[str, str, str]] = None  # the loans the core banking feed brought in, likewise
 
 
 class SeedingClock(ManualClock):
@@ -89,9 +99,38 @@ def seed_demo(database_url: str, password: str, now, policy_path: str | None = N
             loan = engine.loan(ref)
             results.append((ref, loan.stage, loan.status))
             clock.set(clock.now() + LOAN_SPACING)
-        return DemoResult(results)
+        portfolio = feed_portfolio(engine, clock, [ref for ref, _stage, status in results if status == "disbursed"])
+        return DemoResult(results, portfolio)
     finally:
         engine.db.dispose()
+
+
+def uscc(body: str) -> str:
+    """A unified social credit code: 17 characters and their check character (GB 32100-2015)."""
+    total = sum(USCC_CHARSET.index(c) * w for c, w in zip(body, USCC_WEIGHTS))
+    return body + USCC_CHARSET[(31 - total % 31) % 31]
+
+
+def feed_portfolio(engine, clock, disbursed: list[str]) -> list[tuple[str, str, str]]:
+    """Today's core banking feed: the positions of the loans creditflow disbursed, and a portfolio disbursed before it,
+    one loan current, one 35 days past due (collection, a warning by rule, a special-mention review) and one 95 days
+    (a substandard review waiting for the credit risk department)."""
+    today = clock.now().date()
+    rows = [{"loan": ref, "contract_number": f"HT-{ref}", "maturity_date": (today + timedelta(days=360)).isoformat(),
+             "outstanding_principal": str(engine.loan(ref).approval.paid), "overdue_principal": "0",
+             "overdue_interest": "0", "days_past_due": 0} for ref in disbursed]
+    engine.import_positions(today, rows, actor=FEED, source="cli")
+    onboard = []
+    for number, borrower, code, product, amount, originator, ago, ahead, days in DEMO_PORTFOLIO:
+        overdue = amount // 4 if days else 0
+        onboard.append({"loan": number, "contract_number": f"HT-{number}", "borrower": borrower,
+                        "borrower_id": uscc(code), "product": product, "amount": str(amount), "branch": "BJ01",
+                        "originator": originator, "disbursed_on": (today - timedelta(days=ago)).isoformat(),
+                        "maturity_date": (today + timedelta(days=ahead)).isoformat(),
+                        "outstanding_principal": str(amount), "overdue_principal": str(overdue),
+                        "overdue_interest": str(overdue // 40), "days_past_due": days})
+    engine.import_positions(today, onboard, actor=FEED, source="cli", onboard=True)
+    return [(number, engine.loan(number).stage, engine.loan(number).status) for number, *_rest in DEMO_PORTFOLIO]
 
 
 def give_addresses(engine, domain: str = "bank.example") -> None:

@@ -20,7 +20,12 @@ CASE_FIELD_TITLES = {
     "paid_total": _l("Paid so far"), "undrawn": _l("Undrawn"), "drawdowns_paid": _l("Drawdowns paid"),
     "floor_violation": _l("Better than the floor"), "first_inspection_days": _l("Days to the first inspection"),
     "disbursed_on": _l("Disbursed on"), "inspection_count": _l("Inspections done"), "signal": _l("Warning signal"),
-    "raised_by": _l("Raised by"),
+    "raised_by": _l("Raised by"), "rule": _l("Rule"), "rule_detail": _l("What the rule found"),
+    "days_past_due": _l("Days past due"), "threshold": _l("Threshold (days)"), "maturity_date": _l("Maturity date"),
+    "last_repayment_date": _l("Last repayment"), "outstanding_principal": _l("Outstanding principal"),
+    "previous_classification": _l("Previous classification"), "approved_by": _l("Approved by"),
+    "collateral_id": _l("Collateral item"), "appraised_value": _l("Appraised value"),
+    "cover": _l("Value that may cover principal"),
     # what acts without a form record (an approval, a payment, a meeting closed, a task reassigned)
     "present": _l("Members present"), "absent": _l("Recorded absent"), "votes_cast": _l("Votes cast"),
     "currency": _l("Currency"), "term_months": _l("Term (months)"), "conditions": _l("Conditions"),
@@ -29,7 +34,7 @@ CASE_FIELD_TITLES = {
 }
 # Fields whose numbers are sums of money.
 MONEY_FIELDS = {"amount", "paid", "paid_total", "undrawn", "payment_amount", "collateral_value", "group_exposure",
-                "declared_group_exposure", "project_investment"}
+                "declared_group_exposure", "project_investment", "outstanding_principal", "appraised_value", "cover"}
 CODES = {str(code._args[0]) if hasattr(code, "_args") else str(code) for code in CODE_WORDS}
 
 
@@ -77,9 +82,22 @@ def choice_text(value: str, prop: dict | None, fields) -> str:
 
 
 def recorded(pairs, fields) -> list[tuple[str, str]]:
-    """(title, value in words) for each (field name, value)."""
-    return [(field_label(name, fields.get(name)), value_text(name, value, fields.get(name), fields))
-            for name, value in pairs]
+    """(title, value in words) for each (field name, value); a signal a rule worded is read in the reader's
+    language from the template and parameters it was recorded with."""
+    pairs = list(pairs)
+    wording = next((v for k, v in pairs if k == "signal_wording" and isinstance(v, dict)), None)
+    words = []
+    for name, value in pairs:
+        if name == "signal_wording":
+            continue
+        if name == "signal" and wording and isinstance(wording.get("template"), str):
+            from .i18n import translate
+            try:
+                value = translate(wording["template"], wording.get("params") or {})
+            except (KeyError, TypeError, ValueError):
+                pass
+        words.append((field_label(name, fields.get(name)), value_text(name, value, fields.get(name), fields)))
+    return words
 
 
 def recorded_diff(rows, fields) -> list[tuple[str, str, str, bool]]:

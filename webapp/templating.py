@@ -40,7 +40,19 @@ STAGE_LABELS = {
     "contract": _l("Contract and collateral"), "disbursement": _l("Disbursement"), "post_loan": _l("Post-loan"),
     "warning": _l("Risk warning"), "classification": _l("Classification"), "extension": _l("Extension"),
     "workout": _l("NPL workout"), "closed": _l("Closed"), "archived": _l("Archived"),
+    "collection": _l("Collection"),
 }
+# The engine's own rules, recorded as actors where no person acted.
+SYSTEM_ACTORS = {"system:servicing": _l("Core banking feed rules"), "system:restructuring": _l("Restructuring rules")}
+
+
+def actor_label(name: str | None) -> str:
+    """A person's name as recorded; a rule of the engine (system:…) in words."""
+    if name in SYSTEM_ACTORS:
+        return str(SYSTEM_ACTORS[name])
+    if isinstance(name, str) and name.startswith("system:"):
+        return str(_l("the system"))
+    return name or ""
 COLLATERAL_TYPE_LABELS = {
     "real_estate": _l("Real estate"), "equipment": _l("Machinery and equipment"), "receivables": _l("Receivables"),
     "deposits": _l("Deposits and certificates"), "other": _l("Other collateral"),
@@ -181,7 +193,7 @@ def init_app(app) -> None:
         money=money, local_time=local_time, product=product_label,
         role=lambda c: label(ROLE_LABELS, c), stage=lambda c: label(STAGE_LABELS, c),
         classification=lambda c: label(CLASSIFICATION_LABELS, c), status=lambda c: label(STATUS_LABELS, c),
-        duty=duty_done, field_title=lambda prop, name: field_title(name, prop),
+        duty=duty_done, field_title=lambda prop, name: field_title(name, prop), actor=actor_label,
     )
     app.jinja_env.globals.update(collateral_type_label=lambda c: label(COLLATERAL_TYPE_LABELS, c),
                                  collateral_status_label=lambda c: label(COLLATERAL_STATUS_LABELS, c))

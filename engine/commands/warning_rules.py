@@ -43,7 +43,8 @@ def raise_by_rule(unit, loan: Loan, rule: str, signal: str, detail: dict | None 
         payload["days_overdue"] = days
     data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
     unit.audit.record("warning_raised", actor=RULE_ACTOR, loan_ref=loan.reference, rule=rule,
-                      detail={"signal": signal, "rule": rule, "rule_detail": dict(detail or {})})
+                      detail={"signal": signal, "rule": rule, "rule_detail": dict(detail or {}),
+                              **({"signal_wording": payload["signal_wording"]} if wording is not None else {})})
     return start_instance(unit, loan, versions[-1], data, RULE_ACTOR, message=WARNING_MESSAGE, payload=payload,
                           recorded=True)
 

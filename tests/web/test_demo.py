@@ -77,3 +77,16 @@ def test_a_second_run_seeds_nothing_and_says_again_who_to_sign_in_as(demo):
     assert any(line.split()[:2] == ["customer_manager", "cm_li,"] for line in roles(again.output))
     sentence = re.search(r"Sign in first as \w+: a customer manager with tasks waiting\.", first).group(0)
     assert again.output.rstrip().endswith(sentence)
+
+
+def test_the_demo_feed_brings_in_a_portfolio_with_loans_past_due(demo, engine):
+    assert "CB-2025-0112" in demo[1] and "CB-2026-0031" in demo[1]
+    late = engine.loan("CB-2025-0112")
+    assert late.account.days_past_due == 95 and late.stage == "collection"
+    running = {i.process_id for i in late.instances if i.status == "running"}
+    assert {"post_loan", "collection", "classification", "risk_warning"} <= running
+    current = engine.loan("CB-2026-0031")
+    assert {i.process_id for i in current.instances if i.status == "running"} == {"post_loan"}
+    refs = [line.split()[0] for line in demo[1].splitlines() if line.strip().startswith("L-")]
+    ours = [engine.loan(ref) for ref in refs if engine.loan(ref).status == "disbursed"]
+    assert ours and all(loan.account is not None and loan.account.days_past_due == 0 for loan in ours)
