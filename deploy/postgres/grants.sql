@@ -4,5 +4,5 @@ GRANT CONNECT ON DATABASE creditflow TO creditflow_app;
 GRANT USAGE ON SCHEMA public TO creditflow_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO creditflow_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO creditflow_app;
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_event, audit_checkpoint FROM creditflow_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_event, audit_checkpoint, audit_verification FROM creditflow_app;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM creditflow_app;

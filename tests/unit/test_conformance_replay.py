@@ -14,13 +14,30 @@ from engine.bootstrap import BUNDLED_BPMN
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
 
 
-def walk(design, rng: random.Random, limit: int = 40) -> list[str]:
-    """A path a token can take from the start to an end, a branch chosen at random at each gateway."""
-    graph, node, path = design.graph, sorted(design.graph.starts)[0], []
-    while node and len(path) < limit:
+def walk(design, rng: random.Random, limit: int = 80) -> list[str]:
+    """A path tokens can take from the start to the ends: a branch chosen at random at each exclusive gateway, every
+    branch of a parallel split taken, a parallel join passed once a token has come in on each of its flows, and the
+    tokens moved in a random order (so parallel branches interleave)."""
+    graph = design.graph
+    incoming: dict[str, set] = {}
+    for source, targets in graph.edges.items():
+        for target in targets:
+            if graph.attached.get(target) != source:
+                incoming.setdefault(target, set()).add(source)
+    tokens, waiting, path = [(None, sorted(graph.starts)[0])], {}, []
+    while tokens and len(path) < limit:
+        source, node = tokens.pop(rng.randrange(len(tokens)))
+        parallel = graph.kinds.get(node) == "parallelGateway"
+        if parallel and len(incoming.get(node, ())) > 1:
+            arrived = waiting.setdefault(node, set())
+            arrived.add(source)
+            if arrived < incoming[node]:
+                continue
+            del waiting[node]
         path.append(node)
         ahead = [t for t in graph.edges.get(node, ()) if graph.attached.get(t) != node]
-        node = rng.choice(ahead) if ahead else None
+        if ahead:
+            tokens += [(node, t) for t in ahead] if parallel else [(node, rng.choice(ahead))]
     return path
 
 
