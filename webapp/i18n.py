@@ -41,7 +41,7 @@ CODE_WORDS = (
 )
 # Parameters whose values are such codes (a comma-separated list for allowed_roles).
 CODE_PARAMS = {"role", "expected", "tier", "required_tier", "loan_type", "allowed_roles", "duty", "earlier_duty",
-               "floor"}
+               "floor", "classification", "previous"}
 
 
 def select_locale() -> str:
