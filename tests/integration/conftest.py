@@ -87,3 +87,30 @@ class Driver:
 @pytest.fixture
 def driver(engine, clock):
     return Driver(engine, clock)
+
+
+# The core banking system's account, and what it reports of a loan (tests of the feed and of what acts on it).
+FEED = "core_feed"
+
+
+@pytest.fixture
+def feed(engine):
+    engine.add_user(FEED, None, "核心系统")
+    engine.grant_role(FEED, "core_banking")
+    return FEED
+
+
+def disbursed_loan(driver, **application) -> str:
+    """A loan through a dual signature and its disbursement, its post-loan manager assigned."""
+    ref = driver.start(**application)
+    driver.through_approval_dual(ref)
+    driver.through_disbursement(ref)
+    driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
+    return ref
+
+
+def feed_position(ref: str, **changes) -> dict:
+    """A current position of 1,500,000 outstanding, last repaid on 2026-11-30; `changes` override any field."""
+    return {"loan": ref, "contract_number": "HT-2026-001", "maturity_date": "2027-11-20",
+            "outstanding_principal": "1500000.00", "overdue_principal": "0", "overdue_interest": "0",
+            "days_past_due": 0, "last_repayment_date": "2026-11-30", "last_repayment_amount": "6250.00", **changes}

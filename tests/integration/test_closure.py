@@ -8,17 +8,9 @@ from engine.access import PolicyDenied
 from engine.errors import NotAllowed
 from engine.store.models import AuditEvent, Collateral
 
-FEED = "core_feed"
 CLOSURE = {"closure_summary": "Repaid on time; the borrower grew its sales.",
            "closure_lessons": "Quarterly inspections caught the inventory build-up early.",
            "relationship_rating": "good"}
-
-
-@pytest.fixture
-def feed(engine):
-    engine.add_user(FEED, None, "核心系统")
-    engine.grant_role(FEED, "core_banking")
-    return FEED
 
 
 def disbursed(driver, **collateral) -> str:

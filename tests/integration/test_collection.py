@@ -1,33 +1,14 @@
 """Collection (催收): opened by the feed on the first day past due, escalated, a formal demand served, and ended when
 the loan is current again or handed over to workout when it becomes non-performing."""
 
-import pytest
-
 from engine.runtime.calendar import add_business_days
+from tests.integration.conftest import disbursed_loan as disbursed, feed_position
 
-FEED = "core_feed"
 LATE = dict(overdue_principal="0", overdue_interest="6250.00", last_repayment_date="2026-11-01")
 
 
-@pytest.fixture
-def feed(engine):
-    engine.add_user(FEED, None, "核心系统")
-    engine.grant_role(FEED, "core_banking")
-    return FEED
-
-
-def disbursed(driver) -> str:
-    ref = driver.start()
-    driver.through_approval_dual(ref)
-    driver.through_disbursement(ref)
-    driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
-    return ref
-
-
 def position(ref: str, **changes) -> dict:
-    return {"loan": ref, "contract_number": "HT-2026-001", "maturity_date": "2027-11-20",
-            "outstanding_principal": "1500000.00", "overdue_principal": "0", "overdue_interest": "0",
-            "days_past_due": 0, "last_repayment_date": "2026-11-01", "last_repayment_amount": "6250.00", **changes}
+    return feed_position(ref, **{"last_repayment_date": "2026-11-01", **changes})
 
 
 def collections(engine, ref):

@@ -15,13 +15,6 @@ OLD_BOOK = "91350100M000100Y43"  # a company's unified social credit code
 PERSON = "11010519491231002X"  # a resident ID: a retail borrower
 
 
-@pytest.fixture
-def feed(engine):
-    engine.add_user(FEED, None, "核心系统")
-    engine.grant_role(FEED, "core_banking")
-    return FEED
-
-
 def disbursed(driver, **application) -> str:
     ref = driver.start(**application)
     driver.through_approval_dual(ref)

@@ -6,15 +6,7 @@ import json
 import pytest
 
 from engine.errors import NotAllowed
-
-FEED = "core_feed"
-
-
-@pytest.fixture
-def feed(engine):
-    engine.add_user(FEED, None, "核心系统")
-    engine.grant_role(FEED, "core_banking")
-    return FEED
+from tests.integration.conftest import FEED
 
 
 def disbursed(driver, borrower: str = "Hengda Precision Machining Co., Ltd.") -> str:

@@ -1,12 +1,10 @@
 """Warnings raised by rule on the feed and the classification, and a confirmed warning's measures as tasks whose
 outcomes reach the raiser and the customer manager."""
 
-import pytest
-
 from engine.runtime.calendar import add_business_days
 from engine.store.models import AuditEvent, DutyRecord
+from tests.integration.conftest import disbursed_loan as disbursed, feed_position as position
 
-FEED = "core_feed"
 LATE = dict(overdue_principal="125000.00", overdue_interest="6250.00", last_repayment_date="2026-11-30")
 MEASURE_FORMS = {
     "ad_hoc_inspection": {"inspected_on": "2027-01-08", "inspection_findings": "Two buyers stopped paying."},
@@ -15,27 +13,6 @@ MEASURE_FORMS = {
     "freeze_line": {"line_frozen_on": "2027-01-08", "freeze_outcome": "Undrawn CNY 0 frozen."},
     "notify_accelerated_repayment": {"notice_served_on": "2027-01-08", "notice_outcome": "Served in person."},
 }
-
-
-@pytest.fixture
-def feed(engine):
-    engine.add_user(FEED, None, "核心系统")
-    engine.grant_role(FEED, "core_banking")
-    return FEED
-
-
-def disbursed(driver) -> str:
-    ref = driver.start()
-    driver.through_approval_dual(ref)
-    driver.through_disbursement(ref)
-    driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
-    return ref
-
-
-def position(ref: str, **changes) -> dict:
-    return {"loan": ref, "contract_number": "HT-2026-001", "maturity_date": "2027-11-20",
-            "outstanding_principal": "1500000.00", "overdue_principal": "0", "overdue_interest": "0",
-            "days_past_due": 0, "last_repayment_date": "2026-11-30", "last_repayment_amount": "6250.00", **changes}
 
 
 def rule_warnings(engine, ref) -> list[tuple[str, str]]:
