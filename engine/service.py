@@ -283,7 +283,7 @@ class CreditEngine(ProcessStudio, CollateralDesk, TrailIntegrity):
         return self._read(count_events, EventFilter(action=action, since=since))
 
     def count_rule_reviews(self, since: datetime | None = None) -> int:
-        """Classification reviews the feed's rules opened (a floor crossed), since a time."""
+        """Classification reviews opened by rule (a floor crossed, a periodic review, a pulled loan), since a time."""
         return self._read(count_events, EventFilter(action="instance_started", actor=floors.RULE_ACTOR,
                                                     process_id="classification", since=since))
 

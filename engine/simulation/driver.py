@@ -39,7 +39,7 @@ class Summary:
     escalations: int = 0
     fates: Counter = field(default_factory=Counter)  # what the feed reported of each disbursed loan
     positions: int = 0  # positions the feed reported that changed a loan's account
-    rule_reviews: int = 0  # classification reviews opened by the feed's floors
+    rule_reviews: int = 0  # classification reviews opened by rule: floors crossed, periodic reviews
     classes: Counter = field(default_factory=Counter)  # the classification each disbursed loan ended with
     workouts: int = 0
 
@@ -58,8 +58,8 @@ class Summary:
                            "%(performing)s, overdue then brought current %(cured)s, non-performing %(npl)s",
                            positions=self.positions, performing=self.fates["performing"],
                            cured=self.fates["cured"], npl=self.fates["nonperforming"]))
-            lines.append(_("Classification reviews opened by the floors: %(reviews)s; loans moved to workout: "
-                           "%(workouts)s; final classes: %(classes)s", reviews=self.rule_reviews,
+            lines.append(_("Classification reviews opened by rule (floors crossed, periodic reviews): %(reviews)s; "
+                           "loans moved to workout: %(workouts)s; final classes: %(classes)s", reviews=self.rule_reviews,
                            workouts=self.workouts,
                            classes=", ".join(f"{k} {v}" for k, v in sorted(self.classes.items())) or "-"))
         if self.tasks:
