@@ -59,8 +59,8 @@ class Summary:
                            positions=self.positions, performing=self.fates["performing"],
                            cured=self.fates["cured"], npl=self.fates["nonperforming"]))
             lines.append(_("Classification reviews opened by rule (floors crossed, periodic reviews): %(reviews)s; "
-                           "loans moved to workout: %(workouts)s; final classes: %(classes)s", reviews=self.rule_reviews,
-                           workouts=self.workouts,
+                           "loans moved to workout: %(workouts)s; final classes: %(classes)s",
+                           reviews=self.rule_reviews, workouts=self.workouts,
                            classes=", ".join(f"{k} {v}" for k, v in sorted(self.classes.items())) or "-"))
         if self.tasks:
             lines.append(_("Mean time per human task, including everything it set off: %(ms).1f ms",
@@ -197,7 +197,8 @@ class Simulation:
                "days_past_due": days if not settle else 0}
         if settle or (fate == "cured" and days == 0 and today > overdue_from):
             row.update(last_repayment_date=today.isoformat(),
-                       last_repayment_amount=str(plan["principal"] if settle else (plan["principal"] / 4).quantize(Decimal("0.01"))))
+                       last_repayment_amount=str(plan["principal"] if settle
+                                                 else (plan["principal"] / 4).quantize(Decimal("0.01"))))
         summary = self.engine.import_positions(today, [row], actor=FEED, source="cli")
         if summary.refused:
             raise RuntimeError(f"the feed's position for {loan.reference} was refused: {summary.refused[0]}")
