@@ -105,14 +105,19 @@ def start_loan():
     return response, 201
 
 
+def _known_only(args, known) -> None:
+    """A query parameter the route does not know is refused, not ignored (a misspelt filter would widen the list)."""
+    unknown = sorted(set(args) - set(known))
+    if unknown:
+        raise InvalidInput("Unknown parameter %(name)s; these are known: %(choices)s.", name=repr(unknown[0]),
+                           choices=", ".join(known))
+
+
 @bp.get("/loans")
 def search_loans():
     """The credit files this client's user may open, searched and sorted like the loan list page."""
     args = request.args
-    unknown = sorted(set(args) - {*SEARCH_KEYS, "page", "per_page"})
-    if unknown:
-        raise InvalidInput("Unknown parameter %(name)s; these are known: %(choices)s.", name=repr(unknown[0]),
-                           choices=", ".join((*SEARCH_KEYS, "page", "per_page")))
+    _known_only(args, (*SEARCH_KEYS, "page", "per_page"))
     page, per_page = _whole(args, "page", 1, 1, 100_000), _whole(args, "per_page", 50, 1, 200)
     rows, total = credit_engine().search_loans(username(), read_search(args), page=page, per_page=per_page)
     return jsonify({"page": page, "per_page": per_page, "total": total, "loans": [loan_row_json(r) for r in rows]})
@@ -266,6 +271,7 @@ def download_document(document_id: int):
 
 @bp.get("/notifications")
 def list_notifications():
+    _known_only(request.args, ("unread", "limit"))
     if request.args.get("unread") not in (None, "true", "false"):
         raise InvalidInput("unread must be true or false.")
     limit = _whole(request.args, "limit", 50, 1, 500)

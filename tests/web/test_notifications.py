@@ -91,6 +91,8 @@ def test_the_api_lists_my_notifications_in_the_request_language(client, engine, 
     assert unread == {"unread": 0, "notifications": []}
     bad = client.get("/api/v1/notifications?unread=maybe", headers=headers)
     assert bad.status_code == 400 and bad.get_json()["code"] == "invalid_input"
+    unknown = client.get("/api/v1/notifications?unred=true", headers=headers)  # a misspelt filter is not ignored
+    assert unknown.status_code == 400 and "unred" in unknown.get_json()["message"]
     assert client.get("/api/v1/notifications").status_code == 401
 
 
