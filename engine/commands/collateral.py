@@ -117,7 +117,8 @@ def _open_revaluation(unit: Unit, collateral_id: int, today: date) -> int:
                "appraised_value": item.appraised_value, "appraised_on": item.appraised_on.isoformat(),
                "due_on": item.next_revaluation_on.isoformat()}
     data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator}
-    instance = start_instance(unit, loan, versions[-1], data, None, message=REVALUATION_DUE, payload=payload)
+    instance = start_instance(unit, loan, versions[-1], data, None, message=REVALUATION_DUE, payload=payload,
+                              recorded=True)
     item.revaluation_instance_id = instance.id
     return 1
 

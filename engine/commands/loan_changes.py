@@ -188,4 +188,5 @@ def _open_review(unit: Unit, loan: Loan) -> None:
                "days_overdue": 0, "loan_type": loan.loan_type, "current_classification": loan.classification,
                "restructuring_floor": floor, "observation_until": until.isoformat()}
     data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
-    start_instance(unit, loan, versions[-1], data, RESTRUCTURING_ACTOR, message=floors.PROPOSED, payload=payload)
+    start_instance(unit, loan, versions[-1], data, RESTRUCTURING_ACTOR, message=floors.PROPOSED, payload=payload,
+                   recorded=True)

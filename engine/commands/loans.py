@@ -82,5 +82,6 @@ def raise_warning(unit: Unit, actor: str, loan_ref: str, signal: str) -> int:
                "post_loan_manager": post_loan_manager_of(unit.session, loan)}
     data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
     unit.audit.record("warning_raised", actor=actor, loan_ref=loan.reference, detail={"signal": signal.strip()})
-    instance = start_instance(unit, loan, versions[-1], data, actor, message=WARNING_MESSAGE, payload=payload)
+    instance = start_instance(unit, loan, versions[-1], data, actor, message=WARNING_MESSAGE, payload=payload,
+                              recorded=True)
     return instance.id

@@ -120,5 +120,5 @@ def onboard(unit, day: date, position: dict, values: dict, actor: str | None) ->
                "classification": classification, "disbursed_on": values["disbursed_on"].isoformat(),
                "onboarded_on": day.isoformat()}
     data = {**application, "loan_id": loan.reference}
-    start_instance(unit, loan, version, data, actor, message=DISBURSED, payload=payload)
+    start_instance(unit, loan, version, data, actor, message=DISBURSED, payload=payload, recorded=True)
     return True

@@ -48,7 +48,10 @@ def periodic_reviews(kernel: Kernel) -> int:
         return 0
     today = kernel.policy.local_date(kernel.clock.now())
     with kernel.db.reading() as session:
-        loans = session.execute(select(Loan.id, Loan.reference, Loan.disbursed_at).where(
+        if session.scalar(select(ProcessVersion.id).where(ProcessVersion.start_message == floors.PROPOSED)
+                          .limit(1)) is None:
+            return 0  # no classification process deployed: nothing a review could open
+        loans = session.execute(select(Loan.id, Loan.reference, Loan.disbursed_at, Loan.created_at).where(
             Loan.status == "disbursed", Loan.disbursed_at.is_not(None))).all()
         reviews = session.execute(select(ProcessInstance.loan_id, ProcessInstance.id, ProcessInstance.created_at,
                                          ProcessInstance.status).join(ProcessVersion)
@@ -61,11 +64,13 @@ def periodic_reviews(kernel: Kernel) -> int:
     for review in reviews:
         by_loan.setdefault(review.loan_id, []).append(review)
     opened = 0
-    for loan_id, reference, disbursed_at in loans:
+    for loan_id, reference, disbursed_at, on_file_since in loans:
         window = scheduled_day(kernel, kernel.policy.local_date(disbursed_at), today, months)
         if window is None:
             continue
         previous, due = window
+        if due < kernel.policy.local_date(on_file_since):
+            continue  # an onboarded loan: that day passed before its file was kept here; the next one counts
         mine = by_loan.get(loan_id, [])
         if (reference, due.isoformat()) in done or any(r.status == "running" for r in mine) or any(
                 r.id not in periodic_ids and kernel.policy.local_date(r.created_at) > previous for r in mine):

@@ -77,7 +77,8 @@ def _completed(unit: Unit, instance: ProcessInstance, workflow, loan: Loan) -> N
     elif loan.status in ("rejected", "withdrawn", "closed", "settled"):
         loan.stage = "archived" if loan.stage == "archived" else "closed"
     elif loan.status == "disbursed":  # a warning or classification ended: back in post-loan care, or in workout
-        loan.stage = WORKOUT if in_workout(unit, loan, other_than=instance.id) else "post_loan"
+        loan.stage = WORKOUT if loan.stage == WORKOUT and in_workout(unit, loan, other_than=instance.id) \
+            else "post_loan"
     unit.audit.record("instance_completed", loan_ref=loan.reference, process_id=version.process_id,
                       process_version=version.version, instance_id=instance.id, step=end,
                       detail={"end": end, "loan_status": loan.status})
@@ -143,8 +144,8 @@ def in_workout(unit: Unit, loan: Loan, other_than: int | None = None) -> bool:
 def stage_shown(unit: Unit, loan: Loan, stage: str) -> str:
     """The stage a task opening puts the loan in: while it is worked out, inspections, warnings and reviews on it
     keep it in `workout`."""
-    if stage in (WORKOUT, "closed", "archived") or loan.status != "disbursed" or not in_workout(unit, loan):
-        return stage
+    if stage in (WORKOUT, "closed", "archived") or loan.status != "disbursed" or loan.stage != WORKOUT:
+        return stage  # a running workout keeps the loan's stage at `workout`, so the stage says whether one runs
     return WORKOUT
 
 

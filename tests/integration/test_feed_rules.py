@@ -275,3 +275,14 @@ def test_an_inspections_classification_proposal_throws_the_feeds_days_past_due(e
         thrown = [e.detail["payload"] for e in session.query(AuditEvent).filter_by(
             action="message_thrown", loan_ref=ref, step="classification_proposed", process_id="post_loan")]
     assert [(p["days_overdue"], p["proposed_classification"]) for p in thrown] == [(40, "substandard")]
+
+
+def test_an_onboarded_loan_is_first_reviewed_on_its_next_scheduled_day_not_at_once(engine, driver, feed, clock):
+    # disbursed 2026-06-20: quarterly reviews fall on 09-20 (before the file was kept here), then 12-20
+    engine.import_positions("2026-11-01", [onboard_row("CB-0001")], actor=feed, source="api", onboard=True)
+    engine.tick()
+    assert driver.items("CB-0001", "approve_classification") == []
+    clock.set(datetime(2026, 12, 20, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    assert len(driver.items("CB-0001", "approve_classification")) == 1
+    assert reviews_opened_by_rule(engine, "CB-0001") == ["2026-12-20"]
