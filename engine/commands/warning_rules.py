@@ -78,20 +78,27 @@ def on_position(unit, loan: Loan, before: dict | None, account: LoanAccount) -> 
 
 def on_later_day(unit, loan: Loan, earlier: date, account: LoanAccount) -> None:
     """The same figures on a later day: only the approach of maturity can have changed."""
-    if not no_repayment_source(unit.policy.params, earlier, account.maturity_date, account.last_repayment_date,
+    if not no_repayment_source(unit.policy.params, earlier, maturity_of(loan, account), account.last_repayment_date,
                                account.outstanding_principal):
         _maturity(unit, loan, account)
 
 
+def maturity_of(loan: Loan, account: LoanAccount) -> date | None:
+    """The maturity the rule watches: an approved extension's (展期) when the feed still reports the old date."""
+    dates = [d for d in (account.maturity_date, loan.maturity_date) if d is not None]
+    return max(dates) if dates else None
+
+
 def _maturity(unit, loan: Loan, account: LoanAccount) -> None:
     """WARN-MATURITY when the position now shows no repayment source near maturity."""
-    if no_repayment_source(unit.policy.params, account.as_of, account.maturity_date, account.last_repayment_date,
+    maturity = maturity_of(loan, account)
+    if no_repayment_source(unit.policy.params, account.as_of, maturity, account.last_repayment_date,
                            account.outstanding_principal):
         paid = account.last_repayment_date
         wording = (MATURITY_SIGNAL if paid else MATURITY_SIGNAL_NEVER,
-                   {"maturity": account.maturity_date.isoformat(), "since": paid.isoformat() if paid else None})
+                   {"maturity": maturity.isoformat(), "since": paid.isoformat() if paid else None})
         raise_by_rule(unit, loan, MATURITY, wording[0] % wording[1],
-                      {"maturity_date": account.maturity_date.isoformat(),
+                      {"maturity_date": maturity.isoformat(),
                        "last_repayment_date": paid.isoformat() if paid else None,
                        "outstanding_principal": f"{account.outstanding_principal:.2f}"}, wording)
 

@@ -90,6 +90,9 @@ def test_an_extension_before_maturity_moves_the_same_loans_maturity_after_a_comm
     assert extension.status == "completed"
     with pytest.raises(NotAllowed, match="allows 1"):
         engine.request_extension("cm_wang", ref, 3, "Once more.", source="cli")
+    # the feed still reports the old maturity, three weeks away: the extended loan is not near maturity
+    feed(engine, ref, "2027-05-01", outstanding_principal="1499999.00")
+    assert [e for e in audit(engine, "warning_raised") if e.rule == "WARN-MATURITY"] == []
 
 
 def test_an_extension_after_maturity_is_refused_naming_the_maturity_and_nothing_changes(engine, driver, clock):
