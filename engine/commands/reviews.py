@@ -21,6 +21,7 @@ from engine.commands import floors
 from engine.commands.unit import open_unit
 from engine.errors import DatabaseUnavailable
 from engine.kernel import Kernel
+from engine.runtime.calendar import add_months
 from engine.store.models import AuditEvent, Customer, Loan, LoanAccount, ProcessInstance, ProcessVersion
 
 log = logging.getLogger("creditflow.reviews")
@@ -33,8 +34,8 @@ DEFAULT_SHARE = Fraction(1, 10)
 def scheduled_day(kernel: Kernel, disbursed_on: date, today: date, months: int) -> tuple[date, date] | None:
     """The latest scheduled review day on or before today, and the one before it (the disbursement for the first);
     None before the first. Each day is counted from the disbursement (never from the previous one): no drift."""
-    def day(k: int) -> date:
-        return date.fromisoformat(kernel.date_after(disbursed_on.isoformat(), f"P{k * months}M"))
+    def day(k: int) -> date:  # calendar months, whatever the loan's age (a 20-year loan is reviewed in year 15)
+        return add_months(disbursed_on, k * months)
     k = ((today.year - disbursed_on.year) * 12 + today.month - disbursed_on.month) // months
     if k >= 1 and day(k) > today:
         k -= 1

@@ -286,3 +286,14 @@ def test_an_onboarded_loan_is_first_reviewed_on_its_next_scheduled_day_not_at_on
     engine.tick()
     assert len(driver.items("CB-0001", "approve_classification")) == 1
     assert reviews_opened_by_rule(engine, "CB-0001") == ["2026-12-20"]
+
+
+def test_a_loan_disbursed_more_than_ten_years_ago_is_reviewed_on_its_quarterly_day(engine, driver, feed, clock):
+    # a 20-year loan disbursed 2014-06-20: its reviews still fall on the 20th of every third month from then
+    row = onboard_row("CB-0009", disbursed_on="2014-06-20", maturity_date="2034-06-20")
+    assert engine.import_positions("2026-11-01", [row], actor=feed, source="api", onboard=True).refused == []
+    engine.tick()  # the worker's tick goes on, whatever the age of the loans
+    assert driver.items("CB-0009", "approve_classification") == []
+    clock.set(datetime(2026, 12, 20, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    assert reviews_opened_by_rule(engine, "CB-0009") == ["2026-12-20"]
