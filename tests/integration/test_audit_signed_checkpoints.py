@@ -8,12 +8,11 @@ import signal
 import stat
 import subprocess
 import time
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from engine.audit.signing import fingerprint, load_public_key
 from engine.bootstrap import build_engine
@@ -21,6 +20,7 @@ from engine.cli import main
 from engine.cli.audit import register
 from engine.store.models import AuditCheckpoint, AuditEvent
 
+from .test_audit_chain import _raw
 from .test_operations import CREDITFLOW
 
 register(main)
@@ -58,16 +58,6 @@ def trail(database_url, clock, keys, tmp_path):
     eng.record_leave("rev_chen", date(2026, 12, 1), date(2026, 12, 7), source="cli")
     yield eng
     eng.db.dispose()
-
-
-@contextmanager
-def _raw(eng):
-    outside = create_engine(eng.db.url)
-    try:
-        with outside.begin() as conn:
-            yield conn
-    finally:
-        outside.dispose()
 
 
 def _ids(eng) -> list[int]:
