@@ -48,10 +48,20 @@ def loan_facts(loan: Loan) -> LoanFacts:
                      group_exposure=app.get("group_exposure"))
 
 
-def history_of(session: Session, loan: Loan) -> tuple[DutyAct, ...]:
-    rows = session.scalars(select(DutyRecord).where(DutyRecord.loan_id == loan.id).order_by(DutyRecord.id)).all()
+def history_of(session: Session, loan: Loan, duties: frozenset[str] | None = None,
+               people: set[str] | None = None) -> tuple[DutyAct, ...]:
+    """The loan's duty acts, oldest first; with `duties` and `people`, only the acts a check reads (see
+    `PolicySet.history_read`): those duties, done by or for those people, and every `originate`."""
+    query = select(DutyRecord.username, DutyRecord.duty, DutyRecord.performed_at, DutyRecord.process_id,
+                   DutyRecord.on_behalf_of, DutyRecord.subject).where(DutyRecord.loan_id == loan.id)
+    if duties is not None:
+        query = query.where(DutyRecord.duty.in_(sorted(duties)))
+    if people is not None:
+        names = sorted(people)
+        query = query.where(or_(DutyRecord.username.in_(names), DutyRecord.on_behalf_of.in_(names),
+                                DutyRecord.duty == "originate"))
     return tuple(DutyAct(r.username, r.duty, loan.reference, r.performed_at, r.process_id, r.on_behalf_of, r.subject)
-                 for r in rows)
+                 for r in session.execute(query.order_by(DutyRecord.id)))
 
 
 class Gate:
@@ -102,9 +112,11 @@ class Gate:
 
     def request(self, session: Session, user: User, duty: str, loan: Loan, role: str | None,
                 candidate: str | None = None, subject: str | None = None, memo: dict | None = None,
-                branch: str | None = None) -> Request:
+                branch: str | None = None, also: tuple[str, ...] = ()) -> Request:
         """`memo` lets a caller deciding many rows for one user reuse the actor and prefetched loan histories.
-        `branch`: where the work is done when it went up the authority chain (grants there count)."""
+        `branch`: where the work is done when it went up the authority chain (grants there count). Without a
+        prefetched history, only the acts the policy reads for `duty` (and for the duties in `also`, checked later
+        with the same history) are loaded."""
         now = self.clock.now()
         memo = {} if memo is None else memo
         actor = memo.get(("actor", user.id)) or memo.setdefault(("actor", user.id),
@@ -122,7 +134,9 @@ class Gate:
                     break
         history = memo.get(("history", loan.id))
         if history is None:
-            history = history_of(session, loan)
+            duties = frozenset().union(*(self.policy.history_read(d) for d in (duty, *also)))
+            people = {user.username} | ({acting_for.username} if acting_for else set())
+            history = history_of(session, loan, duties, people)
         facts = loan_facts(loan)
         if branch and branch != facts.branch:
             facts = replace(facts, branch=branch)
@@ -137,32 +151,38 @@ class Gate:
             if item.candidate_user not in principals:
                 return Decision(False, None, "This task is assigned to %(user)s.", {"user": item.candidate_user},
                                 kind="NotAssigned")
+        ahead = self._own_tasks(session, user, item, loan, memo)
         request = self.request(session, user, item.duty, loan, item.role, item.candidate_user,
-                               subject=f"{item.process_id}:{item.instance_id}", memo=memo, branch=item.branch)
+                               subject=f"{item.process_id}:{item.instance_id}", memo=memo, branch=item.branch,
+                               also=tuple(o.duty for o in ahead))
         decision = self.policy.check(request)
         if decision.allowed:
-            return self._look_ahead(session, user, item, loan, request, memo) or decision
+            return self._look_ahead(user, item, loan, request, ahead) or decision
         return decision
 
-    def _look_ahead(self, session: Session, user: User, item: WorkItem, loan: Loan, request: Request,
-                    memo: dict | None) -> Decision | None:
-        """Doing this task must not make a task already assigned to or claimed by the same person impossible for
-        them: a refusal naming that task, or None. (Otherwise the loan waits for someone who may no longer act.)"""
+    @staticmethod
+    def _own_tasks(session: Session, user: User, item: WorkItem, loan: Loan, memo: dict | None) -> list[WorkItem]:
+        """The other tasks on this loan already assigned to or claimed by the user."""
         memo = {} if memo is None else memo
         mine = memo.get(("mine", user.id))
         if mine is None:
             mine = memo.setdefault(("mine", user.id), session.scalars(select(WorkItem).where(or_(
                 WorkItem.claimed_by == user.username, WorkItem.candidate_user == user.username))).all())
+        return [o for o in mine if o.loan_id == loan.id and o.id != item.id]
+
+    def _look_ahead(self, user: User, item: WorkItem, loan: Loan, request: Request,
+                    ahead: list[WorkItem]) -> Decision | None:
+        """Doing this task must not make a task already assigned to or claimed by the same person impossible for
+        them: a refusal naming that task, or None. (Otherwise the loan waits for someone who may no longer act.)"""
         done = DutyAct(user.username, item.duty, loan.reference, request.now, item.process_id,
                        request.acting_for.username if request.acting_for else None,
                        f"{item.process_id}:{item.instance_id}")
-        for other in mine:
-            if other.loan_id != loan.id or other.id == item.id:
-                continue
-            ahead = replace(request, duty=other.duty, role=other.role, subject=f"{other.process_id}:{other.instance_id}")
-            if not self.policy.check(ahead).allowed:
+        for other in ahead:
+            ahead_request = replace(request, duty=other.duty, role=other.role,
+                                    subject=f"{other.process_id}:{other.instance_id}")
+            if not self.policy.check(ahead_request).allowed:
                 continue  # already out of reach: doing this one changes nothing for it
-            verdict = self.policy.check(replace(ahead, history=(*request.history, done)))
+            verdict = self.policy.check(replace(ahead_request, history=(*request.history, done)))
             if not verdict.allowed:
                 return Decision(False, verdict.rule, LOOK_AHEAD, {"task": other.name, "rule": verdict.rule or ""},
                                 kind="WouldBlockOwnTask", policy_version=verdict.policy_version)
@@ -192,11 +212,13 @@ class Gate:
     def may_take_over(self, session: Session, target: User, item: WorkItem, loan: Loan) -> Decision:
         """Could `target` do this task if it were handed to them? The same checks as a claim (pairs, limits,
         leave, look-ahead), whoever it is assigned to now."""
+        ahead = self._own_tasks(session, target, item, loan, None)
         request = self.request(session, target, item.duty, loan, item.role, None,
-                               subject=f"{item.process_id}:{item.instance_id}", branch=item.branch)
+                               subject=f"{item.process_id}:{item.instance_id}", branch=item.branch,
+                               also=tuple(o.duty for o in ahead))
         decision = self.policy.check(request)
         if decision.allowed:
-            decision = self._look_ahead(session, target, item, loan, request, None) or decision
+            decision = self._look_ahead(target, item, loan, request, ahead) or decision
         return decision
 
     def check_reassignment(self, ctx, target: User, item: WorkItem, loan: Loan) -> Decision:

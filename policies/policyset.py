@@ -81,6 +81,22 @@ class PolicySet:
         return [pair for pair in self.pairs
                 if (added & pair.duties_a and old & pair.duties_b) or (added & pair.duties_b and old & pair.duties_a)]
 
+    def history_read(self, duty: str) -> frozenset[str]:
+        """The duties whose acts a check of `duty` reads: the other side of every pair rule on it, the file work a
+        voter must not have done, what keeps someone from the business signature, and always `originate` (the
+        implied originator) and `recuse`. Only acts of the requester and of whoever they act for are read, so a
+        history holding those people's acts of these duties gives the same verdict as the loan's whole history
+        (a loan's checks stay flat however long its life)."""
+        read = {"originate", "recuse"}
+        for pair in self.pairs:
+            if pair.involves(duty):
+                read |= pair.opposite(duty)
+        if duty in self.committee.vote_duties:
+            read |= self.committee.file_work
+        if duty == "sign_business":
+            read |= self.groups.get("file_originator", frozenset())
+        return frozenset(read)
+
     def rule(self, rule_id: str) -> Any:
         for r in self.rules:
             if r.id == rule_id:

@@ -114,3 +114,42 @@ def test_explain_agrees_with_check(request):
         assert refusals == []
     else:
         assert refusals[0] == decision
+
+
+def read_only(request, also=()):
+    """What the engine loads without a prefetched history: the acts of the duties the policy reads for this duty
+    (and for `also`), done by or for the people asking, plus every `originate`."""
+    duties = frozenset().union(*(POLICY.history_read(d) for d in (request.duty, *also)))
+    people = set(request.people)
+    return tuple(a for a in request.history if a.duty in duties and (
+        a.duty == "originate" or a.username in people or a.on_behalf_of in people))
+
+
+@settings(max_examples=600, deadline=None)
+@given(requests, st.lists(st.sampled_from(DUTIES), max_size=2))
+def test_the_history_a_check_reads_gives_the_verdict_of_the_whole_history(request, also):
+    narrowed = Request(request.actor, request.duty, request.loan, read_only(request, also), request.now,
+                       acting_for=request.acting_for, subject=request.subject,
+                       recused=frozenset(a.username for a in read_only(request, also) if a.duty == "recuse"))
+    whole = Request(request.actor, request.duty, request.loan, request.history, request.now,
+                    acting_for=request.acting_for, subject=request.subject,
+                    recused=frozenset(a.username for a in request.history if a.duty == "recuse"))
+    assert POLICY.explain(narrowed) == POLICY.explain(whole)
+    for duty in also:  # the look-ahead checks another duty with the same (narrowed) history
+        assert POLICY.explain(Request(narrowed.actor, duty, narrowed.loan, narrowed.history, narrowed.now,
+                                      acting_for=narrowed.acting_for, subject=narrowed.subject,
+                                      recused=narrowed.recused)) \
+            == POLICY.explain(Request(whole.actor, duty, whole.loan, whole.history, whole.now,
+                                      acting_for=whole.acting_for, subject=whole.subject, recused=whole.recused))
+
+
+def test_a_narrowed_history_is_what_makes_a_refusal_possible():
+    """The property above would hold trivially if nothing were read: a conflicting act survives the narrowing."""
+    loan = LoanFacts("L-1", Decimal("1000000"), "SH01", "working_capital", "ann")
+    history = (DutyAct("bo", "investigate", "L-1", NOW, "origination"),)
+    request = Request(everything("bo"), "review", loan, history, NOW)
+    assert read_only(request) == history
+    assert not POLICY.check(request).allowed
+    assert read_only(Request(everything("chen"), "review", loan, history, NOW)) == ()
+    recusal = (DutyAct("bo", "recuse", "L-1", NOW, "origination"),)  # a voter's declared conflict is read too
+    assert read_only(Request(everything("bo"), "vote", loan, recusal, NOW, recused={"bo"})) == recusal
