@@ -163,11 +163,14 @@ class Gate:
     @staticmethod
     def _own_tasks(session: Session, user: User, item: WorkItem, loan: Loan, memo: dict | None) -> list[WorkItem]:
         """The other tasks on this loan already assigned to or claimed by the user."""
-        memo = {} if memo is None else memo
-        mine = memo.get(("mine", user.id))
+        mine = memo.get(("mine", user.id)) if memo is not None else None
         if mine is None:
-            mine = memo.setdefault(("mine", user.id), session.scalars(select(WorkItem).where(or_(
-                WorkItem.claimed_by == user.username, WorkItem.candidate_user == user.username))).all())
+            query = select(WorkItem).where(or_(WorkItem.claimed_by == user.username,
+                                               WorkItem.candidate_user == user.username))
+            if memo is None:  # one decision: this loan's only
+                mine = session.scalars(query.where(WorkItem.loan_id == loan.id)).all()
+            else:  # a page of decisions for one user
+                mine = memo.setdefault(("mine", user.id), session.scalars(query).all())
         return [o for o in mine if o.loan_id == loan.id and o.id != item.id]
 
     def _look_ahead(self, user: User, item: WorkItem, loan: Loan, request: Request,

@@ -72,8 +72,11 @@ def resolve(session: Session, audit, instance: ProcessInstance, kinds, now: date
     """Close the instance's open incidents of these kinds (for failed completions: of this task): the step they
     were about has now gone through."""
     closed = 0
-    for incident in session.scalars(select(Incident).where(
-            Incident.instance_id == instance.id, Incident.status == "open", Incident.kind.in_(kinds))):
+    open_ids = session.scalars(select(Incident.id).where(  # nearly always none: no incident is loaded
+        Incident.instance_id == instance.id, Incident.status == "open", Incident.kind.in_(kinds))).all()
+    if not open_ids:
+        return 0
+    for incident in session.scalars(select(Incident).where(Incident.id.in_(open_ids)).order_by(Incident.id)):
         if task is not None and (incident.detail or {}).get("task") != task:
             continue
         incident.status, incident.resolved_at, incident.resolved_by = "resolved", now, actor

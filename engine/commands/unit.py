@@ -14,7 +14,7 @@ from engine.commands.policy_versions import refresh as refresh_policy
 from engine.errors import ConcurrentChange, EngineError, NotFound, ScriptFailed
 from engine.kernel import Kernel
 from engine.ops.metrics import observe_command
-from engine.store.models import ProcessInstance, WorkItem
+from engine.store.models import Loan, ProcessInstance, WorkItem
 
 
 @dataclass
@@ -83,15 +83,18 @@ def record_refusal(kernel: Kernel, source: str, fields: dict) -> None:
 
 
 def locked_item(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance]:
-    """The work item and its instance, locked for this transaction and read again after the lock: whoever comes
+    """The work item, its instance and its loan, locked for this transaction and read again after the lock: whoever comes
     second sees the first one's commit (the task gone, the claim taken), never a stale copy. Every command that
     changes an instance locks its row first, so they queue instead of deadlocking."""
-    query = select(ProcessInstance).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).where(
-        WorkItem.id == item_id)
-    if unit.kernel.db.is_postgres:
-        query = query.with_for_update(of=ProcessInstance)
-    instance = unit.session.scalar(query.execution_options(populate_existing=True))
-    item = unit.session.scalar(select(WorkItem).where(WorkItem.id == item_id).execution_options(populate_existing=True))
+    query = select(ProcessInstance, WorkItem, Loan).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).join(
+        Loan, Loan.id == WorkItem.loan_id).where(WorkItem.id == item_id).execution_options(populate_existing=True)
+    if unit.kernel.db.is_postgres:  # the lock first; the item and the loan read after it, as it left them
+        unit.session.execute(select(ProcessInstance.id).join(WorkItem, WorkItem.instance_id == ProcessInstance.id)
+                             .where(WorkItem.id == item_id).with_for_update(of=ProcessInstance))
+    # SQLite holds the write lock from BEGIN: one statement; the loan comes with it, so `session.get(Loan, ...)`
+    # needs none
+    row = unit.session.execute(query).first()
+    instance, item = (row[0], row[1]) if row is not None else (None, None)
     if item is None or instance is None:
         raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
     return item, instance

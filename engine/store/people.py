@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.errors import InvalidInput, NotFound
@@ -61,7 +61,8 @@ def user_view(user: User, today: date | None = None) -> UserView:
 
 
 def get_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
+    user = session.scalars(select(User).options(joinedload(User.grants)).where(User.username == username)
+                           ).unique().first()  # one statement, the grants with it
     if user is None:
         raise NotFound("No user named '%(username)s'.", username=username)
     return user
