@@ -132,9 +132,13 @@ class PolicySet:
 
     def check(self, request: Request) -> Decision:
         """The first refusal, in the order leave, grant, block, pairs, committee, authority."""
-        for decision in self._verdicts(request):
-            if not decision.allowed:
-                return decision
+        token = R.REFUSALS_ONLY.set(True)
+        try:
+            for decision in self._verdicts(request):
+                if not decision.allowed:
+                    return decision
+        finally:
+            R.REFUSALS_ONLY.reset(token)
         return self._allowed(request)
 
     def explain(self, request: Request) -> list[Decision]:

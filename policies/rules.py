@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -107,7 +108,15 @@ def verdict(
     )
 
 
+# Set while `check` looks only for the first refusal: a passed rule is then one shared Decision, not a full one with
+# its message parameters (which only `explain` shows). An inbox page asks hundreds of checks.
+REFUSALS_ONLY: ContextVar[bool] = ContextVar("refusals_only", default=False)
+_PASSED = Decision(allowed=True, rule=None, message_template=M.RULE_SATISFIED, params={})
+
+
 def satisfied(policy: PolicyTerms, request: Request, rule: Any, applies: bool = True) -> Decision:
+    if REFUSALS_ONLY.get():
+        return _PASSED
     return verdict(policy, request, rule, M.RULE_SATISFIED if applies else M.RULE_NOT_APPLICABLE)
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from engine.kernel import Kernel
 from engine.roles import SUPERVISOR_ROLES
@@ -50,6 +50,11 @@ class DoneView:
     borrower: str
 
 
+# What a row shows and what the policy reads of its loan (`access.loan_facts`): the rest of the loan stays unread.
+INBOX_LOAN_FIELDS = (Loan.id, Loan.reference, Loan.borrower, Loan.amount, Loan.branch, Loan.product, Loan.originator,
+                     Loan.approval_tier, Loan.loan_type, Loan.application)
+
+
 def item_view(item: WorkItem, loan: Loan) -> WorkItemView:
     return WorkItemView(item.id, loan.id, loan.reference, loan.borrower, loan.amount, loan.branch, item.process_id,
                         item.bpmn_id, item.name, item.role, item.duty, item.stage, item.candidate_user,
@@ -79,7 +84,7 @@ def inbox(session: Session, kernel: Kernel, username: str, kind: str, filters: I
         return _done_by(session, user, page, per_page)
     if kind == "escalated":
         return _escalated_to(session, kernel, user, page, per_page)
-    query = select(WorkItem, Loan).join(Loan, Loan.id == WorkItem.loan_id)
+    query = select(WorkItem, Loan).join(Loan, Loan.id == WorkItem.loan_id).options(load_only(*INBOX_LOAN_FIELDS))
     if kind == "mine":
         query = query.where(or_(WorkItem.claimed_by == username,
                                 and_(WorkItem.candidate_user == username, WorkItem.claimed_by.is_(None))))

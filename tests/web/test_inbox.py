@@ -107,3 +107,47 @@ def test_paging(app, client, auth, loans):
     first, second = client.get("/?page=1"), client.get("/?page=2")
     assert len(task_ids(first)) == 2 and len(task_ids(second)) == 1
     assert "Page 1 of 2" in first.text
+
+
+def test_an_available_page_reads_the_same_statements_for_one_row_as_for_many(app, client, auth, loans, engine):
+    """Rows come with what the page and the policy read of their loans: nothing is loaded row by row."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    def statements_for_page() -> tuple[int, int]:
+        seen.clear()
+        event.listen(engine.db.engine, "before_cursor_execute", count)
+        try:
+            page = client.get("/?kind=available")
+        finally:
+            event.remove(engine.db.engine, "before_cursor_execute", count)
+        return len(task_ids(page)), list(seen)
+
+    loans.do(loans.start("cm_wang"), "investigate", "cm_wang")
+    auth.login("rev_chen")
+    statements_for_page()  # the first page in this process reads the diagrams' words once
+    rows_one, one = statements_for_page()
+    for _ in range(4):
+        loans.do(loans.start("cm_wang"), "investigate", "cm_wang")
+    rows_many, many = statements_for_page()
+    assert (rows_one, rows_many) == (1, 5)
+    from collections import Counter
+    short = lambda found: Counter(" ".join(s.split())[:90] for s in found)  # noqa: E731
+    assert short(many) == short(one)
+
+
+def test_the_row_links_are_the_ones_url_for_builds(app):
+    from flask import url_for
+
+    from webapp.templating import url_maker
+
+    with app.test_request_context("/"):
+        for endpoint, param, values in (("tasks.show", "item_id", (1, 987654, 12)),
+                                        ("tasks.claim", "item_id", (7, 1234567890)),
+                                        ("loans.show", "reference", ("L-2026-000001", "CB 2026/0047", "贷-1"))):
+            make = url_maker(endpoint, param)
+            assert [make(v) for v in values] == [url_for(endpoint, **{param: v}) for v in values]
