@@ -5,13 +5,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from policies.model import N_, Actor, Decision, DutyAct, Grant, LoanFacts, Request
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotAllowed
 from engine.store.models import Delegation, DutyRecord, Loan, ProcessInstance, ProcessVersion, RoleGrant, User, WorkItem
 from engine.roles import lane_roles
-from engine.store.people import on_leave, principals_of
+from engine.store.people import find_user, on_leave, principals_of
 
 
 # The look-ahead refusal (engine-made, so its template lives here; the catalogs translate it).
@@ -48,20 +48,35 @@ def loan_facts(loan: Loan) -> LoanFacts:
                      group_exposure=app.get("group_exposure"))
 
 
+_ACTS = select(DutyRecord.username, DutyRecord.duty, DutyRecord.performed_at, DutyRecord.process_id,
+               DutyRecord.on_behalf_of, DutyRecord.subject)
+# the acts a check reads, built once (see `history_of`)
+_ACTS_READ = _ACTS.where(DutyRecord.loan_id == bindparam("loan_id"),
+                         DutyRecord.duty.in_(bindparam("duties", expanding=True)),
+                         or_(DutyRecord.username.in_(bindparam("people", expanding=True)),
+                             DutyRecord.on_behalf_of.in_(bindparam("people", expanding=True)),
+                             DutyRecord.duty == "originate")).order_by(DutyRecord.id)
+_OWN_TASKS_ON_LOAN = select(WorkItem).where(WorkItem.loan_id == bindparam("loan_id"), or_(
+    WorkItem.claimed_by == bindparam("username"), WorkItem.candidate_user == bindparam("username")))
+
+
 def history_of(session: Session, loan: Loan, duties: frozenset[str] | None = None,
                people: set[str] | None = None) -> tuple[DutyAct, ...]:
     """The loan's duty acts, oldest first; with `duties` and `people`, only the acts a check reads (see
     `PolicySet.history_read`): those duties, done by or for those people, and every `originate`."""
-    query = select(DutyRecord.username, DutyRecord.duty, DutyRecord.performed_at, DutyRecord.process_id,
-                   DutyRecord.on_behalf_of, DutyRecord.subject).where(DutyRecord.loan_id == loan.id)
-    if duties is not None:
-        query = query.where(DutyRecord.duty.in_(sorted(duties)))
-    if people is not None:
-        names = sorted(people)
-        query = query.where(or_(DutyRecord.username.in_(names), DutyRecord.on_behalf_of.in_(names),
-                                DutyRecord.duty == "originate"))
+    if duties is not None and people is not None:
+        rows = session.execute(_ACTS_READ, {"loan_id": loan.id, "duties": sorted(duties), "people": sorted(people)})
+    else:
+        query = _ACTS.where(DutyRecord.loan_id == loan.id)
+        if duties is not None:
+            query = query.where(DutyRecord.duty.in_(sorted(duties)))
+        if people is not None:
+            names = sorted(people)
+            query = query.where(or_(DutyRecord.username.in_(names), DutyRecord.on_behalf_of.in_(names),
+                                    DutyRecord.duty == "originate"))
+        rows = session.execute(query.order_by(DutyRecord.id))
     return tuple(DutyAct(r.username, r.duty, loan.reference, r.performed_at, r.process_id, r.on_behalf_of, r.subject)
-                 for r in session.execute(query.order_by(DutyRecord.id)))
+                 for r in rows)
 
 
 class Gate:
@@ -90,7 +105,7 @@ class Gate:
 
     def reachable(self, session: Session, username: str) -> bool:
         """An assignee can take the task: active and not on leave, or on leave with a stand-in."""
-        user = session.scalar(select(User).where(User.username == username))
+        user = find_user(session, username)
         if user is None or not user.active:
             return False
         today = self.policy.local_date(self.clock.now())
@@ -165,12 +180,11 @@ class Gate:
         """The other tasks on this loan already assigned to or claimed by the user."""
         mine = memo.get(("mine", user.id)) if memo is not None else None
         if mine is None:
-            query = select(WorkItem).where(or_(WorkItem.claimed_by == user.username,
-                                               WorkItem.candidate_user == user.username))
             if memo is None:  # one decision: this loan's only
-                mine = session.scalars(query.where(WorkItem.loan_id == loan.id)).all()
+                mine = session.scalars(_OWN_TASKS_ON_LOAN, {"loan_id": loan.id, "username": user.username}).all()
             else:  # a page of decisions for one user
-                mine = memo.setdefault(("mine", user.id), session.scalars(query).all())
+                mine = memo.setdefault(("mine", user.id), session.scalars(select(WorkItem).where(or_(
+                    WorkItem.claimed_by == user.username, WorkItem.candidate_user == user.username))).all())
         return [o for o in mine if o.loan_id == loan.id and o.id != item.id]
 
     def _look_ahead(self, user: User, item: WorkItem, loan: Loan, request: Request,

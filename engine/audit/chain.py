@@ -18,6 +18,9 @@ CHAINED_FIELDS = (
     "step", "step_name", "actor", "role", "on_behalf_of", "source", "policy_version", "rule", "reason", "detail",
 )
 _PG_CHAIN_LOCK = 727_001
+_HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+_APPEND = insert(AuditEvent.__table__)
+_PG_LOCK = text(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
 
 
 def _plain(value):
@@ -59,8 +62,8 @@ class AuditLog:
     def _chain_head(self) -> str:
         if self._head is None:
             if self.session.get_bind().dialect.name == "postgresql":
-                self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIN_LOCK})
-            last = self.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+                self.session.execute(_PG_LOCK)
+            last = self.session.scalar(_HEAD)
             self._head = last or GENESIS
         return self._head
 
@@ -90,7 +93,7 @@ class AuditLog:
             row["prev_hash"] = prev
             row["hash"] = prev = event_hash(prev, row)
         self._head = prev
-        self.session.execute(insert(AuditEvent.__table__), self._rows)  # Core: one executemany, every column
+        self.session.execute(_APPEND, self._rows)  # Core: one executemany, every column
         self._rows = []
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.commands.unit import Unit, locked_item
 from engine.documents import KIND_PATTERN, KINDS, ChecklistEntry, checklist_of, clean_filename, file_type
@@ -92,14 +92,19 @@ def _check_loan_upload(unit: Unit, user, loan: Loan) -> None:
     raise error
 
 
+_KINDS_ATTACHED = select(Document.kind).where(Document.loan_id == bindparam("loan_id"),
+                                              Document.instance_id == bindparam("instance_id"),
+                                              Document.step == bindparam("step"))
+
+
 def missing_documents(unit: Unit, loan: Loan, item: WorkItem, form: dict) -> list[ChecklistEntry]:
     """Required documents of the task's checklist not attached on this step (an earlier round of the same step,
     e.g. an investigation returned for supplements, counts)."""
     required = [entry for entry in checklist_of(form) if entry.required]
     if not required:
         return []
-    present = set(unit.session.scalars(select(Document.kind).where(
-        Document.loan_id == loan.id, Document.instance_id == item.instance_id, Document.step == item.bpmn_id)))
+    present = set(unit.session.scalars(_KINDS_ATTACHED, {"loan_id": loan.id, "instance_id": item.instance_id,
+                                                         "step": item.bpmn_id}))
     return [entry for entry in required if entry.kind not in present]
 
 

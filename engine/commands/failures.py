@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from engine.runtime import execution
@@ -67,13 +67,17 @@ def record_failure(session: Session, audit, instance: ProcessInstance, kind: str
     return incident
 
 
+_OPEN_OF_KINDS = select(Incident.id).where(Incident.instance_id == bindparam("instance_id"), Incident.status == "open",
+                                            Incident.kind.in_(bindparam("kinds", expanding=True)))
+
+
 def resolve(session: Session, audit, instance: ProcessInstance, kinds, now: datetime, actor: str | None,
             loan_ref: str, task: str | None = None) -> int:
     """Close the instance's open incidents of these kinds (for failed completions: of this task): the step they
     were about has now gone through."""
     closed = 0
-    open_ids = session.scalars(select(Incident.id).where(  # nearly always none: no incident is loaded
-        Incident.instance_id == instance.id, Incident.status == "open", Incident.kind.in_(kinds))).all()
+    open_ids = session.scalars(_OPEN_OF_KINDS, {"instance_id": instance.id, "kinds": list(kinds)}).all()
+    # nearly always none: then no incident is loaded
     if not open_ids:
         return 0
     for incident in session.scalars(select(Incident).where(Incident.id.in_(open_ids)).order_by(Incident.id)):

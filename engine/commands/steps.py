@@ -5,7 +5,7 @@ import re
 from datetime import datetime, timedelta
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.commands import authority, failures, notifications, payments
 from engine.commands.unit import Unit
@@ -25,6 +25,9 @@ END_STAGE = {"archived": "archived"}
 WORKOUT = "workout"
 # Loan fields set by automatic steps (decision tables).
 AUTOMATIC_LOAN_OUTPUTS = ("approval_tier",)
+
+
+_ITEMS_OF = select(WorkItem).where(WorkItem.instance_id == bindparam("instance_id"))
 
 
 def subject_of(instance: ProcessInstance) -> str:
@@ -88,7 +91,7 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
                        completed_task_id: str | None = None) -> list[WorkItem]:
     """One work item per READY user task: new ones offered (and audited), vanished ones cancelled; returns the
     new ones."""
-    existing = {w.task_id: w for w in unit.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id))}
+    existing = {w.task_id: w for w in unit.session.scalars(_ITEMS_OF, {"instance_id": instance.id})}
     ready = {str(t.id): t for t in execution.ready_user_tasks(workflow)}
     for task_id, item in existing.items():
         if task_id not in ready:

@@ -5,14 +5,14 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from policies.committee import RECUSE, convening_problem
 
 from engine.commands import collateral, documents, failures, floors, loan_changes, notifications, payments, reviews
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
-from engine.commands.unit import Unit, locked_item
+from engine.commands.unit import Unit, locked_item, locked_with_loan
 from engine.errors import InvalidInput, NotAllowed, NotFound, ScriptFailed
 from engine.forms import coerce_form, form_errors, user_fields
 from engine.runtime import execution
@@ -23,6 +23,11 @@ from engine.store.people import get_user
 RECUSAL = "recuse"
 # Loan fields a task may change (the task declares them in its `loan_updates` property).
 LOAN_FIELDS_FROM_TASKS = ("classification",)
+
+
+_DROP_DRAFTS = delete(TaskDraft).where(TaskDraft.work_item_id == bindparam("item_id")).execution_options(
+    synchronize_session=False)  # a completion never has the task's drafts loaded
+_FEED_DAYS = select(LoanAccount.days_past_due).where(LoanAccount.loan_id == bindparam("loan_id"))
 
 
 def claim(unit: Unit, actor: str, item_id: int) -> None:
@@ -62,8 +67,7 @@ def _touch(unit: Unit, item: WorkItem) -> int:
 
 def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | None) -> None:
     """Complete a task with form data and run every automatic step after it."""
-    item, instance = locked_item(unit, item_id)
-    loan = unit.session.get(Loan, item.loan_id)
+    item, instance, loan = locked_with_loan(unit, item_id)
     user = get_user(unit.session, actor)
     if item.claimed_by and item.claimed_by != actor:
         raise _claimed_by_other(item, loan, actor, "complete")
@@ -86,8 +90,7 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
         values["committee_size"] = unit.gate.committee_size(unit.session, loan)
     before = {k: task.data.get(k) for k in values}
     # the feed's days past due; a loan not yet disbursed has no account, so no query on the origination path
-    feed_days = None if loan.disbursed_at is None else unit.session.scalar(
-        select(LoanAccount.days_past_due).where(LoanAccount.loan_id == loan.id))
+    feed_days = None if loan.disbursed_at is None else unit.session.scalar(_FEED_DAYS, {"loan_id": loan.id})
     now = unit.clock.now()
     duty = RECUSAL if item.duty in unit.policy.committee.vote_duties and values.get("decision") == RECUSE \
         else item.duty  # a declared conflict of interest is remembered on the loan, and is not a vote
@@ -132,7 +135,7 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
             setattr(loan, field_name, value)
             if field_name == "classification":
                 reviews.on_classified(unit, loan, before_value, value)  # a company's other loans may follow
-    unit.session.execute(delete(TaskDraft).where(TaskDraft.work_item_id == item.id))  # drafts end with the task
+    unit.session.execute(_DROP_DRAFTS, {"item_id": item.id})  # drafts end with the task
     advance(unit, instance, workflow, loaded, loan, log, completed_task_id=item.task_id)
     if derived.get("drawdowns_paid") == 1 and loan.replaces_loan_id is not None:
         loan_changes.on_disbursed(unit, loan, actor)  # the loan it refinances or restructures is settled

@@ -5,7 +5,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -43,6 +43,14 @@ class Unit:
     @property
     def workflows(self):
         return self.kernel.workflows
+
+
+# The work item, its instance and its loan in one statement; PostgreSQL's lock on the instance goes first.
+_LOCKED_ITEM = select(ProcessInstance, WorkItem, Loan).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).join(
+    Loan, Loan.id == WorkItem.loan_id).where(WorkItem.id == bindparam("item_id")).execution_options(
+    populate_existing=True)
+_LOCK_INSTANCE = select(ProcessInstance.id).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).where(
+    WorkItem.id == bindparam("item_id")).with_for_update(of=ProcessInstance)
 
 
 @contextmanager
@@ -83,18 +91,20 @@ def record_refusal(kernel: Kernel, source: str, fields: dict) -> None:
 
 
 def locked_item(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance]:
+    item, instance, _loan = locked_with_loan(unit, item_id)
+    return item, instance
+
+
+def locked_with_loan(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance, Loan]:
     """The work item, its instance and its loan, locked for this transaction and read again after the lock: whoever comes
     second sees the first one's commit (the task gone, the claim taken), never a stale copy. Every command that
     changes an instance locks its row first, so they queue instead of deadlocking."""
-    query = select(ProcessInstance, WorkItem, Loan).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).join(
-        Loan, Loan.id == WorkItem.loan_id).where(WorkItem.id == item_id).execution_options(populate_existing=True)
     if unit.kernel.db.is_postgres:  # the lock first; the item and the loan read after it, as it left them
-        unit.session.execute(select(ProcessInstance.id).join(WorkItem, WorkItem.instance_id == ProcessInstance.id)
-                             .where(WorkItem.id == item_id).with_for_update(of=ProcessInstance))
+        unit.session.execute(_LOCK_INSTANCE, {"item_id": item_id})
     # SQLite holds the write lock from BEGIN: one statement; the loan comes with it, so `session.get(Loan, ...)`
     # needs none
-    row = unit.session.execute(query).first()
-    instance, item = (row[0], row[1]) if row is not None else (None, None)
+    row = unit.session.execute(_LOCKED_ITEM, {"item_id": item_id}).first()
+    instance, item, loan = row if row is not None else (None, None, None)
     if item is None or instance is None:
         raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
-    return item, instance
+    return item, instance, loan
