@@ -50,12 +50,23 @@ def loan_facts(loan: Loan) -> LoanFacts:
 
 _ACTS = select(DutyRecord.username, DutyRecord.duty, DutyRecord.performed_at, DutyRecord.process_id,
                DutyRecord.on_behalf_of, DutyRecord.subject)
-# the acts a check reads, built once (see `history_of`)
-_ACTS_READ = _ACTS.where(DutyRecord.loan_id == bindparam("loan_id"),
-                         DutyRecord.duty.in_(bindparam("duties", expanding=True)),
-                         or_(DutyRecord.username.in_(bindparam("people", expanding=True)),
-                             DutyRecord.on_behalf_of.in_(bindparam("people", expanding=True)),
-                             DutyRecord.duty == "originate")).order_by(DutyRecord.id)
+_ACTS_READ: dict[tuple[tuple[str, ...], int], object] = {}
+
+
+def _acts_read(duties: tuple[str, ...], people: int):
+    """The statement reading the acts a check reads (see `history_of`), built once per set of duties and number of
+    people: plain parameters, none expanded at each run."""
+    key = (duties, people)
+    statement = _ACTS_READ.get(key)
+    if statement is None:
+        names = [bindparam(f"p{n}") for n in range(people)]
+        statement = _ACTS_READ.setdefault(key, _ACTS.where(
+            DutyRecord.loan_id == bindparam("loan_id"),
+            DutyRecord.duty.in_([bindparam(f"d{n}") for n in range(len(duties))]),
+            or_(DutyRecord.username.in_(names), DutyRecord.on_behalf_of.in_(names), DutyRecord.duty == "originate"))
+            .order_by(DutyRecord.id))
+    return statement
+
 _OWN_TASKS_ON_LOAN = select(WorkItem).where(WorkItem.loan_id == bindparam("loan_id"), or_(
     WorkItem.claimed_by == bindparam("username"), WorkItem.candidate_user == bindparam("username")))
 
@@ -65,7 +76,10 @@ def history_of(session: Session, loan: Loan, duties: frozenset[str] | None = Non
     """The loan's duty acts, oldest first; with `duties` and `people`, only the acts a check reads (see
     `PolicySet.history_read`): those duties, done by or for those people, and every `originate`."""
     if duties is not None and people is not None:
-        rows = session.execute(_ACTS_READ, {"loan_id": loan.id, "duties": sorted(duties), "people": sorted(people)})
+        duty_list, names = tuple(sorted(duties)), sorted(people)
+        rows = session.execute(_acts_read(duty_list, len(names)), {
+            "loan_id": loan.id, **{f"d{n}": d for n, d in enumerate(duty_list)},
+            **{f"p{n}": p for n, p in enumerate(names)}})
     else:
         query = _ACTS.where(DutyRecord.loan_id == loan.id)
         if duties is not None:

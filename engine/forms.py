@@ -31,9 +31,21 @@ TYPE_WORDS = {"number": "a number", "integer": "a whole number", "string": "text
 NO_RETRIEVAL = Registry()
 
 
+_VALIDATORS: dict[int, tuple[dict, jsonschema.Draft202012Validator]] = {}
+
+
 def validator_for(schema: dict) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema, registry=NO_RETRIEVAL,
-                                           format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    """One validator per form schema (a deployed form is the same dict for the life of the process); the schema is
+    kept with it, so its id is not reused while cached."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    if len(_VALIDATORS) > 512:
+        _VALIDATORS.clear()
+    validator = jsonschema.Draft202012Validator(schema, registry=NO_RETRIEVAL,
+                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
 
 
 def form_errors(schema: dict, data: dict, fen: bool = True) -> dict[str, tuple[str, dict]]:

@@ -67,7 +67,7 @@ def _touch(unit: Unit, item: WorkItem) -> int:
 
 def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | None) -> None:
     """Complete a task with form data and run every automatic step after it."""
-    item, instance, loan = locked_with_loan(unit, item_id)
+    item, instance, loan, incident_open = locked_with_loan(unit, item_id)
     user = get_user(unit.session, actor)
     if item.claimed_by and item.claimed_by != actor:
         raise _claimed_by_other(item, loan, actor, "complete")
@@ -113,8 +113,9 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
     except ScriptFailed as err:
         err.task = item.bpmn_id
         raise
-    failures.resolve(unit.session, unit.audit, instance, ("task", "unserved"), now, actor, loan.reference,
-                     task=item.bpmn_id)
+    if incident_open:  # this step's failed attempts, or nobody able to do it, are over
+        failures.resolve(unit.session, unit.audit, instance, ("task", "unserved"), now, actor, loan.reference,
+                         task=item.bpmn_id)
     if item.duty == notifications.DECIDE_WARNING:
         notifications.warning_decided(unit, loan, dict(task.data), actor)
     if item.duty in notifications.MEASURE_DUTIES:

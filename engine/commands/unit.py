@@ -5,7 +5,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -14,7 +14,7 @@ from engine.commands.policy_versions import refresh as refresh_policy
 from engine.errors import ConcurrentChange, EngineError, NotFound, ScriptFailed
 from engine.kernel import Kernel
 from engine.ops.metrics import observe_command
-from engine.store.models import Loan, ProcessInstance, WorkItem
+from engine.store.models import Incident, Loan, ProcessInstance, WorkItem
 
 
 @dataclass
@@ -46,9 +46,11 @@ class Unit:
 
 
 # The work item, its instance and its loan in one statement; PostgreSQL's lock on the instance goes first.
-_LOCKED_ITEM = select(ProcessInstance, WorkItem, Loan).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).join(
-    Loan, Loan.id == WorkItem.loan_id).where(WorkItem.id == bindparam("item_id")).execution_options(
-    populate_existing=True)
+# and whether an incident is open on the instance (nearly never: a completion then reads no incident)
+_LOCKED_ITEM = select(ProcessInstance, WorkItem, Loan, exists().where(
+    Incident.instance_id == ProcessInstance.id, Incident.status == "open").label("incident_open")).join(
+    WorkItem, WorkItem.instance_id == ProcessInstance.id).join(Loan, Loan.id == WorkItem.loan_id).where(
+    WorkItem.id == bindparam("item_id")).execution_options(populate_existing=True)
 _LOCK_INSTANCE = select(ProcessInstance.id).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).where(
     WorkItem.id == bindparam("item_id")).with_for_update(of=ProcessInstance)
 
@@ -91,11 +93,11 @@ def record_refusal(kernel: Kernel, source: str, fields: dict) -> None:
 
 
 def locked_item(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance]:
-    item, instance, _loan = locked_with_loan(unit, item_id)
+    item, instance, _loan, _incident_open = locked_with_loan(unit, item_id)
     return item, instance
 
 
-def locked_with_loan(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance, Loan]:
+def locked_with_loan(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance, Loan, bool]:
     """The work item, its instance and its loan, locked for this transaction and read again after the lock: whoever comes
     second sees the first one's commit (the task gone, the claim taken), never a stale copy. Every command that
     changes an instance locks its row first, so they queue instead of deadlocking."""
@@ -104,7 +106,7 @@ def locked_with_loan(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstanc
     # SQLite holds the write lock from BEGIN: one statement; the loan comes with it, so `session.get(Loan, ...)`
     # needs none
     row = unit.session.execute(_LOCKED_ITEM, {"item_id": item_id}).first()
-    instance, item, loan = row if row is not None else (None, None, None)
+    instance, item, loan, incident_open = row if row is not None else (None, None, None, True)
     if item is None or instance is None:
         raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
-    return item, instance, loan
+    return item, instance, loan, incident_open
