@@ -98,8 +98,8 @@ def locked_item(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance]:
 
 
 def locked_with_loan(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance, Loan, bool]:
-    """The work item, its instance and its loan, locked for this transaction and read again after the lock: whoever comes
-    second sees the first one's commit (the task gone, the claim taken), never a stale copy. Every command that
+    """The work item, its instance and its loan, locked for this transaction and read again after the lock: whoever
+    comes second sees the first one's commit (the task gone, the claim taken), never a stale copy. Every command that
     changes an instance locks its row first, so they queue instead of deadlocking."""
     if unit.kernel.db.is_postgres:  # the lock first; the item and the loan read after it, as it left them
         unit.session.execute(_LOCK_INSTANCE, {"item_id": item_id})
