@@ -32,11 +32,12 @@ def _snake(name: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
-def actor_for(session: Session, user: User, now: datetime, policy) -> Actor:
+def actor_for(session: Session, user: User, now: datetime, policy, away: bool | None = None) -> Actor:
+    """`away`: whether they are on leave today, when the caller read it already."""
     return Actor(
         username=user.username,
         grants=tuple(Grant(g.role, g.branch, g.limit, g.valid_from, g.valid_to) for g in user.grants),
-        on_leave=on_leave(session, user, policy.local_date(now)),
+        on_leave=on_leave(session, user, policy.local_date(now)) if away is None else away,
         origination_blocked=user.origination_blocked,
     )
 
@@ -91,6 +92,10 @@ def history_of(session: Session, loan: Loan, duties: frozenset[str] | None = Non
         rows = session.execute(query.order_by(DutyRecord.id))
     return tuple(DutyAct(r.username, r.duty, loan.reference, r.performed_at, r.process_id, r.on_behalf_of, r.subject)
                  for r in rows)
+
+
+# In a memo: many rows are decided for one user (an inbox page), so what is read once for all of them pays.
+PAGE = "page"
 
 
 class Gate:
@@ -192,11 +197,13 @@ class Gate:
     @staticmethod
     def _own_tasks(session: Session, user: User, item: WorkItem, loan: Loan, memo: dict | None) -> list[WorkItem]:
         """The other tasks on this loan already assigned to or claimed by the user."""
-        mine = memo.get(("mine", user.id)) if memo is not None else None
-        if mine is None:
-            if memo is None:  # one decision: this loan's only
-                mine = session.scalars(_OWN_TASKS_ON_LOAN, {"loan_id": loan.id, "username": user.username}).all()
-            else:  # a page of decisions for one user
+        if memo is not None and ("mine on", user.id, loan.id) in memo:  # the caller knows them
+            return [o for o in memo[("mine on", user.id, loan.id)] if o.id != item.id]
+        if memo is None or PAGE not in memo:  # one decision: this loan's only
+            mine = session.scalars(_OWN_TASKS_ON_LOAN, {"loan_id": loan.id, "username": user.username}).all()
+        else:  # a page of decisions for one user: all of theirs, once
+            mine = memo.get(("mine", user.id))
+            if mine is None:
                 mine = memo.setdefault(("mine", user.id), session.scalars(select(WorkItem).where(or_(
                     WorkItem.claimed_by == user.username, WorkItem.candidate_user == user.username))).all())
         return [o for o in mine if o.loan_id == loan.id and o.id != item.id]
@@ -234,8 +241,18 @@ class Gate:
         for loan_id, found in acts.items():
             memo[("history", loan_id)] = tuple(found)
 
-    def check_task(self, ctx, user: User, item: WorkItem, loan: Loan, action: str) -> Decision:
-        decision = self.decide(ctx.session, user, item, loan)
+    def check_task(self, ctx, user: User, item: WorkItem, loan: Loan, action: str,
+                   known: dict | None = None) -> Decision:
+        """`known`: what the command read already about the person: `on_leave` today, and `other_tasks` (their
+        other tasks on this loan; None: not known)."""
+        memo = {}
+        if known:
+            if known.get("on_leave") is not None:
+                memo[("actor", user.id)] = actor_for(ctx.session, user, self.clock.now(), self.policy,
+                                                     away=known["on_leave"])
+            if known.get("other_tasks") is not None:
+                memo[("mine on", user.id, loan.id)] = known["other_tasks"]
+        decision = self.decide(ctx.session, user, item, loan, memo)
         if not decision.allowed:
             raise self._refusal(ctx.session, decision, action, user.username, item.role, loan, item)
         return decision

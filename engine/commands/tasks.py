@@ -12,7 +12,7 @@ from policies.committee import RECUSE, convening_problem
 from engine.commands import collateral, documents, failures, floors, loan_changes, notifications, payments, reviews
 from engine.commands.flow import advance
 from engine.commands.steps import subject_of
-from engine.commands.unit import Unit, locked_item, locked_with_loan
+from engine.commands.unit import Unit, locked_for_completion, locked_item
 from engine.errors import InvalidInput, NotAllowed, NotFound, ScriptFailed
 from engine.forms import coerce_form, form_errors, user_fields
 from engine.runtime import execution
@@ -67,11 +67,13 @@ def _touch(unit: Unit, item: WorkItem) -> int:
 
 def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | None) -> None:
     """Complete a task with form data and run every automatic step after it."""
-    item, instance, loan, incident_open = locked_with_loan(unit, item_id)
+    found = locked_for_completion(unit, item_id, actor)
+    item, instance, loan = found.item, found.instance, found.loan
     user = get_user(unit.session, actor)
     if item.claimed_by and item.claimed_by != actor:
         raise _claimed_by_other(item, loan, actor, "complete")
-    decision = unit.gate.check_task(unit, user, item, loan, action="complete")
+    decision = unit.gate.check_task(unit, user, item, loan, action="complete", known={
+        "on_leave": found.actor_away, "other_tasks": None if found.actor_has_others else []})
     workflow, loaded = unit.workflows.checkout(unit, instance)
     try:
         task = workflow.get_task_from_id(UUID(item.task_id))
@@ -113,7 +115,7 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
     except ScriptFailed as err:
         err.task = item.bpmn_id
         raise
-    if incident_open:  # this step's failed attempts, or nobody able to do it, are over
+    if found.incident_open:  # this step's failed attempts, or nobody able to do it, are over
         failures.resolve(unit.session, unit.audit, instance, ("task", "unserved"), now, actor, loan.reference,
                          task=item.bpmn_id)
     if item.duty == notifications.DECIDE_WARNING:
@@ -136,7 +138,8 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
             setattr(loan, field_name, value)
             if field_name == "classification":
                 reviews.on_classified(unit, loan, before_value, value)  # a company's other loans may follow
-    unit.session.execute(_DROP_DRAFTS, {"item_id": item.id})  # drafts end with the task
+    if found.has_drafts:  # drafts end with the task
+        unit.session.execute(_DROP_DRAFTS, {"item_id": item.id})
     advance(unit, instance, workflow, loaded, loan, log, completed_task_id=item.task_id)
     if derived.get("drawdowns_paid") == 1 and loan.replaces_loan_id is not None:
         loan_changes.on_disbursed(unit, loan, actor)  # the loan it refinances or restructures is settled

@@ -5,7 +5,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -14,7 +15,9 @@ from engine.commands.policy_versions import refresh as refresh_policy
 from engine.errors import ConcurrentChange, EngineError, NotFound, ScriptFailed
 from engine.kernel import Kernel
 from engine.ops.metrics import observe_command
-from engine.store.models import Incident, Loan, ProcessInstance, WorkItem
+from engine.store.models import Incident, Leave, Loan, ProcessInstance, TaskDraft, User, WorkItem
+
+WorkItemOther = aliased(WorkItem)
 
 
 @dataclass
@@ -46,11 +49,21 @@ class Unit:
 
 
 # The work item, its instance and its loan in one statement; PostgreSQL's lock on the instance goes first.
-# and whether an incident is open on the instance (nearly never: a completion then reads no incident)
-_LOCKED_ITEM = select(ProcessInstance, WorkItem, Loan, exists().where(
-    Incident.instance_id == ProcessInstance.id, Incident.status == "open").label("incident_open")).join(
-    WorkItem, WorkItem.instance_id == ProcessInstance.id).join(Loan, Loan.id == WorkItem.loan_id).where(
-    WorkItem.id == bindparam("item_id")).execution_options(populate_existing=True)
+_LOCKED_ITEM = select(ProcessInstance, WorkItem, Loan).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).join(
+    Loan, Loan.id == WorkItem.loan_id).where(WorkItem.id == bindparam("item_id")).execution_options(
+    populate_existing=True)
+# A completion's row also answers what would otherwise be four more statements, each nearly always "no": is an incident
+# open on the instance, has the task drafts to drop, is the person on leave today, and do they hold another task on
+# this loan (the look-ahead then has nothing to look at).
+_ACTOR_ID = select(User.id).where(User.username == bindparam("actor")).scalar_subquery()
+_COMPLETION = _LOCKED_ITEM.add_columns(
+    exists().where(Incident.instance_id == ProcessInstance.id, Incident.status == "open").label("incident_open"),
+    exists().where(TaskDraft.work_item_id == WorkItem.id).label("has_drafts"),
+    exists().where(Leave.user_id == _ACTOR_ID, Leave.starts_on <= bindparam("day"),
+                   Leave.ends_on >= bindparam("day")).label("actor_away"),
+    exists().where(WorkItemOther.loan_id == WorkItem.loan_id, WorkItemOther.id != WorkItem.id, or_(
+        WorkItemOther.claimed_by == bindparam("actor"), WorkItemOther.candidate_user == bindparam("actor"))
+    ).label("actor_has_others"))
 _LOCK_INSTANCE = select(ProcessInstance.id).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).where(
     WorkItem.id == bindparam("item_id")).with_for_update(of=ProcessInstance)
 
@@ -92,21 +105,40 @@ def record_refusal(kernel: Kernel, source: str, fields: dict) -> None:
         audit.write()
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A task about to be completed, locked, with the facts its command reads."""
+
+    item: WorkItem
+    instance: ProcessInstance
+    loan: Loan
+    incident_open: bool
+    has_drafts: bool
+    actor_away: bool
+    actor_has_others: bool
+
+
+def locked_for_completion(unit: Unit, item_id: int, actor: str) -> Completion:
+    """`locked_item` for a completion by `actor`, in one statement on SQLite (two on PostgreSQL)."""
+    if unit.kernel.db.is_postgres:
+        unit.session.execute(_LOCK_INSTANCE, {"item_id": item_id})
+    day = unit.policy.local_date(unit.clock.now())
+    row = unit.session.execute(_COMPLETION, {"item_id": item_id, "actor": actor, "day": day}).first()
+    if row is None:
+        raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
+    return Completion(row[1], row[0], row[2], *(bool(v) for v in row[3:]))
+
+
 def locked_item(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance]:
-    item, instance, _loan, _incident_open = locked_with_loan(unit, item_id)
-    return item, instance
-
-
-def locked_with_loan(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance, Loan, bool]:
-    """The work item, its instance and its loan, locked for this transaction and read again after the lock: whoever
-    comes second sees the first one's commit (the task gone, the claim taken), never a stale copy. Every command that
-    changes an instance locks its row first, so they queue instead of deadlocking."""
+    """The work item and its instance (its loan with them), locked for this transaction and read again after the
+    lock: whoever comes second sees the first one's commit (the task gone, the claim taken), never a stale copy.
+    Every command that changes an instance locks its row first, so they queue instead of deadlocking."""
     if unit.kernel.db.is_postgres:  # the lock first; the item and the loan read after it, as it left them
         unit.session.execute(_LOCK_INSTANCE, {"item_id": item_id})
     # SQLite holds the write lock from BEGIN: one statement; the loan comes with it, so `session.get(Loan, ...)`
     # needs none
     row = unit.session.execute(_LOCKED_ITEM, {"item_id": item_id}).first()
-    instance, item, loan, incident_open = row if row is not None else (None, None, None, True)
+    instance, item = row[0:2] if row is not None else (None, None)
     if item is None or instance is None:
         raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
-    return item, instance, loan, incident_open
+    return item, instance

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, load_only
 
+from engine.access import PAGE
 from engine.kernel import Kernel
 from engine.roles import SUPERVISOR_ROLES
 from engine.store.lookups import work_item
@@ -113,7 +114,7 @@ def inbox(session: Session, kernel: Kernel, username: str, kind: str, filters: I
         rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
         return [item_view(i, loan) for i, loan in rows], total
     # available: the policy decides per row; scan in batches until the page is full
-    offered, examined, memo = [], 0, {}
+    offered, examined, memo = [], 0, {PAGE: True}
     start = (page - 1) * per_page
     while len(offered) < start + per_page:
         wanted = start + per_page - len(offered)  # most rows are allowed: fetch what the page still lacks

@@ -2,11 +2,15 @@
 and a supervisor can hand an open task to someone else (under the same pair rules, with a reason, audited)."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from engine.access import PolicyDenied
 from engine.errors import InvalidInput, NotAllowed
 from engine.store.models import AuditEvent
+
+from .conftest import FORMS
 
 pytestmark = pytest.mark.usefixtures("engine_mode")
 
@@ -57,3 +61,22 @@ def test_a_committee_vote_is_never_handed_to_someone_else(engine, driver):
     vote = driver.item(ref, "committee_vote", "member1")
     with pytest.raises(NotAllowed):
         engine.reassign("head_qian", vote.id, "member6", "member1 is away", source="cli")
+
+
+def test_completing_a_task_that_would_keep_you_from_your_own_assigned_task_is_refused(engine, driver):
+    """plm_guo leads the inspection (assigned to him); also a customer manager, he may not first assist it (SOD-07):
+    the completion is refused naming the inspection, and the loan is unchanged."""
+    engine.grant_role("plm_guo", "customer_manager", "BJ01")
+    ref = driver.start()
+    driver.through_approval_dual(ref)
+    driver.through_disbursement(ref)
+    driver.do(ref, "assign_post_loan_manager", "plh_luo", post_loan_manager="plm_guo")
+    engine.record_leave("cm_wang", date(2026, 11, 16), date(2026, 11, 30))  # the assistance goes to every manager
+    driver.clock.advance(days=16)
+    engine.tick()
+    lead, assist = driver.item(ref, "lead_inspection"), driver.item(ref, "assist_inspection")
+    assert (lead.candidate_user, assist.candidate_user) == ("plm_guo", None)
+    with pytest.raises(NotAllowed) as refusal:
+        engine.complete("plm_guo", assist.id, FORMS["assist_inspection"])
+    assert "keep you from" in str(refusal.value) and refusal.value.code == "would_block_own_task"
+    assert {driver.item(ref, "lead_inspection").id, driver.item(ref, "assist_inspection").id} == {lead.id, assist.id}

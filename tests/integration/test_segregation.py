@@ -197,7 +197,11 @@ def test_a_user_on_leave_gets_no_work_and_cannot_claim(engine, driver):
     assert engine.inbox("rev_chen", "available")[0] == []
     assert [i.id for i in engine.inbox("rev_zhou", "available")[0]] == [item.id]
     assert refused_rule(engine, "rev_chen", item, action="claim")[0] == "LEAVE-01"
-    engine.claim("rev_zhou", item.id)
+    assert refused_rule(engine, "rev_chen", item, action="complete")[0] == "LEAVE-01"  # read with the locked task
+    assert driver.item(ref, "review").id == item.id  # nothing moved
+    driver.clock.advance(days=9)  # back from leave: the same completion goes through
+    engine.complete("rev_chen", item.id, FORMS["review"])
+    assert "sign_business" in driver.open_steps(ref)
 
 
 def test_the_originator_assists_inspections_unless_away_without_a_stand_in(engine, driver):
