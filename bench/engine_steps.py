@@ -68,18 +68,21 @@ def floor(loans: int, sim: Simulation, params: dict, db) -> list[float]:
         with db.begin() as conn:
             row_id = conn.execute(FLOOR.insert().values(state=serializer.dumps(wf))).inserted_primary_key[0]
         while True:
+            with db.begin() as conn:  # what the person types is ready before the step, as on our side
+                wf = serializer.loads(conn.execute(select(FLOOR.c.state).where(FLOOR.c.id == row_id)).scalar_one(),
+                                      spec, subs)
+            ready = wf.get_tasks(state=TaskState.READY, manual=True)
+            if not ready:
+                break
+            data = sim.form_data(forms[ready[0].task_spec.name].form, _Item(SMALL_LOAN["amount"]))
+            if "payment_amount" in data:  # what the engine adds after checking a payment: one drawdown, all of it
+                data.update(currency="CNY", further_drawdown=False, drawdowns_paid=1, undrawn=0)
             started = time.perf_counter()
             with db.begin() as conn:
                 state = conn.execute(select(FLOOR.c.state).where(FLOOR.c.id == row_id)).scalar_one()
                 wf = serializer.loads(state, spec, subs)
                 wf.script_engine = script_engine
-                ready = wf.get_tasks(state=TaskState.READY, manual=True)
-                if not ready:
-                    break
-                task = ready[0]
-                data = sim.form_data(forms[task.task_spec.name].form, _Item(SMALL_LOAN["amount"]))
-                if "payment_amount" in data:  # what the engine adds after checking a payment: one drawdown, all of it
-                    data.update(currency="CNY", further_drawdown=False, drawdowns_paid=1, undrawn=0)
+                task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
                 task.data.update({**data, "completed_by": "bench_user"})
                 task.run()
                 wf.refresh_timers()
