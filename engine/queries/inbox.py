@@ -85,32 +85,37 @@ def inbox(session: Session, kernel: Kernel, username: str, kind: str, filters: I
         return _done_by(session, user, page, per_page)
     if kind == "escalated":
         return _escalated_to(session, kernel, user, page, per_page)
-    query = select(WorkItem, Loan).join(Loan, Loan.id == WorkItem.loan_id).options(load_only(*INBOX_LOAN_FIELDS))
+    where = []
     if kind == "mine":
-        query = query.where(or_(WorkItem.claimed_by == username,
-                                and_(WorkItem.candidate_user == username, WorkItem.claimed_by.is_(None))))
+        where.append(or_(WorkItem.claimed_by == username,
+                         and_(WorkItem.candidate_user == username, WorkItem.claimed_by.is_(None))))
     else:
         if on_leave(session, user, kernel.policy.local_date(kernel.clock.now())):
             return [], 0
         clause = _eligibility_clause(kernel, user)
         if clause is None:
             return [], 0
-        query = query.where(clause, WorkItem.claimed_by.is_(None), WorkItem.candidate_user.is_(None))
+        where += [clause, WorkItem.claimed_by.is_(None), WorkItem.candidate_user.is_(None)]
     if filters.stage:
-        query = query.where(WorkItem.stage == filters.stage)
+        where.append(WorkItem.stage == filters.stage)
     if filters.branch:
-        query = query.where(WorkItem.branch == filters.branch)
+        where.append(WorkItem.branch == filters.branch)
     if filters.due_before:
-        query = query.where(WorkItem.due_at <= filters.due_before)
+        where.append(WorkItem.due_at <= filters.due_before)
     if filters.overdue_only:
-        query = query.where(WorkItem.due_at < kernel.clock.now())
+        where.append(WorkItem.due_at < kernel.clock.now())
+    # the total counts the same rows, unsorted, from the work items alone unless a filter reads their loans
+    counted = select(func.count(WorkItem.id)).select_from(WorkItem)
     if filters.text:
         pattern = f"%{like_escape(filters.text)}%"
-        query = query.where(or_(Loan.reference.ilike(pattern, escape="\\"), Loan.borrower.ilike(pattern, escape="\\"),
-                                WorkItem.name.ilike(pattern, escape="\\")))
-    query = query.order_by(*INBOX_SORTS.get(filters.sort, INBOX_SORTS["due"]))
+        where.append(or_(Loan.reference.ilike(pattern, escape="\\"), Loan.borrower.ilike(pattern, escape="\\"),
+                         WorkItem.name.ilike(pattern, escape="\\")))
+        counted = counted.join(Loan, Loan.id == WorkItem.loan_id)
+    counted = counted.where(*where)
+    query = (select(WorkItem, Loan).join(Loan, Loan.id == WorkItem.loan_id).options(load_only(*INBOX_LOAN_FIELDS))
+             .where(*where).order_by(*INBOX_SORTS.get(filters.sort, INBOX_SORTS["due"])))
     if kind == "mine":
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        total = session.scalar(counted)
         rows = session.execute(query.offset((page - 1) * per_page).limit(per_page)).all()
         return [item_view(i, loan) for i, loan in rows], total
     # available: the policy decides per row; scan in batches until the page is full
@@ -118,7 +123,8 @@ def inbox(session: Session, kernel: Kernel, username: str, kind: str, filters: I
     start = (page - 1) * per_page
     while len(offered) < start + per_page:
         wanted = start + per_page - len(offered)  # most rows are allowed: fetch what the page still lacks
-        rows = session.execute(query.offset(examined).limit(max(wanted + wanted // 4, 10))).all()
+        limit = max(wanted + wanted // 4, 10)
+        rows = session.execute(query.offset(examined).limit(limit)).all()
         if not rows:
             break
         kernel.gate.prefetch_histories(session, [loan for _item, loan in rows], memo)
@@ -128,7 +134,9 @@ def inbox(session: Session, kernel: Kernel, username: str, kind: str, filters: I
                 offered.append(item_view(item, loan))
                 if len(offered) == start + per_page:  # the page is full: the rest is only counted
                     break
-    more = session.scalar(select(func.count()).select_from(query.subquery())) - examined
+        if len(rows) < limit:  # no more rows: no need to ask again
+            break
+    more = session.scalar(counted) - examined
     return offered[start:start + per_page], len(offered) + max(more, 0)
 
 

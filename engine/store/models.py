@@ -326,7 +326,9 @@ class WorkItem(Base):
     __tablename__ = "work_item"
     __table_args__ = (
         UniqueConstraint("instance_id", "task_id"),
-        Index("ix_work_item_role_branch", "role", "branch"),
+        # "available to me": a role and branch, neither claimed nor assigned, in due order (the rowid breaks ties),
+        # and the counts of it, read from this index alone
+        Index("ix_work_item_offered", "role", "branch", "claimed_by", "candidate_user", "due_at"),
         {"sqlite_autoincrement": True},  # a task's id (its link) is never given to a later task
     )
 
