@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.commands import floors
@@ -42,8 +42,21 @@ def scheduled_day(kernel: Kernel, disbursed_on: date, today: date, months: int) 
     return (day(k - 1) if k > 1 else disbursed_on, day(k)) if k >= 1 else None
 
 
+def next_scheduled_day(disbursed_on: date, after: date, months: int) -> date:
+    """The first scheduled review day after `after` (counted from the disbursement, like `scheduled_day`)."""
+    k = max(1, ((after.year - disbursed_on.year) * 12 + after.month - disbursed_on.month) // months)
+    while add_months(disbursed_on, k * months) <= after:
+        k += 1
+    return add_months(disbursed_on, k * months)
+
+
+BATCH = 500  # loans looked at per read
+
+
 def periodic_reviews(kernel: Kernel) -> int:
-    """Open the periodic review of every disbursed loan whose scheduled day has come; returns how many opened."""
+    """Open the periodic review of every disbursed loan whose scheduled day has come; returns how many opened.
+    Only loans whose `next_review_on` has come (or was never set) are read: a tick costs what is due, not the
+    portfolio. Each loan looked at gets its next day, unless a review is running on it (it is looked at again)."""
     months = int(kernel.policy.params.get("classification_review_months", DEFAULT_MONTHS) or 0)
     if months <= 0:
         return 0
@@ -53,40 +66,61 @@ def periodic_reviews(kernel: Kernel) -> int:
                           .limit(1)) is None:
             return 0  # no classification process deployed: nothing a review could open
         loans = session.execute(select(Loan.id, Loan.reference, Loan.disbursed_at, Loan.created_at).where(
-            Loan.status == "disbursed", Loan.disbursed_at.is_not(None))).all()
+            Loan.status == "disbursed", Loan.disbursed_at.is_not(None),
+            or_(Loan.next_review_on.is_(None), Loan.next_review_on <= today)).order_by(Loan.id)).all()
+    opened = 0
+    for first in range(0, len(loans), BATCH):
+        opened += _review_batch(kernel, loans[first:first + BATCH], today, months)
+    return opened
+
+
+def _review_batch(kernel: Kernel, loans: list, today: date, months: int) -> int:
+    with kernel.db.reading() as session:
         reviews = session.execute(select(ProcessInstance.loan_id, ProcessInstance.id, ProcessInstance.created_at,
                                          ProcessInstance.status).join(ProcessVersion)
-                                  .where(ProcessVersion.start_message == floors.PROPOSED)).all()
-        periodic = session.execute(select(AuditEvent.loan_ref, AuditEvent.instance_id, AuditEvent.detail)
-                                   .where(AuditEvent.action == SCHEDULED)).all()
+                                  .where(ProcessVersion.start_message == floors.PROPOSED,
+                                         ProcessInstance.loan_id.in_([row.id for row in loans]))).all()
+        periodic = session.execute(select(AuditEvent.loan_ref, AuditEvent.instance_id, AuditEvent.detail).where(
+            AuditEvent.action == SCHEDULED, AuditEvent.loan_ref.in_([row.reference for row in loans]))).all()
     done = {(ref, (detail or {}).get("due_on")) for ref, _, detail in periodic}
     periodic_ids = {instance_id for _, instance_id, _ in periodic}
     by_loan: dict[int, list] = {}
     for review in reviews:
         by_loan.setdefault(review.loan_id, []).append(review)
-    opened = 0
+    opened, later = 0, []  # later: (loan id, its next day) for the loans looked at and left as they are
     for loan_id, reference, disbursed_at, on_file_since in loans:
-        window = scheduled_day(kernel, kernel.policy.local_date(disbursed_at), today, months)
-        if window is None:
+        disbursed_on = kernel.policy.local_date(disbursed_at)
+        window = scheduled_day(kernel, disbursed_on, today, months)
+        if window is None:  # before the first scheduled day
+            later.append((loan_id, add_months(disbursed_on, months)))
             continue
         previous, due = window
+        following = next_scheduled_day(disbursed_on, due, months)
         if due < kernel.policy.local_date(on_file_since):
-            continue  # an onboarded loan: that day passed before its file was kept here; the next one counts
+            later.append((loan_id, following))  # an onboarded loan: that day passed before its file was kept here
+            continue
         mine = by_loan.get(loan_id, [])
-        if (reference, due.isoformat()) in done or any(r.status == "running" for r in mine) or any(
+        if any(r.status == "running" for r in mine):
+            continue  # under review now: looked at again on the next tick
+        if (reference, due.isoformat()) in done or any(
                 r.id not in periodic_ids and kernel.policy.local_date(r.created_at) > previous for r in mine):
-            continue  # reviewed for this day already, under review now, or reviewed since the last scheduled day
+            later.append((loan_id, following))  # reviewed for this day already, or reviewed since the last one
+            continue
         try:
             with open_unit(kernel, "timer", "periodic_classification") as unit:
-                opened += _open_periodic(unit, loan_id, due, months)
+                opened += _open_periodic(unit, loan_id, due, months, following)
         except (DatabaseUnavailable, OperationalError, InterfaceError):
             raise  # the database is away: the worker waits and reconnects
         except Exception:  # noqa: BLE001 - one loan failing never stops the others; the next tick tries again
             log.exception("periodic classification review of loan %s failed", reference)
+    if later:
+        with kernel.db.transaction() as session:
+            session.execute(update(Loan.__table__).where(Loan.__table__.c.id == bindparam("loan")).values(
+                next_review_on=bindparam("day")), [{"loan": loan_id, "day": day} for loan_id, day in later])
     return opened
 
 
-def _open_periodic(unit, loan_id: int, due: date, months: int) -> int:
+def _open_periodic(unit, loan_id: int, due: date, months: int, following: date) -> int:
     query = select(Loan).where(Loan.id == loan_id)
     if unit.kernel.db.is_postgres:
         query = query.with_for_update()
@@ -101,6 +135,7 @@ def _open_periodic(unit, loan_id: int, due: date, months: int) -> int:
                                   f"due {due.isoformat()}): {proposed}", days)
     if instance is None:
         return 0
+    loan.next_review_on = following  # with the review it opened
     unit.audit.record(SCHEDULED, actor=floors.RULE_ACTOR, loan_ref=loan.reference, instance_id=instance.id,
                       detail={"due_on": due.isoformat(), "months": months, "proposed": proposed})
     return 1

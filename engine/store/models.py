@@ -221,6 +221,9 @@ class Loan(Base):
     extensions: Mapped[int] = mapped_column(Integer, default=0)  # extensions granted on this loan
     # The loan this one refinances or restructures (借新还旧, 重组); that loan is settled when this one is paid out.
     replaces_loan_id: Mapped[int | None] = mapped_column(ForeignKey("loan.id"), index=True)
+    # The next periodic classification review day the worker looks at (None: not looked at since disbursement);
+    # its tick reads only the loans whose day has come.
+    next_review_on: Mapped[date | None] = mapped_column(Date, index=True)
 
 
 class LoanAccount(Base):

@@ -177,6 +177,36 @@ def test_every_loan_is_reviewed_each_quarter_on_days_counted_from_its_disburseme
     assert reviews_opened_by_rule(engine, ref) == ["2027-02-02", "2027-05-02"]
 
 
+def test_the_tick_reads_only_the_loans_whose_review_day_has_come(engine, driver, feed, clock):
+    """Each loan looked at gets its next review day; a later tick passes over a loan until that day."""
+    from datetime import date
+
+    from sqlalchemy import update
+
+    ref = disbursed(driver)  # disbursed 2026-11-02: first review due 2027-02-02
+
+    def next_day():
+        with engine.db.reading() as session:
+            return session.query(Loan.next_review_on).filter_by(reference=ref).scalar()
+
+    assert next_day() is None
+    engine.tick()
+    assert next_day() == date(2027, 2, 2)
+    clock.set(datetime(2027, 2, 2, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    assert len(driver.items(ref, "approve_classification")) == 1 and next_day() == date(2027, 5, 2)
+    driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification="normal",
+              approval_reason="Quarterly review.")
+    with engine.db.transaction() as session:  # as if the loan had been looked at for 2027-05-02 already
+        session.execute(update(Loan).where(Loan.reference == ref).values(next_review_on=date(2027, 8, 2)))
+    clock.set(datetime(2027, 5, 2, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    assert driver.items(ref, "approve_classification") == []  # not read: its day has not come
+    clock.set(datetime(2027, 8, 2, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    assert len(driver.items(ref, "approve_classification")) == 1 and next_day() == date(2027, 11, 2)
+
+
 def test_a_review_since_the_last_scheduled_day_stands_for_the_periodic_one_which_proposes_the_floor(
         engine, driver, feed, clock):
     ref = disbursed(driver)
