@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.runtime import execution
 from engine.kernel import Kernel
-from engine.store.models import Incident, Loan, ProcessInstance
+from engine.store.models import Incident, Loan, ProcessInstance, WorkItem
 
 # Kinds the worker retries by itself; a failed task completion is only counted (the person retries it).
 AUTOMATIC = ("timer", "message")
@@ -93,11 +93,20 @@ def resolve(session: Session, audit, instance: ProcessInstance, kinds, now: date
     return closed
 
 
-def count_failure(kernel: Kernel, instance_id: int, kind: str, error: BaseException, detail: dict | None = None) -> int:
-    """Record a failed step on an incident in its own transaction (the failed one was rolled back)."""
+def count_failure(kernel: Kernel, instance_id: int, kind: str, error: BaseException,
+                  detail: dict | None = None) -> int | None:
+    """Record a failed step on an incident in its own transaction (the failed one was rolled back). A failed
+    completion whose task someone else completed in the meantime (they took the instance's lock as this one let it
+    go) records nothing: that step went through. Returns the incident's id, or None."""
     with kernel.db.transaction() as session:
         audit = kernel.audit_log(session, "timer" if kind != "task" else "web")
-        instance = session.get(ProcessInstance, instance_id)
+        query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        instance = session.scalar(query.with_for_update(of=ProcessInstance) if kernel.db.is_postgres else query)
+        task = (detail or {}).get("task") if kind == "task" else None
+        if task and session.scalar(select(WorkItem.id).where(WorkItem.instance_id == instance_id,
+                                                             WorkItem.bpmn_id == task).limit(1)) is None:
+            log.info("failed completion of %s on instance %s: the step went through since", task, instance_id)
+            return None
         incident = record_failure(session, audit, instance, kind, error, kernel.clock.now(),
                                   kernel.settings.incident_max_attempts, kernel.settings.incident_backoff_seconds,
                                   detail)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.commands import floors
 from engine.commands.unit import open_unit
-from engine.errors import DatabaseUnavailable
+from engine.errors import ConcurrentChange, DatabaseUnavailable
 from engine.kernel import Kernel
 from engine.runtime.calendar import add_months
 from engine.store.models import AuditEvent, Customer, Loan, LoanAccount, ProcessInstance, ProcessVersion
@@ -56,7 +56,9 @@ BATCH = 500  # loans looked at per read
 def periodic_reviews(kernel: Kernel) -> int:
     """Open the periodic review of every disbursed loan whose scheduled day has come; returns how many opened.
     Only loans whose `next_review_on` has come (or was never set) are read: a tick costs what is due, not the
-    portfolio. Each loan looked at gets its next day, unless a review is running on it (it is looked at again)."""
+    portfolio. A loan looked at is next read on its next monthly anniversary of the disbursement, every scheduled
+    day of any whole number of months among them, so a policy that shortens the interval misses no day; a loan with
+    a review running is read again on the next tick."""
     months = int(kernel.policy.params.get("classification_review_months", DEFAULT_MONTHS) or 0)
     if months <= 0:
         return 0
@@ -90,12 +92,12 @@ def _review_batch(kernel: Kernel, loans: list, today: date, months: int) -> int:
     opened, later = 0, []  # later: (loan id, its next day) for the loans looked at and left as they are
     for loan_id, reference, disbursed_at, on_file_since in loans:
         disbursed_on = kernel.policy.local_date(disbursed_at)
+        following = next_scheduled_day(disbursed_on, today, 1)  # when it is read again
         window = scheduled_day(kernel, disbursed_on, today, months)
         if window is None:  # before the first scheduled day
-            later.append((loan_id, add_months(disbursed_on, months)))
+            later.append((loan_id, following))
             continue
         previous, due = window
-        following = next_scheduled_day(disbursed_on, due, months)
         if due < kernel.policy.local_date(on_file_since):
             later.append((loan_id, following))  # an onboarded loan: that day passed before its file was kept here
             continue
@@ -113,10 +115,15 @@ def _review_batch(kernel: Kernel, loans: list, today: date, months: int) -> int:
             raise  # the database is away: the worker waits and reconnects
         except Exception:  # noqa: BLE001 - one loan failing never stops the others; the next tick tries again
             log.exception("periodic classification review of loan %s failed", reference)
-    if later:
-        with kernel.db.transaction() as session:
-            session.execute(update(Loan.__table__).where(Loan.__table__.c.id == bindparam("loan")).values(
-                next_review_on=bindparam("day")), [{"loan": loan_id, "day": day} for loan_id, day in later])
+    if later:  # only ever forward (another worker may have moved it on), in id order, skipped on a lock conflict
+        table = Loan.__table__
+        try:
+            with kernel.db.transaction() as session:
+                session.execute(update(table).where(table.c.id == bindparam("loan"), or_(
+                    table.c.next_review_on.is_(None), table.c.next_review_on < bindparam("day"))).values(
+                    next_review_on=bindparam("day")), [{"loan": loan_id, "day": day} for loan_id, day in later])
+        except ConcurrentChange:
+            log.info("next review days of %d loans left for the next tick (a lock conflict)", len(later))
     return opened
 
 

@@ -2,7 +2,7 @@
 classification of every loan, and a company's non-performing claims pulling its other loans down."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -178,23 +178,17 @@ def test_every_loan_is_reviewed_each_quarter_on_days_counted_from_its_disburseme
 
 
 def test_the_tick_reads_only_the_loans_whose_review_day_has_come(engine, driver, feed, clock):
-    """Each loan looked at gets its next review day; a later tick passes over a loan until that day."""
-    from datetime import date
-
+    """A loan looked at is read again on its next monthly anniversary of the disbursement; until then a tick passes
+    over it."""
     from sqlalchemy import update
 
-    ref = disbursed(driver)  # disbursed 2026-11-02: first review due 2027-02-02
-
-    def next_day():
-        with engine.db.reading() as session:
-            return session.query(Loan.next_review_on).filter_by(reference=ref).scalar()
-
-    assert next_day() is None
+    ref = disbursed(driver)  # disbursed 2026-11-02: first quarterly review due 2027-02-02
+    assert next_review_on(engine, ref) is None
     engine.tick()
-    assert next_day() == date(2027, 2, 2)
+    assert next_review_on(engine, ref) == date(2026, 12, 2)
     clock.set(datetime(2027, 2, 2, 9, 0, tzinfo=BEIJING))
     engine.tick()
-    assert len(driver.items(ref, "approve_classification")) == 1 and next_day() == date(2027, 5, 2)
+    assert len(driver.items(ref, "approve_classification")) == 1 and next_review_on(engine, ref) == date(2027, 3, 2)
     driver.do(ref, "approve_classification", "cro_gao", approval="approve", classification="normal",
               approval_reason="Quarterly review.")
     with engine.db.transaction() as session:  # as if the loan had been looked at for 2027-05-02 already
@@ -204,7 +198,26 @@ def test_the_tick_reads_only_the_loans_whose_review_day_has_come(engine, driver,
     assert driver.items(ref, "approve_classification") == []  # not read: its day has not come
     clock.set(datetime(2027, 8, 2, 9, 0, tzinfo=BEIJING))
     engine.tick()
-    assert len(driver.items(ref, "approve_classification")) == 1 and next_day() == date(2027, 11, 2)
+    assert len(driver.items(ref, "approve_classification")) == 1 and next_review_on(engine, ref) == date(2027, 9, 2)
+
+
+def test_a_policy_that_shortens_the_review_interval_misses_no_day(engine, driver, feed, clock):
+    """Quarterly when the loan was first looked at, monthly from December: the 2026-12-02 review opens on its day."""
+    from dataclasses import replace
+
+    ref = disbursed(driver)  # disbursed 2026-11-02
+    engine.tick()
+    engine.kernel.use_policy(replace(engine.policy, params={**engine.policy.params,
+                                                            "classification_review_months": 1}))
+    clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=BEIJING))
+    engine.tick()
+    assert len(driver.items(ref, "approve_classification")) == 1
+    assert reviews_opened_by_rule(engine, ref) == ["2026-12-02"]
+
+
+def next_review_on(engine, ref):
+    with engine.db.reading() as session:
+        return session.query(Loan.next_review_on).filter_by(reference=ref).scalar()
 
 
 def test_a_review_since_the_last_scheduled_day_stands_for_the_periodic_one_which_proposes_the_floor(

@@ -133,3 +133,25 @@ def test_a_failed_completion_changes_nothing_and_is_counted(engine, driver, tmp_
     assert incident.kind == "task" and incident.loan_ref == ref and "division by zero" in incident.error
     assert incident.next_attempt_at is None
     assert engine.tick() == 0  # a failed completion never blocks timers, and is not retried by the worker
+
+
+def test_a_failed_completion_whose_task_went_through_meanwhile_records_no_incident(engine, driver):
+    """Two people complete the same task; one attempt fails in a script and rolls back, the other takes the
+    instance's lock and completes it. The failure, counted afterwards, finds the step done: no incident is left
+    open for it. A failure on a task still open is counted."""
+    from engine.commands.failures import count_failure
+    from engine.store.models import Incident
+
+    from engine.store.models import WorkItem
+
+    ref = driver.start()
+    investigate = driver.item(ref, "investigate")
+    with engine.db.reading() as session:
+        instance_id = session.scalar(select(WorkItem.instance_id).where(WorkItem.id == investigate.id))
+    driver.do(ref, "investigate", "cm_wang")
+    failed = ScriptFailed("name 'x' is not defined")
+    assert count_failure(engine.kernel, instance_id, "task", failed, detail={"task": "investigate"}) is None
+    assert count_failure(engine.kernel, instance_id, "task", failed, detail={"task": "review"}) is not None
+    with engine.db.reading() as session:
+        assert [i.detail["task"] for i in session.scalars(select(Incident).where(
+            Incident.instance_id == instance_id, Incident.status == "open"))] == ["review"]

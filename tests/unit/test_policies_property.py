@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies import DEFAULT_POLICY, Actor, DutyAct, Grant, LoanFacts, Request, default_policy
+from policies import DEFAULT_POLICY, Actor, DutyAct, Grant, LoanFacts, Request, default_policy, parse_policy
 
 with warnings.catch_warnings():  # hypothesis loads this to report a failure; under -W error its
     warnings.simplefilter("ignore", DeprecationWarning)  # libcst import would hide the falsifying example
@@ -116,30 +116,40 @@ def test_explain_agrees_with_check(request):
         assert refusals[0] == decision
 
 
-def read_only(request, also=()):
-    """What the engine loads without a prefetched history: the acts of the duties the policy reads for this duty
-    (and for `also`), done by or for the people asking, plus every `originate`."""
-    duties = frozenset().union(*(POLICY.history_read(d) for d in (request.duty, *also)))
+def read_only(request, also=(), policy=POLICY):
+    """What the engine loads without a prefetched history: this loan's acts of the duties the policy reads for this
+    duty (and for `also`), done by or for the people asking, plus every `originate`."""
+    duties = frozenset().union(*(policy.history_read(d) for d in (request.duty, *also)))
     people = set(request.people)
-    return tuple(a for a in request.history if a.duty in duties and (
+    return tuple(a for a in request.history if a.loan_id == request.loan.loan_id and a.duty in duties and (
         a.duty == "originate" or a.username in people or a.on_behalf_of in people))
 
 
+# the same policy with the business signature by a second customer manager who did not work on the file
+SECOND_SIGNER = parse_policy(DEFAULT_POLICY.read_text(encoding="utf-8").replace(
+    "business_signature_by: originator", "business_signature_by: second_customer_manager"), str(DEFAULT_POLICY))
+POLICIES = {"default": POLICY, "second signer": SECOND_SIGNER}
+
+
 @settings(max_examples=600, deadline=None)
-@given(requests, st.lists(st.sampled_from(DUTIES), max_size=2))
-def test_the_history_a_check_reads_gives_the_verdict_of_the_whole_history(request, also):
-    narrowed = Request(request.actor, request.duty, request.loan, read_only(request, also), request.now,
+@given(requests, st.lists(st.sampled_from(DUTIES), max_size=2), st.sampled_from(sorted(POLICIES)),
+       st.sampled_from([None, *sorted(RAW["roles"])]))
+def test_the_history_a_check_reads_gives_the_verdict_of_the_whole_history(request, also, policy_name, role):
+    policy = POLICIES[policy_name]
+    narrowed_acts = read_only(request, also, policy)
+    narrowed = Request(request.actor, request.duty, request.loan, narrowed_acts, request.now, role=role,
                        acting_for=request.acting_for, subject=request.subject,
-                       recused=frozenset(a.username for a in read_only(request, also) if a.duty == "recuse"))
-    whole = Request(request.actor, request.duty, request.loan, request.history, request.now,
+                       recused=frozenset(a.username for a in narrowed_acts if a.duty == "recuse"))
+    loan_acts = tuple(a for a in request.history if a.loan_id == request.loan.loan_id)  # what the engine had
+    whole = Request(request.actor, request.duty, request.loan, loan_acts, request.now, role=role,
                     acting_for=request.acting_for, subject=request.subject,
-                    recused=frozenset(a.username for a in request.history if a.duty == "recuse"))
-    assert POLICY.explain(narrowed) == POLICY.explain(whole)
+                    recused=frozenset(a.username for a in loan_acts if a.duty == "recuse"))
+    assert policy.explain(narrowed) == policy.explain(whole)
     for duty in also:  # the look-ahead checks another duty with the same (narrowed) history
-        assert POLICY.explain(Request(narrowed.actor, duty, narrowed.loan, narrowed.history, narrowed.now,
+        assert policy.explain(Request(narrowed.actor, duty, narrowed.loan, narrowed.history, narrowed.now,
                                       acting_for=narrowed.acting_for, subject=narrowed.subject,
                                       recused=narrowed.recused)) \
-            == POLICY.explain(Request(whole.actor, duty, whole.loan, whole.history, whole.now,
+            == policy.explain(Request(whole.actor, duty, whole.loan, whole.history, whole.now,
                                       acting_for=whole.acting_for, subject=whole.subject, recused=whole.recused))
 
 
@@ -153,3 +163,11 @@ def test_a_narrowed_history_is_what_makes_a_refusal_possible():
     assert read_only(Request(everything("chen"), "review", loan, history, NOW)) == ()
     recusal = (DutyAct("bo", "recuse", "L-1", NOW, "origination"),)  # a voter's declared conflict is read too
     assert read_only(Request(everything("bo"), "vote", loan, recusal, NOW, recused={"bo"})) == recusal
+    # a second customer manager's business signature reads whether they worked on the file
+    worked = (DutyAct("bo", "investigate", "L-1", NOW, "origination"),)
+    signing = Request(everything("bo"), "sign_business", loan, worked, NOW)
+    assert read_only(signing, policy=SECOND_SIGNER) == worked
+    refused = [d.rule for d in SECOND_SIGNER.explain(Request(everything("bo"), "sign_business", loan,
+                                                             read_only(signing, policy=SECOND_SIGNER), NOW))
+               if not d.allowed]
+    assert "SIGN-01" in refused and refused == [d.rule for d in SECOND_SIGNER.explain(signing) if not d.allowed]
