@@ -146,11 +146,10 @@ class Gate:
 
     def request(self, session: Session, user: User, duty: str, loan: Loan, role: str | None,
                 candidate: str | None = None, subject: str | None = None, memo: dict | None = None,
-                branch: str | None = None, also: tuple[str, ...] = ()) -> Request:
+                branch: str | None = None) -> Request:
         """`memo` lets a caller deciding many rows for one user reuse the actor and prefetched loan histories.
         `branch`: where the work is done when it went up the authority chain (grants there count). Without a
-        prefetched history, only the acts the policy reads for `duty` (and for the duties in `also`, checked later
-        with the same history) are loaded."""
+        prefetched history, only the acts the policy reads for `duty` are loaded."""
         now = self.clock.now()
         memo = {} if memo is None else memo
         actor = memo.get(("actor", user.id)) or memo.setdefault(("actor", user.id),
@@ -168,7 +167,7 @@ class Gate:
                     break
         history = memo.get(("history", loan.id))
         if history is None:
-            duties = frozenset().union(*(self.policy.history_read(d) for d in (duty, *also)))
+            duties = self.policy.history_read(duty)
             people = {user.username} | ({acting_for.username} if acting_for else set())
             history = history_of(session, loan, duties, people)
         facts = loan_facts(loan)
@@ -185,13 +184,11 @@ class Gate:
             if item.candidate_user not in principals:
                 return Decision(False, None, "This task is assigned to %(user)s.", {"user": item.candidate_user},
                                 kind="NotAssigned")
-        ahead = self._own_tasks(session, user, item, loan, memo)
         request = self.request(session, user, item.duty, loan, item.role, item.candidate_user,
-                               subject=f"{item.process_id}:{item.instance_id}", memo=memo, branch=item.branch,
-                               also=tuple(o.duty for o in ahead))
+                               subject=f"{item.process_id}:{item.instance_id}", memo=memo, branch=item.branch)
         decision = self.policy.check(request)
         if decision.allowed:
-            return self._look_ahead(user, item, loan, request, ahead) or decision
+            return self._look_ahead(session, user, item, loan, request, memo) or decision
         return decision
 
     @staticmethod
@@ -208,10 +205,23 @@ class Gate:
                     WorkItem.claimed_by == user.username, WorkItem.candidate_user == user.username))).all())
         return [o for o in mine if o.loan_id == loan.id and o.id != item.id]
 
-    def _look_ahead(self, user: User, item: WorkItem, loan: Loan, request: Request,
-                    ahead: list[WorkItem]) -> Decision | None:
+    def _look_ahead(self, session: Session, user: User, item: WorkItem, loan: Loan, request: Request,
+                    memo: dict | None) -> Decision | None:
         """Doing this task must not make a task already assigned to or claimed by the same person impossible for
-        them: a refusal naming that task, or None. (Otherwise the loan waits for someone who may no longer act.)"""
+        them: a refusal naming that task, or None. (Otherwise the loan waits for someone who may no longer act.)
+        Asked only once the task itself is allowed; the other tasks' duties may read acts this one's check did not,
+        so those are loaded then (more acts of the same loan never change the verdict already given)."""
+        ahead = self._own_tasks(session, user, item, loan, memo)
+        if not ahead:
+            return None
+        extra = frozenset().union(*(self.policy.history_read(o.duty) for o in ahead)) \
+            - self.policy.history_read(item.duty)
+        if extra and (memo is None or ("history", loan.id) not in memo):
+            history = history_of(session, loan, self.policy.history_read(item.duty) | extra,
+                                 {request.actor.username} | ({request.acting_for.username} if request.acting_for
+                                                             else set()))
+            request = replace(request, history=history,
+                              recused=frozenset(a.username for a in history if a.duty == "recuse"))
         done = DutyAct(user.username, item.duty, loan.reference, request.now, item.process_id,
                        request.acting_for.username if request.acting_for else None,
                        f"{item.process_id}:{item.instance_id}")
@@ -260,13 +270,11 @@ class Gate:
     def may_take_over(self, session: Session, target: User, item: WorkItem, loan: Loan) -> Decision:
         """Could `target` do this task if it were handed to them? The same checks as a claim (pairs, limits,
         leave, look-ahead), whoever it is assigned to now."""
-        ahead = self._own_tasks(session, target, item, loan, None)
         request = self.request(session, target, item.duty, loan, item.role, None,
-                               subject=f"{item.process_id}:{item.instance_id}", branch=item.branch,
-                               also=tuple(o.duty for o in ahead))
+                               subject=f"{item.process_id}:{item.instance_id}", branch=item.branch)
         decision = self.policy.check(request)
         if decision.allowed:
-            decision = self._look_ahead(target, item, loan, request, ahead) or decision
+            decision = self._look_ahead(session, target, item, loan, request, None) or decision
         return decision
 
     def check_reassignment(self, ctx, target: User, item: WorkItem, loan: Loan) -> Decision:
