@@ -75,9 +75,11 @@ def run_on(label: str, url: str, rounds: int) -> None:
             window = [ms for ms, _size in figures[max(0, n - 3):n]]
             print(f"round {n:3d}: {statistics.median(window):7.2f} ms (median of rounds {max(1, n - 2)}-{n})   "
                   f"state {figures[n - 1][1] / 1024:8.1f} KB")
-    first = statistics.median(ms for ms, _s in figures[:3])
-    last = statistics.median(ms for ms, _s in figures[-3:])
-    print(f"last/first = {last / first:.2f}")
+    window = max(3, min(10, len(figures) // 6))  # one sample per round: the ends compared over several rounds
+    first = statistics.median(ms for ms, _s in figures[:window])
+    last = statistics.median(ms for ms, _s in figures[-window:])
+    print(f"last/first = {last / first:.2f}   (medians of the first and the last {window} rounds: "
+          f"{first:.2f} and {last:.2f} ms)")
     engine.db.dispose()
 
 
