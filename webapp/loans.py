@@ -105,64 +105,60 @@ def reassign(reference: str, item_id: int):
     return redirect(url_for("loans.show", reference=reference))
 
 
+def _act(reference: str, act, done, refused=(InvalidInput, NotAllowed, NotFound)):
+    """A button on a loan's page: the engine acts (`act()`); a refusal is flashed and changes nothing. `done(result)`
+    gives the success message and the loan to show next (this one, or the one the act made)."""
+    get_loan(reference)
+    try:
+        result = act()
+    except refused as exc:
+        flash(error_message(exc), "error")
+        return redirect(url_for("loans.show", reference=reference))
+    message, shown = done(result)
+    flash(message, "success")
+    return redirect(url_for("loans.show", reference=shown or reference))
+
+
 @bp.post("/<reference>/close-meeting")
 @role_required("committee_chair")
 def close_meeting(reference: str):
     """The chair closes the committee meeting with those present once the others' time to vote is over."""
-    get_loan(reference)
-    try:
-        absent = credit_engine().close_meeting(current_user.username, reference, request.form.get("reason", ""),
-                                               source="web")
-    except (InvalidInput, NotAllowed, NotFound) as exc:
-        flash(error_message(exc), "error")
-    else:
-        flash(_("Meeting closed with the members present; recorded absent: %(members)s.",
-                members=", ".join(absent)), "success")
-    return redirect(url_for("loans.show", reference=reference))
+    return _act(reference, lambda: credit_engine().close_meeting(
+        current_user.username, reference, request.form.get("reason", ""), source="web"),
+        lambda absent: (_("Meeting closed with the members present; recorded absent: %(members)s.",
+                          members=", ".join(absent)), None))
 
 
 @bp.post("/<reference>/warnings")
 @login_required
 def raise_warning(reference: str):
     """Raise a risk warning; the engine checks the raiser's role and duties and starts the warning process."""
-    get_loan(reference)
-    try:
-        credit_engine().raise_warning(current_user.username, reference, request.form.get("signal", ""), source="web")
-    except InvalidInput as exc:
-        flash(error_message(exc), "error")
-    else:
-        flash(_("Warning raised; the credit risk department will register and decide it."), "success")
-    return redirect(url_for("loans.show", reference=reference))
+    return _act(reference, lambda: credit_engine().raise_warning(
+        current_user.username, reference, request.form.get("signal", ""), source="web"),
+        lambda _instance: (_("Warning raised; the credit risk department will register and decide it."), None),
+        refused=(InvalidInput,))
 
 
 @bp.post("/<reference>/extension")
 @role_required("customer_manager")
 def request_extension(reference: str):
     """展期: before maturity; the engine checks the maturity, the policy's limit and any extension already open."""
-    get_loan(reference)
-    try:
-        credit_engine().request_extension(current_user.username, reference, request.form.get("months", ""),
-                                          request.form.get("reason", ""), source="web")
-    except (InvalidInput, NotAllowed) as exc:
-        flash(error_message(exc), "error")
-    else:
-        flash(_("Extension requested; its investigation is in your inbox."), "success")
-    return redirect(url_for("loans.show", reference=reference))
+    return _act(reference, lambda: credit_engine().request_extension(
+        current_user.username, reference, request.form.get("months", ""), request.form.get("reason", ""),
+        source="web"),
+        lambda _instance: (_("Extension requested; its investigation is in your inbox."), None),
+        refused=(InvalidInput, NotAllowed))
 
 
 @bp.post("/<reference>/replacement")
 @role_required("customer_manager")
 def replace(reference: str):
     """借新还旧 or 重组: a new linked loan, which starts with its investigation."""
-    get_loan(reference)
-    try:
-        new_loan = credit_engine().replace_loan(current_user.username, reference, request.form.get("kind", ""),
-                                                source="web")
-    except (InvalidInput, NotAllowed) as exc:
-        flash(error_message(exc), "error")
-        return redirect(url_for("loans.show", reference=reference))
-    flash(_("%(new)s replaces %(loan)s; it starts with its investigation.", new=new_loan, loan=reference), "success")
-    return redirect(url_for("loans.show", reference=new_loan))
+    return _act(reference, lambda: credit_engine().replace_loan(
+        current_user.username, reference, request.form.get("kind", ""), source="web"),
+        lambda new_loan: (_("%(new)s replaces %(loan)s; it starts with its investigation.", new=new_loan,
+                            loan=reference), new_loan),
+        refused=(InvalidInput, NotAllowed))
 
 
 @bp.get("/<reference>/instances/<int(max=2147483647):instance_id>/diagram.bpmn")
