@@ -78,7 +78,7 @@ def history_of(session: Session, loan: Loan, duties: frozenset[str] | None = Non
     `PolicySet.history_read`): those duties, done by or for those people, and every `originate`."""
     if duties is not None and people is not None:
         duty_list, names = tuple(sorted(duties)), sorted(people)
-        rows = session.execute(_acts_read(duty_list, len(names)), {
+        rows = session.connection().execute(_acts_read(duty_list, len(names)), {
             "loan_id": loan.id, **{f"d{n}": d for n, d in enumerate(duty_list)},
             **{f"p{n}": p for n, p in enumerate(names)}})
     else:
@@ -89,7 +89,7 @@ def history_of(session: Session, loan: Loan, duties: frozenset[str] | None = Non
             names = sorted(people)
             query = query.where(or_(DutyRecord.username.in_(names), DutyRecord.on_behalf_of.in_(names),
                                     DutyRecord.duty == "originate"))
-        rows = session.execute(query.order_by(DutyRecord.id))
+        rows = session.connection().execute(query.order_by(DutyRecord.id))
     return tuple(DutyAct(r.username, r.duty, loan.reference, r.performed_at, r.process_id, r.on_behalf_of, r.subject)
                  for r in rows)
 

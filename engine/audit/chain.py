@@ -74,8 +74,8 @@ class AuditLog:
     def _chain_head(self) -> str:
         if self._head is None:
             if self.session.get_bind().dialect.name == "postgresql":
-                self.session.execute(_PG_LOCK)
-            last = self.session.scalar(_HEAD)
+                self.session.connection().execute(_PG_LOCK)
+            last = self.session.connection().scalar(_HEAD)
             self._head = last or GENESIS
         return self._head
 
@@ -105,7 +105,7 @@ class AuditLog:
             row["prev_hash"] = prev
             row["hash"] = prev = _recorded_hash(prev, row)
         self._head = prev
-        self.session.execute(_APPEND, self._rows)  # Core: one executemany, every column
+        self.session.connection().execute(_APPEND, self._rows)  # Core: one executemany, every column
         self._rows = []
 
 

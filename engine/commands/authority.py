@@ -31,7 +31,7 @@ def covered(unit: Unit, duty: str, role: str, branch: str | None, amount: Decima
         or_(RoleGrant.valid_to.is_(None), RoleGrant.valid_to >= today))
     if any(r.duty == duty and r.role == role and r.require_limit for r in unit.policy.limits):
         query = query.where(RoleGrant.limit.is_not(None), RoleGrant.limit >= amount)
-    return unit.session.scalar(query.limit(1)) is not None
+    return unit.session.connection().scalar(query.limit(1)) is not None
 
 
 def route_up(unit: Unit, item: WorkItem, loan: Loan, instance: ProcessInstance) -> None:

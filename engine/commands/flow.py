@@ -10,6 +10,7 @@ from engine.commands.unit import Unit
 from engine.runtime import execution
 from engine.runtime.specs import LoadedProcess
 from engine.store.models import DutyRecord, Loan, LoanAccount, PendingMessage, ProcessInstance, ProcessVersion
+from engine.store.writes import add_now
 
 CLASSIFICATION_PROPOSED = "classification_proposed"
 CLASSIFICATION_CHANGED = "classification_changed"  # a class worse than normal raises a warning by rule
@@ -18,9 +19,10 @@ BUSINESS_EVENTS = {"inspection_missed": blocks.inspection_missed}
 
 
 def advance(unit: Unit, instance: ProcessInstance, workflow, loaded: LoadedProcess, loan: Loan,
-            log: execution.StepLog, completed_task_id: str | None = None) -> None:
-    """Save what the workflow did, then route what it threw and hand it any message that arrived early."""
-    save_state(unit, instance, workflow, loaded, loan, log, completed_task_id)
+            log: execution.StepLog, completed_task_id: str | None = None, items: dict | None = None) -> None:
+    """Save what the workflow did, then route what it threw and hand it any message that arrived early (`items`:
+    the instance's open work items, when the caller knows them all)."""
+    save_state(unit, instance, workflow, loaded, loan, log, completed_task_id, items)
     for event in log.thrown:
         route_message(unit, loan, event, instance, workflow)
     if instance.status == "running" and instance.waiting_messages:
@@ -76,9 +78,9 @@ def _record_initiator(unit: Unit, loan: Loan, instance: ProcessInstance, workflo
     environment = unit.kernel.script_engine.environment
     username = environment.evaluate(loaded.start_initiator, dict(start.data)) if start else None
     if username:
-        unit.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=str(username),
-                                    duty=loaded.start_duty, process_id=loaded.process_id,
-                                    subject=subject_of(instance), performed_at=unit.clock.now()))
+        add_now(unit.session, DutyRecord(loan_id=loan.id, instance_id=instance.id, username=str(username),
+                                         duty=loaded.start_duty, process_id=loaded.process_id,
+                                         subject=subject_of(instance), performed_at=unit.clock.now()))
 
 
 def route_message(unit: Unit, loan: Loan, event, source_instance: ProcessInstance, workflow) -> None:

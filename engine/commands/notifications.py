@@ -12,6 +12,7 @@ from engine.roles import SUPERVISOR_ROLES
 from engine.runtime import execution
 from engine.store.lookups import post_loan_manager_of
 from engine.store.models import Loan, Notification, Outbox, RoleGrant, User, WorkItem
+from engine.store.writes import add_now
 
 # The end a loan's origination reached -> what the originator is told.
 LOAN_OUTCOMES = {"rejected": "loan_rejected", "withdrawn": "loan_withdrawn"}
@@ -36,12 +37,11 @@ def notify(unit: Unit, username: str | None, kind: str, loan_ref: str | None = N
     now = unit.clock.now()
     note = Notification(username=username, kind=kind, loan_ref=loan_ref, item_id=item_id,
                         params=execution.plain_data(params), created_at=now)
-    unit.session.add(note)
+    add_now(unit.session, note)  # its id at once (the e-mail's link)
     if unit.kernel.settings.smtp_host:
         person = unit.session.execute(select(User.email, User.locale, User.active)
                                       .where(User.username == username)).first()
         if person is not None and person.email and person.active:
-            unit.session.flush()  # the notification's id
             unit.session.add(Outbox(notification_id=note.id, recipient=person.email, locale=locale_of(person.locale),
                                     status="pending", attempts=0, next_attempt_at=now))
     return note

@@ -15,6 +15,7 @@ from engine.runtime.calendar import add_business_days
 from engine.runtime.specs import LoadedProcess
 from engine.runtime.timers import duration_from
 from engine.store.models import Loan, ProcessInstance, ProcessVersion, WorkItem
+from engine.store.writes import add_now, delete_now, save_now
 
 # End events whose id says what became of the loan (an end event may also declare `loan_status`).
 END_STATUS = {"rejected": "rejected", "withdrawn": "withdrawn", "disbursed": "disbursed", "archived": "closed",
@@ -36,9 +37,9 @@ def subject_of(instance: ProcessInstance) -> str:
 
 
 def save_state(unit: Unit, instance: ProcessInstance, workflow, loaded: LoadedProcess, loan: Loan,
-               log: execution.StepLog, completed_task_id: str | None = None) -> None:
+               log: execution.StepLog, completed_task_id: str | None = None, items: dict | None = None) -> None:
     """The automatic steps as audit events, the state without its spec, timers, messages waited for, the end
-    reached, and the work items; flushed, so that routing the thrown messages sees it."""
+    reached, and the work items; all written by now, so that routing the thrown messages sees it."""
     now = unit.clock.now()
     version = instance.process_version
     for step in log.steps:
@@ -52,16 +53,15 @@ def save_state(unit: Unit, instance: ProcessInstance, workflow, loaded: LoadedPr
     for event, data in log.loan_events:
         payments.apply_loan_event(unit, loan, event, data, None, instance)
     execution.prune_finished_subprocesses(workflow)
-    instance.state = unit.workflows.dumps(workflow)
-    unit.saved[instance.id] = (instance, workflow)
-    instance.next_timer_due = execution.next_timer_due(workflow)
-    instance.waiting_messages = ",".join(execution.waiting_messages(workflow)) or None
-    instance.updated_at = now
     if workflow.completed:
         _completed(unit, instance, workflow, loan)
-    opened = refresh_work_items(unit, instance, workflow, loaded, loan, completed_task_id)
-    loan.updated_at = now
-    unit.session.flush()
+    save_now(unit.session, instance, state=unit.workflows.dumps(workflow), updated_at=now,
+             next_timer_due=execution.next_timer_due(workflow),
+             waiting_messages=",".join(execution.waiting_messages(workflow)) or None)
+    unit.saved[instance.id] = (instance, workflow)
+    opened = refresh_work_items(unit, instance, workflow, loaded, loan, completed_task_id, items)
+    save_now(unit.session, loan, updated_at=now)  # with the stage and whatever else the step changed on it
+    unit.session.flush()  # anything else the command changed (rare on this path)
     for item in opened:  # ids known now; the notifications go in with the commit
         notifications.task_opened(unit, item, loan)
 
@@ -88,10 +88,11 @@ def _completed(unit: Unit, instance: ProcessInstance, workflow, loan: Loan) -> N
 
 
 def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: LoadedProcess, loan: Loan,
-                       completed_task_id: str | None = None) -> list[WorkItem]:
+                       completed_task_id: str | None = None, items: dict | None = None) -> list[WorkItem]:
     """One work item per READY user task: new ones offered (and audited), vanished ones cancelled; returns the
-    new ones."""
-    existing = {w.task_id: w for w in unit.session.scalars(_ITEMS_OF, {"instance_id": instance.id})}
+    new ones. `items`: the instance's work items by task id, when the caller holds them all (else read here)."""
+    existing = items if items is not None else {
+        w.task_id: w for w in unit.session.scalars(_ITEMS_OF, {"instance_id": instance.id})}
     ready = {str(t.id): t for t in execution.ready_user_tasks(workflow)}
     for task_id, item in existing.items():
         if task_id not in ready:
@@ -104,7 +105,7 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
             if item.escalation == "unserved":
                 failures.resolve(unit.session, unit.audit, instance, ("unserved",), unit.clock.now(), None,
                                  loan.reference, task=item.bpmn_id)
-            unit.session.delete(item)
+            delete_now(unit.session, item)
     now = unit.clock.now()
     opened = []
     for task_id, task in ready.items():
@@ -122,8 +123,8 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
         item = WorkItem(
             instance_id=instance.id, loan_id=loan.id, task_id=task_id, bpmn_id=meta.bpmn_id, name=meta.name,
             process_id=loaded.process_id, role=meta.role, duty=meta.duty, stage=meta.stage or loan.stage,
-            branch=loan.branch, candidate_user=candidate, created_at=now, due_at=due_at(unit, meta, task, now))
-        unit.session.add(item)
+            branch=loan.branch, candidate_user=candidate, claimed_by=None, created_at=now,
+            due_at=due_at(unit, meta, task, now), escalated_at=None, escalation=None)
         unit.audit.record("task_started", loan_ref=loan.reference, process_id=loaded.process_id,
                           process_version=instance.process_version.version, instance_id=instance.id,
                           step=meta.bpmn_id, step_name=meta.name, role=meta.role,
@@ -131,7 +132,7 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
                                   "due_at": item.due_at})
         if candidate is None:
             authority.route_up(unit, item, loan, instance)
-        opened.append(item)
+        opened.append(add_now(unit.session, item))
         if meta.stage:
             loan.stage = stage_shown(unit, loan, meta.stage)
     return opened

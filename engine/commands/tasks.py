@@ -18,6 +18,7 @@ from engine.forms import coerce_form, form_errors, user_fields
 from engine.runtime import execution
 from engine.store.models import DutyRecord, Loan, LoanAccount, ProcessInstance, TaskDraft, WorkItem
 from engine.store.people import get_user
+from engine.store.writes import add_now
 
 # The duty a committee member's declared conflict of interest (回避) is recorded as.
 RECUSAL = "recuse"
@@ -92,13 +93,13 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
         values["committee_size"] = unit.gate.committee_size(unit.session, loan)
     before = {k: task.data.get(k) for k in values}
     # the feed's days past due; a loan not yet disbursed has no account, so no query on the origination path
-    feed_days = None if loan.disbursed_at is None else unit.session.scalar(_FEED_DAYS, {"loan_id": loan.id})
+    feed_days = None if loan.disbursed_at is None else unit.session.connection().scalar(_FEED_DAYS, {"loan_id": loan.id})
     now = unit.clock.now()
     duty = RECUSAL if item.duty in unit.policy.committee.vote_duties and values.get("decision") == RECUSE \
         else item.duty  # a declared conflict of interest is remembered on the loan, and is not a vote
-    unit.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=actor, duty=duty,
-                                process_id=item.process_id, bpmn_id=item.bpmn_id, subject=subject_of(instance),
-                                on_behalf_of=decision.on_behalf_of, performed_at=now))
+    add_now(unit.session, DutyRecord(loan_id=loan.id, instance_id=instance.id, username=actor, duty=duty,
+                                     process_id=item.process_id, bpmn_id=item.bpmn_id, subject=subject_of(instance),
+                                     on_behalf_of=decision.on_behalf_of, performed_at=now))
     _record_assignments(unit, meta.form, values, loan, instance, now)
     unit.audit.record("task_completed", actor=actor, role=item.role, on_behalf_of=decision.on_behalf_of,
                       loan_ref=loan.reference, process_id=item.process_id,
@@ -140,7 +141,7 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
                 reviews.on_classified(unit, loan, before_value, value)  # a company's other loans may follow
     if found.has_drafts:  # drafts end with the task
         unit.session.execute(_DROP_DRAFTS, {"item_id": item.id})
-    advance(unit, instance, workflow, loaded, loan, log, completed_task_id=item.task_id)
+    advance(unit, instance, workflow, loaded, loan, log, completed_task_id=item.task_id, items=found.instance_items)
     if derived.get("drawdowns_paid") == 1 and loan.replaces_loan_id is not None:
         loan_changes.on_disbursed(unit, loan, actor)  # the loan it refinances or restructures is settled
 
@@ -195,6 +196,6 @@ def _record_assignments(unit: Unit, schema: dict, values: dict, loan: Loan, inst
     """Being named to a role on a loan (e.g. post-loan manager) is a duty the pairs apply to."""
     for name, role in user_fields(schema).items():
         if role in unit.gate.assignable_duties and isinstance(values.get(name), str):
-            unit.session.add(DutyRecord(loan_id=loan.id, instance_id=instance.id, username=values[name],
-                                        duty=role, process_id=instance.process_version.process_id,
-                                        subject=subject_of(instance), performed_at=now))
+            add_now(unit.session, DutyRecord(loan_id=loan.id, instance_id=instance.id, username=values[name],
+                                             duty=role, process_id=instance.process_version.process_id,
+                                             subject=subject_of(instance), performed_at=now))

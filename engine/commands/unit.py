@@ -52,9 +52,10 @@ class Unit:
 _LOCKED_ITEM = select(ProcessInstance, WorkItem, Loan).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).join(
     Loan, Loan.id == WorkItem.loan_id).where(WorkItem.id == bindparam("item_id")).execution_options(
     populate_existing=True)
-# A completion's row also answers what would otherwise be four more statements, each nearly always "no": is an incident
-# open on the instance, has the task drafts to drop, is the person on leave today, and do they hold another task on
-# this loan (the look-ahead then has nothing to look at).
+# A completion's row also answers what would otherwise be five more statements, each nearly always "no": is an incident
+# open on the instance, has the task drafts to drop, is the person on leave today, do they hold another task on
+# this loan (the look-ahead then has nothing to look at), and has the instance another task open (else the work items
+# are refreshed without reading them).
 _ACTOR_ID = select(User.id).where(User.username == bindparam("actor")).scalar_subquery()
 _COMPLETION = _LOCKED_ITEM.add_columns(
     exists().where(Incident.instance_id == ProcessInstance.id, Incident.status == "open").label("incident_open"),
@@ -63,7 +64,9 @@ _COMPLETION = _LOCKED_ITEM.add_columns(
                    Leave.ends_on >= bindparam("day")).label("actor_away"),
     exists().where(WorkItemOther.loan_id == WorkItem.loan_id, WorkItemOther.id != WorkItem.id, or_(
         WorkItemOther.claimed_by == bindparam("actor"), WorkItemOther.candidate_user == bindparam("actor"))
-    ).label("actor_has_others"))
+    ).label("actor_has_others"),
+    exists().where(WorkItemOther.instance_id == WorkItem.instance_id, WorkItemOther.id != WorkItem.id
+                   ).label("instance_has_others"))
 _LOCK_INSTANCE = select(ProcessInstance.id).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).where(
     WorkItem.id == bindparam("item_id")).with_for_update(of=ProcessInstance)
 
@@ -116,6 +119,12 @@ class Completion:
     has_drafts: bool
     actor_away: bool
     actor_has_others: bool
+    instance_has_others: bool
+
+    @property
+    def instance_items(self) -> dict | None:
+        """The instance's open work items by task id, when this one is all of them (None: read them)."""
+        return None if self.instance_has_others else {self.item.task_id: self.item}
 
 
 def locked_for_completion(unit: Unit, item_id: int, actor: str) -> Completion:

@@ -169,7 +169,7 @@ def user_for_token(session: Session, token: str, now) -> User | None:
 
 
 def on_leave(session: Session, user: User, today: date) -> bool:
-    return session.scalar(_ON_LEAVE, {"user_id": user.id, "day": today}) is not None
+    return session.connection().scalar(_ON_LEAVE, {"user_id": user.id, "day": today}) is not None
 
 
 def add_leave(session: Session, username: str, starts_on: date, ends_on: date) -> Leave:

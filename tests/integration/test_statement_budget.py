@@ -16,7 +16,7 @@ from tests.integration.conftest import FORMS
 # holds another task on the loan (each a statement when it is so); a task with required documents reads what is attached;
 # a task opened for one named person (the business signature, the contract) and the approval fed back to the
 # originator add their notification rows.
-BUDGET = {"investigate": 13, "review": 15, "sign_business": 12, "sign_risk": 17}
+BUDGET = {"investigate": 12, "review": 14, "sign_business": 12, "sign_risk": 16}
 
 
 @pytest.fixture

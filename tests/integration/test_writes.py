@@ -1,0 +1,97 @@
+"""Rows written at once (engine/store/writes.py): each one statement, the object left as a flush would leave it."""
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.store.models import DutyRecord, Loan, Notification, ProcessInstance, WorkItem
+from engine.store.writes import add_now, delete_now, save_now
+
+
+@pytest.fixture
+def statements(engine):
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, _params, _context, _many):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine.db.engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine.db.engine, "before_cursor_execute", count)
+
+
+def _writes(seen):
+    return [s for s in seen if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+
+
+def test_save_now_writes_pending_and_given_columns_in_one_update_and_leaves_nothing_to_flush(
+        engine, driver, clock, statements):
+    ref = driver.start()
+    with engine.db.transaction() as session:
+        loan = session.scalar(select(Loan).where(Loan.reference == ref))
+        instance = session.scalar(select(ProcessInstance).where(ProcessInstance.loan_id == loan.id))
+        version = instance.version
+        loan.stage = "review"  # pending, as a step leaves it
+        statements.clear()
+        save_now(session, loan, updated_at=clock.now())
+        save_now(session, instance, waiting_messages="ping")
+        assert [s.split()[:2] for s in _writes(statements)] == [["UPDATE", "loan"], ["UPDATE", "process_instance"]]
+        assert "stage" in _writes(statements)[0] and "updated_at" in _writes(statements)[0]
+        assert instance.version == version + 1
+        assert not session.dirty  # the commit's flush has nothing to write
+        statements.clear()
+    assert _writes(statements) == []
+    with engine.db.reading() as session:
+        assert session.scalar(select(Loan.stage).where(Loan.reference == ref)) == "review"
+        row = session.get(ProcessInstance, instance.id)
+        assert (row.waiting_messages, row.version) == ("ping", version + 1)
+
+
+def test_save_now_of_a_value_set_back_writes_nothing(engine, driver, statements):
+    ref = driver.start()
+    with engine.db.transaction() as session:
+        loan = session.scalar(select(Loan).where(Loan.reference == ref))
+        loan.stage = loan.stage  # set, but the same
+        statements.clear()
+        save_now(session, loan)
+        assert _writes(statements) == [] and not session.dirty
+
+
+def test_save_now_on_a_version_someone_else_moved_is_stale_and_writes_nothing(engine, driver):
+    ref = driver.start()
+    with pytest.raises(StaleDataError):  # what the command's unit reports as ConcurrentChange
+        with engine.db.transaction() as session:
+            instance = session.scalar(select(ProcessInstance).join(Loan).where(Loan.reference == ref))
+            set_committed_value(instance, "version", instance.version - 1)  # read before someone else's commit
+            save_now(session, instance, waiting_messages="late")
+    with engine.db.reading() as session:
+        assert session.scalar(select(ProcessInstance.waiting_messages).join(Loan).where(Loan.reference == ref)) != "late"
+
+
+def test_add_now_inserts_with_defaults_and_the_object_is_saved_and_tracked(engine, driver, clock, statements):
+    ref = driver.start()
+    with engine.db.transaction() as session:
+        statements.clear()
+        note = add_now(session, Notification(username="cm_wang", kind="task_assigned", loan_ref=ref,
+                                             created_at=clock.now()))
+        assert [s.split()[:3] for s in _writes(statements)] == [["INSERT", "INTO", "notification"]]
+        assert note.id is not None and note.params == {} and note.read_at is None  # the defaults, on the object
+        assert not session.new and not session.dirty
+        note.read_at = clock.now()  # a later change is the flush's, as for any loaded row
+    with engine.db.reading() as session:
+        row = session.get(Notification, note.id)
+        assert (row.params, row.read_at is not None) == ({}, True)
+
+
+def test_delete_now_removes_the_row_and_the_object_from_the_session(engine, driver, statements):
+    ref = driver.start()
+    with engine.db.transaction() as session:
+        item = session.scalar(select(WorkItem).join(Loan, Loan.id == WorkItem.loan_id).where(Loan.reference == ref))
+        record = add_now(session, DutyRecord(loan_id=item.loan_id, username="x", duty="review", process_id="p",
+                                             subject="s", performed_at=item.created_at))
+        statements.clear()
+        delete_now(session, item)
+        assert [s.split()[:3] for s in _writes(statements)] == [["DELETE", "FROM", "work_item"]]
+        assert item not in session and record in session
+    with engine.db.reading() as session:
+        assert session.get(WorkItem, item.id) is None
