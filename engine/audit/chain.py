@@ -17,8 +17,9 @@ CHAINED_FIELDS = (
     "occurred_at", "action", "outcome", "loan_ref", "process_id", "process_version", "instance_id",
     "step", "step_name", "actor", "role", "on_behalf_of", "source", "policy_version", "rule", "reason", "detail",
 )
+_CHAINED = frozenset(CHAINED_FIELDS)
 _PG_CHAIN_LOCK = 727_001
-_HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+AUDIT_HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
 _APPEND = insert(AuditEvent.__table__)
 _PG_LOCK = text(f"SELECT pg_advisory_xact_lock({_PG_CHAIN_LOCK})")
 
@@ -75,16 +76,20 @@ class AuditLog:
         if self._head is None:
             if self.session.get_bind().dialect.name == "postgresql":
                 self.session.connection().execute(_PG_LOCK)
-            last = self.session.connection().scalar(_HEAD)
+            last = self.session.connection().scalar(AUDIT_HEAD)
             self._head = last or GENESIS
         return self._head
 
+    def head_read(self, head: str | None) -> None:
+        """The chain's head, read by the caller in a statement of its own, where no other writer can append before
+        this transaction commits (SQLite, whose write lock is held from BEGIN): `write` need not read it again."""
+        self._head = head or GENESIS
+
     def record(self, action: str, *, outcome: str = "done", detail: dict | None = None, **fields) -> dict:
         """Append one event (chained and written by `write`); returns its column values."""
-        unknown = set(fields) - set(CHAINED_FIELDS)
-        if unknown:
-            raise TypeError(f"unknown audit fields: {', '.join(sorted(unknown))}")
-        row = {name: None for name in CHAINED_FIELDS}
+        if not _CHAINED.issuperset(fields):
+            raise TypeError(f"unknown audit fields: {', '.join(sorted(set(fields) - _CHAINED))}")
+        row = dict.fromkeys(CHAINED_FIELDS)
         row.update(fields)
         row.update(action=action, outcome=outcome, detail=_plain(detail or {}),
                    occurred_at=fields.get("occurred_at") or self.clock.now(),

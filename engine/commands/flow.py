@@ -10,7 +10,7 @@ from engine.commands.unit import Unit
 from engine.runtime import execution
 from engine.runtime.specs import LoadedProcess
 from engine.store.models import DutyRecord, Loan, LoanAccount, PendingMessage, ProcessInstance, ProcessVersion
-from engine.store.writes import add_now
+from engine.store.writes import insert_row
 
 CLASSIFICATION_PROPOSED = "classification_proposed"
 CLASSIFICATION_CHANGED = "classification_changed"  # a class worse than normal raises a warning by rule
@@ -78,9 +78,9 @@ def _record_initiator(unit: Unit, loan: Loan, instance: ProcessInstance, workflo
     environment = unit.kernel.script_engine.environment
     username = environment.evaluate(loaded.start_initiator, dict(start.data)) if start else None
     if username:
-        add_now(unit.session, DutyRecord(loan_id=loan.id, instance_id=instance.id, username=str(username),
-                                         duty=loaded.start_duty, process_id=loaded.process_id,
-                                         subject=subject_of(instance), performed_at=unit.clock.now()))
+        insert_row(unit.session, DutyRecord, loan_id=loan.id, instance_id=instance.id, username=str(username),
+                   duty=loaded.start_duty, process_id=loaded.process_id, subject=subject_of(instance),
+                   performed_at=unit.clock.now())
 
 
 def route_message(unit: Unit, loan: Loan, event, source_instance: ProcessInstance, workflow) -> None:

@@ -12,7 +12,7 @@ from engine.roles import SUPERVISOR_ROLES
 from engine.runtime import execution
 from engine.store.lookups import post_loan_manager_of
 from engine.store.models import Loan, Notification, Outbox, RoleGrant, User, WorkItem
-from engine.store.writes import add_now
+from engine.store.writes import insert_row
 
 # The end a loan's origination reached -> what the originator is told.
 LOAN_OUTCOMES = {"rejected": "loan_rejected", "withdrawn": "loan_withdrawn"}
@@ -29,22 +29,21 @@ RULE_PREFIX = "system:"  # a warning raised by a rule (system:servicing) has no 
 
 
 def notify(unit: Unit, username: str | None, kind: str, loan_ref: str | None = None, item_id: int | None = None,
-           **params) -> Notification | None:
+           **params) -> int | None:
     """One notification to `username` (and its e-mail in the outbox when e-mail is on and they have an address),
-    added to the unit's session: committed with the change or not at all."""
+    written in the unit's transaction: committed with the change or not at all. Returns its id."""
     if not username or kind not in KINDS:
         return None
     now = unit.clock.now()
-    note = Notification(username=username, kind=kind, loan_ref=loan_ref, item_id=item_id,
-                        params=execution.plain_data(params), created_at=now)
-    add_now(unit.session, note)  # its id at once (the e-mail's link)
+    note_id = insert_row(unit.session, Notification, username=username, kind=kind, loan_ref=loan_ref, item_id=item_id,
+                         params=execution.plain_data(params), created_at=now, read_at=None)
     if unit.kernel.settings.smtp_host:
         person = unit.session.execute(select(User.email, User.locale, User.active)
                                       .where(User.username == username)).first()
         if person is not None and person.email and person.active:
-            unit.session.add(Outbox(notification_id=note.id, recipient=person.email, locale=locale_of(person.locale),
+            unit.session.add(Outbox(notification_id=note_id, recipient=person.email, locale=locale_of(person.locale),
                                     status="pending", attempts=0, next_attempt_at=now))
-    return note
+    return note_id
 
 
 def task_opened(unit: Unit, item: WorkItem, loan: Loan) -> None:

@@ -55,9 +55,9 @@ def save_state(unit: Unit, instance: ProcessInstance, workflow, loaded: LoadedPr
     execution.prune_finished_subprocesses(workflow)
     if workflow.completed:
         _completed(unit, instance, workflow, loan)
-    save_now(unit.session, instance, state=unit.workflows.dumps(workflow), updated_at=now,
-             next_timer_due=execution.next_timer_due(workflow),
-             waiting_messages=",".join(execution.waiting_messages(workflow)) or None)
+    timer_due, messages = execution.waiting_for(workflow)
+    save_now(unit.session, instance, state=unit.workflows.dumps(workflow), updated_at=now, next_timer_due=timer_due,
+             waiting_messages=",".join(messages) or None)
     unit.saved[instance.id] = (instance, workflow)
     opened = refresh_work_items(unit, instance, workflow, loaded, loan, completed_task_id, items)
     save_now(unit.session, loan, updated_at=now)  # with the stage and whatever else the step changed on it

@@ -18,7 +18,7 @@ from engine.forms import coerce_form, form_errors, user_fields
 from engine.runtime import execution
 from engine.store.models import DutyRecord, Loan, LoanAccount, ProcessInstance, TaskDraft, WorkItem
 from engine.store.people import get_user
-from engine.store.writes import add_now
+from engine.store.writes import insert_row
 
 # The duty a committee member's declared conflict of interest (回避) is recorded as.
 RECUSAL = "recuse"
@@ -69,8 +69,7 @@ def _touch(unit: Unit, item: WorkItem) -> int:
 def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | None) -> None:
     """Complete a task with form data and run every automatic step after it."""
     found = locked_for_completion(unit, item_id, actor)
-    item, instance, loan = found.item, found.instance, found.loan
-    user = get_user(unit.session, actor)
+    item, instance, loan, user = found.item, found.instance, found.loan, found.user
     if item.claimed_by and item.claimed_by != actor:
         raise _claimed_by_other(item, loan, actor, "complete")
     decision = unit.gate.check_task(unit, user, item, loan, action="complete", known={
@@ -97,9 +96,9 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
     now = unit.clock.now()
     duty = RECUSAL if item.duty in unit.policy.committee.vote_duties and values.get("decision") == RECUSE \
         else item.duty  # a declared conflict of interest is remembered on the loan, and is not a vote
-    add_now(unit.session, DutyRecord(loan_id=loan.id, instance_id=instance.id, username=actor, duty=duty,
-                                     process_id=item.process_id, bpmn_id=item.bpmn_id, subject=subject_of(instance),
-                                     on_behalf_of=decision.on_behalf_of, performed_at=now))
+    insert_row(unit.session, DutyRecord, loan_id=loan.id, instance_id=instance.id, username=actor, duty=duty,
+               process_id=item.process_id, bpmn_id=item.bpmn_id, subject=subject_of(instance),
+               on_behalf_of=decision.on_behalf_of, performed_at=now)
     _record_assignments(unit, meta.form, values, loan, instance, now)
     unit.audit.record("task_completed", actor=actor, role=item.role, on_behalf_of=decision.on_behalf_of,
                       loan_ref=loan.reference, process_id=item.process_id,
@@ -196,6 +195,6 @@ def _record_assignments(unit: Unit, schema: dict, values: dict, loan: Loan, inst
     """Being named to a role on a loan (e.g. post-loan manager) is a duty the pairs apply to."""
     for name, role in user_fields(schema).items():
         if role in unit.gate.assignable_duties and isinstance(values.get(name), str):
-            add_now(unit.session, DutyRecord(loan_id=loan.id, instance_id=instance.id, username=values[name],
-                                             duty=role, process_id=instance.process_version.process_id,
-                                             subject=subject_of(instance), performed_at=now))
+            insert_row(unit.session, DutyRecord, loan_id=loan.id, instance_id=instance.id, username=values[name],
+                       duty=role, process_id=instance.process_version.process_id, subject=subject_of(instance),
+                       performed_at=now)

@@ -6,11 +6,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, exists, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.audit.chain import AuditLog
+from engine.audit.chain import AUDIT_HEAD, AuditLog
 from engine.commands.policy_versions import refresh as refresh_policy
 from engine.errors import ConcurrentChange, EngineError, NotFound, ScriptFailed
 from engine.kernel import Kernel
@@ -52,12 +52,13 @@ class Unit:
 _LOCKED_ITEM = select(ProcessInstance, WorkItem, Loan).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).join(
     Loan, Loan.id == WorkItem.loan_id).where(WorkItem.id == bindparam("item_id")).execution_options(
     populate_existing=True)
-# A completion's row also answers what would otherwise be five more statements, each nearly always "no": is an incident
-# open on the instance, has the task drafts to drop, is the person on leave today, do they hold another task on
-# this loan (the look-ahead then has nothing to look at), and has the instance another task open (else the work items
-# are refreshed without reading them).
+# A completion's row also brings the person and their grants, and answers what would otherwise be five more
+# statements, each nearly always "no": is an incident open on the instance, has the task drafts to drop, is the
+# person on leave today, do they hold another task on this loan (the look-ahead then has nothing to look at), and has
+# the instance another task open (else the work items are refreshed without reading them).
 _ACTOR_ID = select(User.id).where(User.username == bindparam("actor")).scalar_subquery()
-_COMPLETION = _LOCKED_ITEM.add_columns(
+_COMPLETION = _LOCKED_ITEM.outerjoin(User, User.username == bindparam("actor")).add_columns(
+    User,
     exists().where(Incident.instance_id == ProcessInstance.id, Incident.status == "open").label("incident_open"),
     exists().where(TaskDraft.work_item_id == WorkItem.id).label("has_drafts"),
     exists().where(Leave.user_id == _ACTOR_ID, Leave.starts_on <= bindparam("day"),
@@ -66,7 +67,10 @@ _COMPLETION = _LOCKED_ITEM.add_columns(
         WorkItemOther.claimed_by == bindparam("actor"), WorkItemOther.candidate_user == bindparam("actor"))
     ).label("actor_has_others"),
     exists().where(WorkItemOther.instance_id == WorkItem.instance_id, WorkItemOther.id != WorkItem.id
-                   ).label("instance_has_others"))
+                   ).label("instance_has_others")).options(joinedload(User.grants))
+# SQLite holds the write lock from BEGIN to COMMIT, so the chain's head read now is still the head when the command's
+# events are appended: the same row brings it (PostgreSQL reads it under the chain's lock, just before the commit).
+_COMPLETION_WITH_HEAD = _COMPLETION.add_columns(AUDIT_HEAD.scalar_subquery().label("audit_head"))
 _LOCK_INSTANCE = select(ProcessInstance.id).join(WorkItem, WorkItem.instance_id == ProcessInstance.id).where(
     WorkItem.id == bindparam("item_id")).with_for_update(of=ProcessInstance)
 
@@ -115,6 +119,7 @@ class Completion:
     item: WorkItem
     instance: ProcessInstance
     loan: Loan
+    user: User  # who completes it, with their grants
     incident_open: bool
     has_drafts: bool
     actor_away: bool
@@ -128,14 +133,22 @@ class Completion:
 
 
 def locked_for_completion(unit: Unit, item_id: int, actor: str) -> Completion:
-    """`locked_item` for a completion by `actor`, in one statement on SQLite (two on PostgreSQL)."""
-    if unit.kernel.db.is_postgres:
+    """`locked_item` for a completion by `actor`, with the person and their grants, in one statement on SQLite (two
+    on PostgreSQL)."""
+    postgres = unit.kernel.db.is_postgres
+    if postgres:
         unit.session.execute(_LOCK_INSTANCE, {"item_id": item_id})
     day = unit.policy.local_date(unit.clock.now())
-    row = unit.session.execute(_COMPLETION, {"item_id": item_id, "actor": actor, "day": day}).first()
-    if row is None:
+    rows = unit.session.execute(_COMPLETION if postgres else _COMPLETION_WITH_HEAD,
+                                {"item_id": item_id, "actor": actor, "day": day}).unique().all()
+    if not rows:  # (all of them: one per grant, which fill the user's collection)
         raise NotFound("Task %(id)s does not exist or was already completed.", id=item_id)
-    return Completion(row[1], row[0], row[2], *(bool(v) for v in row[3:]))
+    row = rows[0]
+    if row[3] is None:
+        raise NotFound("No user named '%(username)s'.", username=actor)
+    if not postgres:
+        unit.audit.head_read(row.audit_head)
+    return Completion(row[1], row[0], row[2], row[3], *(bool(v) for v in row[4:9]))
 
 
 def locked_item(unit: Unit, item_id: int) -> tuple[WorkItem, ProcessInstance]:

@@ -183,7 +183,7 @@ def ready_user_tasks(workflow: BpmnWorkflow):
 
 def _waiting_definitions(workflow: BpmnWorkflow):
     """(task, event definition) for every event the workflow waits on, looking inside event-based gateways."""
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in _waiting_tasks(workflow):
         definition = getattr(task.task_spec, "event_definition", None)
         if definition is None:
             continue
@@ -273,10 +273,23 @@ def _drop_spent_data(workflow: BpmnWorkflow) -> None:
             task.data = {}
 
 
-def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
+def _waiting_tasks(workflow: BpmnWorkflow) -> list:
+    """The WAITING tasks of the workflow and its subprocesses, read off their task tables (no tree walk; the order is
+    not the tree's)."""
+    return [task for each in (workflow, *workflow.subprocesses.values()) for task in each.tasks.values()
+            if task.state == TaskState.WAITING]
+
+
+def waiting_for(workflow: BpmnWorkflow) -> tuple[datetime | None, list[str]]:
+    """`next_timer_due` and `waiting_messages` from one look at the waiting tasks."""
+    definitions = list(_waiting_definitions(workflow))
+    return next_timer_due(workflow, definitions), waiting_messages(workflow, definitions)
+
+
+def next_timer_due(workflow: BpmnWorkflow, definitions: list | None = None) -> datetime | None:
     """The earliest pending timer; None when the instance waits on no timer."""
     due = []
-    for task, definition in _waiting_definitions(workflow):
+    for task, definition in definitions if definitions is not None else _waiting_definitions(workflow):
         if not isinstance(definition, TimerEventDefinition):
             continue
         value = task.internal_data.get("event_value")
@@ -291,8 +304,9 @@ def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
     return min(due) if due else None
 
 
-def waiting_messages(workflow: BpmnWorkflow) -> list[str]:
-    return sorted({d.name for _t, d in _waiting_definitions(workflow) if isinstance(d, MessageEventDefinition)})
+def waiting_messages(workflow: BpmnWorkflow, definitions: list | None = None) -> list[str]:
+    return sorted({d.name for _t, d in (definitions if definitions is not None else _waiting_definitions(workflow))
+                   if isinstance(d, MessageEventDefinition)})
 
 
 def deliver_message(workflow: BpmnWorkflow, name: str, payload: dict | None, log: StepLog) -> None:

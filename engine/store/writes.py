@@ -95,6 +95,13 @@ def add_now(session: Session, obj):
     return obj
 
 
+def insert_row(session: Session, model, **values) -> int:
+    """Insert one row of `model` that nothing in this command reads back as an object (a duty record, a
+    notification): one INSERT, no mapped object at all; returns its id."""
+    mapped = _mapped(inspect(model))
+    return session.connection().execute(mapped.insert, values).inserted_primary_key[0]
+
+
 def delete_now(session: Session, obj) -> None:
     """Delete a persistent object's row with one DELETE and drop it from the session (no cascades: for rows that
     nothing hangs on)."""

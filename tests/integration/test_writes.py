@@ -5,7 +5,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.store.models import DutyRecord, Loan, Notification, ProcessInstance, WorkItem
-from engine.store.writes import add_now, delete_now, save_now
+from engine.store.writes import add_now, delete_now, insert_row, save_now
 
 
 @pytest.fixture
@@ -95,3 +95,18 @@ def test_delete_now_removes_the_row_and_the_object_from_the_session(engine, driv
         assert item not in session and record in session
     with engine.db.reading() as session:
         assert session.get(WorkItem, item.id) is None
+
+
+def test_insert_row_writes_one_row_and_keeps_no_object(engine, driver, clock, statements):
+    ref = driver.start()
+    with engine.db.transaction() as session:
+        loan_id = session.scalar(select(Loan.id).where(Loan.reference == ref))
+        statements.clear()
+        first = insert_row(session, DutyRecord, loan_id=loan_id, username="x", duty="review", process_id="p",
+                           subject="s", performed_at=clock.now())
+        second = insert_row(session, DutyRecord, loan_id=loan_id, username="y", duty="review", process_id="p",
+                            subject="s", performed_at=clock.now())
+        assert [s.split()[:3] for s in _writes(statements)] == [["INSERT", "INTO", "duty_record"]] * 2
+        assert second > first and not session.new and not list(session)
+    with engine.db.reading() as session:
+        assert session.get(DutyRecord, first).username == "x"
