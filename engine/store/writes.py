@@ -78,9 +78,10 @@ def save_now(session: Session, obj, **values) -> None:
     _saved(session, state)
 
 
-def add_now(session: Session, obj):
-    """Insert a new object with one INSERT and put it in the session as saved, its id set; columns not given
-    take their default (or NULL), on the object as in the row."""
+def add_now(session: Session, obj, track: bool = True):
+    """Insert a new object with one INSERT, its id set; columns not given take their default (or NULL), on the
+    object as in the row. `track`: put it in the session as saved (a later change to it is flushed); else it
+    stays out of the session, a record of what was written (cheaper, for a row this command only reads back)."""
     state = inspect(obj)
     mapped = _mapped(state.mapper)
     for key, column in mapped.columns.items():
@@ -90,8 +91,9 @@ def add_now(session: Session, obj):
     params = {column.key: state.dict[key] for key, column in mapped.columns.items() if key in state.dict}
     result = session.connection().execute(mapped.insert, params)
     state.dict[mapped.pk] = result.inserted_primary_key[0]
-    make_transient_to_detached(obj)
-    session.add(obj)
+    if track:
+        make_transient_to_detached(obj)
+        session.add(obj)
     return obj
 
 

@@ -110,3 +110,19 @@ def test_insert_row_writes_one_row_and_keeps_no_object(engine, driver, clock, st
         assert second > first and not session.new and not list(session)
     with engine.db.reading() as session:
         assert session.get(DutyRecord, first).username == "x"
+
+
+def test_add_now_untracked_leaves_the_object_out_of_the_session(engine, driver, clock, statements):
+    ref = driver.start()
+    with engine.db.transaction() as session:
+        item = session.scalar(select(WorkItem).join(Loan, Loan.id == WorkItem.loan_id).where(Loan.reference == ref))
+        copy = WorkItem(**{c.key: getattr(item, c.key) for c in WorkItem.__table__.columns if c.key != "id"})
+        copy.task_id = "another-task"
+        statements.clear()
+        add_now(session, copy, track=False)
+        assert [s.split()[:3] for s in _writes(statements)] == [["INSERT", "INTO", "work_item"]]
+        assert copy.id > item.id and copy not in session
+        copy.claimed_by = "someone"  # not saved: the object is only a record of what was written
+    with engine.db.reading() as session:
+        row = session.get(WorkItem, copy.id)
+        assert (row.task_id, row.claimed_by) == ("another-task", None)
