@@ -103,8 +103,8 @@ def missing_documents(unit: Unit, loan: Loan, item: WorkItem, form: dict) -> lis
     required = [entry for entry in checklist_of(form) if entry.required]
     if not required:
         return []
-    present = set(unit.session.connection().scalars(_KINDS_ATTACHED, {"loan_id": loan.id, "instance_id": item.instance_id,
-                                                         "step": item.bpmn_id}))
+    present = set(unit.session.connection().scalars(_KINDS_ATTACHED, {
+        "loan_id": loan.id, "instance_id": item.instance_id, "step": item.bpmn_id}))
     return [entry for entry in required if entry.kind not in present]
 
 

@@ -92,7 +92,8 @@ def complete(unit: Unit, actor: str, item_id: int, data: dict, reason: str | Non
         values["committee_size"] = unit.gate.committee_size(unit.session, loan)
     before = {k: task.data.get(k) for k in values}
     # the feed's days past due; a loan not yet disbursed has no account, so no query on the origination path
-    feed_days = None if loan.disbursed_at is None else unit.session.connection().scalar(_FEED_DAYS, {"loan_id": loan.id})
+    feed_days = None if loan.disbursed_at is None else \
+        unit.session.connection().scalar(_FEED_DAYS, {"loan_id": loan.id})
     now = unit.clock.now()
     duty = RECUSAL if item.duty in unit.policy.committee.vote_duties and values.get("decision") == RECUSE \
         else item.duty  # a declared conflict of interest is remembered on the loan, and is not a vote

@@ -32,7 +32,8 @@ class _Mapped:
 @cache
 def _mapped(mapper: Mapper) -> _Mapped:
     table: Table = mapper.local_table
-    columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs if len(prop.columns) == 1}
+    columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs
+               if len(prop.columns) == 1 and getattr(prop.columns[0], "table", None) is table}  # no SQL expressions
     (pk_column,) = mapper.primary_key
     pk = mapper.get_property_by_column(pk_column).key
     version = mapper.get_property_by_column(mapper.version_id_col).key if mapper.version_id_col is not None else None
@@ -46,12 +47,14 @@ def _mapped(mapper: Mapper) -> _Mapped:
 def save_now(session: Session, obj, **values) -> None:
     """Set `values` on a persistent object and write them, with its other pending column changes, in one UPDATE
     (checking and bumping its version when its mapper has one: a version someone else moved is StaleDataError,
-    as in a flush). A pending object, or one with nothing to write, is left to the flush."""
+    as in a flush). A pending object is left to the flush; one in no session is refused (nothing would save it)."""
     state = inspect(obj)
-    if not state.persistent:
+    if state.pending:
         for key, value in values.items():
             setattr(obj, key, value)
         return
+    if not state.persistent:
+        raise ValueError(f"{state.mapper.class_.__name__} is not in a session: nothing would save it")
     mapped = _mapped(state.mapper)
     pending = [key for key in state.committed_state if key in mapped.columns and key in state.dict]
     changes = {key: state.dict[key] for key in pending
@@ -87,6 +90,9 @@ def add_now(session: Session, obj, track: bool = True):
     for key, column in mapped.columns.items():
         if key not in state.dict and key != mapped.pk:
             default = column.default
+            if column.server_default is not None or (default is not None and not (default.is_scalar
+                                                                                  or default.is_callable)):
+                raise TypeError(f"give {key} explicitly: its default is the database's")
             state.dict[key] = None if default is None else default.arg if default.is_scalar else default.arg(None)
     params = {column.key: state.dict[key] for key, column in mapped.columns.items() if key in state.dict}
     result = session.connection().execute(mapped.insert, params)

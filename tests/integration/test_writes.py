@@ -126,3 +126,12 @@ def test_add_now_untracked_leaves_the_object_out_of_the_session(engine, driver, 
     with engine.db.reading() as session:
         row = session.get(WorkItem, copy.id)
         assert (row.task_id, row.claimed_by) == ("another-task", None)
+
+
+def test_save_now_refuses_an_object_in_no_session(engine, driver):
+    ref = driver.start()
+    with engine.db.reading() as session:
+        loan = session.scalar(select(Loan).where(Loan.reference == ref))
+    with engine.db.transaction() as session:
+        with pytest.raises(ValueError, match="not in a session"):
+            save_now(session, loan, stage="review")  # detached: a write through it would be lost
