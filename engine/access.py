@@ -5,13 +5,14 @@ from dataclasses import replace
 from datetime import datetime
 
 from policies.model import N_, Actor, Decision, DutyAct, Grant, LoanFacts, Request
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotAllowed
-from engine.store.models import Delegation, DutyRecord, Loan, ProcessInstance, ProcessVersion, RoleGrant, User, WorkItem
+from engine.store.models import (Delegation, DutyRecord, Leave, Loan, ProcessInstance, ProcessVersion, RoleGrant, User,
+                                 WorkItem)
 from engine.roles import lane_roles
-from engine.store.people import find_user, on_leave, principals_of
+from engine.store.people import on_leave, principals_of
 
 
 # The look-ahead refusal (engine-made, so its template lives here; the catalogs translate it).
@@ -94,6 +95,15 @@ def history_of(session: Session, loan: Loan, duties: frozenset[str] | None = Non
                  for r in rows)
 
 
+_REACHABLE = select(
+    User.active,
+    exists().where(Leave.user_id == User.id, Leave.starts_on <= bindparam("day"), Leave.ends_on >= bindparam("day"))
+    .label("away"),
+    exists().where(Delegation.principal_id == User.id, Delegation.starts_on <= bindparam("day"),
+                   Delegation.ends_on >= bindparam("day")).label("stood_in")).where(
+    User.username == bindparam("username"))
+
+
 # In a memo: many rows are decided for one user (an inbox page), so what is read once for all of them pays.
 PAGE = "page"
 
@@ -123,16 +133,10 @@ class Gate:
             RoleGrant.role == "committee_member", RoleGrant.branch == branch, User.active.is_(True)))
 
     def reachable(self, session: Session, username: str) -> bool:
-        """An assignee can take the task: active and not on leave, or on leave with a stand-in."""
-        user = find_user(session, username)
-        if user is None or not user.active:
-            return False
-        today = self.policy.local_date(self.clock.now())
-        if not on_leave(session, user, today):
-            return True
-        return session.scalar(select(Delegation.id).where(
-            Delegation.principal_id == user.id, Delegation.starts_on <= today, Delegation.ends_on >= today)
-            .limit(1)) is not None
+        """An assignee can take the task: active and not on leave, or on leave with a stand-in (one statement)."""
+        row = session.connection().execute(_REACHABLE, {
+            "username": username, "day": self.policy.local_date(self.clock.now())}).first()
+        return row is not None and bool(row.active) and (not row.away or bool(row.stood_in))
 
     def home_branch(self, user: User, role: str) -> str | None:
         """The branch of the user's grant for this role; None when they hold no such grant (the policy refuses)."""

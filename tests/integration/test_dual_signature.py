@@ -6,10 +6,12 @@ from datetime import timedelta
 
 import pytest
 import yaml
+from sqlalchemy import func, select, update
 from policies.loader import DEFAULT_POLICY, parse_policy
 
 from engine.access import PolicyDenied
 from engine.bootstrap import BUNDLED_BPMN, build_engine
+from engine.store.models import AuditEvent, User
 from tests.integration.conftest import Driver
 
 pytestmark = pytest.mark.usefixtures("engine_mode")
@@ -89,6 +91,32 @@ def test_with_the_originator_away_nobody_else_signs_for_the_business(engine, dri
     with pytest.raises(PolicyDenied) as refused:
         driver.do(ref, "sign_business", "cm_li")
     assert refused.value.rule == "SIGN-01" and "cm_wang" in str(refused.value)
+
+
+def test_with_the_originator_away_but_standing_in_for_the_business_signature_stays_theirs(engine, driver, clock):
+    ref = driver.start()
+    driver.do(ref, "investigate", "cm_wang")
+    today = clock.now().date()
+    engine.record_leave("cm_wang", today, today + timedelta(days=10))
+    engine.delegate("cm_wang", "cm_zhao", today, today + timedelta(days=10))
+    driver.do(ref, "review", "rev_chen")
+    assert driver.item(ref, "sign_business").candidate_user == "cm_wang"  # a stand-in covers the absence
+    with engine.db.reading() as session:
+        assert not session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "assignee_unavailable", AuditEvent.loan_ref == ref))
+
+
+def test_an_originator_no_longer_active_leaves_the_business_signature_to_the_lane(engine, driver):
+    ref = driver.start()
+    driver.do(ref, "investigate", "cm_wang")
+    with engine.db.transaction() as session:
+        session.execute(update(User).where(User.username == "cm_wang").values(active=False))
+    driver.do(ref, "review", "rev_chen")
+    assert driver.item(ref, "sign_business").candidate_user is None
+    with engine.db.reading() as session:
+        detail = session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "assignee_unavailable",
+                                                                AuditEvent.loan_ref == ref))
+    assert detail == {"assignee": "cm_wang", "offered_to": "customer_manager"}
 
 
 def test_a_bank_may_require_a_second_customer_manager_instead(second_cm):
