@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from engine.audit.exports import write_checkpoint
 from engine.audit.integrity import TrailCheck, VerificationView, verification_view
@@ -14,6 +14,9 @@ from engine.commands.unit import Unit
 from engine.store.models import AuditCheckpoint, AuditEvent, AuditVerification
 
 CHECKPOINT_FILE = "checkpoints.jsonl"
+# Workers due at the same moment queue here, so the second sees the first's checkpoint and signs none (SQLite's
+# writers are queued by BEGIN IMMEDIATE already). Not the chain's own lock: writers go on while a checkpoint is signed.
+_PG_CHECKPOINT_LOCK = text("SELECT pg_advisory_xact_lock(727003)")  # 727001: the chain; 727002: sign-ins
 
 
 def record_verification(unit: Unit, actor: str | None, check: TrailCheck, signing_key=None) -> VerificationView:
@@ -41,7 +44,10 @@ def record_verification(unit: Unit, actor: str | None, check: TrailCheck, signin
 
 
 def checkpoint_due(unit: Unit, interval) -> bool:
-    """The newest signed checkpoint is older than `interval` (or there is none)."""
+    """The newest signed checkpoint is older than `interval` (or there is none); on PostgreSQL, asked under the
+    checkpoint lock, held to the commit."""
+    if unit.kernel.db.is_postgres:
+        unit.session.connection().execute(_PG_CHECKPOINT_LOCK)
     newest = unit.session.scalar(select(AuditCheckpoint.created_at).where(AuditCheckpoint.signature.is_not(None))
                                  .order_by(AuditCheckpoint.id.desc()).limit(1))
     return newest is None or unit.clock.now() - newest >= interval

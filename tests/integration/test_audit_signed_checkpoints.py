@@ -281,3 +281,39 @@ def test_a_verification_run_from_cron_is_recorded_and_raises_the_alarm(trail, ke
     assert broken.exit_code == 1 and f"event {target}: its content does not match its hash" in broken.stderr
     alarm = trail.chain_alarm()
     assert alarm.broken_event_id == target and alarm.source == "cli" and alarm.actor is None
+
+
+def _export_once(database_url: str, now, key: str, directory: str, barrier, results) -> None:
+    """One worker process: its own engine, exporting a checkpoint if one is due, at the same moment as the other."""
+    from engine.clock import ManualClock
+
+    eng = build_engine(database_url, clock=ManualClock(now))
+    eng.settings = eng.settings.merged(checkpoint_key=key, checkpoint_every="1h", checkpoint_dir=directory)
+    barrier.wait()
+    point = eng.export_checkpoint_if_due()
+    eng.db.dispose()
+    results.put(point is not None)
+
+
+def test_two_workers_due_at_once_export_one_checkpoint(trail, keys, tmp_path, clock, database_url):
+    import multiprocessing
+
+    if not trail.db.is_postgres:
+        pytest.skip("several workers are a PostgreSQL deployment; SQLite has one writer")
+    context = multiprocessing.get_context("spawn")
+    for _round in range(3):
+        clock.advance(hours=1)
+        barrier, results = context.Barrier(2), context.Queue()
+        workers = [context.Process(target=_export_once, args=(database_url, clock.now(), str(keys[0]),
+                                                              str(tmp_path / "worm"), barrier, results))
+                   for _ in range(2)]
+        for process in workers:
+            process.start()
+        exported = sorted(results.get(timeout=120) for _ in workers)
+        for process in workers:
+            process.join(timeout=30)
+        assert exported == [False, True]  # one signed it; the other found it done
+    with trail.db.reading() as session:
+        assert len(session.scalars(select(AuditCheckpoint.id).where(AuditCheckpoint.signature.is_not(None))).all()) == 3
+    lines = (tmp_path / "worm" / "checkpoints.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3
