@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.commands import warning_rules
-from engine.commands.flow import start_instance
+from engine.commands.flow import newest_starting_on, start_by_message
 from engine.commands.unit import Unit, open_unit
 from engine.errors import ConcurrentChange, DatabaseUnavailable, InvalidInput, NotAllowed, NotFound
 from engine.kernel import Kernel
@@ -108,17 +108,14 @@ def _open_revaluation(unit: Unit, collateral_id: int, today: date) -> int:
     item = unit.session.scalar(query)
     if item is None or item.revaluation_instance_id is not None or item.status != "registered":
         return 0  # another worker opened it, or it was released
-    versions = unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == REVALUATION_DUE)
-                                    .order_by(ProcessVersion.version)).all()
-    if not versions:
+    version = newest_starting_on(unit, REVALUATION_DUE)
+    if version is None:
         return 0
     loan = unit.session.get(Loan, item.loan_id)
     payload = {"collateral_id": item.id, "collateral_type": item.collateral_type, "description": item.description,
                "appraised_value": item.appraised_value, "appraised_on": item.appraised_on.isoformat(),
                "due_on": item.next_revaluation_on.isoformat()}
-    data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator}
-    instance = start_instance(unit, loan, versions[-1], data, None, message=REVALUATION_DUE, payload=payload,
-                              recorded=True)
+    instance = start_by_message(unit, loan, version, REVALUATION_DUE, payload, None, payload_in_data=False)
     item.revaluation_instance_id = instance.id
     return 1
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from engine.commands import floors
-from engine.commands.flow import deliver, start_instance
+from engine.commands.flow import deliver, newest_starting_on, start_by_message
 from engine.store.lookups import post_loan_manager_of
 from engine.store.models import Loan, LoanAccount, ProcessInstance, ProcessVersion
 
@@ -27,18 +27,15 @@ def on_position(unit, loan: Loan, day: date, days_before: int, account: LoanAcco
 
 
 def _open(unit, loan: Loan, day: date, account: LoanAccount) -> None:
-    versions = unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == OVERDUE)
-                                    .order_by(ProcessVersion.version)).all()
-    if not versions or open_collection(unit, loan) is not None:
+    version = newest_starting_on(unit, OVERDUE)
+    if version is None or open_collection(unit, loan) is not None:
         return
     payload = {"loan_id": loan.reference, "as_of": day.isoformat(), "days_past_due": account.days_past_due,
                "overdue_since": (day - timedelta(days=account.days_past_due - 1)).isoformat(),
                "overdue_principal": f"{account.overdue_principal:.2f}",
                "overdue_interest": f"{account.overdue_interest:.2f}",
                "post_loan_manager": post_loan_manager_of(unit.session, loan)}
-    data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
-    start_instance(unit, loan, versions[-1], data, floors.RULE_ACTOR, message=OVERDUE, payload=payload,
-                   recorded=True)
+    start_by_message(unit, loan, version, OVERDUE, payload, floors.RULE_ACTOR)
 
 
 def open_collection(unit, loan: Loan) -> ProcessInstance | None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from policies import N_
 
-from engine.commands.flow import start_instance
+from engine.commands.flow import newest_starting_on, start_by_message
 from engine.runtime.calendar import add_months
 from engine.errors import InvalidInput
 from engine.store.models import Loan, LoanAccount, ProcessInstance, ProcessVersion
@@ -23,8 +23,7 @@ RULE_ACTOR = "system:servicing"
 
 def classification_version(unit) -> ProcessVersion | None:
     """The newest deployed process a classification proposal starts."""
-    return unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == PROPOSED)
-                                .order_by(ProcessVersion.version.desc()).limit(1)).first()
+    return newest_starting_on(unit, PROPOSED)
 
 
 def _floor_table(unit):
@@ -83,9 +82,7 @@ def open_review(unit, loan: Loan, proposed: str, reason: str, days: int, floor: 
                "current_classification": loan.classification}
     if floor is not None:
         payload["floor"] = floor
-    data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
-    return start_instance(unit, loan, version, data, RULE_ACTOR, message=PROPOSED, payload=payload,
-                          recorded=True)
+    return start_by_message(unit, loan, version, PROPOSED, payload, RULE_ACTOR)
 
 
 def replacement_floor(unit, loan: Loan):

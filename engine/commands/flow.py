@@ -62,6 +62,22 @@ def start_instance(unit: Unit, loan: Loan, version: ProcessVersion, data: dict, 
     return instance
 
 
+def newest_starting_on(unit: Unit, message: str) -> ProcessVersion | None:
+    """The newest deployed process version that begins with `message` (None when none does)."""
+    return unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == message)
+                                .order_by(ProcessVersion.version.desc()).limit(1)).first()
+
+
+def start_by_message(unit: Unit, loan: Loan, version: ProcessVersion, message: str, payload: dict,
+                     actor: str | None, payload_in_data: bool = True) -> ProcessInstance:
+    """Start `version` on `loan` with `message`, sent by the engine itself (a rule, the feed, a person's button):
+    the loan's application, reference and originator in its data (and the payload, unless `payload_in_data` is
+    off), the payload recorded in the audit event, since no instance threw it (a replay reads it there)."""
+    data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator,
+            **(payload if payload_in_data else {})}
+    return start_instance(unit, loan, version, data, actor, message=message, payload=payload, recorded=True)
+
+
 def _with_feed_days(unit: Unit, loan: Loan, payload: dict) -> dict:
     """A classification proposal carries the days past due the core banking feed reports, whatever the thrower
     knew: the floor decision reads the real figure."""

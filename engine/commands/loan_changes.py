@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from engine.application import APPLICATION_SCHEMA
 from engine.commands import floors, loans
-from engine.commands.flow import start_instance
+from engine.commands.flow import newest_starting_on, start_by_message, start_instance
 from engine.commands.maturity import longest_extension
 from engine.commands.unit import Unit
 from engine.errors import InvalidInput, NotAllowed
@@ -177,9 +177,8 @@ def _end(unit: Unit, loan: Loan, instance: ProcessInstance) -> None:
 
 def _open_review(unit: Unit, loan: Loan) -> None:
     floor, until = floors.replacement_floor(unit, loan)
-    versions = unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == floors.PROPOSED)
-                                    .order_by(ProcessVersion.version)).all()
-    if not versions or until is None:
+    version = newest_starting_on(unit, floors.PROPOSED)
+    if version is None or until is None:
         return
     payload = {"proposed_by": RESTRUCTURING_ACTOR, "proposed_classification": floor, "loan_id": loan.reference,
                "reason": f"{loan.loan_type} of {(loan.application or {}).get('replaces_loan')} "
@@ -187,6 +186,4 @@ def _open_review(unit: Unit, loan: Loan) -> None:
                          f"until {until.isoformat()}",
                "days_overdue": 0, "loan_type": loan.loan_type, "current_classification": loan.classification,
                "restructuring_floor": floor, "observation_until": until.isoformat()}
-    data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
-    start_instance(unit, loan, versions[-1], data, RESTRUCTURING_ACTOR, message=floors.PROPOSED, payload=payload,
-                   recorded=True)
+    start_by_message(unit, loan, version, floors.PROPOSED, payload, RESTRUCTURING_ACTOR)

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from engine.commands import customers
-from engine.commands.flow import start_instance
+from engine.commands.flow import newest_starting_on, start_by_message, start_instance
 from engine.commands.unit import Unit
 from engine.store.lookups import latest_version, loan_row, post_loan_manager_of
 from engine.errors import InvalidInput, NotFound
 from engine.application import validate_application
 from engine.runtime import execution
-from engine.store.models import DutyRecord, Loan, ProcessVersion
+from engine.store.models import DutyRecord, Loan
 from engine.store.people import get_user
 
 # The message that starts the risk-warning process when a person raises a warning.
@@ -73,15 +71,11 @@ def raise_warning(unit: Unit, actor: str, loan_ref: str, signal: str) -> int:
     loan = loan_row(unit.session, loan_ref)
     user = get_user(unit.session, actor)
     unit.gate.check_duty(unit, user, "raise_warning", loan)
-    versions = unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == WARNING_MESSAGE)
-                                    .order_by(ProcessVersion.version)).all()
-    if not versions:
+    version = newest_starting_on(unit, WARNING_MESSAGE)
+    if version is None:
         raise NotFound("No deployed process starts on '%(message)s'.", message=WARNING_MESSAGE)
     payload = {"signal": signal.strip(), "raised_by": actor, "loan_id": loan.reference,
                "loan_type": loan.loan_type, "current_classification": loan.classification,
                "post_loan_manager": post_loan_manager_of(unit.session, loan)}
-    data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
     unit.audit.record("warning_raised", actor=actor, loan_ref=loan.reference, detail={"signal": signal.strip()})
-    instance = start_instance(unit, loan, versions[-1], data, actor, message=WARNING_MESSAGE, payload=payload,
-                              recorded=True)
-    return instance.id
+    return start_by_message(unit, loan, version, WARNING_MESSAGE, payload, actor).id

@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from engine.application import LOAN_TYPES, PRODUCTS
 from engine.commands import customers, servicing
-from engine.commands.flow import start_instance
+from engine.commands.flow import newest_starting_on, start_instance
 from engine.errors import PositionRefused
 from engine.identifiers import customer_kind
 from engine.runtime import execution
-from engine.store.models import DutyRecord, Loan, ProcessVersion, User
+from engine.store.models import DutyRecord, Loan, User
 
 FIELDS = ("borrower", "borrower_id", "product", "amount", "branch", "disbursed_on", "originator", "loan_type",
           "small_enterprise")
@@ -90,8 +90,7 @@ def onboard(unit, day: date, position: dict, values: dict, actor: str | None) ->
     manager = unit.session.scalar(select(User).where(User.username == values["originator"]))
     if manager is None or "customer_manager" not in {g.role for g in manager.grants}:
         raise PositionRefused("%(user)s is not a customer manager.", on="originator", user=values["originator"])
-    version = unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == DISBURSED)
-                                   .order_by(ProcessVersion.version.desc()).limit(1)).first()
+    version = newest_starting_on(unit, DISBURSED)
     if version is None:
         raise PositionRefused("No deployed process starts on '%(message)s'.", on="loan", message=DISBURSED)
     disbursed_at = datetime.combine(values["disbursed_on"], time(9), tzinfo=unit.policy.bank_timezone())

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from engine.commands import floors
-from engine.commands.flow import start_instance
+from engine.commands.flow import newest_starting_on, start_by_message
 from engine.notices import N_
 from engine.store.lookups import post_loan_manager_of
 from engine.store.models import Loan, LoanAccount, ProcessInstance, ProcessVersion
@@ -28,9 +28,8 @@ def raise_by_rule(unit, loan: Loan, rule: str, signal: str, detail: dict | None 
                   wording: tuple[str, dict] | None = None) -> ProcessInstance | None:
     """Start the risk warning on `loan` as raised by `rule`; None when one of that rule is still open (or no
     warning process is deployed). `wording`: the signal as a catalog template and its parameters."""
-    versions = unit.session.scalars(select(ProcessVersion).where(ProcessVersion.start_message == WARNING_MESSAGE)
-                                    .order_by(ProcessVersion.version)).all()
-    if not versions or rule in open_rules(unit, loan):
+    version = newest_starting_on(unit, WARNING_MESSAGE)
+    if version is None or rule in open_rules(unit, loan):
         return None
     payload = {"signal": signal, "raised_by": RULE_ACTOR, "rule": rule, "rule_detail": dict(detail or {}),
                "loan_id": loan.reference, "loan_type": loan.loan_type,
@@ -41,12 +40,10 @@ def raise_by_rule(unit, loan: Loan, rule: str, signal: str, detail: dict | None 
     days = unit.session.scalar(select(LoanAccount.days_past_due).where(LoanAccount.loan_id == loan.id))
     if days:
         payload["days_overdue"] = days
-    data = {**(loan.application or {}), "loan_id": loan.reference, "originator": loan.originator, **payload}
     unit.audit.record("warning_raised", actor=RULE_ACTOR, loan_ref=loan.reference, rule=rule,
                       detail={"signal": signal, "rule": rule, "rule_detail": dict(detail or {}),
                               **({"signal_wording": payload["signal_wording"]} if wording is not None else {})})
-    return start_instance(unit, loan, versions[-1], data, RULE_ACTOR, message=WARNING_MESSAGE, payload=payload,
-                          recorded=True)
+    return start_by_message(unit, loan, version, WARNING_MESSAGE, payload, RULE_ACTOR)
 
 
 def open_rules(unit, loan: Loan) -> set[str]:
