@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from engine.simulation.documents import attach_required
 from engine.simulation.staff import seed_team
@@ -114,3 +115,16 @@ def feed_position(ref: str, **changes) -> dict:
     return {"loan": ref, "contract_number": "HT-2026-001", "maturity_date": "2027-11-20",
             "outstanding_principal": "1500000.00", "overdue_principal": "0", "overdue_interest": "0",
             "days_past_due": 0, "last_repayment_date": "2026-11-30", "last_repayment_amount": "6250.00", **changes}
+
+
+@pytest.fixture
+def statements(engine):
+    """The SQL statements the engine sends while the test runs (whitespace folded)."""
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, _params, _context, _many):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine.db.engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(engine.db.engine, "before_cursor_execute", count)

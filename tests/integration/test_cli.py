@@ -75,8 +75,6 @@ def test_passwords_are_long_and_not_common(database_url):
 
 
 def test_api_tokens_expire_are_listed_and_revoked(database_url):
-    from datetime import timedelta
-
     from engine.bootstrap import build_engine
     from engine.clock import ManualClock
     run(database_url, "init-db")

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from engine.bootstrap import BUNDLED_BPMN, build_engine
 from engine.clock import ManualClock
 from engine.errors import EngineError
-from engine.simulation.staff import standard_team
 from engine.store.db import Database, sqlite_url
 from engine.store.models import AuditEvent, Loan, Payment
 from engine.store.schema import upgrade

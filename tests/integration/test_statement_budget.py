@@ -3,9 +3,6 @@ the workflow from its row (nothing kept between commands), the parsed spec comes
 file bundle is never read with an instance."""
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import event
-
 from engine.runtime.live import LiveWorkflows
 from engine.simulation.documents import attach_required
 from tests.integration.conftest import FORMS
@@ -18,18 +15,6 @@ from tests.integration.conftest import FORMS
 # attached; a task opened for one named person (the business signature, the contract) and the approval fed back to the
 # originator add their notification rows.
 BUDGET = {"investigate": 10, "review": 12, "sign_business": 10, "sign_risk": 14}
-
-
-@pytest.fixture
-def statements(engine):
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, _params, _context, _many):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine.db.engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine.db.engine, "before_cursor_execute", count)
 
 
 def test_a_completion_stays_within_its_statement_budget(engine, driver, statements):

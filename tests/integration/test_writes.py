@@ -1,23 +1,11 @@
 """Rows written at once (engine/store/writes.py): each one statement, the object left as a flush would leave it."""
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.store.models import DutyRecord, Loan, Notification, ProcessInstance, WorkItem
 from engine.store.writes import add_now, delete_now, insert_row, save_now
-
-
-@pytest.fixture
-def statements(engine):
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, _params, _context, _many):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine.db.engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine.db.engine, "before_cursor_execute", count)
 
 
 def _writes(seen):
