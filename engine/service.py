@@ -398,6 +398,13 @@ class CreditEngine(ProcessStudio, CollateralDesk, TrailIntegrity):
 
         return register.export_register(self._read(register.full_register, loan_ref), fmt)
 
+    def register_digests(self, formats, loan_ref: str | None = None) -> dict[str, str]:
+        """The SHA-256 of each export format of the register as it would be downloaded now (read once for all)."""
+        from engine.queries import register
+
+        registers = self._read(register.full_register, loan_ref)
+        return {fmt: register.export_register(registers, fmt)[1] for fmt in formats}
+
     def propose_finding(self, actor: str, loan_ref: str, finding: str, responsibility: list, sanction: str = "",
                         source: str = "web") -> int:
         from engine.commands import accountability

@@ -69,8 +69,7 @@ def export_response(fmt: str, reference: str | None = None) -> Response:
 
 def digests(reference: str | None = None) -> dict:
     """The SHA-256 of each export as it would be downloaded now."""
-    engine = credit_engine()
-    return {fmt: engine.export_register(fmt, reference)[1] for fmt in FORMATS}
+    return credit_engine().register_digests(FORMATS, reference)
 
 
 def visible(loans: list) -> list:

@@ -40,6 +40,8 @@ def test_the_auditor_reads_the_register_and_its_exports(client, auth, bad_loan, 
     exported = client.get(f"/audit/register/{bad_loan}/export.csv")
     body = exported.get_data()
     assert exported.headers["X-Content-SHA256"] == hashlib.sha256(body).hexdigest() == shown["csv"]
+    as_json = client.get(f"/audit/register/{bad_loan}/export.json").get_data()
+    assert hashlib.sha256(as_json).hexdigest() == shown["json"]  # both digests from one read of the register
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
     assert ("approve", "risk_liu") in {(r["duty"], r["username"]) for r in rows}
     everything = client.get("/audit/register.json")
