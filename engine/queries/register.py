@@ -115,10 +115,9 @@ def register_refs(session: Session) -> list[str]:
     """References of the loans in the register: classified substandard or worse now or at any time, or with a
     workout outcome recorded (the written-off ones are kept below)."""
     refs = set(session.scalars(select(Loan.reference).where(Loan.classification.in_(BAD_CLASSES))))
-    for ref, detail in session.execute(select(AuditEvent.loan_ref, AuditEvent.detail)
-                                       .where(AuditEvent.action == "loan_updated")):
-        if (detail or {}).get("field") == "classification" and detail.get("after") in BAD_CLASSES:
-            refs.add(ref)
+    refs.update(session.scalars(select(AuditEvent.loan_ref).where(  # the database reads the details, not Python
+        AuditEvent.action == "loan_updated", AuditEvent.detail["field"].as_string() == "classification",
+        AuditEvent.detail["after"].as_string().in_(BAD_CLASSES)).distinct()))
     worked_out = session.scalars(select(Loan.reference).join(DutyRecord, DutyRecord.loan_id == Loan.id)
                                  .where(DutyRecord.duty == WRITE_OFF_DUTY).distinct())
     for ref in worked_out:

@@ -182,3 +182,19 @@ def test_the_command_line_writes_the_register_and_prints_its_digest(engine, gone
     missing = CliRunner().invoke(main, ["--database", engine.db.url, "accountability", "export", "--loan",
                                         "L-2099-000001"])
     assert missing.exit_code == 1 and "L-2099-000001" in missing.output
+
+
+def test_a_loan_once_bad_stays_in_the_register_after_an_upgrade_and_a_mention_never_enters(engine, driver, gone_bad):
+    from sqlalchemy import update
+
+    from engine.store.models import Loan
+
+    mentioned = driver.start(borrower="Watched Co.")
+    with engine.db.transaction() as session:  # upgraded since (the trail keeps the substandard classification)
+        session.execute(update(Loan).where(Loan.reference == gone_bad).values(classification="normal"))
+        audit = engine.kernel.audit_log(session, "cli")  # a loan only ever special mention, as the trail says
+        audit.record("loan_updated", loan_ref=mentioned, actor="cro_gao",
+                     detail={"field": "classification", "before": "normal", "after": "special_mention"})
+        audit.write()
+    listed = [loan.reference for loan in engine.register_loans()]
+    assert gone_bad in listed and mentioned not in listed
