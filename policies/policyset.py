@@ -5,6 +5,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from . import committee as C
@@ -105,8 +106,7 @@ class PolicySet:
 
     def bank_timezone(self) -> timezone:
         """The bank's UTC offset (Beijing time by default)."""
-        sign, hh, mm = self.params["bank_utc_offset"][0], *self.params["bank_utc_offset"][1:].split(":")
-        return timezone(timedelta(hours=int(hh), minutes=int(mm)) * (-1 if sign == "-" else 1))
+        return _utc_offset(self.params["bank_utc_offset"])
 
     def local_date(self, moment: datetime) -> date:
         """Business dates are read at the bank's UTC offset."""
@@ -281,3 +281,10 @@ class PolicySet:
                 if role not in known:
                     problems.append(f"committee member role {role!r} is not a known role")
         return problems
+
+
+@lru_cache(maxsize=64)
+def _utc_offset(text: str) -> timezone:
+    """A UTC offset such as +08:00 as a timezone (asked on every command: parsed once per value)."""
+    sign, hh, mm = text[0], *text[1:].split(":")
+    return timezone(timedelta(hours=int(hh), minutes=int(mm)) * (-1 if sign == "-" else 1))
