@@ -95,10 +95,22 @@ class LoanRegister:
         return {e.username: e.display_name or e.username for e in self.entries}
 
 
-def _completions(session: Session, loan_ref: str) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.loan_ref == loan_ref,
-                                                         AuditEvent.action == "task_completed")
-                                .order_by(AuditEvent.id)))
+def _completions(session: Session, refs: list[str]) -> dict[str, list[AuditEvent]]:
+    """The task completions on these loans, oldest first, by loan reference."""
+    completions: dict[str, list[AuditEvent]] = defaultdict(list)
+    for part in _chunks(refs):
+        for event in session.scalars(select(AuditEvent).where(AuditEvent.loan_ref.in_(part),
+                                                              AuditEvent.action == "task_completed")
+                                     .order_by(AuditEvent.id)):
+            completions[event.loan_ref].append(event)
+    return completions
+
+
+_CHUNK = 500  # loans per IN list
+
+
+def _chunks(values: list) -> list[list]:
+    return [values[n:n + _CHUNK] for n in range(0, len(values), _CHUNK)]
 
 
 def _write_off(events: list[AuditEvent]) -> tuple[bool, Decimal | None]:
@@ -118,20 +130,54 @@ def register_refs(session: Session) -> list[str]:
     refs.update(session.scalars(select(AuditEvent.loan_ref).where(  # the database reads the details, not Python
         AuditEvent.action == "loan_updated", AuditEvent.detail["field"].as_string() == "classification",
         AuditEvent.detail["after"].as_string().in_(BAD_CLASSES)).distinct()))
-    worked_out = session.scalars(select(Loan.reference).join(DutyRecord, DutyRecord.loan_id == Loan.id)
-                                 .where(DutyRecord.duty == WRITE_OFF_DUTY).distinct())
-    for ref in worked_out:
-        if ref not in refs and _write_off(_completions(session, ref))[0]:
-            refs.add(ref)
+    worked_out = [ref for ref in session.scalars(select(Loan.reference).join(DutyRecord, DutyRecord.loan_id == Loan.id)
+                                                 .where(DutyRecord.duty == WRITE_OFF_DUTY).distinct())
+                  if ref not in refs]
+    completions = _completions(session, worked_out)
+    refs.update(ref for ref in worked_out if _write_off(completions[ref])[0])
     return sorted(refs)
 
 
-def _summary(session: Session, loan: Loan, events: list[AuditEvent]) -> RegisterLoan:
-    account = session.scalar(select(LoanAccount).where(LoanAccount.loan_id == loan.id))
-    written_off, recovered = _write_off(events)
+@dataclass
+class _Read:
+    """What the register reads of a set of loans, a few statements for all of them (not a few per loan)."""
+
+    loans: dict[str, Loan] = field(default_factory=dict)
+    completions: dict[str, list[AuditEvent]] = field(default_factory=dict)
+    accounts: dict[int, LoanAccount] = field(default_factory=dict)
+    findings: dict[int, list[AccountabilityFinding]] = field(default_factory=lambda: defaultdict(list))
+    records: dict[int, list[DutyRecord]] = field(default_factory=lambda: defaultdict(list))
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def _read(session: Session, refs: list[str], entries: bool = True) -> _Read:
+    read = _Read(completions=_completions(session, refs))
+    for part in _chunks(refs):
+        read.loans.update((loan.reference, loan) for loan in session.scalars(select(Loan).where(
+            Loan.reference.in_(part))))
+    for part in _chunks([loan.id for loan in read.loans.values()]):
+        read.accounts.update((a.loan_id, a) for a in session.scalars(select(LoanAccount).where(
+            LoanAccount.loan_id.in_(part))))
+        for finding in session.scalars(select(AccountabilityFinding).where(AccountabilityFinding.loan_id.in_(part))
+                                       .order_by(AccountabilityFinding.id)):
+            read.findings[finding.loan_id].append(finding)
+        if entries:
+            for record in session.scalars(select(DutyRecord).where(DutyRecord.loan_id.in_(part),
+                                                                   DutyRecord.duty.in_(ACCOUNTABLE_DUTIES))
+                                          .order_by(DutyRecord.performed_at, DutyRecord.id)):
+                read.records[record.loan_id].append(record)
+    people = sorted({r.username for records in read.records.values() for r in records})
+    for part in _chunks(people):
+        read.names.update((name, shown) for name, shown in session.execute(
+            select(User.username, User.display_name).where(User.username.in_(part))))
+    return read
+
+
+def _summary(read: _Read, loan: Loan) -> RegisterLoan:
+    account = read.accounts.get(loan.id)
+    written_off, recovered = _write_off(read.completions[loan.reference])
     outstanding = account.outstanding_principal if account else None
-    statuses = list(session.scalars(select(AccountabilityFinding.status)
-                                    .where(AccountabilityFinding.loan_id == loan.id)))
+    statuses = [f.status for f in read.findings[loan.id]]
     return RegisterLoan(loan.reference, loan.borrower, loan.branch, loan.amount, loan.classification, loan.status,
                         written_off, outstanding, account.as_of if account else None, recovered,
                         outstanding if written_off else None, len(statuses), statuses.count("proposed"))
@@ -139,40 +185,33 @@ def _summary(session: Session, loan: Loan, events: list[AuditEvent]) -> Register
 
 def register_loans(session: Session) -> list[RegisterLoan]:
     """Every loan in the register, newest reference first."""
-    refs = register_refs(session)
-    loans = {loan.reference: loan for loan in session.scalars(select(Loan).where(Loan.reference.in_(refs)))}
-    return [_summary(session, loans[ref], _completions(session, ref)) for ref in reversed(refs)]
+    refs = list(reversed(register_refs(session)))
+    read = _read(session, refs, entries=False)
+    return [_summary(read, read.loans[ref]) for ref in refs]
 
 
 def _picked(data: dict, names: tuple[str, ...]) -> dict:
     return {name: data[name] for name in names if data.get(name) not in (None, "")}
 
 
-def _entries(session: Session, loan: Loan, events: list[AuditEvent]) -> list[RegisterEntry]:
+def _entries(read: _Read, loan: Loan) -> list[RegisterEntry]:
     """The loan's duty records of the accountable duties, each with the completion that recorded its data."""
     by_key: dict[tuple, list[AuditEvent]] = defaultdict(list)
-    for event in events:
+    for event in read.completions[loan.reference]:
         by_key[(event.instance_id, event.step, event.actor)].append(event)
-    records = session.scalars(select(DutyRecord).where(DutyRecord.loan_id == loan.id,
-                                                       DutyRecord.duty.in_(ACCOUNTABLE_DUTIES))
-                              .order_by(DutyRecord.performed_at, DutyRecord.id)).all()
-    names = dict(session.execute(select(User.username, User.display_name)
-                                 .where(User.username.in_({r.username for r in records}))).all())
     entries = []
-    for record in records:
+    for record in read.records[loan.id]:
         queue = by_key.get((record.instance_id, record.bpmn_id, record.username)) or []
         event = queue.pop(0) if queue else None
         data = (event.detail or {}).get("after") or {} if event is not None else {}
         entries.append(RegisterEntry(
-            record.username, names.get(record.username) or "", record.duty, event.role if event else None,
+            record.username, read.names.get(record.username) or "", record.duty, event.role if event else None,
             record.on_behalf_of, record.process_id, record.bpmn_id, event.step_name if event else None,
             record.performed_at, _picked(data, DECISION_FIELDS), _picked(data, REASON_FIELDS)))
     return entries
 
 
-def findings_of(session: Session, loan: Loan) -> list[Finding]:
-    rows = session.scalars(select(AccountabilityFinding).where(AccountabilityFinding.loan_id == loan.id)
-                           .order_by(AccountabilityFinding.id)).all()
+def _findings(loan: Loan, rows: list[AccountabilityFinding]) -> list[Finding]:
     return [Finding(r.id, loan.reference, r.finding, list(r.responsibility or []), r.sanction, r.status,
                     r.proposed_by, r.proposed_at, r.decided_by, r.decided_at, r.decision_reason) for r in rows]
 
@@ -181,13 +220,20 @@ def loan_register(session: Session, loan_ref: str) -> LoanRegister:
     """One loan's register: its summary, who did what on it, and the findings; NotFound when it is not in it."""
     if loan_ref not in register_refs(session):
         raise NotFound("Loan %(loan)s is not in the accountability register.", loan=loan_ref)
-    return _register(session, loan_ref)
+    return _registers(session, [loan_ref])[0]
 
 
-def _register(session: Session, loan_ref: str) -> LoanRegister:
-    loan = session.scalar(select(Loan).where(Loan.reference == loan_ref))
-    events = _completions(session, loan_ref)
-    return LoanRegister(_summary(session, loan, events), _entries(session, loan, events), findings_of(session, loan))
+def _registers(session: Session, refs: list[str]) -> list[LoanRegister]:
+    read = _read(session, refs)
+    return [LoanRegister(_summary(read, loan), _entries(read, loan), _findings(loan, read.findings[loan.id]))
+            for loan in (read.loans[ref] for ref in refs)]
+
+
+def full_register(session: Session, loan_ref: str | None = None) -> list[LoanRegister]:
+    """One loan's register, or every loan's (newest first), for an export."""
+    if loan_ref:
+        return [loan_register(session, loan_ref)]
+    return _registers(session, list(reversed(register_refs(session))))
 
 
 # -- exports ----------------------------------------------------------------------------------------------------
@@ -244,8 +290,3 @@ def export_register(registers: list[LoanRegister], fmt: str) -> tuple[bytes, str
     return body, hashlib.sha256(body).hexdigest()
 
 
-def full_register(session: Session, loan_ref: str | None = None) -> list[LoanRegister]:
-    """One loan's register, or every loan's (newest first), for an export."""
-    if loan_ref:
-        return [loan_register(session, loan_ref)]
-    return [_register(session, ref) for ref in reversed(register_refs(session))]

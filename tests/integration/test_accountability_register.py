@@ -198,3 +198,22 @@ def test_a_loan_once_bad_stays_in_the_register_after_an_upgrade_and_a_mention_ne
         audit.write()
     listed = [loan.reference for loan in engine.register_loans()]
     assert gone_bad in listed and mentioned not in listed
+
+
+def test_the_register_reads_the_same_statements_for_one_loan_or_many(engine, driver, gone_bad, statements):
+    from sqlalchemy import update
+
+    from engine.store.models import Loan
+
+    def counted(read):
+        statements.clear()
+        result = read()
+        return len(statements), result
+
+    one = counted(engine.register_loans)[0], counted(lambda: engine.register_digests(("csv", "json")))[0]
+    others = [driver.start(borrower=f"Borrower {n} Co.") for n in range(3)]
+    with engine.db.transaction() as session:
+        session.execute(update(Loan).where(Loan.reference.in_(others)).values(classification="doubtful"))
+    many, listed = counted(engine.register_loans)
+    assert {gone_bad, *others} == {loan.reference for loan in listed}
+    assert (many, counted(lambda: engine.register_digests(("csv", "json")))[0]) == one
