@@ -8,9 +8,10 @@ import hashlib
 import io
 import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -271,6 +272,17 @@ def _cell(value) -> str:
     return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
 
 
+def _shallow(record) -> dict:
+    """A register dataclass as a dict of its fields (`asdict` without its deep copy: `_plain` copies what it
+    converts, and nothing here is changed)."""
+    return {name: getattr(record, name) for name in _field_names(type(record))}
+
+
+@cache
+def _field_names(kind) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
 def export_register(registers: list[LoanRegister], fmt: str) -> tuple[bytes, str]:
     """The register as a CSV (a row per duty done and per person a finding names) or JSON file, and its SHA-256."""
     if fmt == "csv":
@@ -282,8 +294,8 @@ def export_register(registers: list[LoanRegister], fmt: str) -> tuple[bytes, str
                 writer.writerow([_cell(row.get(name)) for name in EXPORT_FIELDS])
         body = buffer.getvalue().encode("utf-8")
     elif fmt == "json":
-        body = (json.dumps([_plain({**asdict(r.loan), "entries": [asdict(e) for e in r.entries],
-                                    "findings": [asdict(f) for f in r.findings]}) for r in registers],
+        body = (json.dumps([_plain({**_shallow(r.loan), "entries": [_shallow(e) for e in r.entries],
+                                    "findings": [_shallow(f) for f in r.findings]}) for r in registers],
                            ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
     else:
         raise ValueError(f"unknown export format {fmt!r}; use csv or json")
