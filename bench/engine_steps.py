@@ -179,9 +179,14 @@ def main():
     parser.add_argument("--stored", default="1000,10000")
     parser.add_argument("--postgres", metavar="URL", help="also on this PostgreSQL server "
                         "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres); a scratch database is made")
-    args = parser.parse_args()
+    run_on_both(run_on, parser.parse_args(), "bench")
+
+
+def run_on_both(run_on, args, name: str) -> None:
+    """`run_on(label, url, args)` on a scratch SQLite file, then on a scratch PostgreSQL database when `--postgres`
+    is given."""
     with tempfile.TemporaryDirectory() as tmp:
-        run_on("SQLite", sqlite_url(Path(tmp) / "bench.sqlite"), args)
+        run_on("SQLite", sqlite_url(Path(tmp) / f"{name}.sqlite"), args)
     if args.postgres:
         with scratch_postgres(args.postgres) as url:
             run_on("PostgreSQL", url, args)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,10 +22,9 @@ from sqlalchemy import event, insert, select  # noqa: E402
 from engine.bootstrap import build_engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
 from engine.queries.register import BAD_CLASSES  # noqa: E402
-from engine.store.db import sqlite_url  # noqa: E402
 from engine.store.models import AuditEvent, DutyRecord, Loan  # noqa: E402
 from engine.store.schema import upgrade  # noqa: E402
-from engine_steps import scratch_postgres  # noqa: E402
+from engine_steps import run_on_both  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
 DUTIES = (("investigate", "cm_wang"), ("review", "rev_chen"), ("sign_business", "cm_wang"), ("approve", "risk_liu"),
@@ -99,12 +97,7 @@ def main() -> None:
     parser.add_argument("--loans", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--postgres", metavar="URL", help="also on this PostgreSQL server (a scratch database is made)")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        run_on("SQLite", sqlite_url(Path(folder) / "register.sqlite"), args)
-    if args.postgres:
-        with scratch_postgres(args.postgres) as url:
-            run_on("PostgreSQL", url, args)
+    run_on_both(run_on, parser.parse_args(), "register")
 
 
 if __name__ == "__main__":
