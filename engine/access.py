@@ -9,10 +9,10 @@ from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotAllowed
-from engine.store.models import (Delegation, DutyRecord, Leave, Loan, ProcessInstance, ProcessVersion, RoleGrant, User,
+from engine.store.models import (Delegation, DutyRecord, Loan, ProcessInstance, ProcessVersion, RoleGrant, User,
                                  WorkItem)
 from engine.roles import lane_roles
-from engine.store.people import on_leave, principals_of
+from engine.store.people import away, on_leave, principals_of
 
 
 # The look-ahead refusal (engine-made, so its template lives here; the catalogs translate it).
@@ -97,8 +97,7 @@ def history_of(session: Session, loan: Loan, duties: frozenset[str] | None = Non
 
 _REACHABLE = select(
     User.active,
-    exists().where(Leave.user_id == User.id, Leave.starts_on <= bindparam("day"), Leave.ends_on >= bindparam("day"))
-    .label("away"),
+    away(User.id).label("away"),
     exists().where(Delegation.principal_id == User.id, Delegation.starts_on <= bindparam("day"),
                    Delegation.ends_on >= bindparam("day")).label("stood_in")).where(
     User.username == bindparam("username"))

@@ -132,7 +132,7 @@ def refresh_work_items(unit: Unit, instance: ProcessInstance, workflow, loaded: 
                                   "due_at": item.due_at})
         if candidate is None:
             authority.route_up(unit, item, loan, instance)
-        opened.append(add_now(unit.session, item, track=False))  # only its notification reads it
+        opened.append(add_now(unit.session, item))  # only its notification reads it
         if meta.stage:
             loan.stage = stage_shown(unit, loan, meta.stage)
     return opened

@@ -15,7 +15,8 @@ from engine.commands.policy_versions import refresh as refresh_policy
 from engine.errors import ConcurrentChange, EngineError, NotFound, ScriptFailed
 from engine.kernel import Kernel
 from engine.ops.metrics import observe_command
-from engine.store.models import Incident, Leave, Loan, ProcessInstance, TaskDraft, User, WorkItem
+from engine.store.models import Incident, Loan, ProcessInstance, TaskDraft, User, WorkItem
+from engine.store.people import away
 
 WorkItemOther = aliased(WorkItem)
 
@@ -56,13 +57,11 @@ _LOCKED_ITEM = select(ProcessInstance, WorkItem, Loan).join(WorkItem, WorkItem.i
 # statements, each nearly always "no": is an incident open on the instance, has the task drafts to drop, is the
 # person on leave today, do they hold another task on this loan (the look-ahead then has nothing to look at), and has
 # the instance another task open (else the work items are refreshed without reading them).
-_ACTOR_ID = select(User.id).where(User.username == bindparam("actor")).scalar_subquery()
 _COMPLETION = _LOCKED_ITEM.outerjoin(User, User.username == bindparam("actor")).add_columns(
     User,
     exists().where(Incident.instance_id == ProcessInstance.id, Incident.status == "open").label("incident_open"),
     exists().where(TaskDraft.work_item_id == WorkItem.id).label("has_drafts"),
-    exists().where(Leave.user_id == _ACTOR_ID, Leave.starts_on <= bindparam("day"),
-                   Leave.ends_on >= bindparam("day")).label("actor_away"),
+    away(User.id).label("actor_away"),
     exists().where(WorkItemOther.loan_id == WorkItem.loan_id, WorkItemOther.id != WorkItem.id, or_(
         WorkItemOther.claimed_by == bindparam("actor"), WorkItemOther.candidate_user == bindparam("actor"))
     ).label("actor_has_others"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -62,8 +62,15 @@ def user_view(user: User, today: date | None = None) -> UserView:
 
 # Statements every command runs, built once: building a statement costs more than running it on SQLite.
 _USER = select(User).options(joinedload(User.grants)).where(User.username == bindparam("username"))
-_ON_LEAVE = select(Leave.id).where(Leave.user_id == bindparam("user_id"), Leave.starts_on <= bindparam("day"),
-                                   Leave.ends_on >= bindparam("day")).limit(1)
+
+
+def away(user_id) -> object:
+    """The clause "this user (an id or a column) is on leave on the day bound as `day`"."""
+    return exists().where(Leave.user_id == user_id, Leave.starts_on <= bindparam("day"),
+                          Leave.ends_on >= bindparam("day"))
+
+
+_ON_LEAVE = select(away(bindparam("user_id")))
 
 
 def find_user(session: Session, username: str) -> User | None:
@@ -169,7 +176,7 @@ def user_for_token(session: Session, token: str, now) -> User | None:
 
 
 def on_leave(session: Session, user: User, today: date) -> bool:
-    return session.connection().scalar(_ON_LEAVE, {"user_id": user.id, "day": today}) is not None
+    return bool(session.connection().scalar(_ON_LEAVE, {"user_id": user.id, "day": today}))
 
 
 def add_leave(session: Session, username: str, starts_on: date, ends_on: date) -> Leave:

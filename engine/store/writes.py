@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import Column, Table, bindparam, delete, inspect, insert, update
-from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
@@ -47,12 +47,8 @@ def _mapped(mapper: Mapper) -> _Mapped:
 def save_now(session: Session, obj, **values) -> None:
     """Set `values` on a persistent object and write them, with its other pending column changes, in one UPDATE
     (checking and bumping its version when its mapper has one: a version someone else moved is StaleDataError,
-    as in a flush). A pending object is left to the flush; one in no session is refused (nothing would save it)."""
+    as in a flush). An object not saved in this session yet is refused (this would not save it)."""
     state = inspect(obj)
-    if state.pending:
-        for key, value in values.items():
-            setattr(obj, key, value)
-        return
     if not state.persistent:
         raise ValueError(f"{state.mapper.class_.__name__} is not in a session: nothing would save it")
     mapped = _mapped(state.mapper)
@@ -81,10 +77,10 @@ def save_now(session: Session, obj, **values) -> None:
     _saved(session, state)
 
 
-def add_now(session: Session, obj, track: bool = True):
-    """Insert a new object with one INSERT, its id set; columns not given take their default (or NULL), on the
-    object as in the row. `track`: put it in the session as saved (a later change to it is flushed); else it
-    stays out of the session, a record of what was written (cheaper, for a row this command only reads back)."""
+def add_now(session: Session, obj):
+    """Insert a new object's row with one INSERT and set its id; columns not given take their default (or NULL), on
+    the object as in the row. The object stays out of the session: a record of what was written, for a row the
+    command only reads back (a later change to it is not saved)."""
     state = inspect(obj)
     mapped = _mapped(state.mapper)
     for key, column in mapped.columns.items():
@@ -97,9 +93,6 @@ def add_now(session: Session, obj, track: bool = True):
     params = {column.key: state.dict[key] for key, column in mapped.columns.items() if key in state.dict}
     result = session.connection().execute(mapped.insert, params)
     state.dict[mapped.pk] = result.inserted_primary_key[0]
-    if track:
-        make_transient_to_detached(obj)
-        session.add(obj)
     return obj
 
 
